@@ -1,0 +1,67 @@
+# Small helpers shared by every folder of the tree.
+
+set(TROUPE_WARNINGS -Wall -Wextra -Wno-unused-parameter)
+
+# troupe_add_component(name SOURCES ... [PUBLIC_DEPENDS ...] [PRIVATE_DEPENDS ...])
+# Adds library troupe_<name>, aliased troupe::<name>, exported for install.
+function(troupe_add_component name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPENDS;PRIVATE_DEPENDS" ${ARGN})
+  add_library(troupe_${name} ${ARG_SOURCES})
+  add_library(troupe::${name} ALIAS troupe_${name})
+  set_target_properties(troupe_${name} PROPERTIES EXPORT_NAME ${name}
+                        POSITION_INDEPENDENT_CODE ON)
+  target_compile_options(troupe_${name} PRIVATE ${TROUPE_WARNINGS})
+  target_include_directories(troupe_${name} PUBLIC
+    $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  target_link_libraries(troupe_${name} PUBLIC ${ARG_PUBLIC_DEPENDS}
+                        PRIVATE ${ARG_PRIVATE_DEPENDS})
+  set_property(GLOBAL APPEND PROPERTY TROUPE_EXPORTED_TARGETS troupe_${name})
+endfunction()
+
+# troupe_add_gtest(target SOURCES ... [LIBS ...] [LABELS ...] [TIMEOUT s])
+# One test executable; each GoogleTest case becomes a ctest with a TIMEOUT.
+function(troupe_add_gtest target)
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 60)
+  endif()
+  add_executable(${target} ${ARG_SOURCES})
+  target_compile_options(${target} PRIVATE ${TROUPE_WARNINGS})
+  target_link_libraries(${target} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gmock
+                        GTest::gtest_main)
+  set(_props TIMEOUT ${ARG_TIMEOUT})
+  if(ARG_LABELS)
+    list(APPEND _props LABELS "${ARG_LABELS}")
+  endif()
+  gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST
+                       PROPERTIES ${_props})
+endfunction()
+
+# troupe_add_protos(target PROTOS ... [IMPORT_DIR dir])
+# Generates C++ for the given .proto files (paths below IMPORT_DIR keep their
+# folders, so `import_dir/a/b.proto` becomes `#include "a/b.pb.h"`).
+function(troupe_add_protos target)
+  cmake_parse_arguments(ARG "" "IMPORT_DIR" "PROTOS" ${ARGN})
+  if(NOT ARG_IMPORT_DIR)
+    set(ARG_IMPORT_DIR ${CMAKE_CURRENT_SOURCE_DIR})
+  endif()
+  set(_out ${CMAKE_CURRENT_BINARY_DIR}/gen)
+  file(MAKE_DIRECTORY ${_out})
+  foreach(_proto IN LISTS ARG_PROTOS)
+    get_filename_component(_abs ${_proto} ABSOLUTE)
+    file(RELATIVE_PATH _rel ${ARG_IMPORT_DIR} ${_abs})
+    string(REGEX REPLACE "\\.proto$" "" _stem ${_rel})
+    set(_cc ${_out}/${_stem}.pb.cc)
+    set(_h ${_out}/${_stem}.pb.h)
+    add_custom_command(
+      OUTPUT ${_cc} ${_h}
+      COMMAND protobuf::protoc --cpp_out=${_out} -I ${ARG_IMPORT_DIR} ${_abs}
+      DEPENDS ${_abs} protobuf::protoc
+      COMMENT "protoc ${_rel}"
+      VERBATIM)
+    target_sources(${target} PRIVATE ${_cc} ${_h})
+  endforeach()
+  target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${_out}>)
+  target_link_libraries(${target} PUBLIC protobuf::libprotobuf)
+endfunction()

@@ -1,0 +1,145 @@
+#include "troupe/actor/actor_base.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/make_type_erased_tuple_view.hpp>
+#include <caf/mailbox_element.hpp>
+#include <caf/message_handler.hpp>
+#include <caf/type_erased_tuple.hpp>
+#include <caf/uniform_type_info_map.hpp>
+#include <fmt/format.h>
+
+#include "actor/guarded_behavior.hpp"
+#include "troupe/error.hpp"
+#include "troupe/log.hpp"
+#include "troupe/wire/rejected_message.hpp"
+#include "wire/config_base.hpp"
+
+namespace troupe {
+
+namespace detail {
+
+guarded_behavior::guarded_behavior(actor_base* owner, pointer inner)
+  : behavior_impl(inner->timeout()), owner_(owner), inner_(std::move(inner)) {
+  begin_ = end_ = nullptr;
+}
+
+caf::match_case::result
+guarded_behavior::invoke(caf::detail::invoke_result_visitor& f,
+                         caf::type_erased_tuple& xs) {
+  try {
+    return inner_->invoke(f, xs);
+  } catch (...) {
+    handler_failure failure;
+    owner_->handle_failure(std::current_exception(), xs, failure);
+    return caf::match_case::match;
+  }
+}
+
+void guarded_behavior::handle_timeout() {
+  try {
+    inner_->handle_timeout();
+  } catch (...) {
+    handler_failure failure;
+    auto none = caf::make_type_erased_tuple_view();
+    owner_->handle_failure(std::current_exception(), none, failure);
+  }
+}
+
+} // namespace detail
+
+namespace {
+
+std::string sender_node(actor_base* self) {
+  auto& src = self->current_sender();
+  if (src == nullptr)
+    return "an anonymous sender";
+  return "node " + caf::to_string(src->node());
+}
+
+} // namespace
+
+actor_base::actor_base(caf::actor_config& cfg) : super(cfg) {
+  // nop
+}
+
+actor_base::~actor_base() {
+  // nop
+}
+
+caf::behavior actor_base::guard(caf::behavior bhvr) {
+  // Rejected messages from other nodes: say so, and fail the request fast.
+  caf::behavior fallback{[this](wire::rejected_message& x) {
+    log(log_level::error,
+        fmt::format("actor '{}' (id {}) rejected a message of type '{}' from "
+                    "{}: {}",
+                    name(), id(), x.type_name, sender_node(this), x.reason));
+    auto rp = make_response_promise();
+    if (rp.pending() && !rp.async())
+      rp.deliver(make_error(errc::rejected_message,
+                            fmt::format("type '{}': {}", x.type_name,
+                                        x.reason)));
+  }};
+  auto inner = bhvr.as_behavior_impl()->or_else(fallback.as_behavior_impl());
+  caf::behavior result;
+  caf::behavior::impl_ptr guarded{
+    caf::make_counted<detail::guarded_behavior>(this, std::move(inner))};
+  result.assign(std::move(guarded));
+  return result;
+}
+
+void actor_base::on_failure(failure_handler fn) {
+  failure_handler_ = std::move(fn);
+}
+
+std::string actor_base::describe_types(const caf::type_erased_tuple& xs) const {
+  auto reg = wire::detail::registry_of(context());
+  std::string result;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    if (i > 0)
+      result += ", ";
+    auto rtti = xs.type(i);
+    const wire::type_entry* entry = nullptr;
+    if (reg != nullptr && rtti.second != nullptr)
+      entry = reg->find(*rtti.second);
+    if (entry != nullptr)
+      result += entry->full_name;
+    else
+      result += home_system().types().portable_name(rtti);
+  }
+  return result.empty() ? "<empty>" : result;
+}
+
+void actor_base::handle_failure(std::exception_ptr ep,
+                                const caf::type_erased_tuple& xs,
+                                handler_failure& out) {
+  out.exception = ep;
+  try {
+    std::rethrow_exception(ep);
+  } catch (const std::exception& e) {
+    out.what = e.what();
+  } catch (...) {
+    out.what = "unknown exception (not derived from std::exception)";
+  }
+  out.message_type = describe_types(xs);
+  // The requester of the failing message hears about it at once.
+  auto rp = make_response_promise();
+  if (rp.pending() && !rp.async())
+    rp.deliver(make_error(errc::handler_failed,
+                          fmt::format("'{}' failed on {}: {}", name(),
+                                      out.message_type, out.what)));
+  if (failure_handler_)
+    failure_handler_(this, out);
+  else
+    default_failure(out);
+}
+
+void actor_base::default_failure(handler_failure& failure) {
+  log(log_level::error,
+      fmt::format("actor '{}' (id {}) failed on a message of type {}: {}",
+                  name(), id(), failure.message_type, failure.what));
+  quit(make_error(errc::handler_failed,
+                  fmt::format("{} on {}", failure.what,
+                              failure.message_type)));
+}
+
+} // namespace troupe

@@ -1,0 +1,87 @@
+#pragma once
+
+#include <exception>
+#include <functional>
+#include <string>
+
+#include <caf/behavior.hpp>
+#include <caf/event_based_actor.hpp>
+
+namespace troupe {
+
+/// What a failed handler invocation looked like, for whoever handles it.
+struct handler_failure {
+  /// `what()` of the exception, or a note that it was not a std::exception.
+  std::string what;
+  /// Type name(s) of the message that made the handler throw.
+  std::string message_type;
+  /// The exception itself.
+  std::exception_ptr exception;
+};
+
+/// Base class of every troupe actor: a CAF `event_based_actor` whose
+/// behaviors are guarded.
+///
+/// Each behavior installed through `make_behavior()` or `become()` is wrapped
+/// so that (1) an exception thrown by a handler is caught right there, the
+/// requester of the failing message gets an `errc::handler_failed` error at
+/// once, and the actor's failure handler decides what happens next, and
+/// (2) a `wire::rejected_message` (a message from another node that could not
+/// be decoded) is logged with its type and sending node and, for a request,
+/// answered with `errc::rejected_message`.
+///
+/// The default failure handler ends the actor with the error, as CAF does.
+/// The supervision layer installs one that restarts the actor in place
+/// instead (the seam for "let it crash"): the actor keeps its address and
+/// its mailbox, because the exception never leaves the handler.
+///
+/// Thread safety: like any CAF actor, only the actor itself touches these
+/// members, from inside its handlers.
+class actor_base : public caf::event_based_actor {
+public:
+  using super = caf::event_based_actor;
+
+  /// Decides what happens after a handler threw. Called inside the actor.
+  using failure_handler = std::function<void(actor_base*, handler_failure&)>;
+
+  explicit actor_base(caf::actor_config& cfg);
+
+  ~actor_base() override;
+
+  /// Installs `bhvr` (guarded) as the current behavior. Hides CAF's
+  /// `become` so that behaviors set from handlers are guarded as well.
+  template <class... Ts>
+  void become(Ts&&... xs) {
+    super::become(guard(caf::behavior{std::forward<Ts>(xs)...}));
+  }
+
+  /// Keeps the current behavior below the new one, as CAF's `keep_behavior`.
+  template <class... Ts>
+  void become(const caf::keep_behavior_t& keep, Ts&&... xs) {
+    super::become(keep, guard(caf::behavior{std::forward<Ts>(xs)...}));
+  }
+
+  /// Wraps `bhvr` as described in the class comment.
+  caf::behavior guard(caf::behavior bhvr);
+
+  /// Replaces the failure handler (null restores the default).
+  void on_failure(failure_handler fn);
+
+  /// Called by a guarded behavior when a handler threw. `xs` is the failing
+  /// message; when `reply` is true the caller answers the requester.
+  /// @private
+  void handle_failure(std::exception_ptr ep, const caf::type_erased_tuple& xs,
+                      handler_failure& out);
+
+  /// Describes the types of a message, Protobuf messages by full name.
+  std::string describe_types(const caf::type_erased_tuple& xs) const;
+
+protected:
+  /// Ends the actor with `errc::handler_failed` (the default policy).
+  void default_failure(handler_failure& failure);
+
+private:
+  failure_handler failure_handler_;
+};
+
+} // namespace troupe

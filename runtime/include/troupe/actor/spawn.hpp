@@ -1,0 +1,45 @@
+#pragma once
+
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/detail/type_traits.hpp>
+
+#include "troupe/actor/stateful_actor.hpp"
+
+namespace troupe {
+
+namespace detail {
+
+template <class F>
+using first_arg_t = typename caf::detail::tl_head<
+  typename caf::detail::get_callable_trait<F>::arg_types>::type;
+
+template <class F>
+using actor_impl_t = std::remove_pointer_t<first_arg_t<F>>;
+
+} // namespace detail
+
+/// Spawns a troupe actor from `fn(self, args...)`, which returns the
+/// initial behavior. `fn` takes `troupe::stateful_actor<State>*` first.
+///
+/// The arguments are kept (copied) with `fn`, so that the actor can be
+/// rebuilt in place after a failure; they must be copyable. This is the
+/// same contract as Akka's `Props` or an OTP child spec's start function.
+template <class F, class... Ts>
+caf::actor spawn(caf::actor_system& sys, F fn, Ts&&... args) {
+  using impl = detail::actor_impl_t<F>;
+  static_assert(std::is_base_of_v<actor_base, impl>,
+                "the first argument of fn must be troupe::stateful_actor<S>*");
+  typename impl::init_fn init =
+    [fn, xs = std::make_tuple(std::decay_t<Ts>(std::forward<Ts>(args))...)](
+      impl* self) mutable -> caf::behavior {
+    return std::apply([&](auto&... ys) { return fn(self, ys...); }, xs);
+  };
+  return sys.spawn<impl>(std::move(init));
+}
+
+} // namespace troupe

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/make_message.hpp>
+
+namespace troupe {
+
+/// Error codes of troupe's own `caf::error` category (`atom("troupe")`).
+///
+/// Expected failures travel as `caf::error` / `caf::expected<T>`; the context
+/// message of an error made by `make_error(errc, text)` holds one string that
+/// says what happened in words.
+enum class errc : uint8_t {
+  /// A message handler threw; the text names the exception and message type.
+  handler_failed = 1,
+  /// A message from another node was refused while decoding it.
+  rejected_message,
+  /// No actor is registered under the requested name.
+  name_not_found,
+  /// A configuration value is missing, unknown or malformed.
+  bad_config,
+  /// The node is not running (not started yet, or shut down).
+  not_running,
+  /// Connecting to another node failed.
+  connect_failed,
+};
+
+/// The category atom of troupe's errors.
+constexpr caf::atom_value error_category = caf::atom("troupe");
+
+/// Returns the short name of `x`, such as `"rejected_message"`.
+const char* to_string(errc x) noexcept;
+
+/// Makes an error of troupe's category without context.
+caf::error make_error(errc x);
+
+/// Makes an error of troupe's category with a human-readable context.
+caf::error make_error(errc x, std::string text);
+
+/// Renders any `caf::error` as one human-readable line: troupe errors as
+/// `"<code>: <text>"`, CAF's own through `caf::to_string`.
+std::string describe(const caf::error& x);
+
+} // namespace troupe

@@ -1,0 +1,161 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+
+#include "troupe/actor/spawn.hpp"
+#include "troupe/node/node_config.hpp"
+#include "troupe/wire/type_registry.hpp"
+
+namespace troupe {
+
+namespace detail {
+class node_caf_config;
+} // namespace detail
+
+/// One troupe node: a CAF actor system, its network endpoint and its names.
+///
+/// Lifecycle: construct with a config, add the Protobuf message types the
+/// node exchanges with others (`add_message_type<T>()`), then `start()`.
+/// `shutdown()` (also run by the destructor, and by `run()` on SIGINT or
+/// SIGTERM) stops every actor the node knows of, drops registry entries and
+/// published ports, and waits a bounded time: it never hangs on actors that
+/// refuse to die (CAF 0.17's own `actor_system` destructor would).
+///
+/// The node listens on `host:port` and serves a directory actor there, so
+/// other nodes reach its named actors with `lookup(host, port, name)`.
+///
+/// Thread safety: `add_message_type` and `start` belong to one thread before
+/// the node runs; everything else may be called from any thread.
+class node {
+public:
+  explicit node(node_config cfg = {});
+
+  ~node();
+
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  /// Adds the generated Protobuf class `T` to the types this node sends to
+  /// and accepts from other nodes. Call before `start()`.
+  template <class T>
+  node& add_message_type() {
+    types().template add<T>();
+    return *this;
+  }
+
+  /// Starts the actor system, opens the listening port and connects to the
+  /// seeds. Fails with `errc::bad_config` or `errc::connect_failed`.
+  [[nodiscard]] caf::error start();
+
+  /// Whether the node started and has not shut down.
+  bool running() const noexcept {
+    return state_.load() == run_state::running;
+  }
+
+  const node_config& config() const noexcept {
+    return cfg_;
+  }
+
+  /// The node's name (the configured one, or `node-<pid>`).
+  const std::string& name() const noexcept {
+    return cfg_.name;
+  }
+
+  /// A number that changes every time a node process starts.
+  uint64_t incarnation() const noexcept {
+    return incarnation_;
+  }
+
+  /// The port the node listens on (the OS-chosen one if configured as 0).
+  uint16_t port() const noexcept {
+    return port_;
+  }
+
+  /// The CAF actor system. @pre `running()`
+  caf::actor_system& system();
+
+  /// Spawns a troupe actor (see `troupe::spawn`) that the node stops at
+  /// shutdown.
+  template <class F, class... Ts>
+  caf::actor spawn(F fn, Ts&&... xs) {
+    auto hdl = troupe::spawn(system(), std::move(fn), std::forward<Ts>(xs)...);
+    track(hdl);
+    return hdl;
+  }
+
+  /// Makes the node stop `hdl` at shutdown.
+  void track(const caf::actor& hdl);
+
+  /// Serves `hdl` under `name` to this node and to other nodes. The name is
+  /// released when the actor terminates. Fails if the name is taken.
+  caf::error register_name(const std::string& name, const caf::actor& hdl);
+
+  /// Releases `name`.
+  void unregister_name(const std::string& name);
+
+  /// Returns the local actor registered under `name`, or an invalid handle.
+  caf::actor whereis(const std::string& name) const;
+
+  /// Reaches the node at `host:port` and asks it for the actor registered
+  /// under `name`. The result is a proxy that messages as if local.
+  caf::expected<caf::actor>
+  lookup(const std::string& host, uint16_t port, const std::string& name,
+         std::chrono::milliseconds timeout = std::chrono::seconds{5});
+
+  /// Returns the directory actor of the node at `host:port`.
+  caf::expected<caf::actor> connect(const std::string& host, uint16_t port);
+
+  /// Asks `run()` to return (as SIGINT would). Safe from any thread.
+  void request_shutdown() noexcept;
+
+  /// Blocks until SIGINT, SIGTERM or `request_shutdown()`, then shuts the
+  /// node down. Returns 0 after a clean shutdown, 1 otherwise.
+  int run();
+
+  /// Stops actors, drops names and published ports, then waits at most
+  /// `shutdown_timeout` per phase. Returns true when every actor stopped in
+  /// time; otherwise the actor system is abandoned (with an error in the log)
+  /// rather than waited for forever. Idempotent.
+  bool shutdown();
+
+  /// Number of actors the CAF system still runs (0 once shut down).
+  size_t running_actors() const;
+
+private:
+  enum class run_state { idle, running, stopping, stopped };
+
+  wire::type_registry& types();
+
+  void stop_actors(bool kill);
+  bool await_actors(std::chrono::milliseconds timeout);
+  void close_network();
+
+  node_config cfg_;
+  uint64_t incarnation_ = 0;
+  uint16_t port_ = 0;
+  std::atomic<run_state> state_{run_state::idle};
+  std::unique_ptr<detail::node_caf_config> caf_cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  caf::actor directory_;
+
+  mutable std::mutex mtx_;
+  std::condition_variable cv_;
+  bool shutdown_requested_ = false;
+  std::vector<caf::actor_addr> tracked_;
+  std::unordered_map<std::string, caf::actor> names_;
+};
+
+} // namespace troupe

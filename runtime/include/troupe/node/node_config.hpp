@@ -1,0 +1,63 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "troupe/log.hpp"
+
+namespace troupe {
+
+/// Settings of one node. Defaults suit a small machine.
+struct node_config {
+  /// Name of the node in logs and tools. Default: `node-<pid>`.
+  std::string name;
+  /// Address the node listens on.
+  std::string host = "127.0.0.1";
+  /// Port the node listens on; 0 lets the OS choose (see `node::port()`).
+  uint16_t port = 0;
+  /// Other nodes (`host:port`) this node connects to when it starts.
+  std::vector<std::string> seeds;
+  /// Scheduler worker threads; 0 means one per core. CAF's own default,
+  /// max(cores, 4), oversubscribes a small machine (see tools/bench).
+  size_t threads = 0;
+  /// Largest encoded Protobuf message this node sends or accepts, in bytes.
+  size_t max_message_size = 4 * 1024 * 1024;
+  /// Bound on each phase of an orderly shutdown.
+  std::chrono::milliseconds shutdown_timeout{5000};
+  /// Minimum level of troupe's log.
+  log_level log = log_level::info;
+};
+
+/// The outcome of reading a node's configuration.
+struct parsed_config {
+  node_config config;
+  /// Positional arguments (only accepted when the caller asked for them).
+  std::vector<std::string> positional;
+  /// True when `--help` was given; `help_text` then holds the usage.
+  bool help = false;
+  std::string help_text;
+};
+
+/// Reads a node's configuration from, in order of precedence, command-line
+/// flags, environment variables (`TROUPE_NAME`, `TROUPE_HOST`, `TROUPE_PORT`,
+/// `TROUPE_SEEDS`, `TROUPE_THREADS`, `TROUPE_MAX_MESSAGE_SIZE`,
+/// `TROUPE_SHUTDOWN_TIMEOUT_MS`, `TROUPE_LOG_LEVEL`) and an INI file
+/// (`--config FILE` or `TROUPE_CONFIG`), over the defaults above.
+///
+/// An unknown flag or key, a value of the wrong type, a port out of range,
+/// a malformed seed or an unreadable file yields `errc::bad_config` with a
+/// one-line description.
+caf::expected<parsed_config> parse_node_config(int argc,
+                                               const char* const* argv,
+                                               bool allow_positional = false);
+
+/// Checks a `host:port` string and splits it.
+caf::expected<std::pair<std::string, uint16_t>>
+parse_endpoint(const std::string& text);
+
+} // namespace troupe

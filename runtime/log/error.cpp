@@ -1,0 +1,56 @@
+#include "troupe/error.hpp"
+
+#include <caf/message.hpp>
+#include <caf/sec.hpp>
+
+namespace troupe {
+
+const char* to_string(errc x) noexcept {
+  switch (x) {
+    case errc::handler_failed:
+      return "handler_failed";
+    case errc::rejected_message:
+      return "rejected_message";
+    case errc::name_not_found:
+      return "name_not_found";
+    case errc::bad_config:
+      return "bad_config";
+    case errc::not_running:
+      return "not_running";
+    case errc::connect_failed:
+      return "connect_failed";
+  }
+  return "unknown";
+}
+
+caf::error make_error(errc x) {
+  return caf::error{static_cast<uint8_t>(x), error_category};
+}
+
+caf::error make_error(errc x, std::string text) {
+  return caf::error{static_cast<uint8_t>(x), error_category,
+                    caf::make_message(std::move(text))};
+}
+
+std::string describe(const caf::error& x) {
+  if (!x)
+    return "no error";
+  std::string text;
+  if (x.category() == error_category)
+    text = to_string(static_cast<errc>(x.code()));
+  else if (x.category() == caf::atom("system"))
+    text = caf::to_string(static_cast<caf::sec>(x.code()));
+  else
+    return caf::to_string(x);
+  auto& ctx = x.context();
+  for (size_t i = 0; i < ctx.size(); ++i) {
+    text += i == 0 ? ": " : ", ";
+    if (ctx.match_element<std::string>(i))
+      text += ctx.get_as<std::string>(i);
+    else
+      text += ctx.cvals()->stringify(i);
+  }
+  return text;
+}
+
+} // namespace troupe

@@ -1,0 +1,337 @@
+#include "troupe/node/node.hpp"
+
+#include <csignal>
+#include <thread>
+#include <unistd.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/io/basp_broker.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+#include <fmt/format.h>
+
+#include "node/caf_config.hpp"
+#include "troupe/error.hpp"
+#include "troupe/log.hpp"
+#include "troupe/wire/proto.hpp"
+#include "troupe/wire/node.pb.h"
+
+namespace troupe {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+volatile std::sig_atomic_t signal_received = 0;
+
+extern "C" void troupe_on_signal(int) {
+  signal_received = 1;
+}
+
+uint64_t make_incarnation() {
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  return static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::microseconds>(now).count());
+}
+
+// -- the directory actor, published at the node's port -----------------------
+
+struct directory_state {
+  static inline const char* name = "troupe.directory";
+  node* owner = nullptr;
+};
+
+caf::behavior directory(stateful_actor<directory_state>* self, node* owner) {
+  self->state.owner = owner;
+  return {
+    [self](const wire::Lookup& req) -> caf::result<caf::actor> {
+      auto hdl = self->state.owner->whereis(req.name());
+      if (!hdl)
+        return make_error(errc::name_not_found,
+                          fmt::format("no actor named '{}' on node '{}'",
+                                      req.name(), self->state.owner->name()));
+      return hdl;
+    },
+    [self](const wire::NodeInfoRequest&) {
+      auto owner = self->state.owner;
+      wire::NodeInfo info;
+      info.set_name(owner->name());
+      info.set_incarnation(owner->incarnation());
+      info.set_port(owner->port());
+      return info;
+    },
+  };
+}
+
+} // namespace
+
+node::node(node_config cfg)
+  : cfg_(std::move(cfg)),
+    incarnation_(make_incarnation()),
+    caf_cfg_(std::make_unique<detail::node_caf_config>()) {
+  if (cfg_.name.empty())
+    cfg_.name = fmt::format("node-{}", ::getpid());
+  add_message_type<wire::Lookup>();
+  add_message_type<wire::NodeInfoRequest>();
+  add_message_type<wire::NodeInfo>();
+}
+
+node::~node() {
+  shutdown();
+}
+
+wire::type_registry& node::types() {
+  return caf_cfg_->types;
+}
+
+caf::actor_system& node::system() {
+  if (!sys_)
+    throw std::logic_error("troupe::node::system() called before start()");
+  return *sys_;
+}
+
+caf::error node::start() {
+  auto expected = run_state::idle;
+  if (!state_.compare_exchange_strong(expected, run_state::running))
+    return make_error(errc::not_running, "node started twice");
+  set_log_level(cfg_.log);
+  auto& cc = *caf_cfg_;
+  auto threads = cfg_.threads != 0
+                   ? cfg_.threads
+                   : std::max(1u, std::thread::hardware_concurrency());
+  cc.set("scheduler.max-threads", threads);
+  cc.set("logger.console", caf::atom("none"));
+  // Only troupe nodes of this protocol version may connect.
+  cc.set("middleman.app-identifiers", std::vector<std::string>{"troupe/1"});
+  cc.add_error_category(error_category, [](uint8_t code, caf::atom_value,
+                                           const caf::message& ctx) {
+    auto text = std::string{"troupe."} + to_string(static_cast<errc>(code));
+    if (!ctx.empty())
+      text += ctx.match_elements<std::string>()
+                ? ": " + ctx.get_as<std::string>(0)
+                : ": " + caf::to_string(ctx);
+    return text;
+  });
+  cc.types.max_message_size = cfg_.max_message_size;
+  cc.install_types();
+  cc.load<caf::io::middleman>();
+  sys_ = std::make_unique<caf::actor_system>(cc);
+  directory_ = troupe::spawn(*sys_, directory, this);
+  auto port = sys_->middleman().publish(directory_, cfg_.port,
+                                        cfg_.host.c_str(), true);
+  if (!port) {
+    auto err = make_error(errc::bad_config,
+                          fmt::format("cannot listen on {}:{}: {}", cfg_.host,
+                                      cfg_.port, describe(port.error())));
+    shutdown();
+    return err;
+  }
+  port_ = *port;
+  log(log_level::info, fmt::format("node '{}' listening on {}:{}", cfg_.name,
+                                   cfg_.host, port_));
+  for (auto& seed : cfg_.seeds) {
+    auto ep = parse_endpoint(seed);
+    if (!ep) {
+      shutdown();
+      return ep.error();
+    }
+    if (auto hdl = connect(ep->first, ep->second); !hdl) {
+      shutdown();
+      return hdl.error();
+    }
+  }
+  return caf::none;
+}
+
+void node::track(const caf::actor& hdl) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  // Forget handles of actors that are gone, so the list stays short.
+  tracked_.erase(std::remove_if(tracked_.begin(), tracked_.end(),
+                                [](const caf::actor_addr& x) {
+                                  return caf::actor_cast<caf::actor>(x)
+                                         == nullptr;
+                                }),
+                 tracked_.end());
+  tracked_.emplace_back(hdl.address());
+}
+
+caf::error node::register_name(const std::string& name,
+                               const caf::actor& hdl) {
+  if (!hdl)
+    return make_error(errc::name_not_found, "cannot register an invalid actor");
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = names_.find(name);
+    if (i != names_.end() && i->second != hdl)
+      return make_error(errc::bad_config,
+                        fmt::format("name '{}' is taken", name));
+    names_[name] = hdl;
+  }
+  // Release the name when the actor goes. The functor holds no strong
+  // reference; a weak pointer to the node's state is not needed because the
+  // node outlives every actor it stopped at shutdown.
+  hdl->attach_functor([this, name, addr = hdl.address()] {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = names_.find(name);
+    if (i != names_.end() && i->second.address() == addr)
+      names_.erase(i);
+  });
+  return caf::none;
+}
+
+void node::unregister_name(const std::string& name) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  names_.erase(name);
+}
+
+caf::actor node::whereis(const std::string& name) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = names_.find(name);
+  return i != names_.end() ? i->second : caf::actor{};
+}
+
+caf::expected<caf::actor> node::connect(const std::string& host,
+                                        uint16_t port) {
+  if (!running())
+    return make_error(errc::not_running, "node is not running");
+  auto hdl = sys_->middleman().remote_actor(host, port);
+  if (!hdl)
+    return make_error(errc::connect_failed,
+                      fmt::format("cannot reach node at {}:{}: {}", host, port,
+                                  describe(hdl.error())));
+  return *hdl;
+}
+
+caf::expected<caf::actor> node::lookup(const std::string& host, uint16_t port,
+                                       const std::string& name,
+                                       std::chrono::milliseconds timeout) {
+  auto dir = connect(host, port);
+  if (!dir)
+    return dir.error();
+  wire::Lookup req;
+  req.set_name(name);
+  caf::scoped_actor self{*sys_};
+  caf::expected<caf::actor> result{caf::actor{}};
+  self->request(*dir, timeout, std::move(req))
+    .receive([&](const caf::actor& hdl) { result = hdl; },
+             [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+void node::request_shutdown() noexcept {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    shutdown_requested_ = true;
+  }
+  cv_.notify_all();
+}
+
+int node::run() {
+  struct sigaction sa {};
+  sa.sa_handler = troupe_on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  {
+    std::unique_lock<std::mutex> guard{mtx_};
+    // A signal handler may not touch the condition variable, so look at the
+    // flag it sets a few times a second.
+    while (!shutdown_requested_ && signal_received == 0 && running())
+      cv_.wait_for(guard, 50ms);
+  }
+  if (signal_received != 0)
+    log(log_level::info,
+        fmt::format("node '{}' received a stop signal", cfg_.name));
+  return shutdown() ? 0 : 1;
+}
+
+size_t node::running_actors() const {
+  return sys_ ? sys_->registry().running() : 0;
+}
+
+void node::stop_actors(bool kill) {
+  auto reason = kill ? caf::exit_reason::kill : caf::exit_reason::user_shutdown;
+  std::vector<caf::actor> victims;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (auto& addr : tracked_)
+      if (auto hdl = caf::actor_cast<caf::actor>(addr))
+        victims.emplace_back(std::move(hdl));
+    for (auto& kvp : names_)
+      victims.emplace_back(kvp.second);
+    names_.clear();
+  }
+  if (directory_)
+    victims.emplace_back(directory_);
+  // Actors put into CAF's registry by hand hold a reference that would keep
+  // them (and the actor system) alive forever.
+  auto& reg = sys_->registry();
+  for (auto& kvp : reg.named_actors()) {
+    auto key = kvp.first;
+    if (key == caf::atom("SpawnServ") || key == caf::atom("ConfigServ")
+        || key == caf::atom("StreamServ"))
+      continue;
+    victims.emplace_back(caf::actor_cast<caf::actor>(kvp.second));
+    reg.erase(key);
+  }
+  for (auto& hdl : victims)
+    if (hdl)
+      caf::anon_send_exit(hdl, reason);
+}
+
+void node::close_network() {
+  auto& mm = sys_->middleman();
+  if (directory_ && port_ != 0)
+    mm.unpublish(directory_, port_);
+  directory_ = nullptr;
+  // Ports published with CAF's own API keep their actors alive; the BASP
+  // broker holds them. Stopping it closes every port and connection.
+  auto basp = mm.named_broker<caf::io::basp_broker>(caf::atom("BASP"));
+  if (basp)
+    caf::anon_send_exit(basp, caf::exit_reason::user_shutdown);
+}
+
+bool node::await_actors(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (sys_->registry().running() != 0) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+bool node::shutdown() {
+  auto expected = run_state::running;
+  if (!state_.compare_exchange_strong(expected, run_state::stopping))
+    return expected != run_state::stopping;
+  request_shutdown();
+  stop_actors(false);
+  close_network();
+  bool clean = await_actors(cfg_.shutdown_timeout);
+  if (!clean) {
+    log(log_level::warn,
+        fmt::format("node '{}': {} actor(s) ignored the shutdown request; "
+                    "killing them",
+                    cfg_.name, sys_->registry().running()));
+    stop_actors(true);
+    clean = await_actors(cfg_.shutdown_timeout);
+  }
+  if (clean) {
+    sys_.reset();
+  } else {
+    // CAF would wait forever in ~actor_system; leave it behind instead.
+    log(log_level::error,
+        fmt::format("node '{}': {} actor(s) still running after {} ms; "
+                    "abandoning the actor system instead of hanging",
+                    cfg_.name, sys_->registry().running(),
+                    2 * cfg_.shutdown_timeout.count()));
+    (void) sys_.release();
+    (void) caf_cfg_.release();
+  }
+  state_ = run_state::stopped;
+  log(log_level::info, fmt::format("node '{}' stopped", cfg_.name));
+  return clean;
+}
+
+} // namespace troupe
