@@ -1,6 +1,7 @@
 #include "troupe/actor/actor_base.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/detail/pretty_type_name.hpp>
 #include <caf/make_type_erased_tuple_view.hpp>
 #include <caf/mailbox_element.hpp>
 #include <caf/message_handler.hpp>
@@ -78,7 +79,20 @@ caf::behavior actor_base::guard(caf::behavior bhvr) {
       rp.deliver(make_error(errc::rejected_message,
                             fmt::format("type '{}': {}", x.type_name,
                                         x.reason)));
-  }};
+  },
+    // CAF 0.17 delivers a remote message it failed to decode (a type the
+    // node does not know, a corrupt payload) as an empty message.
+    [this] {
+      log(log_level::error,
+          fmt::format("actor '{}' (id {}) received an empty message from {}: "
+                      "an undecodable message (unknown CAF type or corrupt "
+                      "frame), or an empty one sent on purpose",
+                      name(), id(), sender_node(this)));
+      auto rp = make_response_promise();
+      if (rp.pending() && !rp.async())
+        rp.deliver(make_error(errc::rejected_message,
+                              "empty or undecodable message"));
+    }};
   auto inner = bhvr.as_behavior_impl()->or_else(fallback.as_behavior_impl());
   caf::behavior result;
   caf::behavior::impl_ptr guarded{
@@ -101,10 +115,17 @@ std::string actor_base::describe_types(const caf::type_erased_tuple& xs) const {
     const wire::type_entry* entry = nullptr;
     if (reg != nullptr && rtti.second != nullptr)
       entry = reg->find(*rtti.second);
-    if (entry != nullptr)
+    if (entry != nullptr) {
       result += entry->full_name;
+      continue;
+    }
+    auto& name = home_system().types().portable_name(rtti);
+    if (name != home_system().types().default_type_name())
+      result += name;
+    else if (rtti.second != nullptr)
+      result += caf::detail::pretty_type_name(*rtti.second);
     else
-      result += home_system().types().portable_name(rtti);
+      result += name;
   }
   return result.empty() ? "<empty>" : result;
 }

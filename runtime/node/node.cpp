@@ -1,6 +1,7 @@
 #include "troupe/node/node.hpp"
 
 #include <csignal>
+#include <future>
 #include <thread>
 #include <unistd.h>
 
@@ -210,7 +211,7 @@ caf::expected<caf::actor> node::lookup(const std::string& host, uint16_t port,
     return dir.error();
   wire::Lookup req;
   req.set_name(name);
-  caf::scoped_actor self{*sys_};
+  caf::scoped_actor self{*sys_, true}; // hidden: not an application actor
   caf::expected<caf::actor> result{caf::actor{}};
   self->request(*dir, timeout, std::move(req))
     .receive([&](const caf::actor& hdl) { result = hdl; },
@@ -274,6 +275,14 @@ void node::stop_actors(bool kill) {
     victims.emplace_back(caf::actor_cast<caf::actor>(kvp.second));
     reg.erase(key);
   }
+  // CAF also keeps every actor whose handle left the node (published, or
+  // sent to a peer) in its registry by ID, for good. The registry cannot be
+  // listed, but IDs are dense: one lookup per actor ever spawned, once.
+  auto last = sys_->latest_actor_id();
+  for (caf::actor_id id = 1; id <= last; ++id)
+    if (auto ptr = reg.get<caf::strong_actor_ptr>(id))
+      if (!ptr->get()->getf(caf::abstract_channel::is_hidden_flag))
+        victims.emplace_back(caf::actor_cast<caf::actor>(std::move(ptr)));
   for (auto& hdl : victims)
     if (hdl)
       caf::anon_send_exit(hdl, reason);
@@ -281,14 +290,32 @@ void node::stop_actors(bool kill) {
 
 void node::close_network() {
   auto& mm = sys_->middleman();
-  if (directory_ && port_ != 0)
-    mm.unpublish(directory_, port_);
   directory_ = nullptr;
-  // Ports published with CAF's own API keep their actors alive; the BASP
-  // broker holds them. Stopping it closes every port and connection.
+  // Ports published with CAF's own API keep their actors alive, and CAF has
+  // no call that lists them. The BASP broker knows them; ask it from its own
+  // thread (the multiplexer's), as CAF's middleman does when it stops.
   auto basp = mm.named_broker<caf::io::basp_broker>(caf::atom("BASP"));
-  if (basp)
-    caf::anon_send_exit(basp, caf::exit_reason::user_shutdown);
+  if (!basp)
+    return;
+  auto ports = std::make_shared<std::promise<std::vector<uint16_t>>>();
+  auto result = ports->get_future();
+  mm.backend().dispatch([basp, ports] {
+    std::vector<uint16_t> xs;
+    auto ptr = static_cast<caf::io::basp_broker*>(
+      caf::actor_cast<caf::abstract_actor*>(basp));
+    if (!ptr->getf(caf::abstract_actor::is_terminated_flag))
+      for (auto& kvp : ptr->instance.published_actors())
+        xs.emplace_back(kvp.first);
+    ports->set_value(std::move(xs));
+  });
+  if (result.wait_for(cfg_.shutdown_timeout) != std::future_status::ready) {
+    log(log_level::warn, "the network layer did not answer at shutdown");
+    return;
+  }
+  for (auto port : result.get())
+    if (auto res = mm.close(port); !res)
+      log(log_level::warn, fmt::format("cannot close port {}: {}", port,
+                                       describe(res.error())));
 }
 
 bool node::await_actors(std::chrono::milliseconds timeout) {

@@ -1,5 +1,6 @@
 #include "troupe/node/node_config.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 
@@ -37,36 +38,55 @@ caf::expected<parsed_config> parse_node_config(int argc,
   app.set_config("--config", "", "INI file with node settings")
     ->envname("TROUPE_CONFIG");
   app.allow_config_extras(CLI::config_extras_mode::error);
-  app.add_option("--name", cfg.name, "node name (default: node-<pid>)")
-    ->envname("TROUPE_NAME");
-  app.add_option("--host", cfg.host, "address to listen on")
-    ->envname("TROUPE_HOST");
-  app.add_option("--port", cfg.port, "port to listen on (0: OS-chosen)")
-    ->envname("TROUPE_PORT");
+  app.add_option("--name", cfg.name, "node name (default: node-<pid>)");
+  app.add_option("--host", cfg.host, "address to listen on");
+  app.add_option("--port", cfg.port, "port to listen on (0: OS-chosen)");
   app.add_option("--seeds", cfg.seeds, "nodes to connect to (host:port)")
-    ->envname("TROUPE_SEEDS")
     ->delimiter(',');
   app.add_option("--threads", cfg.threads, "worker threads (0: one per core)")
-    ->envname("TROUPE_THREADS")
     ->check(CLI::Range(0, 1024));
   app.add_option("--max-message-size", cfg.max_message_size,
                  "largest Protobuf message in bytes")
-    ->envname("TROUPE_MAX_MESSAGE_SIZE")
     ->check(CLI::Range(size_t{1}, size_t{1} << 31));
   int64_t shutdown_ms = cfg.shutdown_timeout.count();
   app.add_option("--shutdown-timeout-ms", shutdown_ms,
                  "bound on each shutdown phase")
-    ->envname("TROUPE_SHUTDOWN_TIMEOUT_MS")
     ->check(CLI::Range(int64_t{1}, int64_t{3600000}));
   std::string level = "info";
   app.add_option("--log-level", level, "trace|debug|info|warn|error|off")
-    ->envname("TROUPE_LOG_LEVEL")
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   if (allow_positional)
     app.add_option("args", out.positional, "arguments of the program");
+  // CLI11 reads the config file before the environment, so a file would win
+  // over a variable. Hand each variable over as a flag instead, unless the
+  // command line has that flag: flags > environment > file > defaults.
+  static constexpr std::pair<const char*, const char*> env_flags[] = {
+    {"TROUPE_NAME", "--name"},
+    {"TROUPE_HOST", "--host"},
+    {"TROUPE_PORT", "--port"},
+    {"TROUPE_SEEDS", "--seeds"},
+    {"TROUPE_THREADS", "--threads"},
+    {"TROUPE_MAX_MESSAGE_SIZE", "--max-message-size"},
+    {"TROUPE_SHUTDOWN_TIMEOUT_MS", "--shutdown-timeout-ms"},
+    {"TROUPE_LOG_LEVEL", "--log-level"},
+  };
+  auto on_command_line = [&](std::string_view flag) {
+    for (int i = 1; i < argc; ++i) {
+      std::string_view arg = argv[i];
+      if (arg == flag
+          || (arg.size() > flag.size() && arg.substr(0, flag.size()) == flag
+              && arg[flag.size()] == '='))
+        return true;
+    }
+    return false;
+  };
   std::vector<std::string> args;
-  for (int i = argc - 1; i > 0; --i)
-    args.emplace_back(argv[i]); // CLI11 wants them reversed
+  for (auto [var, flag] : env_flags)
+    if (auto value = std::getenv(var); value != nullptr && !on_command_line(flag))
+      args.emplace_back(std::string{flag} + "=" + value);
+  for (int i = 1; i < argc; ++i)
+    args.emplace_back(argv[i]);
+  std::reverse(args.begin(), args.end()); // CLI11 wants them reversed
   try {
     app.parse(args);
   } catch (const CLI::CallForHelp&) {

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <memory>
+
+#include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "wire/config_base.hpp"
+
+namespace troupe::test {
+
+/// An actor system on CAF's test_coordinator: nothing runs until the test
+/// says so, and timeouts fire only when triggered.
+struct deterministic {
+  wire::detail::config_base cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::scheduler::test_coordinator* sched = nullptr;
+
+  /// `prepare` may add types to `cfg.types` before the system starts.
+  template <class F>
+  explicit deterministic(F prepare) {
+    cfg.set("scheduler.policy", caf::atom("testing"));
+    cfg.set("logger.console", caf::atom("none"));
+    prepare(cfg);
+    cfg.install_types();
+    sys = std::make_unique<caf::actor_system>(cfg);
+    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
+  }
+
+  deterministic() : deterministic([](wire::detail::config_base&) {}) {
+  }
+
+  /// Runs every job until no actor has work left.
+  size_t run() {
+    return sched->run();
+  }
+};
+
+} // namespace troupe::test

@@ -1,0 +1,128 @@
+#include "troupe/node/node_config.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "troupe/error.hpp"
+
+namespace {
+
+caf::expected<troupe::parsed_config> parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "node");
+  std::vector<const char*> argv;
+  for (auto& x : args)
+    argv.push_back(x.c_str());
+  return troupe::parse_node_config(static_cast<int>(argv.size()), argv.data());
+}
+
+std::string write_ini(const std::string& text) {
+  auto path = ::testing::TempDir() + "/troupe_node_config_test.ini";
+  std::ofstream out{path};
+  out << text;
+  return path;
+}
+
+// Expects a bad_config error whose one-line text contains `what`.
+void expect_bad(const caf::expected<troupe::parsed_config>& res,
+                const std::string& what) {
+  ASSERT_FALSE(res) << "accepted bad input";
+  EXPECT_EQ(res.error().code(), static_cast<uint8_t>(troupe::errc::bad_config));
+  auto text = troupe::describe(res.error());
+  EXPECT_NE(text.find(what), std::string::npos) << text;
+  EXPECT_EQ(text.find('\n'), std::string::npos) << "not one line: " << text;
+}
+
+struct env_guard {
+  std::string key;
+  env_guard(std::string k, const char* value) : key(std::move(k)) {
+    ::setenv(key.c_str(), value, 1);
+  }
+  ~env_guard() {
+    ::unsetenv(key.c_str());
+  }
+};
+
+} // namespace
+
+TEST(NodeConfig, DefaultsSuitASmallMachine) {
+  auto res = parse({});
+  ASSERT_TRUE(res);
+  auto& cfg = res->config;
+  EXPECT_EQ(cfg.host, "127.0.0.1");
+  EXPECT_EQ(cfg.port, 0);
+  EXPECT_EQ(cfg.threads, 0u);
+  EXPECT_TRUE(cfg.seeds.empty());
+}
+
+TEST(NodeConfig, ReadsFlags) {
+  auto res = parse({"--name", "alpha", "--port", "4242", "--threads", "3",
+                    "--seeds", "10.0.0.1:1,h:2", "--max-message-size", "1024"});
+  ASSERT_TRUE(res) << troupe::describe(res.error());
+  auto& cfg = res->config;
+  EXPECT_EQ(cfg.name, "alpha");
+  EXPECT_EQ(cfg.port, 4242);
+  EXPECT_EQ(cfg.threads, 3u);
+  EXPECT_EQ(cfg.max_message_size, 1024u);
+  EXPECT_EQ(cfg.seeds, (std::vector<std::string>{"10.0.0.1:1", "h:2"}));
+}
+
+TEST(NodeConfig, ReadsIniFileAndEnvironmentWithFlagsWinning) {
+  auto path = write_ini("name = from-file\nport = 1111\nthreads = 2\n");
+  env_guard port{"TROUPE_PORT", "2222"};
+  auto res = parse({"--config", path, "--threads", "5"});
+  ASSERT_TRUE(res) << troupe::describe(res.error());
+  EXPECT_EQ(res->config.name, "from-file");
+  EXPECT_EQ(res->config.port, 2222) << "environment beats the file";
+  EXPECT_EQ(res->config.threads, 5u) << "flags beat everything";
+}
+
+TEST(NodeConfig, UnknownFlagIsAClearError) {
+  expect_bad(parse({"--bogus", "1"}), "--bogus");
+}
+
+TEST(NodeConfig, PortOutOfRangeIsAClearError) {
+  expect_bad(parse({"--port", "70000"}), "--port");
+  expect_bad(parse({"--port", "http"}), "--port");
+}
+
+TEST(NodeConfig, UnreadableFileIsAClearError) {
+  expect_bad(parse({"--config", "/nonexistent/troupe.ini"}),
+             "/nonexistent/troupe.ini");
+}
+
+TEST(NodeConfig, WrongTypeInFileIsAClearError) {
+  expect_bad(parse({"--config", write_ini("threads = many\n")}), "threads");
+}
+
+TEST(NodeConfig, UnknownKeyInFileIsAClearError) {
+  expect_bad(parse({"--config", write_ini("colour = blue\n")}), "colour");
+}
+
+TEST(NodeConfig, WrongTypeInEnvironmentIsAClearError) {
+  env_guard threads{"TROUPE_THREADS", "lots"};
+  expect_bad(parse({}), "threads");
+}
+
+TEST(NodeConfig, MalformedSeedIsAClearError) {
+  expect_bad(parse({"--seeds", "localhost"}), "host:port");
+  expect_bad(parse({"--seeds", "h:0"}), "port");
+}
+
+TEST(NodeConfig, PositionalArgumentsOnlyWhenAsked) {
+  expect_bad(parse({"serve"}), "serve");
+  const char* argv[] = {"node", "--name", "n", "serve", "x"};
+  auto res = troupe::parse_node_config(5, argv, true);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->positional, (std::vector<std::string>{"serve", "x"}));
+}
+
+TEST(NodeConfig, HelpIsNotAnError) {
+  auto res = parse({"--help"});
+  ASSERT_TRUE(res);
+  EXPECT_TRUE(res->help);
+  EXPECT_NE(res->help_text.find("--port"), std::string::npos);
+}

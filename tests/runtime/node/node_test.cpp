@@ -1,0 +1,158 @@
+#include "troupe/node/node.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include <caf/actor_registry.hpp>
+#include <caf/blocking_actor.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+#include <gtest/gtest.h>
+
+#include "troupe/error.hpp"
+#include "troupe/wire/proto.hpp"
+#include "troupe_test/test.pb.h"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+troupe::node_config quick_config() {
+  troupe::node_config cfg;
+  cfg.name = "test-node";
+  cfg.shutdown_timeout = 300ms;
+  cfg.log = troupe::log_level::warn;
+  return cfg;
+}
+
+caf::behavior idle(caf::event_based_actor*) {
+  return {[](int x) { return x; }};
+}
+
+} // namespace
+
+TEST(Node, StartsOnAnOsChosenPortAndAnswersThere) {
+  troupe::node n{quick_config()};
+  ASSERT_FALSE(n.start());
+  ASSERT_NE(n.port(), 0);
+  struct st {};
+  auto echo = n.spawn([](troupe::stateful_actor<st>*) -> caf::behavior {
+    return {[](int x) { return x + 1; }};
+  });
+  ASSERT_FALSE(n.register_name("echo", echo));
+  auto found = n.lookup("127.0.0.1", n.port(), "echo");
+  ASSERT_TRUE(found) << troupe::describe(found.error());
+  {
+    caf::scoped_actor self{n.system()};
+    int answer = 0;
+    self->request(*found, 5s, 41).receive([&](int x) { answer = x; },
+                                          [](caf::error&) {});
+    EXPECT_EQ(answer, 42);
+  }
+  auto missing = n.lookup("127.0.0.1", n.port(), "nobody");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(),
+            static_cast<uint8_t>(troupe::errc::name_not_found));
+  EXPECT_TRUE(n.shutdown());
+}
+
+TEST(Node, NamesAreReleasedWhenTheActorEnds) {
+  troupe::node n{quick_config()};
+  ASSERT_FALSE(n.start());
+  auto a = n.system().spawn(idle);
+  ASSERT_FALSE(n.register_name("a", a));
+  EXPECT_TRUE(n.register_name("a", n.system().spawn(idle)))
+    << "a taken name must be refused";
+  {
+    caf::scoped_actor self{n.system()};
+    self->monitor(a);
+    self->send_exit(a, caf::exit_reason::user_shutdown);
+    self->receive([](const caf::down_msg&) {});
+  }
+  // The name is released by a functor that runs as the actor terminates.
+  for (int i = 0; i < 1000 && n.whereis("a"); ++i)
+    std::this_thread::yield();
+  EXPECT_FALSE(n.whereis("a"));
+  EXPECT_TRUE(n.shutdown());
+}
+
+TEST(Node, ShutdownDoesNotHangOnRegisteredOrPublishedActors) {
+  troupe::node n{quick_config()};
+  ASSERT_FALSE(n.start());
+  auto& sys = n.system();
+  // Plain CAF: a registry entry and a published port each hold a strong
+  // reference that makes ~actor_system wait forever.
+  sys.registry().put(caf::atom("lingerer"), sys.spawn(idle));
+  auto published = sys.middleman().publish(sys.spawn(idle), 0, "127.0.0.1");
+  ASSERT_TRUE(published);
+  n.register_name("named", sys.spawn(idle));
+  EXPECT_EQ(n.running_actors(), 4u); // three idle actors + the directory
+  std::vector<std::string> warnings;
+  troupe::set_log_observer([&](troupe::log_level lvl, std::string_view line) {
+    if (lvl >= troupe::log_level::warn)
+      warnings.emplace_back(line);
+  });
+  EXPECT_TRUE(n.shutdown());
+  troupe::set_log_observer(nullptr);
+  EXPECT_EQ(n.running_actors(), 0u);
+  EXPECT_FALSE(n.running());
+  // Every actor stopped when asked: none had to be killed.
+  EXPECT_TRUE(warnings.empty()) << warnings.front();
+}
+
+TEST(Node, ShutdownKillsActorsThatIgnoreTheRequest) {
+  troupe::node n{quick_config()};
+  ASSERT_FALSE(n.start());
+  auto stubborn = n.system().spawn([](caf::event_based_actor* self) {
+    self->set_exit_handler([](const caf::exit_msg&) { /* ignore */ });
+    return caf::behavior{[](int) {}};
+  });
+  n.track(stubborn);
+  EXPECT_TRUE(n.shutdown());
+  EXPECT_EQ(n.running_actors(), 0u);
+}
+
+TEST(Node, ShutdownAbandonsActorsThatCannotBeStoppedInsteadOfHanging) {
+  static std::atomic<bool> release{false};
+  auto cfg = quick_config();
+  cfg.shutdown_timeout = 100ms;
+  {
+    troupe::node n{cfg};
+    ASSERT_FALSE(n.start());
+    // A detached actor stuck in user code: not even a kill reaches it.
+    auto stuck = n.system().spawn<caf::detached>([](caf::blocking_actor*) {
+      while (!release)
+        std::this_thread::sleep_for(1ms);
+    });
+    n.track(stuck);
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_FALSE(n.shutdown());
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  }
+  release = true; // let the thread end before the process does
+}
+
+TEST(Node, RunReturnsAfterRequestShutdown) {
+  troupe::node n{quick_config()};
+  ASSERT_FALSE(n.start());
+  std::thread stopper{[&] { n.request_shutdown(); }};
+  EXPECT_EQ(n.run(), 0);
+  stopper.join();
+  EXPECT_FALSE(n.running());
+}
+
+TEST(Node, ListeningOnATakenPortIsAClearError) {
+  troupe::node a{quick_config()};
+  ASSERT_FALSE(a.start());
+  auto cfg = quick_config();
+  cfg.port = a.port();
+  troupe::node b{cfg};
+  auto err = b.start();
+  ASSERT_TRUE(err);
+  EXPECT_NE(troupe::describe(err).find(std::to_string(a.port())),
+            std::string::npos)
+    << troupe::describe(err);
+}
+
