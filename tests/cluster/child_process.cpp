@@ -1,0 +1,147 @@
+#include "child_process.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <stdexcept>
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace troupe::test {
+
+std::string program(const std::string& name) {
+  return std::string{TROUPE_TEST_BIN_DIR} + "/" + name;
+}
+
+child_process::child_process(std::vector<std::string> argv,
+                             std::vector<std::string> env) {
+  int fds[2];
+  if (::pipe(fds) != 0)
+    throw std::runtime_error("pipe failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
+  posix_spawn_file_actions_addclose(&actions, fds[0]);
+  std::vector<char*> args;
+  for (auto& x : argv)
+    args.push_back(x.data());
+  args.push_back(nullptr);
+  std::vector<std::string> env_store;
+  for (char** e = environ; *e != nullptr; ++e)
+    env_store.emplace_back(*e);
+  for (auto& x : env)
+    env_store.push_back(x);
+  std::vector<char*> envp;
+  for (auto& x : env_store)
+    envp.push_back(x.data());
+  envp.push_back(nullptr);
+  auto rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(),
+                        envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[1]);
+  if (rc != 0) {
+    ::close(fds[0]);
+    throw std::runtime_error("cannot start " + argv[0] + ": "
+                             + std::strerror(rc));
+  }
+  reader_ = std::thread{[this, fd = fds[0]] { read_loop(fd); }};
+}
+
+child_process::~child_process() {
+  if (!exit_code_) {
+    signal(SIGTERM);
+    if (!wait_exit(std::chrono::seconds{5})) {
+      signal(SIGKILL);
+      wait_exit(std::chrono::seconds{5});
+    }
+  }
+  if (reader_.joinable())
+    reader_.join();
+}
+
+void child_process::read_loop(int fd) {
+  std::string partial;
+  char buf[4096];
+  for (;;) {
+    auto n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    partial.append(buf, static_cast<size_t>(n));
+    size_t pos;
+    std::lock_guard<std::mutex> guard{mtx_};
+    while ((pos = partial.find('\n')) != std::string::npos) {
+      lines_.emplace_back(partial.substr(0, pos));
+      partial.erase(0, pos + 1);
+    }
+    cv_.notify_all();
+  }
+  ::close(fd);
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (!partial.empty())
+    lines_.emplace_back(partial);
+  eof_ = true;
+  cv_.notify_all();
+}
+
+std::optional<std::string>
+child_process::wait_for_line(const std::string& needle,
+                             std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> guard{mtx_};
+  size_t checked = 0;
+  std::optional<std::string> found;
+  auto pred = [&] {
+    for (; checked < lines_.size(); ++checked)
+      if (lines_[checked].find(needle) != std::string::npos) {
+        found = lines_[checked];
+        return true;
+      }
+    return eof_;
+  };
+  cv_.wait_for(guard, timeout, pred);
+  return found;
+}
+
+void child_process::signal(int sig) {
+  if (pid_ > 0 && !exit_code_)
+    ::kill(pid_, sig);
+}
+
+std::optional<int> child_process::wait_exit(std::chrono::milliseconds timeout) {
+  if (exit_code_)
+    return exit_code_;
+  // waitpid has no timeout; poll it at a short interval within the bound.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int status = 0;
+    auto rc = ::waitpid(pid_, &status, WNOHANG);
+    if (rc == pid_) {
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status)
+                                     : 128 + WTERMSIG(status);
+      return exit_code_;
+    }
+    if (std::chrono::steady_clock::now() >= deadline)
+      return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  }
+}
+
+std::vector<std::string> child_process::lines() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return lines_;
+}
+
+std::string child_process::output() const {
+  std::string result;
+  for (auto& line : lines())
+    result += line + "\n";
+  return result;
+}
+
+} // namespace troupe::test

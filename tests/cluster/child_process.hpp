@@ -1,0 +1,68 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace troupe::test {
+
+/// A program the test starts, whose output (stdout and stderr, merged) the
+/// test reads line by line. The destructor stops it (SIGTERM, then SIGKILL)
+/// by its PID, so a failing test leaves nothing behind.
+class child_process {
+public:
+  /// Starts `argv[0]` with `argv` and extra `env` entries ("KEY=value").
+  child_process(std::vector<std::string> argv,
+                std::vector<std::string> env = {});
+
+  ~child_process();
+
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  pid_t pid() const noexcept {
+    return pid_;
+  }
+
+  /// Waits until a line containing `needle` appears; returns that line.
+  /// The timeout is a safety net for a broken test, not a synchronisation.
+  std::optional<std::string>
+  wait_for_line(const std::string& needle,
+                std::chrono::milliseconds timeout = std::chrono::seconds{10});
+
+  /// Sends `sig` to the child.
+  void signal(int sig);
+
+  /// Waits for the child to exit; returns its exit code (128+N when killed
+  /// by signal N), or nothing on timeout.
+  std::optional<int>
+  wait_exit(std::chrono::milliseconds timeout = std::chrono::seconds{10});
+
+  /// Every line read so far.
+  std::vector<std::string> lines() const;
+
+  /// Every line read so far, joined (for failure messages).
+  std::string output() const;
+
+private:
+  void read_loop(int fd);
+
+  pid_t pid_ = -1;
+  std::optional<int> exit_code_;
+  std::thread reader_;
+  mutable std::mutex mtx_;
+  std::condition_variable cv_;
+  std::vector<std::string> lines_;
+  bool eof_ = false;
+};
+
+/// Path of a program built next to the test binary (set by CMake).
+std::string program(const std::string& name);
+
+} // namespace troupe::test

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Runs every troupe benchmark and prints one table:
+#   benchmark | troupe | raw CAF | ratio (troupe / raw CAF)
+#
+# usage: tools/bench/run_all.sh [BUILD_DIR] [--quick] [--reps N]
+#   BUILD_DIR  a build configured with -DTROUPE_ENABLE_BENCH=ON and already
+#              built (this script builds nothing); default: build
+#   --quick    counts scaled down 100x, for smoke runs (also
+#              TROUPE_BENCH_QUICK=1)
+#   --reps N   repetitions per variant (default: each benchmark's own, 3);
+#              the median is reported
+# Set TROUPE_BENCH_VERBOSE=1 to see every repetition on stderr.
+set -euo pipefail
+
+build=build
+flags=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --quick) flags+=(--quick) ;;
+    --reps) flags+=(--reps "$2"); shift ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -*) echo "run_all.sh: unknown option $1" >&2; exit 2 ;;
+    *) build="$1" ;;
+  esac
+  shift
+done
+
+bin="$build/tools/bench"
+benches=(bench_ping_pong bench_fan_in bench_spawn bench_remote)
+for b in "${benches[@]}"; do
+  if [[ ! -x "$bin/$b" ]]; then
+    echo "run_all.sh: $bin/$b not found; configure with" \
+         "-DTROUPE_ENABLE_BENCH=ON and build first" >&2
+    exit 1
+  fi
+done
+
+rows=()
+for b in "${benches[@]}"; do
+  echo "running $b ${flags[*]}" >&2
+  start=$SECONDS
+  out=$("$bin/$b" "${flags[@]}" </dev/null)
+  echo "  done in $((SECONDS - start)) s" >&2
+  while IFS= read -r line; do
+    [[ "$line" == ROW\|* ]] && rows+=("${line#ROW|}")
+  done <<<"$out"
+done
+
+# Column widths.
+w1=9 w2=6 w3=7 w4=5
+for r in "${rows[@]}"; do
+  IFS='|' read -r name t c ratio <<<"$r"
+  (( ${#name} > w1 )) && w1=${#name}
+  (( ${#t} > w2 )) && w2=${#t}
+  (( ${#c} > w3 )) && w3=${#c}
+  (( ${#ratio} > w4 )) && w4=${#ratio}
+done
+
+line() {
+  printf "| %-${w1}s | %${w2}s | %${w3}s | %${w4}s |\n" "$@"
+}
+sep() {
+  printf "|-%s-|-%s:|-%s:|-%s:|\n" "$(printf '%*s' "$w1" '' | tr ' ' -)" \
+    "$(printf '%*s' "$((w2 - 1))" '' | tr ' ' -)" \
+    "$(printf '%*s' "$((w3 - 1))" '' | tr ' ' -)" \
+    "$(printf '%*s' "$((w4 - 1))" '' | tr ' ' -)"
+}
+
+echo
+echo "troupe benchmarks on $(nproc) cores$([[ " ${flags[*]} " == *" --quick "* ]] && echo ' (quick)')"
+line "benchmark" "troupe" "raw CAF" "ratio"
+sep
+for r in "${rows[@]}"; do
+  IFS='|' read -r name t c ratio <<<"$r"
+  line "$name" "$t" "$c" "$ratio"
+done
+echo
+echo "ratio = troupe / raw CAF: above 1 is better for rates, below 1 for rows" \
+     "marked 'lower is better'."
