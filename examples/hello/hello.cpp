@@ -25,6 +25,8 @@ caf::behavior greeter(troupe::stateful_actor<greeter_state>* self,
       reply.set_seq(req.seq());
       reply.set_node(node_name);
       ++self->state.greeted;
+      std::cout << node_name << " greeted " << req.who() << " (#" << req.seq()
+                << ", " << self->state.greeted << " so far)" << std::endl;
       return reply;
     },
   };
