@@ -161,34 +161,36 @@ caf::error node::register_name(const std::string& name,
   if (!hdl)
     return make_error(errc::name_not_found, "cannot register an invalid actor");
   {
-    std::lock_guard<std::mutex> guard{mtx_};
-    auto i = names_.find(name);
-    if (i != names_.end() && i->second != hdl)
+    std::lock_guard<std::mutex> guard{names_->mtx};
+    auto i = names_->names.find(name);
+    if (i != names_->names.end() && i->second != hdl)
       return make_error(errc::bad_config,
                         fmt::format("name '{}' is taken", name));
-    names_[name] = hdl;
+    names_->names[name] = hdl;
   }
-  // Release the name when the actor goes. The functor holds no strong
-  // reference; a weak pointer to the node's state is not needed because the
-  // node outlives every actor it stopped at shutdown.
-  hdl->attach_functor([this, name, addr = hdl.address()] {
-    std::lock_guard<std::mutex> guard{mtx_};
-    auto i = names_.find(name);
-    if (i != names_.end() && i->second.address() == addr)
-      names_.erase(i);
+  // Release the name when the actor goes (the functor holds no strong
+  // reference to the actor, and only a weak one to the table).
+  hdl->attach_functor([table = std::weak_ptr<detail::name_table>{names_},
+                       name, addr = hdl.address()] {
+    if (auto t = table.lock()) {
+      std::lock_guard<std::mutex> guard{t->mtx};
+      auto i = t->names.find(name);
+      if (i != t->names.end() && i->second.address() == addr)
+        t->names.erase(i);
+    }
   });
   return caf::none;
 }
 
 void node::unregister_name(const std::string& name) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  names_.erase(name);
+  std::lock_guard<std::mutex> guard{names_->mtx};
+  names_->names.erase(name);
 }
 
 caf::actor node::whereis(const std::string& name) const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  auto i = names_.find(name);
-  return i != names_.end() ? i->second : caf::actor{};
+  std::lock_guard<std::mutex> guard{names_->mtx};
+  auto i = names_->names.find(name);
+  return i != names_->names.end() ? i->second : caf::actor{};
 }
 
 caf::expected<caf::actor> node::connect(const std::string& host,
@@ -258,9 +260,12 @@ void node::stop_actors(bool kill) {
     for (auto& addr : tracked_)
       if (auto hdl = caf::actor_cast<caf::actor>(addr))
         victims.emplace_back(std::move(hdl));
-    for (auto& kvp : names_)
+  }
+  {
+    std::lock_guard<std::mutex> guard{names_->mtx};
+    for (auto& kvp : names_->names)
       victims.emplace_back(kvp.second);
-    names_.clear();
+    names_->names.clear();
   }
   if (directory_)
     victims.emplace_back(directory_);

@@ -22,7 +22,16 @@
 namespace troupe {
 
 namespace detail {
+
 class node_caf_config;
+
+/// Names served by a node. Shared with the functors that release a name when
+/// its actor ends, which may run after the node is gone.
+struct name_table {
+  std::mutex mtx;
+  std::unordered_map<std::string, caf::actor> names;
+};
+
 } // namespace detail
 
 /// One troupe node: a CAF actor system, its network endpoint and its names.
@@ -155,7 +164,8 @@ private:
   std::condition_variable cv_;
   bool shutdown_requested_ = false;
   std::vector<caf::actor_addr> tracked_;
-  std::unordered_map<std::string, caf::actor> names_;
+  std::shared_ptr<detail::name_table> names_
+    = std::make_shared<detail::name_table>();
 };
 
 } // namespace troupe
