@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <caf/actor_system.hpp>
+#include <caf/local_actor.hpp>
 #include <caf/io/basp_broker.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
@@ -291,6 +292,10 @@ void node::stop_actors(bool kill) {
   for (auto& hdl : victims)
     if (hdl)
       caf::anon_send_exit(hdl, reason);
+  asked_.clear();
+  for (auto& hdl : victims)
+    if (hdl)
+      asked_.emplace_back(hdl.address());
 }
 
 void node::close_network() {
@@ -302,25 +307,25 @@ void node::close_network() {
   auto basp = mm.named_broker<caf::io::basp_broker>(caf::atom("BASP"));
   if (!basp)
     return;
-  auto ports = std::make_shared<std::promise<std::vector<uint16_t>>>();
-  auto result = ports->get_future();
-  mm.backend().dispatch([basp, ports] {
-    std::vector<uint16_t> xs;
+  auto done = std::make_shared<std::promise<size_t>>();
+  auto closed = done->get_future();
+  mm.backend().dispatch([basp, done] {
+    size_t n = 0;
     auto ptr = static_cast<caf::io::basp_broker*>(
       caf::actor_cast<caf::abstract_actor*>(basp));
-    if (!ptr->getf(caf::abstract_actor::is_terminated_flag))
+    if (!ptr->getf(caf::abstract_actor::is_terminated_flag)) {
+      std::vector<uint16_t> ports;
       for (auto& kvp : ptr->instance.published_actors())
-        xs.emplace_back(kvp.first);
-    ports->set_value(std::move(xs));
+        ports.emplace_back(kvp.first);
+      for (auto port : ports) {
+        n += ptr->instance.remove_published_actor(port, nullptr);
+        ptr->close(ptr->hdl_by_port(port));
+      }
+    }
+    done->set_value(n);
   });
-  if (result.wait_for(cfg_.shutdown_timeout) != std::future_status::ready) {
+  if (closed.wait_for(cfg_.shutdown_timeout) != std::future_status::ready)
     log(log_level::warn, "the network layer did not answer at shutdown");
-    return;
-  }
-  for (auto port : result.get())
-    if (auto res = mm.close(port); !res)
-      log(log_level::warn, fmt::format("cannot close port {}: {}", port,
-                                       describe(res.error())));
 }
 
 bool node::await_actors(std::chrono::milliseconds timeout) {
@@ -333,6 +338,21 @@ bool node::await_actors(std::chrono::milliseconds timeout) {
   return true;
 }
 
+std::string node::describe_asked() const {
+  std::string result;
+  for (auto& addr : asked_) {
+    auto ptr = caf::actor_cast<caf::strong_actor_ptr>(addr);
+    if (!ptr || ptr->get()->getf(caf::abstract_actor::is_terminated_flag))
+      continue;
+    if (!result.empty())
+      result += ", ";
+    auto local = dynamic_cast<caf::local_actor*>(ptr->get());
+    result += fmt::format("'{}' (id {})", local ? local->name() : "remote",
+                          ptr->id());
+  }
+  return result.empty() ? "none of those troupe knows of" : result;
+}
+
 bool node::shutdown() {
   auto expected = run_state::running;
   if (!state_.compare_exchange_strong(expected, run_state::stopping))
@@ -340,12 +360,20 @@ bool node::shutdown() {
   request_shutdown();
   stop_actors(false);
   close_network();
-  bool clean = await_actors(cfg_.shutdown_timeout);
+  // CAF publishes asynchronously: a port published just before shutdown can
+  // reach the registry after the first sweep. Sweep once more after a grace.
+  auto grace = std::min(cfg_.shutdown_timeout, std::chrono::milliseconds{50});
+  bool clean = await_actors(grace);
+  if (!clean) {
+    stop_actors(false);
+    close_network();
+    clean = await_actors(cfg_.shutdown_timeout - grace);
+  }
   if (!clean) {
     log(log_level::warn,
-        fmt::format("node '{}': {} actor(s) ignored the shutdown request; "
-                    "killing them",
-                    cfg_.name, sys_->registry().running()));
+        fmt::format("node '{}': {} actor(s) ignored the shutdown request "
+                    "({}); killing them",
+                    cfg_.name, sys_->registry().running(), describe_asked()));
     stop_actors(true);
     clean = await_actors(cfg_.shutdown_timeout);
   }

@@ -151,6 +151,7 @@ private:
   void stop_actors(bool kill);
   bool await_actors(std::chrono::milliseconds timeout);
   void close_network();
+  std::string describe_asked() const;
 
   node_config cfg_;
   uint64_t incarnation_ = 0;
@@ -164,6 +165,7 @@ private:
   std::condition_variable cv_;
   bool shutdown_requested_ = false;
   std::vector<caf::actor_addr> tracked_;
+  std::vector<caf::actor_addr> asked_; // asked to exit by the last stop_actors
   std::shared_ptr<detail::name_table> names_
     = std::make_shared<detail::name_table>();
 };
