@@ -131,16 +131,22 @@ caf::error node::start() {
   port_ = *port;
   log(log_level::info, fmt::format("node '{}' listening on {}:{}", cfg_.name,
                                    cfg_.host, port_));
+  // Seeds are contacted once here; one that is not up yet is not an error
+  // (nodes of a cluster start in any order).
   for (auto& seed : cfg_.seeds) {
     auto ep = parse_endpoint(seed);
     if (!ep) {
+      auto err = ep.error();
       shutdown();
-      return ep.error();
+      return err;
     }
-    if (auto hdl = connect(ep->first, ep->second); !hdl) {
-      shutdown();
-      return hdl.error();
-    }
+    if (auto dir = connect(ep->first, ep->second))
+      log(log_level::info, fmt::format("node '{}' connected to seed {}",
+                                       cfg_.name, seed));
+    else
+      log(log_level::warn, fmt::format("node '{}': seed {} unreachable: {}",
+                                       cfg_.name, seed,
+                                       describe(dir.error())));
   }
   return caf::none;
 }

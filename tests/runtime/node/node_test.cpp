@@ -156,3 +156,35 @@ TEST(Node, ListeningOnATakenPortIsAClearError) {
     << troupe::describe(err);
 }
 
+
+TEST(Node, ConnectsToSeedsAndToleratesOnesThatAreDown) {
+  troupe::node a{quick_config()};
+  ASSERT_FALSE(a.start());
+  // A port that was open a moment ago and is closed now: nobody listens.
+  uint16_t dead_port;
+  {
+    troupe::node gone{quick_config()};
+    ASSERT_FALSE(gone.start());
+    dead_port = gone.port();
+  }
+  auto cfg = quick_config();
+  cfg.name = "b";
+  cfg.seeds = {"127.0.0.1:" + std::to_string(a.port()),
+               "127.0.0.1:" + std::to_string(dead_port)};
+  cfg.log = troupe::log_level::info;
+  std::vector<std::string> lines;
+  troupe::set_log_observer(
+    [&](troupe::log_level, std::string_view line) { lines.emplace_back(line); });
+  troupe::node b{cfg};
+  auto err = b.start();
+  troupe::set_log_observer(nullptr);
+  ASSERT_FALSE(err) << troupe::describe(err);
+  auto has = [&](const std::string& needle) {
+    return std::any_of(lines.begin(), lines.end(), [&](const std::string& x) {
+      return x.find(needle) != std::string::npos;
+    });
+  };
+  EXPECT_TRUE(has("connected to seed 127.0.0.1:" + std::to_string(a.port())));
+  EXPECT_TRUE(has("seed 127.0.0.1:" + std::to_string(dead_port)
+                  + " unreachable"));
+}

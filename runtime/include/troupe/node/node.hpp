@@ -66,7 +66,8 @@ public:
   }
 
   /// Starts the actor system, opens the listening port and connects to the
-  /// seeds. Fails with `errc::bad_config` or `errc::connect_failed`.
+  /// seeds (a seed that is down is logged, not fatal). Fails with
+  /// `errc::bad_config` when the port cannot be opened.
   [[nodiscard]] caf::error start();
 
   /// Whether the node started and has not shut down.
