@@ -101,7 +101,7 @@ double caf_run(caf::actor_system& sys, uint64_t n) {
 } // namespace
 
 int main(int argc, char** argv) {
-  auto opts = bench::parse_options(argc, argv, 1'000'000);
+  auto opts = bench::parse_options(argc, argv, 1'000'000, 100, 7);
   auto n = opts.count;
   bench::run_rows(
     opts, "local ping-pong", "round trips/s",

@@ -18,115 +18,26 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <caf/actor.hpp>
-#include <caf/atom.hpp>
-#include <caf/behavior.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
-#include <caf/meta/type_name.hpp>
 #include <caf/send.hpp>
-#include <troupe/wire/proto.hpp>
 
-#include "bench/payload.pb.h"
-#include "common.hpp"
+#include "remote_actors.hpp"
 
 extern char** environ;
 
 namespace {
 
-using start_atom = caf::atom_constant<caf::atom("start")>;
+using namespace bench::remote;
 
-const std::string payload_bytes(64, 'x');
-
-struct raw_payload {
-  std::string data;
-  uint64_t seq = 0;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, raw_payload& x) {
-  return f(caf::meta::type_name("bench.raw_payload"), x.data, x.seq);
-}
-
-bench::Payload make(uint64_t seq, bench::Payload*) {
-  bench::Payload m;
-  m.set_data(payload_bytes);
-  m.set_seq(seq);
-  return m;
-}
-
-raw_payload make(uint64_t seq, raw_payload*) {
-  return raw_payload{payload_bytes, seq};
-}
-
-uint64_t seq_of(const bench::Payload& m) {
-  return m.seq();
-}
-
-uint64_t seq_of(const raw_payload& m) {
-  return m.seq;
-}
-
-struct run_data {
-  std::vector<int64_t> rtt_ns;
-  bench::clock::time_point sent;
-  std::promise<void> done;
-};
-
-// One body for both kinds of actor, so that both do the same work.
-
-template <class Msg, class Self>
-caf::behavior ping_impl(Self* self, caf::actor pong, uint64_t n,
-                        std::shared_ptr<run_data> rd) {
-  return {
-    [=](start_atom) {
-      rd->sent = bench::clock::now();
-      self->send(pong, make(0, static_cast<Msg*>(nullptr)));
-    },
-    [=](const Msg& m) {
-      auto now = bench::clock::now();
-      rd->rtt_ns.push_back((now - rd->sent).count());
-      auto next = seq_of(m) + 1;
-      if (next < n) {
-        rd->sent = now;
-        self->send(pong, make(next, static_cast<Msg*>(nullptr)));
-        return;
-      }
-      rd->done.set_value();
-      self->quit();
-    },
-  };
-}
-
-struct ping_state {
-  static inline const char* name = "bench.ping";
-};
-
-struct pong_state {
-  static inline const char* name = "bench.pong";
-};
-
-caf::behavior troupe_ping(troupe::stateful_actor<ping_state>* self,
-                          caf::actor pong, uint64_t n,
-                          std::shared_ptr<run_data> rd) {
-  return ping_impl<bench::Payload>(self, std::move(pong), n, std::move(rd));
-}
-
-caf::behavior troupe_pong(troupe::stateful_actor<pong_state>*) {
-  return {[](const bench::Payload& m) { return m; }};
-}
-
-caf::behavior caf_ping(caf::event_based_actor* self, caf::actor pong,
-                       uint64_t n, std::shared_ptr<run_data> rd) {
-  return ping_impl<raw_payload>(self, std::move(pong), n, std::move(rd));
-}
-
-caf::behavior caf_pong(caf::event_based_actor*) {
-  return {[](const raw_payload& m) { return m; }};
-}
+// The server process this client started and has not ended yet, if any.
+pid_t running_child = -1;
 
 void fail(const std::string& what) {
   std::fprintf(stderr, "bench_remote: %s\n", what.c_str());
+  if (running_child > 0) {
+    kill(running_child, SIGTERM);
+    waitpid(running_child, nullptr, 0);
+  }
   std::exit(1);
 }
 
@@ -191,6 +102,8 @@ server start_server(const char* kind, const bench::options& opts) {
   posix_spawn_file_actions_addclose(&fa, fds[0]);
   posix_spawn_file_actions_addclose(&fa, fds[1]);
   std::vector<std::string> args{"/proc/self/exe", "serve", kind};
+  if (opts.settings.empty())
+    args.emplace_back("caf-defaults");
   for (auto& [key, value] : opts.settings) {
     args.emplace_back("--set");
     args.emplace_back(key + "=" + value);
@@ -203,6 +116,7 @@ server start_server(const char* kind, const bench::options& opts) {
   if (posix_spawn(&s.pid, "/proc/self/exe", &fa, nullptr, argv.data(),
                   environ) != 0)
     fail("cannot start the server process");
+  running_child = s.pid;
   posix_spawn_file_actions_destroy(&fa);
   close(fds[1]);
   auto in = fdopen(fds[0], "r");
@@ -224,6 +138,7 @@ void stop_server(const server& s) {
   kill(s.pid, SIGTERM);
   int status = 0;
   waitpid(s.pid, &status, 0);
+  running_child = -1;
 }
 
 struct sample {
@@ -301,7 +216,7 @@ int main(int argc, char** argv) {
   if (opts.settings.empty() && !has("caf-defaults"))
     opts.settings = {{"scheduler.max-threads",
                       std::to_string(bench::node_default_threads())}};
-  if (opts.args.size() == 2 && opts.args[0] == "serve")
+  if (opts.args.size() >= 2 && opts.args[0] == "serve")
     return serve(opts.args[1], opts);
   bool caf_only = has("caf-only");
   std::vector<sample> ts, cs;

@@ -4,7 +4,8 @@
 // Every benchmark binary accepts:
 //   [COUNT]            work size (default: the count)
 //   --quick            scale the default count down (also TROUPE_BENCH_QUICK=1)
-//   --reps N           repetitions per variant; the median is reported
+//   --reps N           repetitions per variant (default 3, ping-pong 7);
+//                      the median is reported
 //   --set KEY=VALUE    CAF setting for the "same settings" runs (repeatable),
 //                      e.g. --set scheduler.max-threads=2
 //                      --set work-stealing.moderate-sleep-duration=50us
@@ -59,10 +60,11 @@ struct options {
 };
 
 /// Parses the common flags. `full` is the default count, divided by
-/// `quick_div` with --quick.
+/// `quick_div` with --quick; `reps` the default number of repetitions.
 inline options parse_options(int argc, char** argv, uint64_t full,
-                             uint64_t quick_div = 100) {
+                             uint64_t quick_div = 100, int reps = 3) {
   options opts;
+  opts.reps = reps;
   if (auto env = std::getenv("TROUPE_BENCH_QUICK"); env && *env && *env != '0')
     opts.quick = true;
   for (int i = 1; i < argc; ++i) {
@@ -79,6 +81,10 @@ inline options parse_options(int argc, char** argv, uint64_t full,
         std::exit(2);
       }
       opts.settings.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    } else if (arg.rfind("--", 0) == 0 && i + 1 < argc) {
+      // A flag of the benchmark itself (`--senders N`): keep it with its value.
+      opts.args.push_back(arg);
+      opts.args.push_back(argv[++i]);
     } else if (!arg.empty() && arg.find_first_not_of("0123456789") == arg.npos
                && opts.count == 0) {
       opts.count = std::stoull(arg);
@@ -202,15 +208,15 @@ inline void row(const std::string& name, double troupe, double caf,
 ///   same settings: identically configured systems, CAF's defaults and the
 ///                  node's thread count (or only the --set settings);
 ///   defaults:      a troupe node with its defaults vs CAF's defaults.
-/// Extra arguments `same` or `defaults` restrict the rows.
+/// Extra arguments `same` or `defaults` restrict the rows; `caf-defaults`
+/// runs only the same-settings row with CAF's defaults.
 template <class F, class G>
 void run_rows(const options& opts, const std::string& what,
               const std::string& unit, F troupe_run, G caf_run) {
-  auto wants = [&](const char* x) {
-    return opts.args.empty()
-           || std::find(opts.args.begin(), opts.args.end(), x)
-                != opts.args.end();
+  auto has = [&](const char* x) {
+    return std::find(opts.args.begin(), opts.args.end(), x) != opts.args.end();
   };
+  auto wants = [&](const char* x) { return opts.args.empty() || has(x); };
   auto same = [&](const std::vector<setting>& settings) {
     auto [t, c] = median_pair(
       opts.reps, [&] { return with_caf_system(settings, troupe_run); },
@@ -218,7 +224,9 @@ void run_rows(const options& opts, const std::string& what,
     row(what + ", same settings (" + describe(settings) + ") [" + unit + "]",
         t, c);
   };
-  if (wants("same")) {
+  if (has("caf-defaults")) {
+    same({});
+  } else if (wants("same")) {
     if (!opts.settings.empty()) {
       same(opts.settings);
     } else {

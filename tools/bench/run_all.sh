@@ -7,7 +7,7 @@
 #              built (this script builds nothing); default: build
 #   --quick    counts scaled down 100x, for smoke runs (also
 #              TROUPE_BENCH_QUICK=1)
-#   --reps N   repetitions per variant (default: each benchmark's own, 3);
+#   --reps N   repetitions per variant (default: 3, ping-pong 7);
 #              the median is reported
 # Set TROUPE_BENCH_VERBOSE=1 to see every repetition on stderr.
 set -euo pipefail
@@ -61,9 +61,9 @@ line() {
 }
 sep() {
   printf "|-%s-|-%s:|-%s:|-%s:|\n" "$(printf '%*s' "$w1" '' | tr ' ' -)" \
-    "$(printf '%*s' "$((w2 - 1))" '' | tr ' ' -)" \
-    "$(printf '%*s' "$((w3 - 1))" '' | tr ' ' -)" \
-    "$(printf '%*s' "$((w4 - 1))" '' | tr ' ' -)"
+    "$(printf '%*s' "$w2" '' | tr ' ' -)" \
+    "$(printf '%*s' "$w3" '' | tr ' ' -)" \
+    "$(printf '%*s' "$w4" '' | tr ' ' -)"
 }
 
 echo

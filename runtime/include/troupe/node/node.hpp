@@ -166,6 +166,7 @@ private:
   std::condition_variable cv_;
   bool shutdown_requested_ = false;
   std::vector<caf::actor_addr> tracked_;
+  size_t tracked_after_sweep_ = 0;
   std::vector<caf::actor_addr> asked_; // asked to exit by the last stop_actors
   std::shared_ptr<detail::name_table> names_
     = std::make_shared<detail::name_table>();
