@@ -28,7 +28,22 @@ caf::match_case::result
 guarded_behavior::invoke(caf::detail::invoke_result_visitor& f,
                          caf::type_erased_tuple& xs) {
   try {
-    return inner_->invoke(f, xs);
+    auto result = inner_->invoke(f, xs);
+    if (result != caf::match_case::no_match)
+      return result;
+    // What the user's handlers left: messages the wire layer could not
+    // decode. Checked here rather than with an extra behavior, which would
+    // cost every actor two more allocations.
+    if (xs.empty()) {
+      owner_->handle_empty();
+      return caf::match_case::match;
+    }
+    if (xs.size() == 1 && xs.matches(0, 0, &typeid(wire::rejected_message))) {
+      owner_->handle_rejected(
+        *static_cast<const wire::rejected_message*>(xs.get(0)));
+      return caf::match_case::match;
+    }
+    return caf::match_case::no_match;
   } catch (...) {
     handler_failure failure;
     owner_->handle_failure(std::current_exception(), xs, failure);
@@ -68,37 +83,34 @@ actor_base::~actor_base() {
 }
 
 caf::behavior actor_base::guard(caf::behavior bhvr) {
-  // Rejected messages from other nodes: say so, and fail the request fast.
-  caf::behavior fallback{[this](wire::rejected_message& x) {
-    log(log_level::error,
-        fmt::format("actor '{}' (id {}) rejected a message of type '{}' from "
-                    "{}: {}",
-                    name(), id(), x.type_name, sender_node(this), x.reason));
-    auto rp = make_response_promise();
-    if (rp.pending() && !rp.async())
-      rp.deliver(make_error(errc::rejected_message,
-                            fmt::format("type '{}': {}", x.type_name,
-                                        x.reason)));
-  },
-    // CAF 0.17 delivers a remote message it failed to decode (a type the
-    // node does not know, a corrupt payload) as an empty message.
-    [this] {
-      log(log_level::error,
-          fmt::format("actor '{}' (id {}) received an empty message from {}: "
-                      "an undecodable message (unknown CAF type or corrupt "
-                      "frame), or an empty one sent on purpose",
-                      name(), id(), sender_node(this)));
-      auto rp = make_response_promise();
-      if (rp.pending() && !rp.async())
-        rp.deliver(make_error(errc::rejected_message,
-                              "empty or undecodable message"));
-    }};
-  auto inner = bhvr.as_behavior_impl()->or_else(fallback.as_behavior_impl());
+  caf::behavior::impl_ptr guarded{caf::make_counted<detail::guarded_behavior>(
+    this, bhvr.as_behavior_impl())};
   caf::behavior result;
-  caf::behavior::impl_ptr guarded{
-    caf::make_counted<detail::guarded_behavior>(this, std::move(inner))};
   result.assign(std::move(guarded));
   return result;
+}
+
+void actor_base::handle_rejected(const wire::rejected_message& x) {
+  log(log_level::error,
+      fmt::format("actor '{}' (id {}) rejected a message of type '{}' from "
+                  "{}: {}",
+                  name(), id(), x.type_name, sender_node(this), x.reason));
+  auto rp = make_response_promise();
+  if (rp.pending() && !rp.async())
+    rp.deliver(make_error(errc::rejected_message,
+                          fmt::format("type '{}': {}", x.type_name, x.reason)));
+}
+
+void actor_base::handle_empty() {
+  log(log_level::error,
+      fmt::format("actor '{}' (id {}) received an empty message from {}: "
+                  "an undecodable message (unknown CAF type or corrupt "
+                  "frame), or an empty one sent on purpose",
+                  name(), id(), sender_node(this)));
+  auto rp = make_response_promise();
+  if (rp.pending() && !rp.async())
+    rp.deliver(make_error(errc::rejected_message,
+                          "empty or undecodable message"));
 }
 
 void actor_base::on_failure(failure_handler fn) {

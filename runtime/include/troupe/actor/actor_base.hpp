@@ -9,6 +9,10 @@
 
 namespace troupe {
 
+namespace wire {
+struct rejected_message;
+} // namespace wire
+
 /// What a failed handler invocation looked like, for whoever handles it.
 struct handler_failure {
   /// `what()` of the exception, or a note that it was not a std::exception.
@@ -72,6 +76,14 @@ public:
   /// @private
   void handle_failure(std::exception_ptr ep, const caf::type_erased_tuple& xs,
                       handler_failure& out);
+
+  /// Logs a message the wire layer refused and answers its requester.
+  /// @private
+  void handle_rejected(const wire::rejected_message& x);
+
+  /// Logs an empty (or undecodable) message and answers its requester.
+  /// @private
+  void handle_empty();
 
   /// Describes the types of a message, Protobuf messages by full name.
   std::string describe_types(const caf::type_erased_tuple& xs) const;
