@@ -56,7 +56,7 @@ int call(troupe::node& n, const std::string& target, int count) {
   }
   caf::scoped_actor self{n.system()};
   int answered = 0;
-  for (int i = 1; i <= count; ++i) {
+  for (int i = 1; i <= count && !n.stop_requested(); ++i) {
     hello::Greet req;
     req.set_who(n.name());
     req.set_seq(static_cast<uint64_t>(i));

@@ -27,8 +27,19 @@ using namespace std::chrono_literals;
 
 volatile std::sig_atomic_t signal_received = 0;
 
-extern "C" void troupe_on_signal(int) {
+// The first SIGINT/SIGTERM asks for an orderly shutdown; the handler then
+// steps aside, so a second one ends the process at once.
+extern "C" void troupe_on_signal(int sig) {
   signal_received = 1;
+  std::signal(sig, SIG_DFL);
+}
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = troupe_on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
 }
 
 uint64_t make_incarnation() {
@@ -98,6 +109,9 @@ caf::error node::start() {
   if (!state_.compare_exchange_strong(expected, run_state::running))
     return make_error(errc::not_running, "node started twice");
   set_log_level(cfg_.log);
+  // Installed before the node can announce itself, so that a signal sent
+  // right after start() is a shutdown request rather than a kill.
+  install_signal_handlers();
   auto& cc = *caf_cfg_;
   auto threads = cfg_.threads != 0
                    ? cfg_.threads
@@ -248,12 +262,12 @@ void node::request_shutdown() noexcept {
   cv_.notify_all();
 }
 
+bool node::stop_requested() const noexcept {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return shutdown_requested_ || signal_received != 0;
+}
+
 int node::run() {
-  struct sigaction sa {};
-  sa.sa_handler = troupe_on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
   {
     std::unique_lock<std::mutex> guard{mtx_};
     // A signal handler may not touch the condition variable, so look at the

@@ -133,7 +133,15 @@ public:
 
   /// Blocks until SIGINT, SIGTERM or `request_shutdown()`, then shuts the
   /// node down. Returns 0 after a clean shutdown, 1 otherwise.
+  ///
+  /// From `start()` on, the first SIGINT or SIGTERM of the process is a
+  /// shutdown request (seen by `run()` and `stop_requested()`); a second one
+  /// ends the process with the default action.
   int run();
+
+  /// Whether a signal or `request_shutdown()` asked the node to stop; for
+  /// programs that do their own work instead of calling `run()`.
+  bool stop_requested() const noexcept;
 
   /// Stops actors, drops names and published ports, then waits at most
   /// `shutdown_timeout` per phase. Returns true when every actor stopped in
