@@ -321,13 +321,14 @@ void node::stop_actors(bool kill) {
     if (auto ptr = reg.get<caf::strong_actor_ptr>(id))
       if (!ptr->get()->getf(caf::abstract_channel::is_hidden_flag))
         victims.emplace_back(caf::actor_cast<caf::actor>(std::move(ptr)));
-  for (auto& hdl : victims)
-    if (hdl)
-      caf::anon_send_exit(hdl, reason);
+  // Only this node's actors: a name may be bound to a proxy of an actor on
+  // another node, which a local shutdown must leave alone.
   asked_.clear();
   for (auto& hdl : victims)
-    if (hdl)
+    if (hdl && hdl.node() == sys_->node()) {
+      caf::anon_send_exit(hdl, reason);
       asked_.emplace_back(hdl.address());
+    }
 }
 
 void node::close_network() {

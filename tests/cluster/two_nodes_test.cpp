@@ -140,6 +140,26 @@ TEST(LocationTransparency, SameBodyAcrossTwoNodesInOneProcess) {
   exercise_echo(a.system(), *echo, "b");
 }
 
+TEST(LocationTransparency, ShutdownLeavesRemoteActorsNamedLocallyAlone) {
+  troupe::node b{local_config("b")};
+  add_test_types(b);
+  ASSERT_FALSE(b.start());
+  ASSERT_FALSE(b.register_name("echo", b.spawn(troupe::test::echo, b.name())));
+  {
+    troupe::node a{local_config("a")};
+    add_test_types(a);
+    ASSERT_FALSE(a.start());
+    auto echo = a.lookup("127.0.0.1", b.port(), "echo");
+    ASSERT_TRUE(echo);
+    ASSERT_FALSE(a.register_name("remote-echo", *echo));
+    a.track(*echo);
+    EXPECT_TRUE(a.shutdown());
+  }
+  auto reply = ask<troupe_test::Pong>(b.system(), b.whereis("echo"), ping(3));
+  ASSERT_TRUE(reply) << "node a's shutdown stopped an actor of node b";
+  EXPECT_EQ(reply->seq(), 3u);
+}
+
 TEST_F(Remote, SameBodyAcrossTwoProcesses) {
   exercise_echo(a.system(), echo, "b");
 }
