@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "actor/guarded_behavior.hpp"
+#include "actor/parent.hpp"
 #include "troupe/error.hpp"
 #include "troupe/log.hpp"
 #include "troupe/wire/rejected_message.hpp"
@@ -74,8 +75,24 @@ std::string sender_node(actor_base* self) {
 
 } // namespace
 
-actor_base::actor_base(caf::actor_config& cfg) : super(cfg) {
-  // nop
+caf::actor& detail::spawning_parent() noexcept {
+  thread_local caf::actor parent;
+  return parent;
+}
+
+actor_base::actor_base(caf::actor_config& cfg)
+  : super(cfg), parent_(detail::spawning_parent()) {
+  set_exit_handler([this](caf::exit_msg& x) {
+    if (x.reason == make_error(errc::restart_requested)
+        && try_restart_in_place(x.reason))
+      return;
+    if (x.reason)
+      quit(std::move(x.reason)); // CAF's default
+  });
+}
+
+bool actor_base::try_restart_in_place(const caf::error&) {
+  return false;
 }
 
 actor_base::~actor_base() {
@@ -160,10 +177,21 @@ void actor_base::handle_failure(std::exception_ptr ep,
     rp.deliver(make_error(errc::handler_failed,
                           fmt::format("'{}' failed on {}: {}", name(),
                                       out.message_type, out.what)));
-  if (failure_handler_)
+  if (failure_handler_) {
     failure_handler_(this, out);
-  else
-    default_failure(out);
+    return;
+  }
+  if (parent_) {
+    auto reason = make_error(errc::handler_failed,
+                             fmt::format("{} on {}", out.what,
+                                         out.message_type));
+    if (try_restart_in_place(reason)) {
+      send(parent_, detail::child_failed_atom::value, address(), out.what,
+           out.message_type);
+      return;
+    }
+  }
+  default_failure(out);
 }
 
 void actor_base::default_failure(handler_failure& failure) {

@@ -1,6 +1,7 @@
 #include "troupe/error.hpp"
 
 #include <caf/message.hpp>
+#include <caf/exit_reason.hpp>
 #include <caf/sec.hpp>
 
 namespace troupe {
@@ -19,6 +20,10 @@ const char* to_string(errc x) noexcept {
       return "not_running";
     case errc::connect_failed:
       return "connect_failed";
+    case errc::restart_requested:
+      return "restart_requested";
+    case errc::escalated:
+      return "escalated";
   }
   return "unknown";
 }
@@ -40,6 +45,8 @@ std::string describe(const caf::error& x) {
     text = to_string(static_cast<errc>(x.code()));
   else if (x.category() == caf::atom("system"))
     text = caf::to_string(static_cast<caf::sec>(x.code()));
+  else if (x.category() == caf::atom("exit"))
+    text = caf::to_string(static_cast<caf::exit_reason>(x.code()));
   else
     return caf::to_string(x);
   auto& ctx = x.context();

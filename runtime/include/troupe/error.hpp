@@ -27,6 +27,10 @@ enum class errc : uint8_t {
   not_running,
   /// Connecting to another node failed.
   connect_failed,
+  /// Exit reason a supervisor uses to make a child restart in place.
+  restart_requested,
+  /// A supervisor exceeded its restart intensity and gave up.
+  escalated,
 };
 
 /// The category atom of troupe's errors.

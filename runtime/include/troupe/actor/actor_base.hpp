@@ -34,10 +34,12 @@ struct handler_failure {
 /// be decoded) is logged with its type and sending node and, for a request,
 /// answered with `errc::rejected_message`.
 ///
-/// The default failure handler ends the actor with the error, as CAF does.
-/// The supervision layer installs one that restarts the actor in place
-/// instead (the seam for "let it crash"): the actor keeps its address and
-/// its mailbox, because the exception never leaves the handler.
+/// What happens next: a custom `on_failure` handler decides if one is set;
+/// else an actor started by a supervisor restarts in place (it keeps its
+/// address and mailbox, because the exception never left the handler) and
+/// reports the failure to the supervisor; else it ends with the error, as
+/// CAF does. An exit message with reason `errc::restart_requested` (sent by
+/// a supervisor to the siblings of a failed child) also restarts it in place.
 ///
 /// Thread safety: like any CAF actor, only the actor itself touches these
 /// members, from inside its handlers.
@@ -71,6 +73,15 @@ public:
   /// Replaces the failure handler (null restores the default).
   void on_failure(failure_handler fn);
 
+  /// Rebuilds the actor in place (state and behavior); false when it cannot
+  /// (it was not spawned with a kept init function).
+  virtual bool try_restart_in_place(const caf::error& reason);
+
+  /// The supervisor this actor was started by, if any.
+  const caf::actor& parent() const noexcept {
+    return parent_;
+  }
+
   /// Called by a guarded behavior when a handler threw. `xs` is the failing
   /// message; when `reply` is true the caller answers the requester.
   /// @private
@@ -94,6 +105,7 @@ protected:
 
 private:
   failure_handler failure_handler_;
+  caf::actor parent_;
 };
 
 } // namespace troupe

@@ -107,6 +107,13 @@ public:
     return static_cast<bool>(init_);
   }
 
+  bool try_restart_in_place(const caf::error& reason) override {
+    if (!restartable())
+      return false;
+    restart_in_place(reason);
+    return true;
+  }
+
   /// Rebuilds the state from scratch and re-runs the init function; the
   /// address and the queued messages stay. Runs `on_stop` and `on_start`.
   /// @pre `restartable()`

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+namespace troupe {
+
+/// When a child is restarted (Erlang/OTP's restart types).
+enum class restart_type {
+  /// Always restarted.
+  permanent,
+  /// Restarted only after a failure, not after a normal exit or shutdown.
+  transient,
+  /// Never restarted.
+  temporary,
+};
+
+/// Whether a child is a worker or a supervisor of its own children.
+enum class child_kind { worker, supervisor };
+
+/// What a child's failure does to its siblings.
+enum class strategy {
+  /// Only the failed child restarts.
+  one_for_one,
+  /// Every child restarts, in start order.
+  one_for_all,
+  /// The failed child and the children started after it restart, in order.
+  rest_for_one,
+};
+
+/// How to start, restart and stop one child of a supervisor.
+struct child_spec {
+  /// Unique among the supervisor's children.
+  std::string id;
+  /// Spawns the child; called again to respawn it after it died.
+  std::function<caf::actor(caf::actor_system&)> start;
+  restart_type restart = restart_type::permanent;
+  /// Time a stopping child gets before it is killed; zero kills at once
+  /// (OTP's `brutal_kill`).
+  std::chrono::milliseconds shutdown{5000};
+  child_kind kind = child_kind::worker;
+};
+
+/// A supervisor's strategy and restart intensity.
+///
+/// More than `max_restarts` restarts within `period` make the supervisor
+/// stop its children and fail, so that its own supervisor deals with it.
+/// Defaults are Elixir's (3 in 5 s): enough to ride out a transient fault,
+/// few enough that a crash loop escalates within seconds.
+struct supervisor_flags {
+  troupe::strategy strategy = strategy::one_for_one;
+  size_t max_restarts = 3;
+  std::chrono::milliseconds period{5000};
+};
+
+} // namespace troupe

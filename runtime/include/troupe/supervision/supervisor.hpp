@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "troupe/supervision/child_spec.hpp"
+
+namespace troupe {
+
+/// What a supervisor knows about one child (answer to `children_atom`).
+struct child_status {
+  std::string id;
+  caf::actor handle;
+  uint64_t restarts = 0;
+  std::string last_failure;
+  /// Nanoseconds since the epoch of the actor clock, 0 if never failed.
+  int64_t last_failure_ns = 0;
+  bool running = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, child_status& x) {
+  return f(caf::meta::type_name("troupe.child_status"), x.id, x.handle,
+           x.restarts, x.last_failure, x.last_failure_ns, x.running);
+}
+
+/// Asks a supervisor for a `std::vector<child_status>`.
+using children_atom = caf::atom_constant<caf::atom("children")>;
+
+/// Spawns a supervisor that starts `children` in order, restarts them by
+/// `flags`, and stops them in reverse order when it stops.
+///
+/// Troupe actors spawned from a child's `start` function (directly, with
+/// `troupe::spawn`) are restarted *in place* when a handler throws: same
+/// address, same mailbox, fresh state; only the failing message is lost and
+/// its requester gets an error. A child that exits or is killed is spawned
+/// anew from `start`. Both count towards the restart intensity.
+caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_flags flags,
+                            std::vector<child_spec> children);
+
+} // namespace troupe

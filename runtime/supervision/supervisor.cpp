@@ -1,0 +1,242 @@
+#include "troupe/supervision/supervisor.hpp"
+
+#include <algorithm>
+#include <deque>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/system_messages.hpp>
+#include <fmt/format.h>
+
+#include "actor/parent.hpp"
+#include "troupe/actor/spawn.hpp"
+#include "troupe/error.hpp"
+#include "troupe/log.hpp"
+
+namespace troupe {
+
+namespace {
+
+using clock_type = caf::actor_clock::clock_type;
+using time_point = caf::actor_clock::time_point;
+
+/// Sent to itself when a stopping child's shutdown time is up.
+using stop_timeout_atom = caf::atom_constant<caf::atom("stoptmo")>;
+
+struct child_entry {
+  child_spec spec;
+  caf::actor hdl;
+  uint64_t restarts = 0;
+  std::string last_failure;
+  time_point last_failure_time{};
+};
+
+struct supervisor_state {
+  static inline const char* name = "troupe.supervisor";
+  supervisor_flags flags;
+  std::vector<child_entry> children;
+  std::deque<time_point> recent; // restart times within the period
+  bool stopping = false;
+  caf::error stop_reason;
+  size_t stop_index = 0; // children[stop_index - 1] is being stopped
+};
+
+using supervisor_actor = stateful_actor<supervisor_state>;
+
+bool is_normal(const caf::error& reason) {
+  return !reason || reason == caf::exit_reason::user_shutdown;
+}
+
+child_entry* find(supervisor_actor* self, const caf::actor_addr& addr) {
+  for (auto& c : self->state.children)
+    if (c.hdl && c.hdl.address() == addr)
+      return &c;
+  return nullptr;
+}
+
+void begin_stop(supervisor_actor* self, caf::error reason);
+
+/// Counts a restart; false when it exceeds the intensity (then the
+/// supervisor is already on its way down).
+bool note_restart(supervisor_actor* self, child_entry& child,
+                  std::string failure) {
+  auto now = self->clock().now();
+  auto& st = self->state;
+  ++child.restarts;
+  child.last_failure = std::move(failure);
+  child.last_failure_time = now;
+  st.recent.push_back(now);
+  while (!st.recent.empty() && now - st.recent.front() > st.flags.period)
+    st.recent.pop_front();
+  if (st.recent.size() <= st.flags.max_restarts)
+    return true;
+  auto text = fmt::format("more than {} restarts within {} ms (last: child "
+                          "'{}': {})",
+                          st.flags.max_restarts, st.flags.period.count(),
+                          child.spec.id, child.last_failure);
+  log(log_level::error, fmt::format("supervisor (id {}) gives up: {}",
+                                    self->id(), text));
+  begin_stop(self, make_error(errc::escalated, std::move(text)));
+  return false;
+}
+
+caf::actor start_child(supervisor_actor* self, child_entry& child) {
+  detail::parent_scope scope{caf::actor{self}};
+  child.hdl = child.spec.start(self->home_system());
+  if (child.hdl)
+    self->monitor(child.hdl);
+  return child.hdl;
+}
+
+/// Restarts the siblings the strategy names, in start order, in place.
+void restart_siblings(supervisor_actor* self, size_t failed) {
+  auto& st = self->state;
+  size_t first = 0;
+  switch (st.flags.strategy) {
+    case strategy::one_for_one:
+      return;
+    case strategy::one_for_all:
+      first = 0;
+      break;
+    case strategy::rest_for_one:
+      first = failed + 1;
+      break;
+  }
+  for (size_t i = first; i < st.children.size(); ++i)
+    if (i != failed && st.children[i].hdl)
+      self->send_exit(st.children[i].hdl,
+                      make_error(errc::restart_requested));
+}
+
+size_t index_of(supervisor_actor* self, const child_entry& child) {
+  return static_cast<size_t>(&child - self->state.children.data());
+}
+
+// -- ordered shutdown: children in reverse start order ------------------------
+
+void stop_next(supervisor_actor* self) {
+  auto& st = self->state;
+  while (st.stop_index > 0) {
+    auto& child = st.children[st.stop_index - 1];
+    if (!child.hdl) {
+      --st.stop_index;
+      continue;
+    }
+    if (child.spec.shutdown.count() == 0) {
+      self->send_exit(child.hdl, caf::exit_reason::kill);
+    } else {
+      self->send_exit(child.hdl, caf::exit_reason::user_shutdown);
+      self->delayed_send(self, child.spec.shutdown, stop_timeout_atom::value,
+                         child.hdl.address());
+    }
+    return; // wait for its down message
+  }
+  self->quit(st.stop_reason);
+}
+
+void begin_stop(supervisor_actor* self, caf::error reason) {
+  auto& st = self->state;
+  if (st.stopping)
+    return;
+  st.stopping = true;
+  st.stop_reason = std::move(reason);
+  st.stop_index = st.children.size();
+  stop_next(self);
+}
+
+void on_child_down(supervisor_actor* self, caf::down_msg& dm) {
+  auto child = find(self, dm.source);
+  if (child == nullptr)
+    return;
+  auto& st = self->state;
+  child->hdl = nullptr;
+  if (st.stopping) {
+    if (st.stop_index > 0 && &st.children[st.stop_index - 1] == child) {
+      --st.stop_index;
+      stop_next(self);
+    }
+    return;
+  }
+  auto restart = child->spec.restart;
+  if (restart == restart_type::temporary
+      || (restart == restart_type::transient && is_normal(dm.reason)))
+    return;
+  if (!note_restart(self, *child, describe(dm.reason)))
+    return;
+  auto idx = index_of(self, *child);
+  if (!start_child(self, *child)) {
+    begin_stop(self, make_error(errc::escalated,
+                                fmt::format("child '{}' did not restart",
+                                            child->spec.id)));
+    return;
+  }
+  restart_siblings(self, idx);
+}
+
+caf::behavior supervisor(supervisor_actor* self, supervisor_flags flags,
+                         std::vector<child_spec> specs) {
+  auto& st = self->state;
+  st.flags = flags;
+  for (auto& spec : specs)
+    st.children.push_back(child_entry{std::move(spec), {}, 0, {}, {}});
+  self->set_down_handler([self](caf::down_msg& dm) { on_child_down(self, dm); });
+  self->set_exit_handler([self](caf::exit_msg& x) {
+    if (self->state.stopping && x.reason == caf::exit_reason::kill)
+      self->quit(std::move(x.reason));
+    else if (x.reason)
+      begin_stop(self, std::move(x.reason));
+  });
+  for (auto& child : st.children)
+    if (!start_child(self, child)) {
+      begin_stop(self, make_error(errc::escalated,
+                                  fmt::format("child '{}' did not start",
+                                              child.spec.id)));
+      break;
+    }
+  return {
+    [self](detail::child_failed_atom, const caf::actor_addr& addr,
+           const std::string& what, const std::string& type) {
+      auto child = find(self, addr);
+      if (child == nullptr || self->state.stopping)
+        return;
+      if (note_restart(self, *child, fmt::format("{} on {}", what, type)))
+        restart_siblings(self, index_of(self, *child));
+    },
+    [self](stop_timeout_atom, const caf::actor_addr& addr) {
+      auto& st = self->state;
+      if (st.stopping && st.stop_index > 0) {
+        auto& child = st.children[st.stop_index - 1];
+        if (child.hdl && child.hdl.address() == addr)
+          self->send_exit(child.hdl, caf::exit_reason::kill);
+      }
+    },
+    [self](children_atom) {
+      std::vector<child_status> result;
+      for (auto& c : self->state.children) {
+        child_status s;
+        s.id = c.spec.id;
+        s.handle = c.hdl;
+        s.restarts = c.restarts;
+        s.last_failure = c.last_failure;
+        s.last_failure_ns
+          = c.restarts == 0
+              ? 0
+              : std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  c.last_failure_time.time_since_epoch())
+                  .count();
+        s.running = static_cast<bool>(c.hdl);
+        result.push_back(std::move(s));
+      }
+      return result;
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_flags flags,
+                            std::vector<child_spec> children) {
+  return troupe::spawn(sys, supervisor, flags, std::move(children));
+}
+
+} // namespace troupe
