@@ -23,9 +23,88 @@ using time_point = caf::actor_clock::time_point;
 /// Sent to itself when a stopping child's shutdown time is up.
 using stop_timeout_atom = caf::atom_constant<caf::atom("stoptmo")>;
 
+/// Supervisor -> stable handle: the child's current incarnation (or none:
+/// hold messages until the next one).
+using target_atom = caf::atom_constant<caf::atom("stbltarget")>;
+
+/// Supervisor -> stable handle: the child will not come back.
+using gone_atom = caf::atom_constant<caf::atom("stblgone")>;
+
+// -- stable handles -----------------------------------------------------------
+
+/// The handle a supervisor hands out for a child: it forwards every message
+/// (sender and request ID intact, so replies go straight to the client) to
+/// the child's current incarnation, holds messages while the child is being
+/// respawned, and answers requests with an error once the child is gone.
+struct stable_state {
+  static inline const char* name = "troupe.stable_handle";
+  static constexpr size_t max_held = 10000;
+  caf::actor target;
+  caf::error gone;
+  std::vector<std::pair<caf::response_promise, caf::message>> held;
+};
+
+using stable_actor = caf::stateful_actor<stable_state>;
+
+caf::result<caf::message> refuse(stable_actor* self, caf::response_promise& rp,
+                                 caf::error reason) {
+  if (!rp.async())
+    rp.deliver(std::move(reason));
+  else
+    log(log_level::warn,
+        fmt::format("dead letter: a message to a child that is gone ({})",
+                    describe(reason)));
+  return caf::delegated<caf::message>{};
+}
+
+caf::behavior stable_handle(stable_actor* self) {
+  self->set_default_handler([](caf::scheduled_actor* ptr,
+                               caf::message_view& x)
+                              -> caf::result<caf::message> {
+    auto self = static_cast<stable_actor*>(ptr);
+    auto& st = self->state;
+    auto rp = self->make_response_promise();
+    auto msg = x.move_content_to_message();
+    if (st.target) {
+      rp.delegate(st.target, std::move(msg));
+      return caf::delegated<caf::message>{};
+    }
+    if (st.gone)
+      return refuse(self, rp, st.gone);
+    if (st.held.size() >= stable_state::max_held)
+      return refuse(self, rp,
+                    make_error(errc::rejected_message,
+                               "too many messages held for a restarting "
+                               "child"));
+    st.held.emplace_back(std::move(rp), std::move(msg));
+    return caf::delegated<caf::message>{};
+  });
+  return {
+    [self](target_atom, caf::actor& target) {
+      auto& st = self->state;
+      st.target = std::move(target);
+      if (!st.target)
+        return;
+      for (auto& [rp, msg] : st.held)
+        rp.delegate(st.target, std::move(msg));
+      st.held.clear();
+    },
+    [self](gone_atom, caf::error& reason) {
+      auto& st = self->state;
+      st.target = nullptr;
+      st.gone = reason ? std::move(reason)
+                       : make_error(errc::name_not_found, "child is gone");
+      for (auto& held : st.held)
+        refuse(self, held.first, st.gone);
+      st.held.clear();
+    },
+  };
+}
+
 struct child_entry {
   child_spec spec;
   caf::actor hdl;
+  caf::actor stable; // forwards to `hdl`, survives respawns
   uint64_t restarts = 0;
   std::string last_failure;
   time_point last_failure_time{};
@@ -81,11 +160,22 @@ bool note_restart(supervisor_actor* self, child_entry& child,
 }
 
 caf::actor start_child(supervisor_actor* self, child_entry& child) {
-  detail::parent_scope scope{caf::actor{self}};
-  child.hdl = child.spec.start(self->home_system());
+  {
+    detail::parent_scope scope{caf::actor{self}};
+    child.hdl = child.spec.start(self->home_system());
+  }
+  if (!child.stable)
+    child.stable = self->home_system().spawn(stable_handle);
   if (child.hdl)
     self->monitor(child.hdl);
+  self->send(child.stable, target_atom::value, child.hdl);
   return child.hdl;
+}
+
+/// Tells the child's stable handle that no incarnation follows.
+void mark_gone(supervisor_actor* self, child_entry& child, caf::error reason) {
+  if (child.stable)
+    self->send(child.stable, gone_atom::value, std::move(reason));
 }
 
 /// Restarts the siblings the strategy names, in start order, in place.
@@ -131,6 +221,11 @@ void stop_next(supervisor_actor* self) {
     }
     return; // wait for its down message
   }
+  for (auto& child : st.children)
+    if (child.stable) {
+      mark_gone(self, child, st.stop_reason);
+      self->send_exit(child.stable, caf::exit_reason::user_shutdown);
+    }
   self->quit(st.stop_reason);
 }
 
@@ -159,8 +254,12 @@ void on_child_down(supervisor_actor* self, caf::down_msg& dm) {
   }
   auto restart = child->spec.restart;
   if (restart == restart_type::temporary
-      || (restart == restart_type::transient && is_normal(dm.reason)))
+      || (restart == restart_type::transient && is_normal(dm.reason))) {
+    mark_gone(self, *child, dm.reason);
     return;
+  }
+  // Hold messages at the stable handle until the new incarnation is up.
+  self->send(child->stable, target_atom::value, caf::actor{});
   if (!note_restart(self, *child, describe(dm.reason)))
     return;
   auto idx = index_of(self, *child);
@@ -178,7 +277,7 @@ caf::behavior supervisor(supervisor_actor* self, supervisor_flags flags,
   auto& st = self->state;
   st.flags = flags;
   for (auto& spec : specs)
-    st.children.push_back(child_entry{std::move(spec), {}, 0, {}, {}});
+    st.children.push_back(child_entry{std::move(spec), {}, {}, 0, {}, {}});
   self->set_down_handler([self](caf::down_msg& dm) { on_child_down(self, dm); });
   self->set_exit_handler([self](caf::exit_msg& x) {
     if (self->state.stopping && x.reason == caf::exit_reason::kill)
@@ -216,6 +315,7 @@ caf::behavior supervisor(supervisor_actor* self, supervisor_flags flags,
         child_status s;
         s.id = c.spec.id;
         s.handle = c.hdl;
+        s.stable = c.stable;
         s.restarts = c.restarts;
         s.last_failure = c.last_failure;
         s.last_failure_ns

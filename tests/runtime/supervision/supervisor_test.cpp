@@ -328,3 +328,57 @@ TEST_F(Supervisor, TenThousandMessagesOneFailureInEveryHundred) {
   EXPECT_EQ(kids[0].restarts, 100u);
   stop(sup);
 }
+
+TEST_F(Supervisor, StableHandleReachesEveryIncarnation) {
+  auto sup = start(troupe::strategy::one_for_one, {"a"});
+  auto stable = children(sup)[0].stable;
+  ASSERT_TRUE(stable);
+  EXPECT_EQ(*ask<int>(stable, 5), 5);
+  // Restart in place: same incarnation, fresh state.
+  EXPECT_FALSE(ask<int>(stable, 100));
+  EXPECT_EQ(*ask<int>(stable, 2), 2);
+  // Respawn: a new incarnation behind the same stable handle.
+  auto first = children(sup)[0].handle;
+  caf::anon_send_exit(first, caf::exit_reason::kill);
+  ctx.run();
+  auto kids = children(sup);
+  EXPECT_NE(kids[0].handle, first);
+  EXPECT_EQ(kids[0].stable, stable);
+  EXPECT_EQ(*ask<int>(stable, 3), 3);
+  stop(sup);
+}
+
+TEST_F(Supervisor, RequestsRacingADeathGetAnErrorNotSilence) {
+  auto sup = start(troupe::strategy::one_for_one, {"a"});
+  auto kids = children(sup);
+  auto stable = kids[0].stable;
+  // The kill is queued before the requests: the stable handle forwards them
+  // to an incarnation that is already dead, and CAF bounces each one.
+  caf::anon_send_exit(kids[0].handle, caf::exit_reason::kill);
+  std::vector<decltype(self->request(stable, caf::infinite, 1))> handles;
+  for (int i = 1; i <= 3; ++i)
+    handles.push_back(self->request(stable, caf::infinite, i));
+  ctx.run();
+  int answered = 0;
+  int failed = 0;
+  for (auto& rh : handles)
+    rh.receive([&](int) { ++answered; }, [&](caf::error&) { ++failed; });
+  EXPECT_EQ(answered, 0);
+  EXPECT_EQ(failed, 3);
+  // The next request reaches the new incarnation.
+  EXPECT_EQ(*ask<int>(stable, 10), 10);
+  stop(sup);
+}
+
+TEST_F(Supervisor, StableHandleOfAChildThatIsGoneAnswersWithAnError) {
+  std::vector<troupe::child_spec> specs{
+    worker_spec("temp", log, troupe::restart_type::temporary)};
+  auto sup = troupe::spawn_supervisor(*ctx.sys, {}, std::move(specs));
+  ctx.run();
+  auto kids = children(sup);
+  caf::anon_send_exit(kids[0].handle, caf::exit_reason::kill);
+  ctx.run();
+  auto reply = ask<int>(kids[0].stable, 1);
+  ASSERT_FALSE(reply);
+  stop(sup);
+}

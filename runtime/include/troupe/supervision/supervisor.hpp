@@ -16,7 +16,11 @@ namespace troupe {
 /// What a supervisor knows about one child (answer to `children_atom`).
 struct child_status {
   std::string id;
+  /// The current incarnation (changes when the child is respawned).
   caf::actor handle;
+  /// A handle that stays valid across restarts and respawns: give this one
+  /// to clients (and to `node::register_name`).
+  caf::actor stable;
   uint64_t restarts = 0;
   std::string last_failure;
   /// Nanoseconds since the epoch of the actor clock, 0 if never failed.
@@ -27,6 +31,7 @@ struct child_status {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, child_status& x) {
   return f(caf::meta::type_name("troupe.child_status"), x.id, x.handle,
+           x.stable,
            x.restarts, x.last_failure, x.last_failure_ns, x.running);
 }
 
@@ -41,6 +46,17 @@ using children_atom = caf::atom_constant<caf::atom("children")>;
 /// address, same mailbox, fresh state; only the failing message is lost and
 /// its requester gets an error. A child that exits or is killed is spawned
 /// anew from `start`. Both count towards the restart intensity.
+///
+/// Clients should hold a child's `stable` handle: messages sent to it reach
+/// the current incarnation. Exactly what happens around a respawn: messages
+/// that reach the stable handle while the child is being respawned are held
+/// and delivered to the new incarnation; messages already forwarded to the
+/// dead incarnation are lost with its mailbox, and CAF answers the requests
+/// among them with an error (`request_receiver_down`), so no request goes
+/// unanswered; once the child will not come back (temporary, transient after
+/// a normal exit, or the supervisor stopped), requests get that error and
+/// one-way messages are logged as dead letters. Restart in place needs none
+/// of this: the address and the queued messages stay.
 caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_flags flags,
                             std::vector<child_spec> children);
 
