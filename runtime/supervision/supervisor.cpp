@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <random>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -19,6 +20,9 @@ namespace {
 
 using clock_type = caf::actor_clock::clock_type;
 using time_point = caf::actor_clock::time_point;
+
+/// Sent to itself when a child's backoff delay is over: (atom, child id).
+using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
 
 /// Sent to itself when a stopping child's shutdown time is up.
 using stop_timeout_atom = caf::atom_constant<caf::atom("stoptmo")>;
@@ -108,6 +112,8 @@ struct child_entry {
   uint64_t restarts = 0;
   std::string last_failure;
   time_point last_failure_time{};
+  uint32_t backoff_step = 0;   // respawns in a row, for the backoff delay
+  time_point started{};        // when the current incarnation started
 };
 
 struct supervisor_state {
@@ -118,6 +124,7 @@ struct supervisor_state {
   bool stopping = false;
   caf::error stop_reason;
   size_t stop_index = 0; // children[stop_index - 1] is being stopped
+  std::minstd_rand rng;   // backoff jitter
 };
 
 using supervisor_actor = stateful_actor<supervisor_state>;
@@ -159,6 +166,9 @@ bool note_restart(supervisor_actor* self, child_entry& child,
   return false;
 }
 
+void restart_siblings(supervisor_actor* self, size_t failed);
+size_t index_of(supervisor_actor* self, const child_entry& child);
+
 caf::actor start_child(supervisor_actor* self, child_entry& child) {
   {
     detail::parent_scope scope{caf::actor{self}};
@@ -168,8 +178,41 @@ caf::actor start_child(supervisor_actor* self, child_entry& child) {
     child.stable = self->home_system().spawn(stable_handle);
   if (child.hdl)
     self->monitor(child.hdl);
+  child.started = self->clock().now();
   self->send(child.stable, target_atom::value, child.hdl);
   return child.hdl;
+}
+
+/// The delay before the next respawn of `child`, or zero.
+caf::timespan backoff_delay(supervisor_actor* self, child_entry& child) {
+  auto& st = self->state;
+  if (!st.flags.backoff)
+    return caf::timespan{0};
+  auto& b = *st.flags.backoff;
+  if (self->clock().now() - child.started >= b.reset_after)
+    child.backoff_step = 0;
+  double delay = static_cast<double>(b.min.count());
+  for (uint32_t i = 0; i < child.backoff_step && delay < b.max.count(); ++i)
+    delay *= b.factor;
+  delay = std::min(delay, static_cast<double>(b.max.count()));
+  if (b.jitter > 0) {
+    std::uniform_real_distribution<double> share{0.0, b.jitter};
+    delay *= 1.0 + share(st.rng);
+  }
+  ++child.backoff_step;
+  return std::chrono::duration_cast<caf::timespan>(
+    std::chrono::duration<double, std::milli>{delay});
+}
+
+void respawn(supervisor_actor* self, child_entry& child) {
+  auto idx = index_of(self, child);
+  if (!start_child(self, child)) {
+    begin_stop(self, make_error(errc::escalated,
+                                fmt::format("child '{}' did not restart",
+                                            child.spec.id)));
+    return;
+  }
+  restart_siblings(self, idx);
 }
 
 /// Tells the child's stable handle that no incarnation follows.
@@ -262,20 +305,18 @@ void on_child_down(supervisor_actor* self, caf::down_msg& dm) {
   self->send(child->stable, target_atom::value, caf::actor{});
   if (!note_restart(self, *child, describe(dm.reason)))
     return;
-  auto idx = index_of(self, *child);
-  if (!start_child(self, *child)) {
-    begin_stop(self, make_error(errc::escalated,
-                                fmt::format("child '{}' did not restart",
-                                            child->spec.id)));
-    return;
-  }
-  restart_siblings(self, idx);
+  auto delay = backoff_delay(self, *child);
+  if (delay.count() > 0)
+    self->delayed_send(self, delay, respawn_atom::value, child->spec.id);
+  else
+    respawn(self, *child);
 }
 
 caf::behavior supervisor(supervisor_actor* self, supervisor_flags flags,
                          std::vector<child_spec> specs) {
   auto& st = self->state;
   st.flags = flags;
+  st.rng.seed(static_cast<std::minstd_rand::result_type>(self->id()));
   for (auto& spec : specs)
     st.children.push_back(child_entry{std::move(spec), {}, {}, 0, {}, {}});
   self->set_down_handler([self](caf::down_msg& dm) { on_child_down(self, dm); });
@@ -300,6 +341,13 @@ caf::behavior supervisor(supervisor_actor* self, supervisor_flags flags,
         return;
       if (note_restart(self, *child, fmt::format("{} on {}", what, type)))
         restart_siblings(self, index_of(self, *child));
+    },
+    [self](respawn_atom, const std::string& id) {
+      if (self->state.stopping)
+        return;
+      for (auto& c : self->state.children)
+        if (c.spec.id == id && !c.hdl)
+          respawn(self, c);
     },
     [self](stop_timeout_atom, const caf::actor_addr& addr) {
       auto& st = self->state;

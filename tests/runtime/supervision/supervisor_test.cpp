@@ -1,6 +1,7 @@
 #include "troupe/supervision/supervisor.hpp"
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -380,5 +381,68 @@ TEST_F(Supervisor, StableHandleOfAChildThatIsGoneAnswersWithAnError) {
   ctx.run();
   auto reply = ask<int>(kids[0].stable, 1);
   ASSERT_FALSE(reply);
+  stop(sup);
+}
+
+TEST_F(Supervisor, BackoffDelaysRespawnsAndHoldsMessagesMeanwhile) {
+  troupe::supervisor_flags flags;
+  flags.max_restarts = 100;
+  flags.backoff = troupe::backoff{100ms, 400ms, 2.0, 0.0, 1000ms};
+  auto sup = troupe::spawn_supervisor(*ctx.sys, flags, {worker_spec("a", log)});
+  ctx.run();
+  auto stable = children(sup)[0].stable;
+  auto kill_and_measure = [&]() -> std::chrono::milliseconds {
+    caf::anon_send_exit(children(sup)[0].handle, caf::exit_reason::kill);
+    ctx.run();
+    EXPECT_FALSE(children(sup)[0].running);
+    auto waited = 0ms;
+    while (!children(sup)[0].running && waited < 10s) {
+      ctx.sched->clock().advance_time(10ms);
+      waited += 10ms;
+      ctx.run();
+    }
+    return waited;
+  };
+  EXPECT_EQ(kill_and_measure(), 100ms);
+  EXPECT_EQ(kill_and_measure(), 200ms);
+  EXPECT_EQ(kill_and_measure(), 400ms);
+  EXPECT_EQ(kill_and_measure(), 400ms) << "capped at max";
+  // A request sent while the child is down waits for the next incarnation.
+  caf::anon_send_exit(children(sup)[0].handle, caf::exit_reason::kill);
+  ctx.run();
+  auto rh = self->request(stable, caf::infinite, 7);
+  ctx.run();
+  ctx.sched->clock().advance_time(400ms);
+  ctx.run();
+  int reply = 0;
+  rh.receive([&](int x) { reply = x; }, [](caf::error&) {});
+  EXPECT_EQ(reply, 7) << "the held request reached the new incarnation";
+  // After staying up for reset_after, the delay starts over.
+  ctx.sched->clock().advance_time(1000ms);
+  EXPECT_EQ(kill_and_measure(), 100ms);
+  stop(sup);
+}
+
+TEST_F(Supervisor, BackoffJitterStretchesTheDelayWithinBounds) {
+  troupe::supervisor_flags flags;
+  flags.max_restarts = 100;
+  flags.backoff = troupe::backoff{100ms, 100ms, 1.0, 0.5, 1000ms};
+  auto sup = troupe::spawn_supervisor(*ctx.sys, flags, {worker_spec("a", log)});
+  ctx.run();
+  std::set<int64_t> delays;
+  for (int i = 0; i < 5; ++i) {
+    caf::anon_send_exit(children(sup)[0].handle, caf::exit_reason::kill);
+    ctx.run();
+    auto waited = 0ms;
+    while (!children(sup)[0].running && waited < 1s) {
+      ctx.sched->clock().advance_time(1ms);
+      waited += 1ms;
+      ctx.run();
+    }
+    EXPECT_GE(waited, 100ms);
+    EXPECT_LE(waited, 151ms);
+    delays.insert(waited.count());
+  }
+  EXPECT_GT(delays.size(), 1u) << "jitter should vary the delay";
   stop(sup);
 }

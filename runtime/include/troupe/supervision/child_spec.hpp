@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <caf/actor.hpp>
@@ -46,6 +47,20 @@ struct child_spec {
   child_kind kind = child_kind::worker;
 };
 
+/// Delays between respawns of a child that keeps dying: `min`, then times
+/// `factor` each time up to `max`, each stretched by a random share of up to
+/// `jitter` (0.2 = up to 20% longer) so that many children do not come back
+/// in lockstep. The count starts over once the child stayed up for
+/// `reset_after`. Restarts in place are never delayed: the child's mailbox
+/// keeps flowing.
+struct backoff {
+  std::chrono::milliseconds min{100};
+  std::chrono::milliseconds max{10000};
+  double factor = 2.0;
+  double jitter = 0.2;
+  std::chrono::milliseconds reset_after{30000};
+};
+
 /// A supervisor's strategy and restart intensity.
 ///
 /// More than `max_restarts` restarts within `period` make the supervisor
@@ -56,6 +71,8 @@ struct supervisor_flags {
   troupe::strategy strategy = strategy::one_for_one;
   size_t max_restarts = 3;
   std::chrono::milliseconds period{5000};
+  /// Off unless set: respawn at once.
+  std::optional<troupe::backoff> backoff;
 };
 
 } // namespace troupe
