@@ -112,6 +112,7 @@ struct child_entry {
   uint64_t restarts = 0;
   std::string last_failure;
   time_point last_failure_time{};
+  bool terminating = false;    // terminate_child: remove when down
   uint32_t backoff_step = 0;   // respawns in a row, for the backoff delay
   time_point started{};        // when the current incarnation started
 };
@@ -295,6 +296,13 @@ void on_child_down(supervisor_actor* self, caf::down_msg& dm) {
     }
     return;
   }
+  if (child->terminating) {
+    mark_gone(self, *child, dm.reason);
+    self->send_exit(child->stable, caf::exit_reason::user_shutdown);
+    st.children.erase(st.children.begin()
+                      + static_cast<std::ptrdiff_t>(index_of(self, *child)));
+    return;
+  }
   auto restart = child->spec.restart;
   if (restart == restart_type::temporary
       || (restart == restart_type::transient && is_normal(dm.reason))) {
@@ -351,11 +359,64 @@ caf::behavior supervisor(supervisor_actor* self, supervisor_flags flags,
     },
     [self](stop_timeout_atom, const caf::actor_addr& addr) {
       auto& st = self->state;
+      for (auto& c : st.children)
+        if (c.terminating && c.hdl && c.hdl.address() == addr)
+          self->send_exit(c.hdl, caf::exit_reason::kill);
       if (st.stopping && st.stop_index > 0) {
         auto& child = st.children[st.stop_index - 1];
         if (child.hdl && child.hdl.address() == addr)
           self->send_exit(child.hdl, caf::exit_reason::kill);
       }
+    },
+    [self](start_child_atom, child_spec& spec) -> caf::result<child_status> {
+      auto& st = self->state;
+      if (st.stopping)
+        return make_error(errc::not_running, "supervisor is stopping");
+      for (auto& c : st.children)
+        if (c.spec.id == spec.id)
+          return make_error(errc::bad_config,
+                            fmt::format("child id '{}' is taken", spec.id));
+      st.children.emplace_back();
+      auto& child = st.children.back();
+      child.spec = std::move(spec);
+      if (!start_child(self, child)) {
+        auto id = child.spec.id;
+        mark_gone(self, child, make_error(errc::name_not_found, "not started"));
+        self->send_exit(child.stable, caf::exit_reason::user_shutdown);
+        st.children.pop_back();
+        return make_error(errc::bad_config,
+                          fmt::format("child '{}' did not start", id));
+      }
+      child_status result;
+      result.id = child.spec.id;
+      result.handle = child.hdl;
+      result.stable = child.stable;
+      result.running = true;
+      return result;
+    },
+    [self](terminate_child_atom, const std::string& id) -> caf::result<void> {
+      for (auto& c : self->state.children)
+        if (c.spec.id == id) {
+          c.terminating = true;
+          if (!c.hdl) { // down already (e.g. waiting for a backoff respawn)
+            mark_gone(self, c, caf::exit_reason::user_shutdown);
+            self->send_exit(c.stable, caf::exit_reason::user_shutdown);
+            self->state.children.erase(self->state.children.begin()
+                                       + static_cast<std::ptrdiff_t>(
+                                         index_of(self, c)));
+            return caf::unit;
+          }
+          if (c.spec.shutdown.count() == 0) {
+            self->send_exit(c.hdl, caf::exit_reason::kill);
+          } else {
+            self->send_exit(c.hdl, caf::exit_reason::user_shutdown);
+            self->delayed_send(self, c.spec.shutdown, stop_timeout_atom::value,
+                               c.hdl.address());
+          }
+          return caf::unit;
+        }
+      return make_error(errc::name_not_found,
+                        fmt::format("no child '{}'", id));
     },
     [self](children_atom) {
       std::vector<child_status> result;

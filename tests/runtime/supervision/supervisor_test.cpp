@@ -446,3 +446,35 @@ TEST_F(Supervisor, BackoffJitterStretchesTheDelayWithinBounds) {
   EXPECT_GT(delays.size(), 1u) << "jitter should vary the delay";
   stop(sup);
 }
+
+TEST_F(Supervisor, DynamicChildrenStartAndTerminateAtRunTime) {
+  auto sup = troupe::spawn_supervisor(*ctx.sys, {}, {});
+  ctx.run();
+  EXPECT_TRUE(children(sup).empty());
+  auto x = ask<troupe::child_status>(sup, troupe::start_child_atom::value,
+                                     worker_spec("x", log));
+  ASSERT_TRUE(x) << troupe::describe(x.error());
+  EXPECT_EQ(*ask<int>(x->stable, 2), 2);
+  auto dup = ask<troupe::child_status>(sup, troupe::start_child_atom::value,
+                                       worker_spec("x", log));
+  EXPECT_FALSE(dup);
+  auto y = ask<troupe::child_status>(sup, troupe::start_child_atom::value,
+                                     worker_spec("y", log));
+  ASSERT_TRUE(y);
+  ASSERT_EQ(children(sup).size(), 2u);
+  // A dynamic child is supervised like any other.
+  caf::anon_send_exit(x->handle, caf::exit_reason::kill);
+  ctx.run();
+  EXPECT_EQ(*ask<int>(x->stable, 4), 4);
+  ask<caf::unit_t>(sup, troupe::terminate_child_atom::value,
+                   std::string{"x"});
+  ctx.run();
+  auto kids = children(sup);
+  ASSERT_EQ(kids.size(), 1u);
+  EXPECT_EQ(kids[0].id, "y");
+  EXPECT_FALSE(ask<int>(x->stable, 1)) << "a terminated child is gone";
+  EXPECT_FALSE(ask<caf::unit_t>(sup, troupe::terminate_child_atom::value,
+                                std::string{"nobody"}));
+  stop(sup);
+  EXPECT_EQ(log->back(), "stop y");
+}

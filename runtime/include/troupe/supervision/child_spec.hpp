@@ -7,6 +7,7 @@
 #include <string>
 
 #include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/fwd.hpp>
 
 namespace troupe {
@@ -60,6 +61,13 @@ struct backoff {
   double jitter = 0.2;
   std::chrono::milliseconds reset_after{30000};
 };
+
+} // namespace troupe
+
+// A child spec travels only inside a process (start_child_atom).
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::child_spec)
+
+namespace troupe {
 
 /// A supervisor's strategy and restart intensity.
 ///

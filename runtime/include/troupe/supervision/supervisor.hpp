@@ -38,6 +38,15 @@ typename Inspector::result_type inspect(Inspector& f, child_status& x) {
 /// Asks a supervisor for a `std::vector<child_status>`.
 using children_atom = caf::atom_constant<caf::atom("children")>;
 
+/// `(start_child_atom, child_spec)`: adds and starts a child at run time
+/// (OTP's dynamic children, Elixir's DynamicSupervisor). Reply: its
+/// `child_status`, or an error if the id is taken or the child did not start.
+using start_child_atom = caf::atom_constant<caf::atom("startchild")>;
+
+/// `(terminate_child_atom, id)`: stops a child (within its shutdown time)
+/// and forgets it. Reply: nothing, or an error for an unknown id.
+using terminate_child_atom = caf::atom_constant<caf::atom("termchild")>;
+
 /// Spawns a supervisor that starts `children` in order, restarts them by
 /// `flags`, and stops them in reverse order when it stops.
 ///
