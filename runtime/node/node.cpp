@@ -16,6 +16,7 @@
 #include "node/caf_config.hpp"
 #include "troupe/error.hpp"
 #include "troupe/log.hpp"
+#include "troupe/supervision/supervisor.hpp"
 #include "troupe/wire/proto.hpp"
 #include "troupe/wire/node.pb.h"
 
@@ -189,6 +190,26 @@ void node::track(const caf::actor& hdl) {
   tracked_.emplace_back(hdl.address());
 }
 
+caf::actor node::start_root(supervisor_flags flags,
+                             std::vector<child_spec> children) {
+  auto root = spawn_supervisor(system(), flags, std::move(children));
+  track(root);
+  root->attach_functor([this, name = cfg_.name](const caf::error& reason) {
+    if (!reason || reason == caf::exit_reason::user_shutdown)
+      return;
+    log(log_level::error,
+        fmt::format("node '{}': the root supervisor failed ({}); stopping "
+                    "the node",
+                    name, describe(reason)));
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      root_failed_ = true;
+    }
+    request_shutdown();
+  });
+  return root;
+}
+
 caf::error node::register_name(const std::string& name,
                                const caf::actor& hdl) {
   if (!hdl)
@@ -278,7 +299,9 @@ int node::run() {
   if (signal_received != 0)
     log(log_level::info,
         fmt::format("node '{}' received a stop signal", cfg_.name));
-  return shutdown() ? 0 : 1;
+  auto clean = shutdown();
+  std::lock_guard<std::mutex> guard{mtx_};
+  return clean && !root_failed_ ? 0 : 1;
 }
 
 size_t node::running_actors() const {

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "troupe/error.hpp"
+#include "troupe/supervision/supervisor.hpp"
 #include "troupe/wire/proto.hpp"
 #include "troupe_test/test.pb.h"
 
@@ -187,4 +188,47 @@ TEST(Node, ConnectsToSeedsAndToleratesOnesThatAreDown) {
   EXPECT_TRUE(has("connected to seed 127.0.0.1:" + std::to_string(a.port())));
   EXPECT_TRUE(has("seed 127.0.0.1:" + std::to_string(dead_port)
                   + " unreachable"));
+}
+
+namespace {
+
+struct fragile_state {
+  static inline const char* name = "fragile";
+};
+
+caf::behavior fragile(troupe::stateful_actor<fragile_state>*) {
+  return {[](int) -> int { throw std::runtime_error("always"); }};
+}
+
+} // namespace
+
+TEST(Node, FailingRootSupervisorEndsTheApplicationWithAnError) {
+  troupe::node n{quick_config()};
+  ASSERT_FALSE(n.start());
+  troupe::child_spec spec;
+  spec.id = "fragile";
+  spec.start = [](caf::actor_system& sys) { return troupe::spawn(sys, fragile); };
+  troupe::supervisor_flags flags;
+  flags.max_restarts = 1;
+  auto root = n.start_root(flags, {spec});
+  std::vector<std::string> errors;
+  troupe::set_log_observer([&](troupe::log_level lvl, std::string_view line) {
+    if (lvl == troupe::log_level::error)
+      errors.emplace_back(line);
+  });
+  {
+    caf::scoped_actor self{n.system(), true};
+    caf::actor child;
+    self->request(root, 5s, troupe::children_atom::value)
+      .receive([&](std::vector<troupe::child_status>& xs) { child = xs[0].stable; },
+               [](caf::error&) {});
+    for (int i = 0; i < 2; ++i)
+      self->request(child, 5s, i).receive([](int) {}, [](caf::error&) {});
+  }
+  EXPECT_EQ(n.run(), 1) << "run() must report the failed root";
+  troupe::set_log_observer(nullptr);
+  EXPECT_TRUE(std::any_of(errors.begin(), errors.end(), [](const std::string& x) {
+    return x.find("root supervisor failed") != std::string::npos
+           && x.find("escalated") != std::string::npos;
+  }));
 }

@@ -478,3 +478,43 @@ TEST_F(Supervisor, DynamicChildrenStartAndTerminateAtRunTime) {
   stop(sup);
   EXPECT_EQ(log->back(), "stop y");
 }
+
+namespace {
+
+struct hooked_state {
+  static inline const char* name = "hooked";
+  journal log;
+  void on_start(troupe::stateful_actor<hooked_state>*) {
+    log->push_back("on_start");
+  }
+  void pre_restart(troupe::stateful_actor<hooked_state>*, const caf::error& r) {
+    log->push_back("pre_restart " + troupe::describe(r));
+  }
+  void post_restart(troupe::stateful_actor<hooked_state>*, const caf::error&) {
+    log->push_back("post_restart");
+  }
+};
+
+caf::behavior hooked(troupe::stateful_actor<hooked_state>* self, journal log) {
+  self->state.log = log;
+  return {[](int) -> int { throw std::runtime_error("no"); }};
+}
+
+} // namespace
+
+TEST_F(Supervisor, RestartHooksRunAroundARestartInPlace) {
+  troupe::child_spec spec;
+  spec.id = "h";
+  spec.start = [log = log](caf::actor_system& sys) {
+    return troupe::spawn(sys, hooked, log);
+  };
+  auto sup = troupe::spawn_supervisor(*ctx.sys, {}, {spec});
+  ctx.run();
+  ask<int>(children(sup)[0].handle, 1);
+  ASSERT_EQ(log->size(), 3u);
+  EXPECT_EQ((*log)[0], "on_start");
+  EXPECT_EQ((*log)[1].rfind("pre_restart handler_failed: no on @i32", 0), 0u)
+    << (*log)[1];
+  EXPECT_EQ((*log)[2], "post_restart");
+  stop(sup);
+}

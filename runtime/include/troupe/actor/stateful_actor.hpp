@@ -34,6 +34,24 @@ struct has_on_stop<State, std::void_t<decltype(std::declval<State&>().on_stop(
   : std::true_type {};
 
 template <class State, class = void>
+struct has_pre_restart : std::false_type {};
+
+template <class State>
+struct has_pre_restart<
+  State, std::void_t<decltype(std::declval<State&>().pre_restart(
+           std::declval<stateful_actor<State>*>(),
+           std::declval<const caf::error&>()))>> : std::true_type {};
+
+template <class State, class = void>
+struct has_post_restart : std::false_type {};
+
+template <class State>
+struct has_post_restart<
+  State, std::void_t<decltype(std::declval<State&>().post_restart(
+           std::declval<stateful_actor<State>*>(),
+           std::declval<const caf::error&>()))>> : std::true_type {};
+
+template <class State, class = void>
 struct has_static_name : std::false_type {};
 
 template <class State>
@@ -51,7 +69,11 @@ struct has_static_name<State, std::void_t<decltype(State::name)>>
 /// - `void on_start(troupe::stateful_actor<State>* self)` runs after the
 ///   behavior is installed, before the first message;
 /// - `void on_stop(troupe::stateful_actor<State>* self, const caf::error&
-///   reason)` runs when the actor terminates, before the state is destroyed.
+///   reason)` runs when the actor terminates, before the state is destroyed;
+/// - `void pre_restart(self, const caf::error& reason)` runs on the old state
+///   before a restart in place (default: `on_stop`), and
+///   `void post_restart(self, const caf::error& reason)` on the new state
+///   after it (default: `on_start`), as Akka's preRestart/postRestart.
 ///
 /// The state is constructed from `self` when `State` has such a constructor,
 /// else default-constructed. Actors spawned with `troupe::spawn` keep their
@@ -115,16 +137,20 @@ public:
   }
 
   /// Rebuilds the state from scratch and re-runs the init function; the
-  /// address and the queued messages stay. Runs `on_stop` and `on_start`.
+  /// address and the queued messages stay. Runs the restart hooks.
   /// @pre `restartable()`
   void restart_in_place(const caf::error& reason) {
-    if constexpr (detail::has_on_stop<State>::value)
+    if constexpr (detail::has_pre_restart<State>::value)
+      state.pre_restart(this, reason);
+    else if constexpr (detail::has_on_stop<State>::value)
       state.on_stop(this, reason);
     destroy_state();
     construct_state();
     auto bhvr = init_(this);
     super::become(guard(std::move(bhvr)));
-    if constexpr (detail::has_on_start<State>::value)
+    if constexpr (detail::has_post_restart<State>::value)
+      state.post_restart(this, reason);
+    else if constexpr (detail::has_on_start<State>::value)
       state.on_start(this);
   }
 

@@ -17,6 +17,7 @@
 
 #include "troupe/actor/spawn.hpp"
 #include "troupe/node/node_config.hpp"
+#include "troupe/supervision/child_spec.hpp"
 #include "troupe/wire/type_registry.hpp"
 
 namespace troupe {
@@ -109,6 +110,14 @@ public:
   /// Makes the node stop `hdl` at shutdown.
   void track(const caf::actor& hdl);
 
+  /// Starts the root of the node's supervision tree (see
+  /// `troupe::spawn_supervisor`). When the root fails (its restart intensity
+  /// was exceeded all the way up), the node logs why and shuts down, and
+  /// `run()` returns 1: the application ends with a clear error, as an OTP
+  /// node does when its top supervisor gives up.
+  caf::actor start_root(supervisor_flags flags,
+                        std::vector<child_spec> children);
+
   /// Serves `hdl` under `name` to this node and to other nodes. The name is
   /// released when the actor terminates. Fails if the name is taken.
   caf::error register_name(const std::string& name, const caf::actor& hdl);
@@ -173,6 +182,7 @@ private:
   mutable std::mutex mtx_;
   std::condition_variable cv_;
   bool shutdown_requested_ = false;
+  bool root_failed_ = false;
   std::vector<caf::actor_addr> tracked_;
   size_t tracked_after_sweep_ = 0;
   std::vector<caf::actor_addr> asked_; // asked to exit by the last stop_actors
