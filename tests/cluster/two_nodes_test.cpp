@@ -19,6 +19,7 @@
 #include "echo_actor.hpp"
 #include "troupe/error.hpp"
 #include "troupe/node/node.hpp"
+#include "troupe/supervision/supervisor.hpp"
 #include "troupe/wire/node.pb.h"
 
 using namespace std::chrono_literals;
@@ -310,4 +311,40 @@ TEST(NodeProcess, BadConfigIsOneLineAndExitCodeTwo) {
     ASSERT_EQ(lines.size(), 1u) << p.output();
     EXPECT_NE(lines[0].find(c.needle), std::string::npos) << lines[0];
   }
+}
+
+TEST(LocationTransparency, NamedStableHandleSurvivesARespawnAcrossNodes) {
+  troupe::node b{local_config("b")};
+  add_test_types(b);
+  ASSERT_FALSE(b.start());
+  troupe::child_spec spec;
+  spec.id = "echo";
+  spec.start = [](caf::actor_system& sys) {
+    return troupe::spawn(sys, troupe::test::echo, std::string{"b"});
+  };
+  auto root = b.start_root({}, {spec});
+  auto status = [&] {
+    return *ask<std::vector<troupe::child_status>>(b.system(), root,
+                                                   troupe::children_atom::value);
+  };
+  auto first = status()[0];
+  ASSERT_FALSE(b.register_name("echo", first.stable));
+  troupe::node a{local_config("a")};
+  add_test_types(a);
+  ASSERT_FALSE(a.start());
+  auto echo = a.lookup("127.0.0.1", b.port(), "echo");
+  ASSERT_TRUE(echo) << troupe::describe(echo.error());
+  ASSERT_TRUE(ask<troupe_test::Pong>(a.system(), *echo, ping(1)));
+  // Kill the incarnation; wait (by asking the supervisor) for the next one.
+  caf::anon_send_exit(first.handle, caf::exit_reason::kill);
+  bool respawned = false;
+  for (int i = 0; i < 1000 && !respawned; ++i) {
+    auto now = status()[0];
+    respawned = now.running && now.handle != first.handle;
+  }
+  ASSERT_TRUE(respawned);
+  // The client's handle, obtained by name before the respawn, still works.
+  auto reply = ask<troupe_test::Pong>(a.system(), *echo, ping(2));
+  ASSERT_TRUE(reply) << troupe::describe(reply.error());
+  EXPECT_EQ(reply->seq(), 2u);
 }
