@@ -45,8 +45,15 @@ guarded_behavior::invoke(caf::detail::invoke_result_visitor& f,
       return caf::match_case::match;
     }
     return caf::match_case::no_match;
+  } catch (const std::exception& e) {
+    // Read what() here: rethrowing later to get at it costs a second throw.
+    handler_failure failure;
+    failure.what = e.what();
+    owner_->handle_failure(std::current_exception(), xs, failure);
+    return caf::match_case::match;
   } catch (...) {
     handler_failure failure;
+    failure.what = "unknown exception (not derived from std::exception)";
     owner_->handle_failure(std::current_exception(), xs, failure);
     return caf::match_case::match;
   }
@@ -57,6 +64,7 @@ void guarded_behavior::handle_timeout() {
     inner_->handle_timeout();
   } catch (...) {
     handler_failure failure;
+    failure.what = "exception in a timeout handler";
     auto none = caf::make_type_erased_tuple_view();
     owner_->handle_failure(std::current_exception(), none, failure);
   }
@@ -163,13 +171,6 @@ void actor_base::handle_failure(std::exception_ptr ep,
                                 const caf::type_erased_tuple& xs,
                                 handler_failure& out) {
   out.exception = ep;
-  try {
-    std::rethrow_exception(ep);
-  } catch (const std::exception& e) {
-    out.what = e.what();
-  } catch (...) {
-    out.what = "unknown exception (not derived from std::exception)";
-  }
   out.message_type = describe_types(xs);
   // The requester of the failing message hears about it at once.
   auto rp = make_response_promise();

@@ -113,6 +113,7 @@ struct child_entry {
   std::string last_failure;
   time_point last_failure_time{};
   bool terminating = false;    // terminate_child: remove when down
+  bool restart_asked = false;  // sent restart_requested by the strategy
   uint32_t backoff_step = 0;   // respawns in a row, for the backoff delay
   time_point started{};        // when the current incarnation started
 };
@@ -153,7 +154,9 @@ bool note_restart(supervisor_actor* self, child_entry& child,
   child.last_failure = std::move(failure);
   child.last_failure_time = now;
   st.recent.push_back(now);
-  while (!st.recent.empty() && now - st.recent.front() > st.flags.period)
+  while (!st.recent.empty()
+         && (now - st.recent.front() > st.flags.period
+             || st.recent.size() > st.flags.max_restarts + 1))
     st.recent.pop_front();
   if (st.recent.size() <= st.flags.max_restarts)
     return true;
@@ -175,13 +178,22 @@ caf::actor start_child(supervisor_actor* self, child_entry& child) {
     detail::parent_scope scope{caf::actor{self}};
     child.hdl = child.spec.start(self->home_system());
   }
-  if (!child.stable)
-    child.stable = self->home_system().spawn(stable_handle);
   if (child.hdl)
     self->monitor(child.hdl);
   child.started = self->clock().now();
-  self->send(child.stable, target_atom::value, child.hdl);
+  if (child.stable)
+    self->send(child.stable, target_atom::value, child.hdl);
   return child.hdl;
+}
+
+/// The child's stable handle, made on first demand: a tree nobody asks
+/// about costs no extra actor per child.
+const caf::actor& ensure_stable(supervisor_actor* self, child_entry& child) {
+  if (!child.stable) {
+    child.stable = self->spawn(stable_handle);
+    self->send(child.stable, target_atom::value, child.hdl);
+  }
+  return child.stable;
 }
 
 /// The delay before the next respawn of `child`, or zero.
@@ -237,9 +249,11 @@ void restart_siblings(supervisor_actor* self, size_t failed) {
       break;
   }
   for (size_t i = first; i < st.children.size(); ++i)
-    if (i != failed && st.children[i].hdl)
+    if (i != failed && st.children[i].hdl) {
+      st.children[i].restart_asked = true;
       self->send_exit(st.children[i].hdl,
                       make_error(errc::restart_requested));
+    }
 }
 
 size_t index_of(supervisor_actor* self, const child_entry& child) {
@@ -298,7 +312,8 @@ void on_child_down(supervisor_actor* self, caf::down_msg& dm) {
   }
   if (child->terminating) {
     mark_gone(self, *child, dm.reason);
-    self->send_exit(child->stable, caf::exit_reason::user_shutdown);
+    if (child->stable)
+      self->send_exit(child->stable, caf::exit_reason::user_shutdown);
     st.children.erase(st.children.begin()
                       + static_cast<std::ptrdiff_t>(index_of(self, *child)));
     return;
@@ -309,8 +324,23 @@ void on_child_down(supervisor_actor* self, caf::down_msg& dm) {
     mark_gone(self, *child, dm.reason);
     return;
   }
+  // A sibling that could not restart in place (a plain CAF actor, or a
+  // supervisor) exits with the strategy's own request: respawn it as part
+  // of the same round, without counting it or starting another round.
+  if (child->restart_asked && dm.reason == make_error(errc::restart_requested)) {
+    child->restart_asked = false;
+    if (child->stable)
+      self->send(child->stable, target_atom::value, caf::actor{});
+    if (!start_child(self, *child))
+      begin_stop(self, make_error(errc::escalated,
+                                  fmt::format("child '{}' did not restart",
+                                              child->spec.id)));
+    return;
+  }
+  child->restart_asked = false;
   // Hold messages at the stable handle until the new incarnation is up.
-  self->send(child->stable, target_atom::value, caf::actor{});
+  if (child->stable)
+    self->send(child->stable, target_atom::value, caf::actor{});
   if (!note_restart(self, *child, describe(dm.reason)))
     return;
   auto delay = backoff_delay(self, *child);
@@ -381,8 +411,6 @@ caf::behavior supervisor(supervisor_actor* self, supervisor_flags flags,
       child.spec = std::move(spec);
       if (!start_child(self, child)) {
         auto id = child.spec.id;
-        mark_gone(self, child, make_error(errc::name_not_found, "not started"));
-        self->send_exit(child.stable, caf::exit_reason::user_shutdown);
         st.children.pop_back();
         return make_error(errc::bad_config,
                           fmt::format("child '{}' did not start", id));
@@ -390,7 +418,7 @@ caf::behavior supervisor(supervisor_actor* self, supervisor_flags flags,
       child_status result;
       result.id = child.spec.id;
       result.handle = child.hdl;
-      result.stable = child.stable;
+      result.stable = ensure_stable(self, child);
       result.running = true;
       return result;
     },
@@ -400,7 +428,8 @@ caf::behavior supervisor(supervisor_actor* self, supervisor_flags flags,
           c.terminating = true;
           if (!c.hdl) { // down already (e.g. waiting for a backoff respawn)
             mark_gone(self, c, caf::exit_reason::user_shutdown);
-            self->send_exit(c.stable, caf::exit_reason::user_shutdown);
+            if (c.stable)
+              self->send_exit(c.stable, caf::exit_reason::user_shutdown);
             self->state.children.erase(self->state.children.begin()
                                        + static_cast<std::ptrdiff_t>(
                                          index_of(self, c)));
@@ -424,7 +453,7 @@ caf::behavior supervisor(supervisor_actor* self, supervisor_flags flags,
         child_status s;
         s.id = c.spec.id;
         s.handle = c.hdl;
-        s.stable = c.stable;
+        s.stable = ensure_stable(self, c);
         s.restarts = c.restarts;
         s.last_failure = c.last_failure;
         s.last_failure_ns

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/after.hpp>
 #include <caf/send.hpp>
 #include <caf/system_messages.hpp>
 #include <gtest/gtest.h>
@@ -516,5 +517,48 @@ TEST_F(Supervisor, RestartHooksRunAroundARestartInPlace) {
   EXPECT_EQ((*log)[1].rfind("pre_restart handler_failed: no on @i32", 0), 0u)
     << (*log)[1];
   EXPECT_EQ((*log)[2], "post_restart");
+  stop(sup);
+}
+
+TEST_F(Supervisor, OneForAllRespawnsSiblingsThatCannotRestartInPlaceOnce) {
+  // A plain CAF sibling (and a nested supervisor) cannot restart in place:
+  // it exits on the restart request and is respawned within the same round,
+  // which must not start another round.
+  auto starts = std::make_shared<int>(0);
+  troupe::child_spec plain;
+  plain.id = "plain";
+  plain.start = [starts](caf::actor_system& sys) {
+    ++*starts;
+    return sys.spawn([](caf::event_based_actor*) {
+      return caf::behavior{[](int x) { return x; }};
+    });
+  };
+  troupe::child_spec nested;
+  nested.id = "nested";
+  nested.kind = troupe::child_kind::supervisor;
+  nested.start = [log = log](caf::actor_system& sys) {
+    return troupe::spawn_supervisor(sys, {}, {worker_spec("inner", log)});
+  };
+  troupe::supervisor_flags flags;
+  flags.strategy = troupe::strategy::one_for_all;
+  flags.max_restarts = 10;
+  auto sup = troupe::spawn_supervisor(*ctx.sys, flags,
+                                      {worker_spec("a", log), plain, nested});
+  ctx.run();
+  self->monitor(sup);
+  caf::anon_send_exit(children(sup)[0].handle, caf::exit_reason::kill);
+  ctx.run();
+  auto kids = children(sup);
+  ASSERT_EQ(kids.size(), 3u);
+  for (auto& k : kids)
+    EXPECT_TRUE(k.running) << k.id;
+  EXPECT_EQ(kids[0].restarts, 1u);
+  EXPECT_EQ(kids[1].restarts, 0u) << "a strategy restart is not a failure";
+  EXPECT_EQ(*starts, 2) << "the plain sibling was respawned exactly once";
+  EXPECT_EQ(*ask<int>(kids[1].handle, 9), 9);
+  bool down = false;
+  self->receive([&](caf::down_msg&) { down = true; },
+                caf::after(0s) >> [] {});
+  EXPECT_FALSE(down) << "the supervisor must not give up";
   stop(sup);
 }

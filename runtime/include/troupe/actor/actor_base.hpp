@@ -83,7 +83,7 @@ public:
   }
 
   /// Called by a guarded behavior when a handler threw. `xs` is the failing
-  /// message; when `reply` is true the caller answers the requester.
+  /// message; `out.what` is already filled in.
   /// @private
   void handle_failure(std::exception_ptr ep, const caf::type_erased_tuple& xs,
                       handler_failure& out);
