@@ -26,7 +26,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 bin="$build/tools/bench"
-benches=(bench_ping_pong bench_fan_in bench_spawn bench_remote)
+benches=(bench_ping_pong bench_fan_in bench_spawn bench_remote bench_supervisor)
 for b in "${benches[@]}"; do
   if [[ ! -x "$bin/$b" ]]; then
     echo "run_all.sh: $bin/$b not found; configure with" \
