@@ -262,6 +262,18 @@ size_t index_of(supervisor_actor* self, const child_entry& child) {
 
 // -- ordered shutdown: children in reverse start order ------------------------
 
+/// Asks a child to stop; kills it now (shutdown 0) or when its time is up
+/// (see stop_timeout_atom). Its down message tells the caller it is gone.
+void stop_child(supervisor_actor* self, child_entry& child) {
+  if (child.spec.shutdown.count() == 0) {
+    self->send_exit(child.hdl, caf::exit_reason::kill);
+    return;
+  }
+  self->send_exit(child.hdl, caf::exit_reason::user_shutdown);
+  self->delayed_send(self, child.spec.shutdown, stop_timeout_atom::value,
+                     child.hdl.address());
+}
+
 void stop_next(supervisor_actor* self) {
   auto& st = self->state;
   while (st.stop_index > 0) {
@@ -270,13 +282,7 @@ void stop_next(supervisor_actor* self) {
       --st.stop_index;
       continue;
     }
-    if (child.spec.shutdown.count() == 0) {
-      self->send_exit(child.hdl, caf::exit_reason::kill);
-    } else {
-      self->send_exit(child.hdl, caf::exit_reason::user_shutdown);
-      self->delayed_send(self, child.spec.shutdown, stop_timeout_atom::value,
-                         child.hdl.address());
-    }
+    stop_child(self, child);
     return; // wait for its down message
   }
   for (auto& child : st.children)
@@ -435,13 +441,7 @@ caf::behavior supervisor(supervisor_actor* self, supervisor_flags flags,
                                          index_of(self, c)));
             return caf::unit;
           }
-          if (c.spec.shutdown.count() == 0) {
-            self->send_exit(c.hdl, caf::exit_reason::kill);
-          } else {
-            self->send_exit(c.hdl, caf::exit_reason::user_shutdown);
-            self->delayed_send(self, c.spec.shutdown, stop_timeout_atom::value,
-                               c.hdl.address());
-          }
+          stop_child(self, c);
           return caf::unit;
         }
       return make_error(errc::name_not_found,

@@ -119,20 +119,27 @@ struct Remote : ::testing::Test {
 
 } // namespace
 
-TEST(LocationTransparency, SameBodyInOneProcess) {
-  troupe::node n{local_config("solo")};
+namespace {
+
+// Starts `n` and serves an echo actor on it under the name "echo".
+void serve_echo(troupe::node& n) {
   add_test_types(n);
   ASSERT_FALSE(n.start());
   ASSERT_FALSE(n.register_name("echo", n.spawn(troupe::test::echo, n.name())));
+}
+
+} // namespace
+
+TEST(LocationTransparency, SameBodyInOneProcess) {
+  troupe::node n{local_config("solo")};
+  serve_echo(n);
   exercise_echo(n.system(), n.whereis("echo"), "solo");
   EXPECT_TRUE(n.shutdown());
 }
 
 TEST(LocationTransparency, SameBodyAcrossTwoNodesInOneProcess) {
   troupe::node b{local_config("b")};
-  add_test_types(b);
-  ASSERT_FALSE(b.start());
-  ASSERT_FALSE(b.register_name("echo", b.spawn(troupe::test::echo, b.name())));
+  serve_echo(b);
   troupe::node a{local_config("a")};
   add_test_types(a);
   ASSERT_FALSE(a.start());
@@ -143,9 +150,7 @@ TEST(LocationTransparency, SameBodyAcrossTwoNodesInOneProcess) {
 
 TEST(LocationTransparency, ShutdownLeavesRemoteActorsNamedLocallyAlone) {
   troupe::node b{local_config("b")};
-  add_test_types(b);
-  ASSERT_FALSE(b.start());
-  ASSERT_FALSE(b.register_name("echo", b.spawn(troupe::test::echo, b.name())));
+  serve_echo(b);
   {
     troupe::node a{local_config("a")};
     add_test_types(a);
