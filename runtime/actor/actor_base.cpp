@@ -3,8 +3,6 @@
 #include <caf/actor_system.hpp>
 #include <caf/detail/pretty_type_name.hpp>
 #include <caf/make_type_erased_tuple_view.hpp>
-#include <caf/mailbox_element.hpp>
-#include <caf/message_handler.hpp>
 #include <caf/type_erased_tuple.hpp>
 #include <caf/uniform_type_info_map.hpp>
 #include <fmt/format.h>
@@ -47,26 +45,21 @@ guarded_behavior::invoke(caf::detail::invoke_result_visitor& f,
     return caf::match_case::no_match;
   } catch (const std::exception& e) {
     // Read what() here: rethrowing later to get at it costs a second throw.
-    handler_failure failure;
-    failure.what = e.what();
-    owner_->handle_failure(std::current_exception(), xs, failure);
-    return caf::match_case::match;
+    owner_->handle_failure(e.what(), xs);
   } catch (...) {
-    handler_failure failure;
-    failure.what = "unknown exception (not derived from std::exception)";
-    owner_->handle_failure(std::current_exception(), xs, failure);
-    return caf::match_case::match;
+    owner_->handle_failure("unknown exception (not derived from "
+                           "std::exception)",
+                           xs);
   }
+  return caf::match_case::match;
 }
 
 void guarded_behavior::handle_timeout() {
   try {
     inner_->handle_timeout();
   } catch (...) {
-    handler_failure failure;
-    failure.what = "exception in a timeout handler";
     auto none = caf::make_type_erased_tuple_view();
-    owner_->handle_failure(std::current_exception(), none, failure);
+    owner_->handle_failure("exception in a timeout handler", none);
   }
 }
 
@@ -167,10 +160,11 @@ std::string actor_base::describe_types(const caf::type_erased_tuple& xs) const {
   return result.empty() ? "<empty>" : result;
 }
 
-void actor_base::handle_failure(std::exception_ptr ep,
-                                const caf::type_erased_tuple& xs,
-                                handler_failure& out) {
-  out.exception = ep;
+void actor_base::handle_failure(std::string what,
+                                const caf::type_erased_tuple& xs) {
+  handler_failure out;
+  out.what = std::move(what);
+  out.exception = std::current_exception();
   out.message_type = describe_types(xs);
   // The requester of the failing message hears about it at once.
   auto rp = make_response_promise();

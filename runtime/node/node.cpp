@@ -127,14 +127,9 @@ caf::error node::start() {
   cc.set("logger.console", caf::atom("none"));
   // Only troupe nodes of this protocol version may connect.
   cc.set("middleman.app-identifiers", std::vector<std::string>{"troupe/1"});
-  cc.add_error_category(error_category, [](uint8_t code, caf::atom_value,
+  cc.add_error_category(error_category, [](uint8_t code, caf::atom_value cat,
                                            const caf::message& ctx) {
-    auto text = std::string{"troupe."} + to_string(static_cast<errc>(code));
-    if (!ctx.empty())
-      text += ctx.match_elements<std::string>()
-                ? ": " + ctx.get_as<std::string>(0)
-                : ": " + caf::to_string(ctx);
-    return text;
+    return describe(caf::error{code, cat, ctx});
   });
   cc.types.max_message_size = cfg_.max_message_size;
   cc.install_types();

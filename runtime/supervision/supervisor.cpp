@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <utility>
 #include <random>
 
 #include <caf/actor_system.hpp>
@@ -217,7 +218,9 @@ caf::timespan backoff_delay(supervisor_actor* self, child_entry& child) {
     std::chrono::duration<double, std::milli>{delay});
 }
 
-void respawn(supervisor_actor* self, child_entry& child) {
+/// Spawns a new incarnation; the strategy's siblings follow unless this
+/// respawn is itself part of a sibling round.
+void respawn(supervisor_actor* self, child_entry& child, bool siblings = true) {
   auto idx = index_of(self, child);
   if (!start_child(self, child)) {
     begin_stop(self, make_error(errc::escalated,
@@ -225,8 +228,10 @@ void respawn(supervisor_actor* self, child_entry& child) {
                                             child.spec.id)));
     return;
   }
-  restart_siblings(self, idx);
+  if (siblings)
+    restart_siblings(self, idx);
 }
+
 
 /// Tells the child's stable handle that no incarnation follows.
 void mark_gone(supervisor_actor* self, child_entry& child, caf::error reason) {
@@ -258,6 +263,16 @@ void restart_siblings(supervisor_actor* self, size_t failed) {
 
 size_t index_of(supervisor_actor* self, const child_entry& child) {
   return static_cast<size_t>(&child - self->state.children.data());
+}
+
+/// Drops a child for good: its stable handle answers `reason` from now on.
+void forget_child(supervisor_actor* self, child_entry& child,
+                  const caf::error& reason) {
+  mark_gone(self, child, reason);
+  if (child.stable)
+    self->send_exit(child.stable, caf::exit_reason::user_shutdown);
+  auto& xs = self->state.children;
+  xs.erase(xs.begin() + static_cast<std::ptrdiff_t>(index_of(self, child)));
 }
 
 // -- ordered shutdown: children in reverse start order ------------------------
@@ -317,11 +332,7 @@ void on_child_down(supervisor_actor* self, caf::down_msg& dm) {
     return;
   }
   if (child->terminating) {
-    mark_gone(self, *child, dm.reason);
-    if (child->stable)
-      self->send_exit(child->stable, caf::exit_reason::user_shutdown);
-    st.children.erase(st.children.begin()
-                      + static_cast<std::ptrdiff_t>(index_of(self, *child)));
+    forget_child(self, *child, dm.reason);
     return;
   }
   auto restart = child->spec.restart;
@@ -330,23 +341,17 @@ void on_child_down(supervisor_actor* self, caf::down_msg& dm) {
     mark_gone(self, *child, dm.reason);
     return;
   }
-  // A sibling that could not restart in place (a plain CAF actor, or a
-  // supervisor) exits with the strategy's own request: respawn it as part
-  // of the same round, without counting it or starting another round.
-  if (child->restart_asked && dm.reason == make_error(errc::restart_requested)) {
-    child->restart_asked = false;
-    if (child->stable)
-      self->send(child->stable, target_atom::value, caf::actor{});
-    if (!start_child(self, *child))
-      begin_stop(self, make_error(errc::escalated,
-                                  fmt::format("child '{}' did not restart",
-                                              child->spec.id)));
-    return;
-  }
-  child->restart_asked = false;
   // Hold messages at the stable handle until the new incarnation is up.
   if (child->stable)
     self->send(child->stable, target_atom::value, caf::actor{});
+  // A sibling that could not restart in place (a plain CAF actor, or a
+  // supervisor) exits with the strategy's own request: respawn it as part
+  // of the same round, without counting it or starting another round.
+  auto asked = std::exchange(child->restart_asked, false);
+  if (asked && dm.reason == make_error(errc::restart_requested)) {
+    respawn(self, *child, false);
+    return;
+  }
   if (!note_restart(self, *child, describe(dm.reason)))
     return;
   auto delay = backoff_delay(self, *child);
@@ -432,16 +437,10 @@ caf::behavior supervisor(supervisor_actor* self, supervisor_flags flags,
       for (auto& c : self->state.children)
         if (c.spec.id == id) {
           c.terminating = true;
-          if (!c.hdl) { // down already (e.g. waiting for a backoff respawn)
-            mark_gone(self, c, caf::exit_reason::user_shutdown);
-            if (c.stable)
-              self->send_exit(c.stable, caf::exit_reason::user_shutdown);
-            self->state.children.erase(self->state.children.begin()
-                                       + static_cast<std::ptrdiff_t>(
-                                         index_of(self, c)));
-            return caf::unit;
-          }
-          stop_child(self, c);
+          if (!c.hdl) // down already (e.g. waiting for a backoff respawn)
+            forget_child(self, c, caf::exit_reason::user_shutdown);
+          else
+            stop_child(self, c);
           return caf::unit;
         }
       return make_error(errc::name_not_found,

@@ -82,11 +82,10 @@ public:
     return parent_;
   }
 
-  /// Called by a guarded behavior when a handler threw. `xs` is the failing
-  /// message; `out.what` is already filled in.
+  /// Called by a guarded behavior from inside its catch block: `what` says
+  /// what was thrown, `xs` is the failing message.
   /// @private
-  void handle_failure(std::exception_ptr ep, const caf::type_erased_tuple& xs,
-                      handler_failure& out);
+  void handle_failure(std::string what, const caf::type_erased_tuple& xs);
 
   /// Logs a message the wire layer refused and answers its requester.
   /// @private
