@@ -5,7 +5,9 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <poll.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -116,20 +118,24 @@ void child_process::signal(int sig) {
 std::optional<int> child_process::wait_exit(std::chrono::milliseconds timeout) {
   if (exit_code_)
     return exit_code_;
-  // waitpid has no timeout; poll it at a short interval within the bound.
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    int status = 0;
-    auto rc = ::waitpid(pid_, &status, WNOHANG);
-    if (rc == pid_) {
-      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status)
-                                     : 128 + WTERMSIG(status);
-      return exit_code_;
-    }
-    if (std::chrono::steady_clock::now() >= deadline)
-      return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds{5});
-  }
+  // A pidfd becomes readable when the process exits: wait on that event,
+  // with the timeout as a safety net only.
+  auto fd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+  if (fd < 0)
+    throw std::runtime_error("pidfd_open failed");
+  pollfd pfd{fd, POLLIN, 0};
+  int rc;
+  do
+    rc = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
+  while (rc < 0 && errno == EINTR);
+  ::close(fd);
+  if (rc <= 0)
+    return std::nullopt;
+  int status = 0;
+  if (::waitpid(pid_, &status, 0) != pid_)
+    return std::nullopt;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return exit_code_;
 }
 
 std::vector<std::string> child_process::lines() const {

@@ -42,6 +42,19 @@ void add_test_types(troupe::node& n) {
     .add_message_type<troupe_test::Unregistered>();
 }
 
+// Starts `a` and finds the "echo" actor of the node listening on `port`.
+caf::actor start_and_find_echo(troupe::node& a, uint16_t port) {
+  add_test_types(a);
+  if (auto err = a.start())
+    ADD_FAILURE() << troupe::describe(err);
+  auto echo = a.lookup("127.0.0.1", port, "echo");
+  if (!echo) {
+    ADD_FAILURE() << troupe::describe(echo.error());
+    return {};
+  }
+  return *echo;
+}
+
 troupe_test::Ping ping(uint64_t seq, size_t blob = 0) {
   troupe_test::Ping x;
   x.set_seq(seq);
@@ -97,11 +110,8 @@ struct Remote : ::testing::Test {
   caf::actor echo;
 
   void SetUp() override {
-    add_test_types(a);
-    ASSERT_FALSE(a.start());
-    auto found = a.lookup("127.0.0.1", b_port, "echo");
-    ASSERT_TRUE(found) << troupe::describe(found.error());
-    echo = *found;
+    echo = start_and_find_echo(a, b_port);
+    ASSERT_TRUE(echo);
   }
 
   void TearDown() override {
@@ -141,11 +151,9 @@ TEST(LocationTransparency, SameBodyAcrossTwoNodesInOneProcess) {
   troupe::node b{local_config("b")};
   serve_echo(b);
   troupe::node a{local_config("a")};
-  add_test_types(a);
-  ASSERT_FALSE(a.start());
-  auto echo = a.lookup("127.0.0.1", b.port(), "echo");
-  ASSERT_TRUE(echo) << troupe::describe(echo.error());
-  exercise_echo(a.system(), *echo, "b");
+  auto echo = start_and_find_echo(a, b.port());
+  ASSERT_TRUE(echo);
+  exercise_echo(a.system(), echo, "b");
 }
 
 TEST(LocationTransparency, ShutdownLeavesRemoteActorsNamedLocallyAlone) {
@@ -153,12 +161,10 @@ TEST(LocationTransparency, ShutdownLeavesRemoteActorsNamedLocallyAlone) {
   serve_echo(b);
   {
     troupe::node a{local_config("a")};
-    add_test_types(a);
-    ASSERT_FALSE(a.start());
-    auto echo = a.lookup("127.0.0.1", b.port(), "echo");
+    auto echo = start_and_find_echo(a, b.port());
     ASSERT_TRUE(echo);
-    ASSERT_FALSE(a.register_name("remote-echo", *echo));
-    a.track(*echo);
+    ASSERT_FALSE(a.register_name("remote-echo", echo));
+    a.track(echo);
     EXPECT_TRUE(a.shutdown());
   }
   auto reply = ask<troupe_test::Pong>(b.system(), b.whereis("echo"), ping(3));
@@ -335,11 +341,9 @@ TEST(LocationTransparency, NamedStableHandleSurvivesARespawnAcrossNodes) {
   auto first = status()[0];
   ASSERT_FALSE(b.register_name("echo", first.stable));
   troupe::node a{local_config("a")};
-  add_test_types(a);
-  ASSERT_FALSE(a.start());
-  auto echo = a.lookup("127.0.0.1", b.port(), "echo");
-  ASSERT_TRUE(echo) << troupe::describe(echo.error());
-  ASSERT_TRUE(ask<troupe_test::Pong>(a.system(), *echo, ping(1)));
+  auto echo = start_and_find_echo(a, b.port());
+  ASSERT_TRUE(echo);
+  ASSERT_TRUE(ask<troupe_test::Pong>(a.system(), echo, ping(1)));
   // Kill the incarnation; wait (by asking the supervisor) for the next one.
   caf::anon_send_exit(first.handle, caf::exit_reason::kill);
   bool respawned = false;
@@ -349,7 +353,7 @@ TEST(LocationTransparency, NamedStableHandleSurvivesARespawnAcrossNodes) {
   }
   ASSERT_TRUE(respawned);
   // The client's handle, obtained by name before the respawn, still works.
-  auto reply = ask<troupe_test::Pong>(a.system(), *echo, ping(2));
+  auto reply = ask<troupe_test::Pong>(a.system(), echo, ping(2));
   ASSERT_TRUE(reply) << troupe::describe(reply.error());
   EXPECT_EQ(reply->seq(), 2u);
 }

@@ -105,6 +105,43 @@ struct Supervisor : ::testing::Test {
     return res ? *res : -1;
   }
 
+  // Starts a, b and c under `strat`, gives each a sum of 1, makes b fail.
+  std::vector<troupe::child_status> fail_middle_child(troupe::strategy strat,
+                                                      caf::actor& sup) {
+    sup = start(strat, {"a", "b", "c"});
+    auto kids = children(sup);
+    for (auto& k : kids)
+      ask<int>(k.handle, 1);
+    EXPECT_FALSE(ask<int>(kids[1].handle, 200));
+    return kids;
+  }
+
+  // One child "a" under a supervisor with `b` and a high intensity.
+  caf::actor start_with_backoff(troupe::backoff b) {
+    troupe::supervisor_flags flags;
+    flags.max_restarts = 100;
+    flags.backoff = b;
+    auto sup = troupe::spawn_supervisor(*ctx.sys, flags, {worker_spec("a", log)});
+    ctx.run();
+    return sup;
+  }
+
+  // Kills the first child and advances virtual time in `step`s until it is
+  // back; returns how long that took.
+  std::chrono::milliseconds kill_and_time_respawn(const caf::actor& sup,
+                                                  std::chrono::milliseconds step) {
+    caf::anon_send_exit(children(sup)[0].handle, caf::exit_reason::kill);
+    ctx.run();
+    EXPECT_FALSE(children(sup)[0].running);
+    auto waited = 0ms;
+    while (!children(sup)[0].running && waited < 10s) {
+      ctx.sched->clock().advance_time(step);
+      waited += step;
+      ctx.run();
+    }
+    return waited;
+  }
+
   void stop(const caf::actor& sup) {
     caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
     ctx.run();
@@ -143,11 +180,8 @@ TEST_F(Supervisor, OneForOneRestartsOnlyTheFailedChildInPlace) {
 }
 
 TEST_F(Supervisor, OneForAllRestartsEverySiblingInPlace) {
-  auto sup = start(troupe::strategy::one_for_all, {"a", "b", "c"});
-  auto kids = children(sup);
-  for (auto& k : kids)
-    ask<int>(k.handle, 1);
-  ASSERT_FALSE(ask<int>(kids[1].handle, 200));
+  caf::actor sup;
+  auto kids = fail_middle_child(troupe::strategy::one_for_all, sup);
   for (auto& k : kids)
     EXPECT_EQ(sum_of(k.handle), 0) << k.id;
   auto after = children(sup);
@@ -157,11 +191,8 @@ TEST_F(Supervisor, OneForAllRestartsEverySiblingInPlace) {
 }
 
 TEST_F(Supervisor, RestForOneRestartsTheFailedChildAndLaterOnes) {
-  auto sup = start(troupe::strategy::rest_for_one, {"a", "b", "c"});
-  auto kids = children(sup);
-  for (auto& k : kids)
-    ask<int>(k.handle, 1);
-  ASSERT_FALSE(ask<int>(kids[1].handle, 300));
+  caf::actor sup;
+  auto kids = fail_middle_child(troupe::strategy::rest_for_one, sup);
   EXPECT_EQ(sum_of(kids[0].handle), 1);
   EXPECT_EQ(sum_of(kids[1].handle), 0);
   EXPECT_EQ(sum_of(kids[2].handle), 0);
@@ -386,24 +417,9 @@ TEST_F(Supervisor, StableHandleOfAChildThatIsGoneAnswersWithAnError) {
 }
 
 TEST_F(Supervisor, BackoffDelaysRespawnsAndHoldsMessagesMeanwhile) {
-  troupe::supervisor_flags flags;
-  flags.max_restarts = 100;
-  flags.backoff = troupe::backoff{100ms, 400ms, 2.0, 0.0, 1000ms};
-  auto sup = troupe::spawn_supervisor(*ctx.sys, flags, {worker_spec("a", log)});
-  ctx.run();
+  auto sup = start_with_backoff({100ms, 400ms, 2.0, 0.0, 1000ms});
   auto stable = children(sup)[0].stable;
-  auto kill_and_measure = [&]() -> std::chrono::milliseconds {
-    caf::anon_send_exit(children(sup)[0].handle, caf::exit_reason::kill);
-    ctx.run();
-    EXPECT_FALSE(children(sup)[0].running);
-    auto waited = 0ms;
-    while (!children(sup)[0].running && waited < 10s) {
-      ctx.sched->clock().advance_time(10ms);
-      waited += 10ms;
-      ctx.run();
-    }
-    return waited;
-  };
+  auto kill_and_measure = [&] { return kill_and_time_respawn(sup, 10ms); };
   EXPECT_EQ(kill_and_measure(), 100ms);
   EXPECT_EQ(kill_and_measure(), 200ms);
   EXPECT_EQ(kill_and_measure(), 400ms);
@@ -425,21 +441,10 @@ TEST_F(Supervisor, BackoffDelaysRespawnsAndHoldsMessagesMeanwhile) {
 }
 
 TEST_F(Supervisor, BackoffJitterStretchesTheDelayWithinBounds) {
-  troupe::supervisor_flags flags;
-  flags.max_restarts = 100;
-  flags.backoff = troupe::backoff{100ms, 100ms, 1.0, 0.5, 1000ms};
-  auto sup = troupe::spawn_supervisor(*ctx.sys, flags, {worker_spec("a", log)});
-  ctx.run();
+  auto sup = start_with_backoff({100ms, 100ms, 1.0, 0.5, 1000ms});
   std::set<int64_t> delays;
   for (int i = 0; i < 5; ++i) {
-    caf::anon_send_exit(children(sup)[0].handle, caf::exit_reason::kill);
-    ctx.run();
-    auto waited = 0ms;
-    while (!children(sup)[0].running && waited < 1s) {
-      ctx.sched->clock().advance_time(1ms);
-      waited += 1ms;
-      ctx.run();
-    }
+    auto waited = kill_and_time_respawn(sup, 1ms);
     EXPECT_GE(waited, 100ms);
     EXPECT_LE(waited, 151ms);
     delays.insert(waited.count());
