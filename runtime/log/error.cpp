@@ -24,6 +24,16 @@ const char* to_string(errc x) noexcept {
       return "restart_requested";
     case errc::escalated:
       return "escalated";
+    case errc::node_down:
+      return "node_down";
+    case errc::name_taken:
+      return "name_taken";
+    case errc::name_conflict:
+      return "name_conflict";
+    case errc::fenced:
+      return "fenced";
+    case errc::spawn_failed:
+      return "spawn_failed";
   }
   return "unknown";
 }

@@ -13,11 +13,15 @@
 #include <caf/scoped_actor.hpp>
 #include <fmt/format.h>
 
+#include "cluster/core.hpp"
+#include "cluster/daemon.hpp"
+#include "cluster/ref.hpp"
 #include "node/caf_config.hpp"
 #include "troupe/error.hpp"
 #include "troupe/log.hpp"
 #include "troupe/supervision/supervisor.hpp"
 #include "troupe/wire/proto.hpp"
+#include "troupe/wire/cluster.pb.h"
 #include "troupe/wire/node.pb.h"
 
 namespace troupe {
@@ -72,6 +76,8 @@ caf::behavior directory(stateful_actor<directory_state>* self, node* owner) {
       wire::NodeInfo info;
       info.set_name(owner->name());
       info.set_incarnation(owner->incarnation());
+      for (auto& m : owner->members())
+        info.add_names(m.name);
       info.set_port(owner->port());
       return info;
     },
@@ -83,12 +89,28 @@ caf::behavior directory(stateful_actor<directory_state>* self, node* owner) {
 node::node(node_config cfg)
   : cfg_(std::move(cfg)),
     incarnation_(make_incarnation()),
-    caf_cfg_(std::make_unique<detail::node_caf_config>()) {
+    caf_cfg_(std::make_unique<detail::node_caf_config>()),
+    core_(std::make_shared<cluster::core>()) {
   if (cfg_.name.empty())
     cfg_.name = fmt::format("node-{}", ::getpid());
+  core_->self_name = cfg_.name;
+  core_->host = cfg_.host;
+  core_->fd = cfg_.failure_detector;
+  core_->incarnation = incarnation_;
   add_message_type<wire::Lookup>();
   add_message_type<wire::NodeInfoRequest>();
   add_message_type<wire::NodeInfo>();
+  add_message_type<wire::Join>();
+  add_message_type<wire::Welcome>();
+  add_message_type<wire::Fenced>();
+  add_message_type<wire::Heartbeat>();
+  add_message_type<wire::Leave>();
+  add_message_type<wire::NameEntry>();
+  add_message_type<wire::SpawnRequest>();
+}
+
+uint64_t node::incarnation() const noexcept {
+  return core_->incarnation.load();
 }
 
 node::~node() {
@@ -125,6 +147,16 @@ caf::error node::start() {
   cc.set("work-stealing.moderate-sleep-duration", caf::timespan{0});
   cc.set("scheduler.max-throughput", size_t{100});
   cc.set("logger.console", caf::atom("none"));
+  // Failure detection on every link, the same on all nodes: CAF 0.17 ships
+  // with heartbeats off, and closes a link only on its own timeout, so both
+  // sides must send (the daemon refuses joiners whose settings clash).
+  auto& fd = cfg_.failure_detector;
+  cc.set("middleman.heartbeat-interval",
+         caf::timespan{std::chrono::duration_cast<caf::timespan>(
+           fd.heartbeat_interval)});
+  cc.set("middleman.connection-timeout",
+         caf::timespan{std::chrono::duration_cast<caf::timespan>(
+           fd.failure_timeout)});
   // Only troupe nodes of this protocol version may connect.
   cc.set("middleman.app-identifiers", std::vector<std::string>{"troupe/1"});
   cc.add_error_category(error_category, [](uint8_t code, caf::atom_value cat,
@@ -148,22 +180,32 @@ caf::error node::start() {
   port_ = *port;
   log(log_level::info, fmt::format("node '{}' listening on {}:{}", cfg_.name,
                                    cfg_.host, port_));
-  // Seeds are contacted once here; one that is not up yet is not an error
-  // (nodes of a cluster start in any order).
-  for (auto& seed : cfg_.seeds) {
-    auto ep = parse_endpoint(seed);
-    if (!ep) {
+  for (auto& seed : cfg_.seeds)
+    if (auto ep = parse_endpoint(seed); !ep) {
       auto err = ep.error();
       shutdown();
       return err;
     }
-    if (auto dir = connect(ep->first, ep->second))
-      log(log_level::info, fmt::format("node '{}' connected to seed {}",
-                                       cfg_.name, seed));
-    else
-      log(log_level::warn, fmt::format("node '{}': seed {} unreachable: {}",
-                                       cfg_.name, seed,
-                                       describe(dir.error())));
+  core_->port = port_;
+  daemon_ = cluster::spawn_daemon(*sys_, {core_, cfg_.seeds});
+  register_name("troupe.cluster", daemon_);
+  // Join through the seeds. One that is not up yet is not an error (nodes
+  // of a cluster start in any order): the daemon keeps trying.
+  if (!cfg_.seeds.empty()) {
+    caf::scoped_actor self{*sys_, true};
+    auto bound = 2 * fd.failure_timeout + std::chrono::seconds{2};
+    self->request(daemon_, bound, cluster::join_atom::value)
+      .receive(
+        [&](bool joined) {
+          if (!joined)
+            log(log_level::warn,
+                fmt::format("node '{}': no seed answered; will keep trying",
+                            cfg_.name));
+        },
+        [&](caf::error& err) {
+          log(log_level::warn, fmt::format("node '{}': joining: {}",
+                                           cfg_.name, describe(err)));
+        });
   }
   return caf::none;
 }
@@ -189,6 +231,12 @@ caf::actor node::start_root(supervisor_flags flags,
                              std::vector<child_spec> children) {
   auto root = spawn_supervisor(system(), flags, std::move(children));
   track(root);
+  {
+    // The node holds the root: a tree nobody else refers to would otherwise
+    // end as unreachable as soon as it is idle.
+    std::lock_guard<std::mutex> guard{mtx_};
+    roots_.emplace_back(root);
+  }
   root->attach_functor([this, name = cfg_.name](const caf::error& reason) {
     if (!reason || reason == caf::exit_reason::user_shutdown)
       return;
@@ -270,6 +318,136 @@ caf::expected<caf::actor> node::lookup(const std::string& host, uint16_t port,
   return result;
 }
 
+std::vector<member> node::members() const {
+  return core_->members();
+}
+
+void node::subscribe_members(const caf::actor& listener) {
+  if (daemon_)
+    caf::anon_send(daemon_, cluster::subscribe_atom::value, listener);
+}
+
+void node::leave() {
+  if (!daemon_ || !sys_)
+    return;
+  caf::scoped_actor self{*sys_, true};
+  self->request(daemon_, std::chrono::milliseconds{500},
+                cluster::leave_atom::value)
+    .receive([](caf::unit_t) {}, [](caf::error&) {});
+}
+
+void node::add_actor_type(std::string type, actor_factory f) {
+  core_->add_factory(std::move(type), std::move(f));
+}
+
+caf::expected<caf::actor>
+node::ask_spawn(const std::string& type, const std::string& where,
+                placement how, caf::message args,
+                std::chrono::milliseconds timeout) {
+  if (!running() || !daemon_)
+    return make_error(errc::not_running, "node is not running");
+  caf::scoped_actor self{*sys_, true};
+  caf::expected<caf::actor> result{caf::actor{}};
+  self->request(daemon_, timeout, cluster::spawn_atom::value, type, where,
+                static_cast<int>(how), std::move(args),
+                std::vector<std::string>{})
+    .receive([&](caf::actor& hdl) { result = std::move(hdl); },
+             [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+caf::expected<caf::actor> node::spawn_on(const std::string& node_name,
+                                         const std::string& type,
+                                         caf::message args,
+                                         std::chrono::milliseconds timeout) {
+  return ask_spawn(type, node_name, placement::local, std::move(args),
+                   timeout);
+}
+
+caf::expected<caf::actor> node::spawn_placed(const std::string& type,
+                                             placement how, caf::message args,
+                                             std::chrono::milliseconds timeout) {
+  return ask_spawn(type, {}, how, std::move(args), timeout);
+}
+
+namespace {
+
+caf::error ask_register(caf::actor_system& sys, const caf::actor& daemon,
+                        const std::string& name, const caf::actor& hdl,
+                        bool rebind) {
+  caf::scoped_actor self{sys, true};
+  caf::error result;
+  self->request(daemon, std::chrono::seconds{5},
+                cluster::register_atom::value, name, hdl, rebind)
+    .receive([] {}, [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+} // namespace
+
+caf::error node::register_global(const std::string& name,
+                                 const caf::actor& hdl) {
+  if (!running() || !daemon_)
+    return make_error(errc::not_running, "node is not running");
+  return ask_register(*sys_, daemon_, name, hdl, false);
+}
+
+caf::error node::rebind_global(const std::string& name,
+                               const caf::actor& hdl) {
+  if (!running() || !daemon_)
+    return make_error(errc::not_running, "node is not running");
+  return ask_register(*sys_, daemon_, name, hdl, true);
+}
+
+caf::actor node::whereis_global(const std::string& name) const {
+  return core_->whereis(name);
+}
+
+caf::actor node::global_ref(const std::string& name) {
+  return cluster::make_ref(system(), core_, name);
+}
+
+caf::actor node::ref(const caf::actor& hdl) {
+  return cluster::make_ref(system(), core_, {}, hdl);
+}
+
+child_spec node::remote_child(std::string id, std::string type,
+                              std::string global_name, placement how,
+                              caf::message args) {
+  child_spec spec;
+  spec.id = std::move(id);
+  // Runs inside the supervisor: a bounded wait for the daemon's answer.
+  // A node that went down a moment ago may still be chosen before the
+  // daemon has processed its loss; the spawn then fails with node_down and
+  // the next attempt places the child elsewhere.
+  spec.start = [this, type = std::move(type), name = std::move(global_name),
+                how, args = std::move(args)](caf::actor_system&) {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      auto hdl = spawn_placed(type, how, args);
+      if (!hdl) {
+        log(log_level::warn, fmt::format("placing '{}' failed: {}", type,
+                                         describe(hdl.error())));
+        continue;
+      }
+      if (!name.empty())
+        if (auto err = rebind_global(name, *hdl))
+          log(log_level::warn, fmt::format("binding '{}' failed: {}", name,
+                                           describe(err)));
+      return *hdl;
+    }
+    return caf::actor{};
+  };
+  return spec;
+}
+
+cluster_stats node::cluster_statistics() const {
+  cluster_stats x;
+  x.dead_letters = core_->dead_letters.load();
+  x.failed_requests = core_->failed_requests.load();
+  x.fenced = core_->fenced.load();
+  return x;
+}
+
 void node::request_shutdown() noexcept {
   {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -320,6 +498,8 @@ void node::stop_actors(bool kill) {
   }
   if (directory_)
     victims.emplace_back(directory_);
+  if (daemon_)
+    victims.emplace_back(daemon_);
   // Actors put into CAF's registry by hand hold a reference that would keep
   // them (and the actor system) alive forever.
   auto& reg = sys_->registry();
@@ -352,6 +532,7 @@ void node::stop_actors(bool kill) {
 void node::close_network() {
   auto& mm = sys_->middleman();
   directory_ = nullptr;
+  daemon_ = nullptr;
   // Ports published with CAF's own API keep their actors alive, and CAF has
   // no call that lists them. The BASP broker knows them; ask it from its own
   // thread (the multiplexer's), as CAF's middleman does when it stops.
@@ -409,7 +590,12 @@ bool node::shutdown() {
   if (!state_.compare_exchange_strong(expected, run_state::stopping))
     return expected != run_state::stopping;
   request_shutdown();
+  leave();
   stop_actors(false);
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    roots_.clear();
+  }
   close_network();
   // CAF publishes asynchronously: a port published just before shutdown can
   // reach the registry after the first sweep. Sweep once more after a grace.

@@ -52,6 +52,14 @@ caf::expected<parsed_config> parse_node_config(int argc,
   app.add_option("--shutdown-timeout-ms", shutdown_ms,
                  "bound on each shutdown phase")
     ->check(CLI::Range(int64_t{1}, int64_t{3600000}));
+  int64_t heartbeat_ms = cfg.failure_detector.heartbeat_interval.count();
+  app.add_option("--heartbeat-ms", heartbeat_ms,
+                 "heartbeat interval on every cluster link")
+    ->check(CLI::Range(int64_t{10}, int64_t{60000}));
+  int64_t failure_ms = cfg.failure_detector.failure_timeout.count();
+  app.add_option("--failure-timeout-ms", failure_ms,
+                 "silence after which a node is marked down")
+    ->check(CLI::Range(int64_t{50}, int64_t{600000}));
   std::string level = "info";
   app.add_option("--log-level", level, "trace|debug|info|warn|error|off")
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
@@ -69,6 +77,8 @@ caf::expected<parsed_config> parse_node_config(int argc,
     {"TROUPE_MAX_MESSAGE_SIZE", "--max-message-size"},
     {"TROUPE_SHUTDOWN_TIMEOUT_MS", "--shutdown-timeout-ms"},
     {"TROUPE_LOG_LEVEL", "--log-level"},
+    {"TROUPE_HEARTBEAT_MS", "--heartbeat-ms"},
+    {"TROUPE_FAILURE_TIMEOUT_MS", "--failure-timeout-ms"},
   };
   auto on_command_line = [&](std::string_view flag) {
     for (int i = 1; i < argc; ++i) {
@@ -98,6 +108,14 @@ caf::expected<parsed_config> parse_node_config(int argc,
   }
   parse_log_level(level, cfg.log);
   cfg.shutdown_timeout = std::chrono::milliseconds{shutdown_ms};
+  cfg.failure_detector.heartbeat_interval = std::chrono::milliseconds{
+    heartbeat_ms};
+  cfg.failure_detector.failure_timeout = std::chrono::milliseconds{failure_ms};
+  if (failure_ms < 3 * heartbeat_ms)
+    return make_error(errc::bad_config,
+                      fmt::format("failure timeout ({} ms) must be at least "
+                                  "three heartbeat intervals ({} ms)",
+                                  failure_ms, heartbeat_ms));
   for (auto& seed : cfg.seeds)
     if (auto ep = parse_endpoint(seed); !ep)
       return make_error(errc::bad_config,

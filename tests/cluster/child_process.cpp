@@ -94,9 +94,9 @@ void child_process::read_loop(int fd) {
 
 std::optional<std::string>
 child_process::wait_for_line(const std::string& needle,
-                             std::chrono::milliseconds timeout) {
+                             std::chrono::milliseconds timeout, size_t from) {
   std::unique_lock<std::mutex> guard{mtx_};
-  size_t checked = 0;
+  size_t checked = from;
   std::optional<std::string> found;
   auto pred = [&] {
     for (; checked < lines_.size(); ++checked)
@@ -108,6 +108,11 @@ child_process::wait_for_line(const std::string& needle,
   };
   cv_.wait_for(guard, timeout, pred);
   return found;
+}
+
+size_t child_process::line_count() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return lines_.size();
 }
 
 void child_process::signal(int sig) {

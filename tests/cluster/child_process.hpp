@@ -32,9 +32,15 @@ public:
 
   /// Waits until a line containing `needle` appears; returns that line.
   /// The timeout is a safety net for a broken test, not a synchronisation.
+  /// Only lines from index `from` on count (see `line_count()`), so a test
+  /// can wait for something to happen again.
   std::optional<std::string>
   wait_for_line(const std::string& needle,
-                std::chrono::milliseconds timeout = std::chrono::seconds{10});
+                std::chrono::milliseconds timeout = std::chrono::seconds{10},
+                size_t from = 0);
+
+  /// Number of lines read so far.
+  size_t line_count() const;
 
   /// Sends `sig` to the child.
   void signal(int sig);

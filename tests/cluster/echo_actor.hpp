@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <troupe/actor/stateful_actor.hpp>
 #include <troupe/wire/proto.hpp>
@@ -10,13 +11,20 @@
 
 namespace troupe::test {
 
-/// The actor the multi-node tests talk to: Ping -> Pong, Boom -> throws.
+/// The actor the multi-node tests talk to: Ping -> Pong, Boom -> throws,
+/// Hold -> never answered.
 struct echo_state {
   static inline const char* name = "echo";
+  std::vector<caf::response_promise> held;
 };
 
-inline caf::behavior echo(stateful_actor<echo_state>*, std::string node) {
+/// The echo behavior for any state derived from `echo_state`.
+template <class State>
+caf::behavior echo_behavior(stateful_actor<State>* self, std::string node) {
   return {
+    [self](const troupe_test::Hold&) {
+      self->state.held.emplace_back(self->make_response_promise());
+    },
     [node](const troupe_test::Ping& x) {
       troupe_test::Pong reply;
       reply.set_seq(x.seq());
@@ -27,6 +35,10 @@ inline caf::behavior echo(stateful_actor<echo_state>*, std::string node) {
       throw std::runtime_error(x.why());
     },
   };
+}
+
+inline caf::behavior echo(stateful_actor<echo_state>* self, std::string node) {
+  return echo_behavior(self, std::move(node));
 }
 
 } // namespace troupe::test

@@ -31,6 +31,19 @@ enum class errc : uint8_t {
   restart_requested,
   /// A supervisor exceeded its restart intensity and gave up.
   escalated,
+  /// The node that hosts the receiver was marked down (or left): the
+  /// request will not be answered.
+  node_down,
+  /// A cluster-wide name is held by another actor.
+  name_taken,
+  /// Exit reason of an actor that lost a cluster-wide name conflict.
+  name_conflict,
+  /// This node was marked down by the cluster and rejoins as a new
+  /// incarnation; exit reason of the actors it hosted for other nodes.
+  fenced,
+  /// A remote spawn failed: unknown actor type, no live node to place it,
+  /// or the factory failed.
+  spawn_failed,
 };
 
 /// The category atom of troupe's errors.

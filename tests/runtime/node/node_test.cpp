@@ -88,7 +88,8 @@ TEST(Node, ShutdownDoesNotHangOnRegisteredOrPublishedActors) {
   auto published = sys.middleman().publish(sys.spawn(idle), 0, "127.0.0.1");
   ASSERT_TRUE(published);
   n.register_name("named", sys.spawn(idle));
-  EXPECT_EQ(n.running_actors(), 4u); // three idle actors + the directory
+  // three idle actors + the directory + the cluster daemon
+  EXPECT_EQ(n.running_actors(), 5u);
   std::vector<std::string> warnings;
   troupe::set_log_observer([&](troupe::log_level lvl, std::string_view line) {
     if (lvl >= troupe::log_level::warn)
@@ -184,7 +185,9 @@ TEST(Node, ConnectsToSeedsAndToleratesOnesThatAreDown) {
       return x.find(needle) != std::string::npos;
     });
   };
-  EXPECT_TRUE(has("connected to seed 127.0.0.1:" + std::to_string(a.port())));
+  EXPECT_TRUE(has("joined the cluster through 127.0.0.1:"
+                  + std::to_string(a.port())));
+  EXPECT_EQ(b.members().size(), 2u);
   EXPECT_TRUE(has("seed 127.0.0.1:" + std::to_string(dead_port)
                   + " unreachable"));
 }

@@ -16,11 +16,18 @@
 #include <caf/fwd.hpp>
 
 #include "troupe/actor/spawn.hpp"
+#include "troupe/cluster/cluster.hpp"
 #include "troupe/node/node_config.hpp"
 #include "troupe/supervision/child_spec.hpp"
 #include "troupe/wire/type_registry.hpp"
 
 namespace troupe {
+
+namespace cluster {
+
+class core;
+
+} // namespace cluster
 
 namespace detail {
 
@@ -85,10 +92,9 @@ public:
     return cfg_.name;
   }
 
-  /// A number that changes every time a node process starts.
-  uint64_t incarnation() const noexcept {
-    return incarnation_;
-  }
+  /// A number that changes every time a node process starts, and when the
+  /// node is fenced by the cluster and rejoins.
+  uint64_t incarnation() const noexcept;
 
   /// The port the node listens on (the OS-chosen one if configured as 0).
   uint16_t port() const noexcept {
@@ -137,6 +143,82 @@ public:
   /// Returns the directory actor of the node at `host:port`.
   caf::expected<caf::actor> connect(const std::string& host, uint16_t port);
 
+  // -- cluster ---------------------------------------------------------------
+  //
+  // Every node is a cluster member. It joins through its seeds at start
+  // (and keeps trying seeds that are not up yet), exchanges heartbeats with
+  // every member, and marks a member down when its process dies (at once)
+  // or it goes silent for `failure_detector.failure_timeout`. See the
+  // README's cluster section for fencing, the name registry and placement.
+
+  /// The members as this node sees them, itself included.
+  std::vector<member> members() const;
+
+  /// Sends `listener` a `member_event` for every known member now, and one
+  /// whenever a member's status changes.
+  void subscribe_members(const caf::actor& listener);
+
+  /// Leaves the cluster on purpose: members mark this node `left` (not
+  /// down). `shutdown()` does it first.
+  void leave();
+
+  /// Makes `type` spawnable on this node by other nodes (and by
+  /// `spawn_on` / `spawn_placed` here). Register the same types on every
+  /// node that may host them.
+  void add_actor_type(std::string type, actor_factory f);
+
+  /// Spawns an actor of a registered `type` on the member `node_name`.
+  caf::expected<caf::actor>
+  spawn_on(const std::string& node_name, const std::string& type,
+           caf::message args = {},
+           std::chrono::milliseconds timeout = std::chrono::seconds{5});
+
+  /// Spawns an actor of a registered `type` on a live member chosen by
+  /// `how`.
+  caf::expected<caf::actor>
+  spawn_placed(const std::string& type, placement how,
+               caf::message args = {},
+               std::chrono::milliseconds timeout = std::chrono::seconds{5});
+
+  /// Registers `hdl` under `name` cluster-wide. Fails with
+  /// `errc::name_taken` while another live actor holds the name. The name
+  /// goes when the actor terminates or its node is marked down. Two
+  /// registrations made concurrently (or on both sides of a partition) are
+  /// resolved the same way on every node, and the losing actor is stopped
+  /// with `errc::name_conflict`.
+  caf::error register_global(const std::string& name, const caf::actor& hdl);
+
+  /// Like `register_global`, but takes the name from whoever holds it
+  /// (what a supervisor does when it moves a child to another node).
+  caf::error rebind_global(const std::string& name, const caf::actor& hdl);
+
+  /// The actor that holds the cluster-wide `name` now, or an invalid handle.
+  caf::actor whereis_global(const std::string& name) const;
+
+  /// A handle that reaches whoever holds the cluster-wide `name` when a
+  /// message is sent: it keeps working when the name moves to another
+  /// actor or node, without asking again. Requests fail at once with
+  /// `errc::name_not_found` while nobody holds the name, and with
+  /// `errc::node_down` when the holder's node goes down while they are
+  /// pending (stock CAF would leave them to time out).
+  caf::actor global_ref(const std::string& name);
+
+  /// Wraps `hdl` in a troupe handle with the same honest failure as
+  /// `global_ref`.
+  caf::actor ref(const caf::actor& hdl);
+
+  /// A supervisor child that runs on the cluster: each (re)start spawns
+  /// `type` on a live member chosen by `how` and binds `global_name` to it.
+  /// When its node goes down, the supervisor restarts it on a live node and
+  /// the name moves with it, so `global_ref(global_name)` keeps working.
+  child_spec remote_child(std::string id, std::string type,
+                          std::string global_name,
+                          placement how = placement::round_robin,
+                          caf::message args = {});
+
+  /// The cluster layer's counters.
+  cluster_stats cluster_statistics() const;
+
   /// Asks `run()` to return (as SIGINT would). Safe from any thread.
   void request_shutdown() noexcept;
 
@@ -169,6 +251,10 @@ private:
   void stop_actors(bool kill);
   bool await_actors(std::chrono::milliseconds timeout);
   void close_network();
+  caf::expected<caf::actor> ask_spawn(const std::string& type,
+                                      const std::string& where, placement how,
+                                      caf::message args,
+                                      std::chrono::milliseconds timeout);
   std::string describe_asked() const;
 
   node_config cfg_;
@@ -178,12 +264,15 @@ private:
   std::unique_ptr<detail::node_caf_config> caf_cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   caf::actor directory_;
+  caf::actor daemon_;
+  std::shared_ptr<cluster::core> core_;
 
   mutable std::mutex mtx_;
   std::condition_variable cv_;
   bool shutdown_requested_ = false;
   bool root_failed_ = false;
   std::vector<caf::actor_addr> tracked_;
+  std::vector<caf::actor> roots_;
   size_t tracked_after_sweep_ = 0;
   std::vector<caf::actor_addr> asked_; // asked to exit by the last stop_actors
   std::shared_ptr<detail::name_table> names_

@@ -8,6 +8,7 @@
 
 #include <caf/expected.hpp>
 
+#include "troupe/cluster/cluster.hpp"
 #include "troupe/log.hpp"
 
 namespace troupe {
@@ -29,6 +30,9 @@ struct node_config {
   size_t max_message_size = 4 * 1024 * 1024;
   /// Bound on each phase of an orderly shutdown.
   std::chrono::milliseconds shutdown_timeout{5000};
+  /// Failure detection on every link to another node (on by default; see
+  /// `failure_detector_settings`).
+  failure_detector_settings failure_detector;
   /// Minimum level of troupe's log.
   log_level log = log_level::info;
 };
@@ -46,7 +50,8 @@ struct parsed_config {
 /// Reads a node's configuration from, in order of precedence, command-line
 /// flags, environment variables (`TROUPE_NAME`, `TROUPE_HOST`, `TROUPE_PORT`,
 /// `TROUPE_SEEDS`, `TROUPE_THREADS`, `TROUPE_MAX_MESSAGE_SIZE`,
-/// `TROUPE_SHUTDOWN_TIMEOUT_MS`, `TROUPE_LOG_LEVEL`) and an INI file
+/// `TROUPE_SHUTDOWN_TIMEOUT_MS`, `TROUPE_LOG_LEVEL`, `TROUPE_HEARTBEAT_MS`,
+/// `TROUPE_FAILURE_TIMEOUT_MS`) and an INI file
 /// (`--config FILE` or `TROUPE_CONFIG`), over the defaults above.
 ///
 /// An unknown flag or key, a value of the wrong type, a port out of range,

@@ -1,0 +1,202 @@
+#include "cluster/core.hpp"
+
+#include <algorithm>
+
+#include <caf/actor_cast.hpp>
+#include <caf/mailbox_element.hpp>
+#include <caf/make_message.hpp>
+
+namespace troupe {
+
+const char* to_string(member_status x) noexcept {
+  switch (x) {
+    case member_status::joining:
+      return "joining";
+    case member_status::up:
+      return "up";
+    case member_status::suspect:
+      return "suspect";
+    case member_status::down:
+      return "down";
+    case member_status::left:
+      return "left";
+  }
+  return "unknown";
+}
+
+} // namespace troupe
+
+namespace troupe::cluster {
+
+std::vector<member> core::members() const {
+  std::shared_lock<std::shared_mutex> guard{mtx_};
+  return members_;
+}
+
+void core::set_members(std::vector<member> xs,
+                       std::vector<caf::node_id> unreachable) {
+  std::unique_lock<std::shared_mutex> guard{mtx_};
+  members_ = std::move(xs);
+  unreachable_ = std::move(unreachable);
+}
+
+bool core::reachable(const caf::node_id& nid) const {
+  std::shared_lock<std::shared_mutex> guard{mtx_};
+  return std::find(unreachable_.begin(), unreachable_.end(), nid)
+         == unreachable_.end();
+}
+
+caf::actor core::whereis(const std::string& name) const {
+  std::shared_lock<std::shared_mutex> guard{mtx_};
+  auto i = names_.find(name);
+  return i != names_.end() ? i->second.hdl : caf::actor{};
+}
+
+std::optional<name_entry> core::entry(const std::string& name) const {
+  std::shared_lock<std::shared_mutex> guard{mtx_};
+  auto i = names_.find(name);
+  if (i == names_.end())
+    return std::nullopt;
+  return i->second;
+}
+
+std::unordered_map<std::string, name_entry> core::names() const {
+  std::shared_lock<std::shared_mutex> guard{mtx_};
+  return names_;
+}
+
+std::optional<name_entry> core::put_name(const std::string& name, name_entry x,
+                                         bool& installed) {
+  std::unique_lock<std::shared_mutex> guard{mtx_};
+  auto i = names_.find(name);
+  if (i == names_.end()) {
+    names_.emplace(name, std::move(x));
+    installed = true;
+    return std::nullopt;
+  }
+  if (i->second.hdl == x.hdl) {
+    // The same actor announced again (a rejoin): keep the later stamp.
+    installed = false;
+    if (wins(x, i->second))
+      i->second = std::move(x);
+    return std::nullopt;
+  }
+  if (wins(x, i->second)) {
+    auto loser = std::move(i->second);
+    i->second = std::move(x);
+    installed = true;
+    return loser;
+  }
+  installed = false;
+  return x;
+}
+
+bool core::drop_name(const std::string& name, const caf::actor_addr& hdl) {
+  std::unique_lock<std::shared_mutex> guard{mtx_};
+  auto i = names_.find(name);
+  if (i == names_.end() || (hdl && i->second.hdl.address() != hdl))
+    return false;
+  names_.erase(i);
+  return true;
+}
+
+std::vector<std::string> core::drop_names_of(const std::string& owner) {
+  std::vector<std::string> result;
+  std::unique_lock<std::shared_mutex> guard{mtx_};
+  for (auto i = names_.begin(); i != names_.end();) {
+    if (i->second.owner == owner) {
+      result.emplace_back(i->first);
+      i = names_.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  return result;
+}
+
+caf::message_id core::add_pending(const caf::node_id& target_node,
+                                  caf::strong_actor_ptr sender,
+                                  caf::message_id mid) {
+  std::lock_guard<std::mutex> guard{pending_mtx_};
+  auto id = ++next_request_ & caf::message_id::request_id_mask;
+  pending_.emplace(id, pending{target_node, std::move(sender), mid,
+                               std::chrono::steady_clock::now()});
+  // Same category (priority) as the original request, new request number.
+  return caf::message_id{
+    (mid.integer_value() & ~caf::message_id::request_id_mask) | id};
+}
+
+bool core::take_pending(caf::message_id response_id,
+                        caf::strong_actor_ptr& sender, caf::message_id& mid) {
+  std::lock_guard<std::mutex> guard{pending_mtx_};
+  auto i = pending_.find(response_id.request_id().integer_value());
+  if (i == pending_.end())
+    return false;
+  sender = std::move(i->second.sender);
+  mid = i->second.mid;
+  pending_.erase(i);
+  return true;
+}
+
+size_t core::fail_pending(const caf::node_id& target_node,
+                          const caf::error& err) {
+  std::vector<pending> failed;
+  {
+    std::lock_guard<std::mutex> guard{pending_mtx_};
+    for (auto i = pending_.begin(); i != pending_.end();) {
+      if (i->second.target == target_node) {
+        failed.emplace_back(std::move(i->second));
+        i = pending_.erase(i);
+      } else {
+        ++i;
+      }
+    }
+  }
+  // Counted before the errors go out, so a requester that sees one also
+  // sees the count.
+  failed_requests += failed.size();
+  for (auto& x : failed)
+    if (x.sender)
+      x.sender->enqueue(caf::make_mailbox_element(nullptr,
+                                                  x.mid.response_id(), {},
+                                                  err),
+                        nullptr);
+  return failed.size();
+}
+
+size_t core::expire_pending(std::chrono::steady_clock::duration age) {
+  auto limit = std::chrono::steady_clock::now() - age;
+  std::lock_guard<std::mutex> guard{pending_mtx_};
+  size_t n = 0;
+  for (auto i = pending_.begin(); i != pending_.end();) {
+    if (i->second.since < limit) {
+      i = pending_.erase(i);
+      ++n;
+    } else {
+      ++i;
+    }
+  }
+  return n;
+}
+
+void core::add_factory(std::string type, actor_factory f) {
+  std::lock_guard<std::mutex> guard{factories_mtx_};
+  factories_[std::move(type)] = std::move(f);
+}
+
+actor_factory core::factory(const std::string& type) const {
+  std::lock_guard<std::mutex> guard{factories_mtx_};
+  auto i = factories_.find(type);
+  return i != factories_.end() ? i->second : actor_factory{};
+}
+
+std::vector<std::string> core::factory_names() const {
+  std::vector<std::string> result;
+  std::lock_guard<std::mutex> guard{factories_mtx_};
+  for (auto& kvp : factories_)
+    result.emplace_back(kvp.first);
+  std::sort(result.begin(), result.end());
+  return result;
+}
+
+} // namespace troupe::cluster

@@ -1,0 +1,139 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
+#include <caf/message_id.hpp>
+#include <caf/node_id.hpp>
+
+#include "troupe/cluster/cluster.hpp"
+
+namespace troupe::cluster {
+
+/// A cluster-wide name and who holds it.
+struct name_entry {
+  caf::actor hdl;
+  std::string owner;
+  uint64_t owner_incarnation = 0;
+  uint64_t stamp = 0;
+};
+
+/// Whether `a` wins a conflict over `b`: the later registration, ties
+/// broken by owner name. Every node applies the same rule, so all converge.
+inline bool wins(const name_entry& a, const name_entry& b) {
+  return a.stamp != b.stamp ? a.stamp > b.stamp : a.owner > b.owner;
+}
+
+/// What a node's cluster layer shares between its daemon (the only writer
+/// of members and names) and the troupe handles that read them from the
+/// sending actor's thread.
+class core {
+public:
+  /// Set by the node before its daemon starts, constant afterwards.
+  std::string self_name;
+  std::string host;
+  uint16_t port = 0;
+  failure_detector_settings fd;
+  /// Changes when this node is fenced and rejoins.
+  std::atomic<uint64_t> incarnation{0};
+
+  // -- members (written by the daemon) --------------------------------------
+
+  /// Every member this node knows of, itself included.
+  std::vector<member> members() const;
+
+  /// Publishes the daemon's view: every member, and the CAF node ids of
+  /// those that are not up.
+  void set_members(std::vector<member> xs,
+                   std::vector<caf::node_id> unreachable);
+
+  /// Whether the node with CAF id `nid` is up (true for this node and for
+  /// nodes the cluster does not know: plain CAF peers are not judged).
+  bool reachable(const caf::node_id& nid) const;
+
+  // -- names -----------------------------------------------------------------
+
+  caf::actor whereis(const std::string& name) const;
+
+  std::optional<name_entry> entry(const std::string& name) const;
+
+  std::unordered_map<std::string, name_entry> names() const;
+
+  /// Installs `x` under `name` unless a winning entry is there; returns the
+  /// entry that lost (to be killed if it is ours), if any.
+  std::optional<name_entry> put_name(const std::string& name, name_entry x,
+                                     bool& installed);
+
+  /// Removes `name` if it is still bound to `hdl` (any handle if invalid).
+  bool drop_name(const std::string& name, const caf::actor_addr& hdl);
+
+  /// Removes every name owned by `owner`; returns them.
+  std::vector<std::string> drop_names_of(const std::string& owner);
+
+  // -- requests pending on other nodes ---------------------------------------
+
+  /// Remembers a request forwarded to `target_node` on behalf of
+  /// `(sender, mid)`; returns the id to send it under.
+  caf::message_id add_pending(const caf::node_id& target_node,
+                              caf::strong_actor_ptr sender,
+                              caf::message_id mid);
+
+  /// Takes the pending request answered under `response_id`.
+  bool take_pending(caf::message_id response_id, caf::strong_actor_ptr& sender,
+                    caf::message_id& mid);
+
+  /// Fails every request pending on `target_node` with `err`.
+  size_t fail_pending(const caf::node_id& target_node, const caf::error& err);
+
+  /// Forgets requests older than `age` (their requesters have long timed
+  /// out when a node never answered and never went down).
+  size_t expire_pending(std::chrono::steady_clock::duration age);
+
+  // -- counters ---------------------------------------------------------------
+
+  std::atomic<uint64_t> dead_letters{0};
+  std::atomic<uint64_t> failed_requests{0};
+  std::atomic<uint64_t> fenced{0};
+
+  // -- registered actor types -------------------------------------------------
+
+  void add_factory(std::string type, actor_factory f);
+
+  actor_factory factory(const std::string& type) const;
+
+  std::vector<std::string> factory_names() const;
+
+private:
+  struct pending {
+    caf::node_id target;
+    caf::strong_actor_ptr sender;
+    caf::message_id mid;
+    std::chrono::steady_clock::time_point since;
+  };
+
+  mutable std::shared_mutex mtx_;
+  std::vector<member> members_;
+  // CAF node ids of members that are not up.
+  std::vector<caf::node_id> unreachable_;
+  std::unordered_map<std::string, name_entry> names_;
+
+  std::mutex pending_mtx_;
+  uint64_t next_request_ = 0;
+  std::unordered_map<uint64_t, pending> pending_;
+
+  mutable std::mutex factories_mtx_;
+  std::unordered_map<std::string, actor_factory> factories_;
+};
+
+} // namespace troupe::cluster

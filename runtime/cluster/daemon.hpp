@@ -1,0 +1,44 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+
+#include "cluster/core.hpp"
+
+namespace troupe::cluster {
+
+// Local requests to a node's cluster daemon (never sent to other nodes).
+
+/// `join_atom` → `bool`: joins through the seeds; answers once a seed
+/// welcomed this node (true) or every seed was tried (false). Either way
+/// the daemon keeps trying unreachable seeds in the background.
+using join_atom = caf::atom_constant<caf::atom("trp_join")>;
+/// `(register_atom, name, hdl, rebind)` → unit or `name_taken`.
+using register_atom = caf::atom_constant<caf::atom("trp_reg")>;
+/// `(unregister_atom, name, addr)`: drops `name` if `addr` still holds it.
+using unregister_atom = caf::atom_constant<caf::atom("trp_unreg")>;
+/// `(subscribe_atom, listener)`: member events go to `listener`.
+using subscribe_atom = caf::atom_constant<caf::atom("trp_sub")>;
+/// `leave_atom` → unit: tells every member this node leaves.
+using leave_atom = caf::atom_constant<caf::atom("trp_leave")>;
+/// `(spawn_atom, type, node_or_empty, placement, args, excluded)` → actor.
+using spawn_atom = caf::atom_constant<caf::atom("trp_spawn")>;
+
+/// What the daemon needs from its node.
+struct daemon_config {
+  std::shared_ptr<core> shared;
+  /// `host:port` of the seeds.
+  std::vector<std::string> seeds;
+};
+
+/// Spawns the cluster daemon of a node: membership (join through seeds,
+/// heartbeats, down detection, fencing and rejoin), the cluster-wide
+/// names, and remote spawn. Served under the local name `troupe.cluster`.
+caf::actor spawn_daemon(caf::actor_system& sys, daemon_config cfg);
+
+} // namespace troupe::cluster

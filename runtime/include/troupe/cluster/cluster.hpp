@@ -1,0 +1,100 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+#include <caf/message.hpp>
+
+namespace troupe {
+
+/// Where a node stands in the cluster, as seen by one member.
+enum class member_status {
+  /// Contacted, not yet confirmed.
+  joining,
+  /// Reachable and taking part.
+  up,
+  /// Lost its connection; waiting to be confirmed down.
+  suspect,
+  /// Marked down (its process died, froze or was cut off). This
+  /// incarnation is fenced: it can only come back as a new one.
+  down,
+  /// Left on purpose (graceful shutdown).
+  left,
+};
+
+const char* to_string(member_status x) noexcept;
+
+/// One node of the cluster.
+struct member {
+  std::string name;
+  /// Changes every time the node's process starts or the node rejoins
+  /// after it was fenced.
+  uint64_t incarnation = 0;
+  std::string host;
+  uint16_t port = 0;
+  member_status status = member_status::joining;
+  /// Actors the node runs (from its last heartbeat).
+  uint32_t load = 0;
+  /// Actor types other nodes may spawn there (`node::add_actor_type`).
+  std::vector<std::string> actor_types;
+};
+
+/// Sent to the subscribers of `node::subscribe_members` whenever a member's
+/// status changes (and once per known member when subscribing).
+struct member_event {
+  troupe::member member;
+};
+
+/// How `node::spawn_placed` and remote children choose a node. Only
+/// members that registered the actor type are candidates.
+enum class placement {
+  /// The live members in turn, by name.
+  round_robin,
+  /// The live members other than this node in turn (this node only when
+  /// no other can host the type): work goes away from the spawning node.
+  spread,
+  /// The live member with the fewest running actors (by its heartbeats).
+  least_loaded,
+  /// This node.
+  local,
+};
+
+/// Makes an actor of a registered type from the arguments of the spawn
+/// request. Registered by name on every node that may host the type.
+using actor_factory =
+  std::function<caf::actor(caf::actor_system&, const caf::message& args)>;
+
+/// Counters of the cluster layer (cumulative).
+struct cluster_stats {
+  /// One-way messages sent through troupe handles to an actor on a node
+  /// that was down, or to a name nobody holds.
+  uint64_t dead_letters = 0;
+  /// Requests failed with `errc::node_down` (at once, or when their node
+  /// went down while they were pending).
+  uint64_t failed_requests = 0;
+  /// Times this node was fenced and rejoined as a new incarnation.
+  uint64_t fenced = 0;
+};
+
+/// Failure-detector settings, the same on every node of a cluster (a node
+/// refuses a joiner whose settings would make it drop healthy links).
+struct failure_detector_settings {
+  /// Heartbeats go out this often on every link (CAF's BASP heartbeats and
+  /// troupe's own gossip).
+  std::chrono::milliseconds heartbeat_interval{200};
+  /// A link that carried nothing for this long is closed and its node
+  /// marked down. A frozen node is thus marked down within about
+  /// `failure_timeout + heartbeat_interval`.
+  std::chrono::milliseconds failure_timeout{1600};
+};
+
+} // namespace troupe
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::member_event)

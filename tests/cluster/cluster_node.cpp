@@ -1,0 +1,109 @@
+// A cluster member for the multi-process tests.
+//
+//   troupe_cluster_node [node flags] [supervise=N]
+//
+// Registers the actor type "echo" (see echo_actor.hpp) so that other nodes
+// can spawn it here, and prints what the tests synchronise on:
+//   READY port=<p> name=<n>         once it listens and has joined
+//   MEMBER <name> <status> inc=<i>  on every member event
+//   CLUSTER up=<n>                  when the number of up members changes
+//   WORKERS n=<k>                   when the number of echo workers here
+//                                   changes
+//   SUPERVISING                     (supervise=N) once N members are up and
+//                                   the root supervisor runs its remote
+//                                   child "worker" (type "echo", cluster
+//                                   name "worker", placement spread)
+#include <atomic>
+#include <iostream>
+#include <mutex>
+
+#include <caf/event_based_actor.hpp>
+#include <troupe/error.hpp>
+#include <troupe/node/node.hpp>
+#include <troupe/supervision/supervisor.hpp>
+
+#include "echo_actor.hpp"
+
+namespace {
+
+std::mutex out_mtx;
+std::atomic<int> workers{0};
+
+void say(const std::string& line) {
+  std::lock_guard<std::mutex> guard{out_mtx};
+  std::cout << line << std::endl;
+}
+
+// An echo actor that counts itself in `workers`.
+struct worker_state : troupe::test::echo_state {
+  void on_start(troupe::stateful_actor<worker_state>*) {
+    say("WORKERS n=" + std::to_string(++workers));
+  }
+  void on_stop(troupe::stateful_actor<worker_state>*, const caf::error&) {
+    say("WORKERS n=" + std::to_string(--workers));
+  }
+};
+
+caf::behavior worker(troupe::stateful_actor<worker_state>* self,
+                     std::string node) {
+  return troupe::test::echo_behavior(self, std::move(node));
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = troupe::parse_node_config(argc, argv, true);
+  if (!parsed) {
+    std::cerr << "cluster_node: " << troupe::describe(parsed.error()) << '\n';
+    return 2;
+  }
+  size_t supervise_at = 0;
+  for (auto& arg : parsed->positional)
+    if (arg.rfind("supervise=", 0) == 0)
+      supervise_at = std::stoul(arg.substr(10));
+  troupe::node n{parsed->config};
+  n.add_message_type<troupe_test::Ping>()
+    .add_message_type<troupe_test::Pong>()
+    .add_message_type<troupe_test::Boom>()
+    .add_message_type<troupe_test::Hold>();
+  n.add_actor_type("echo", [name = n.name()](caf::actor_system& sys,
+                                             const caf::message&) {
+    return troupe::spawn(sys, worker, name);
+  });
+  if (auto err = n.start()) {
+    std::cerr << "cluster_node: " << troupe::describe(err) << '\n';
+    return 1;
+  }
+  auto printer = n.system().spawn([&n, supervise_at](caf::event_based_actor*
+                                                       self) {
+    auto last_up = std::make_shared<size_t>(0);
+    auto started = std::make_shared<bool>(false);
+    return caf::behavior{
+      [=, &n](const troupe::member_event& ev) {
+        say("MEMBER " + ev.member.name + " "
+            + troupe::to_string(ev.member.status)
+            + " inc=" + std::to_string(ev.member.incarnation));
+        size_t up = 0;
+        for (auto& m : n.members())
+          if (m.status == troupe::member_status::up)
+            ++up;
+        if (up != *last_up) {
+          *last_up = up;
+          say("CLUSTER up=" + std::to_string(up));
+        }
+        if (supervise_at > 0 && !*started && up >= supervise_at) {
+          *started = true;
+          troupe::supervisor_flags flags;
+          flags.max_restarts = 10;
+          n.start_root(flags, {n.remote_child("worker", "echo", "worker",
+                                              troupe::placement::spread)});
+          say("SUPERVISING");
+        }
+      },
+    };
+  });
+  n.track(printer);
+  n.subscribe_members(printer);
+  say("READY port=" + std::to_string(n.port()) + " name=" + n.name());
+  return n.run();
+}

@@ -1,0 +1,181 @@
+// A real cluster: three member processes on 127.0.0.1 (OS-chosen ports)
+// formed from one seed, plus this test process as a fourth member that acts
+// as the client. One node is killed with SIGKILL, another frozen with
+// SIGSTOP; the test checks failure detection times, honest failure of
+// pending requests, the supervised child moving to a live node with its
+// cluster name, and fencing of the frozen node when it resumes.
+#include <csignal>
+#include <string>
+#include <thread>
+
+#include <caf/scoped_actor.hpp>
+#include <gtest/gtest.h>
+
+#include "child_process.hpp"
+#include "echo_actor.hpp"
+#include "troupe/error.hpp"
+#include "troupe/node/node.hpp"
+
+using namespace std::chrono_literals;
+using troupe::test::child_process;
+using troupe::test::program;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+int port_of(const std::string& ready_line) {
+  auto pos = ready_line.find("port=");
+  return pos == std::string::npos ? 0 : std::stoi(ready_line.substr(pos + 5));
+}
+
+std::vector<std::string> member_args(const std::string& name,
+                                     const std::string& seed) {
+  std::vector<std::string> args{program("troupe_cluster_node"), "--name",
+                                name, "--port", "0"};
+  if (!seed.empty()) {
+    args.emplace_back("--seeds");
+    args.emplace_back(seed);
+  }
+  return args;
+}
+
+/// Waits for a member event about `name` with `status`; returns the event
+/// or nothing after `timeout` (a safety net: events arrive in milliseconds).
+std::optional<troupe::member>
+await_status(caf::scoped_actor& self, const std::string& name,
+             troupe::member_status status, std::chrono::milliseconds timeout) {
+  auto deadline = steady::now() + timeout;
+  std::optional<troupe::member> result;
+  while (!result && steady::now() < deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - steady::now());
+    self->receive(
+      [&](const troupe::member_event& ev) {
+        if (ev.member.name == name && ev.member.status == status)
+          result = ev.member;
+      },
+      caf::after(std::max(left, 1ms)) >> [] {});
+  }
+  return result;
+}
+
+/// Asks whoever holds the cluster name "worker" for a Pong.
+caf::expected<troupe_test::Pong> ping(caf::scoped_actor& self,
+                                      const caf::actor& worker) {
+  caf::expected<troupe_test::Pong> result{troupe_test::Pong{}};
+  troupe_test::Ping req;
+  req.set_seq(1);
+  self->request(worker, 2s, req)
+    .receive([&](const troupe_test::Pong& x) { result = x; },
+             [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+/// The name table reaches this node by a broadcast from the node that
+/// rebinds it; polls the local table (no network) until the holder is on
+/// another node than `old`, within a bound.
+bool await_rebind(troupe::node& n, const std::string& name,
+                  const caf::node_id& old) {
+  for (int i = 0; i < 400; ++i) {
+    auto hdl = n.whereis_global(name);
+    if (hdl && hdl.node() != old)
+      return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return false;
+}
+
+} // namespace
+
+TEST(ThreeNodes, FailuresAreDetectedAndSupervisedChildrenMove) {
+  auto n1_args = member_args("n1", "");
+  n1_args.emplace_back("supervise=4");
+  child_process n1{n1_args};
+  auto ready = n1.wait_for_line("READY");
+  ASSERT_TRUE(ready) << n1.output();
+  auto seed = "127.0.0.1:" + std::to_string(port_of(*ready));
+  child_process n2{member_args("n2", seed)};
+  child_process n3{member_args("n3", seed)};
+  ASSERT_TRUE(n2.wait_for_line("READY")) << n2.output();
+  ASSERT_TRUE(n3.wait_for_line("READY")) << n3.output();
+  // This process is the fourth member and the client.
+  troupe::node_config cfg;
+  cfg.name = "zz-client";
+  cfg.seeds = {seed};
+  cfg.log = troupe::log_level::warn;
+  troupe::node client{cfg};
+  client.add_message_type<troupe_test::Ping>()
+    .add_message_type<troupe_test::Pong>()
+    .add_message_type<troupe_test::Hold>();
+  ASSERT_FALSE(client.start());
+  for (auto* p : {&n1, &n2, &n3})
+    ASSERT_TRUE(p->wait_for_line("CLUSTER up=4")) << p->output();
+  caf::scoped_actor events{client.system()};
+  client.subscribe_members(events);
+  // The root supervisor on n1 places its worker away from itself.
+  ASSERT_TRUE(n1.wait_for_line("SUPERVISING")) << n1.output();
+  ASSERT_TRUE(n1.wait_for_line("spawned a 'echo' on 'n2'")) << n1.output();
+  ASSERT_TRUE(await_rebind(client, "worker", caf::node_id{})) << n1.output();
+  auto worker = client.global_ref("worker");
+  caf::scoped_actor self{client.system()};
+  auto pong = ping(self, worker);
+  ASSERT_TRUE(pong) << troupe::describe(pong.error());
+  EXPECT_EQ(pong->from(), "n2");
+  auto on_n2 = client.whereis_global("worker").node();
+
+  // -- kill -9 of the worker's node ------------------------------------------
+  caf::scoped_actor waiter{client.system()};
+  auto pending = waiter->request(worker, 30s, troupe_test::Hold{});
+  auto n1_lines = n1.line_count();
+  auto killed = steady::now();
+  n2.signal(SIGKILL);
+  auto down = await_status(events, "n2", troupe::member_status::down, 5s);
+  ASSERT_TRUE(down) << "n2 never marked down";
+  EXPECT_LT(steady::now() - killed, 1s) << "n2 marked down too late";
+  bool failed_fast = false;
+  pending.receive(
+    [](const troupe_test::Pong&) { ADD_FAILURE() << "a Hold was answered"; },
+    [&](caf::error& err) {
+      EXPECT_EQ(err.code(), static_cast<uint8_t>(troupe::errc::node_down))
+        << troupe::describe(err);
+      failed_fast = steady::now() - killed < 1s;
+    });
+  EXPECT_TRUE(failed_fast) << "the pending request did not fail at once";
+  EXPECT_GE(client.cluster_statistics().failed_requests, 1u);
+  ASSERT_TRUE(n1.wait_for_line("spawned a 'echo' on 'n3'", 5s, n1_lines))
+    << n1.output();
+  ASSERT_TRUE(await_rebind(client, "worker", on_n2));
+  pong = ping(self, worker); // the same handle, not asked for again
+  ASSERT_TRUE(pong) << troupe::describe(pong.error());
+  EXPECT_EQ(pong->from(), "n3");
+  EXPECT_LT(steady::now() - killed, 2s) << "the worker moved too late";
+  auto on_n3 = client.whereis_global("worker").node();
+
+  // -- SIGSTOP of the worker's new node ----------------------------------------
+  auto n3_lines = n3.line_count();
+  n1_lines = n1.line_count();
+  auto frozen = steady::now();
+  n3.signal(SIGSTOP);
+  auto n3_down = await_status(events, "n3", troupe::member_status::down, 6s);
+  ASSERT_TRUE(n3_down) << "n3 never marked down";
+  EXPECT_LT(steady::now() - frozen, 3s) << "frozen n3 marked down too late";
+  ASSERT_TRUE(n1.wait_for_line("spawned a 'echo' on 'n1'", 5s, n1_lines))
+    << n1.output();
+  ASSERT_TRUE(await_rebind(client, "worker", on_n3));
+  pong = ping(self, worker);
+  ASSERT_TRUE(pong) << troupe::describe(pong.error());
+  EXPECT_EQ(pong->from(), "n1");
+
+  // -- SIGCONT: n3 fences itself, drops its copy, rejoins anew -----------------
+  n3.signal(SIGCONT);
+  ASSERT_TRUE(n3.wait_for_line("is fenced", 5s, n3_lines)) << n3.output();
+  EXPECT_TRUE(n3.wait_for_line("WORKERS n=0", 5s, n3_lines)) << n3.output();
+  auto back = await_status(events, "n3", troupe::member_status::up, 10s);
+  ASSERT_TRUE(back) << "n3 did not rejoin\n" << n3.output();
+  EXPECT_GT(back->incarnation, n3_down->incarnation);
+  // Still exactly one worker, on n1.
+  pong = ping(self, worker);
+  ASSERT_TRUE(pong) << troupe::describe(pong.error());
+  EXPECT_EQ(pong->from(), "n1");
+
+}
