@@ -654,6 +654,16 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
   self->delayed_send(self, st.shared->fd.heartbeat_interval, tick_atom::value);
   return {
     // -- local requests -------------------------------------------------------
+    [self](join_atom, const std::string& endpoint) -> caf::result<bool> {
+      auto& st = self->state;
+      if (std::find(st.seeds.begin(), st.seeds.end(), endpoint)
+          == st.seeds.end())
+        st.seeds.emplace_back(endpoint);
+      auto rp = self->make_response_promise<bool>();
+      st.join_waiters.emplace_back(rp);
+      try_join(self);
+      return rp;
+    },
     [self](join_atom) -> caf::result<bool> {
       auto& st = self->state;
       auto rp = self->make_response_promise<bool>();

@@ -17,6 +17,7 @@ namespace troupe::cluster {
 /// `join_atom` → `bool`: joins through the seeds; answers once a seed
 /// welcomed this node (true) or every seed was tried (false). Either way
 /// the daemon keeps trying unreachable seeds in the background.
+/// `(join_atom, endpoint)` adds a seed first.
 using join_atom = caf::atom_constant<caf::atom("trp_join")>;
 /// `(register_atom, name, hdl, rebind)` → unit or `name_taken`.
 using register_atom = caf::atom_constant<caf::atom("trp_reg")>;

@@ -327,6 +327,17 @@ void node::subscribe_members(const caf::actor& listener) {
     caf::anon_send(daemon_, cluster::subscribe_atom::value, listener);
 }
 
+bool node::join(const std::string& endpoint,
+                std::chrono::milliseconds timeout) {
+  if (!running() || !daemon_ || !parse_endpoint(endpoint))
+    return false;
+  caf::scoped_actor self{*sys_, true};
+  bool result = false;
+  self->request(daemon_, timeout, cluster::join_atom::value, endpoint)
+    .receive([&](bool joined) { result = joined; }, [](caf::error&) {});
+  return result;
+}
+
 void node::leave() {
   if (!daemon_ || !sys_)
     return;

@@ -158,6 +158,12 @@ public:
   /// whenever a member's status changes.
   void subscribe_members(const caf::actor& listener);
 
+  /// Joins the cluster of the node at `endpoint` (`host:port`), as a seed
+  /// given at start would (Akka's `Cluster.join`). Returns whether it
+  /// answered; if not, the node keeps trying in the background.
+  bool join(const std::string& endpoint,
+            std::chrono::milliseconds timeout = std::chrono::seconds{5});
+
   /// Leaves the cluster on purpose: members mark this node `left` (not
   /// down). `shutdown()` does it first.
   void leave();

@@ -1,0 +1,201 @@
+// The cluster API: the same test body on one node and across three member
+// processes (location transparency), cluster-wide name conflicts, graceful
+// leave, and refusing a joiner whose failure detector would drop links.
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <caf/scoped_actor.hpp>
+#include <gtest/gtest.h>
+
+#include "child_process.hpp"
+#include "echo_actor.hpp"
+#include "troupe/error.hpp"
+#include "troupe/node/node.hpp"
+
+using namespace std::chrono_literals;
+using troupe::test::child_process;
+using troupe::test::program;
+
+namespace {
+
+troupe::node_config config(std::string name) {
+  troupe::node_config cfg;
+  cfg.name = std::move(name);
+  cfg.log = troupe::log_level::warn;
+  return cfg;
+}
+
+void add_types(troupe::node& n) {
+  n.add_message_type<troupe_test::Ping>()
+    .add_message_type<troupe_test::Pong>()
+    .add_message_type<troupe_test::Boom>()
+    .add_message_type<troupe_test::Hold>();
+}
+
+bool has_error(const caf::error& err, troupe::errc code) {
+  return err.category() == troupe::error_category
+         && err.code() == static_cast<uint8_t>(code);
+}
+
+/// The body that must behave the same wherever the actors run: spawns an
+/// echo on each of `hosts`, names it cluster-wide, talks to it through the
+/// name, makes it fail, and sees the name go.
+void location_transparent_body(troupe::node& client,
+                               const std::vector<std::string>& hosts) {
+  caf::scoped_actor self{client.system()};
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    SCOPED_TRACE(hosts[i]);
+    auto name = "echo-" + std::to_string(i);
+    auto hdl = client.spawn_on(hosts[i], "echo");
+    ASSERT_TRUE(hdl) << troupe::describe(hdl.error());
+    ASSERT_FALSE(client.register_global(name, *hdl));
+    auto err = client.register_global(name, client.system().spawn(
+                                              troupe::test::echo, "x"));
+    EXPECT_TRUE(has_error(err, troupe::errc::name_taken))
+      << troupe::describe(err);
+    auto ref = client.global_ref(name);
+    troupe_test::Ping ping;
+    ping.set_seq(i);
+    self->request(ref, 5s, ping)
+      .receive(
+        [&](const troupe_test::Pong& pong) {
+          EXPECT_EQ(pong.seq(), i);
+          EXPECT_EQ(pong.from(), hosts[i]);
+        },
+        [&](caf::error& err) { ADD_FAILURE() << troupe::describe(err); });
+    troupe_test::Boom boom;
+    boom.set_why("on purpose");
+    self->request(ref, 5s, boom)
+      .receive([&](const troupe_test::Pong&) { ADD_FAILURE() << "no throw"; },
+               [&](caf::error& err) {
+                 EXPECT_TRUE(has_error(err, troupe::errc::handler_failed))
+                   << troupe::describe(err);
+               });
+    // Unsupervised, the actor ended with the failure; its name goes with
+    // it (the drop reaches the client's table through its node).
+    bool gone = false;
+    for (int k = 0; k < 400 && !gone; ++k) {
+      gone = !client.whereis_global(name);
+      if (!gone)
+        std::this_thread::sleep_for(5ms);
+    }
+    EXPECT_TRUE(gone);
+    self->request(ref, 5s, ping)
+      .receive([&](const troupe_test::Pong&) { ADD_FAILURE() << "answered"; },
+               [&](caf::error& err) {
+                 EXPECT_TRUE(has_error(err, troupe::errc::name_not_found))
+                   << troupe::describe(err);
+               });
+  }
+}
+
+caf::actor spawn_echo(troupe::node& n) {
+  return troupe::spawn(n.system(), troupe::test::echo, n.name());
+}
+
+} // namespace
+
+TEST(Cluster, SameBodyOnOneNode) {
+  troupe::node solo{config("solo")};
+  add_types(solo);
+  solo.add_actor_type("echo", [](caf::actor_system& sys, const caf::message&) {
+    return troupe::spawn(sys, troupe::test::echo, std::string{"solo"});
+  });
+  ASSERT_FALSE(solo.start());
+  location_transparent_body(solo, {"solo", "solo", "solo"});
+}
+
+TEST(Cluster, SameBodyAcrossThreeNodes) {
+  child_process n1{{program("troupe_cluster_node"), "--name", "n1", "--port",
+                    "0"}};
+  auto ready = n1.wait_for_line("READY");
+  ASSERT_TRUE(ready) << n1.output();
+  auto seed = "127.0.0.1:" + ready->substr(ready->find("port=") + 5);
+  seed = seed.substr(0, seed.find(' '));
+  child_process n2{{program("troupe_cluster_node"), "--name", "n2", "--port",
+                    "0", "--seeds", seed}};
+  child_process n3{{program("troupe_cluster_node"), "--name", "n3", "--port",
+                    "0", "--seeds", seed}};
+  auto cfg = config("zz-client");
+  cfg.seeds = {seed};
+  troupe::node client{cfg};
+  add_types(client);
+  ASSERT_FALSE(client.start());
+  for (auto* p : {&n1, &n2, &n3})
+    ASSERT_TRUE(p->wait_for_line("CLUSTER up=4")) << p->output();
+  location_transparent_body(client, {"n1", "n2", "n3"});
+}
+
+TEST(Cluster, ConflictingRegistrationsResolveTheSameEverywhere) {
+  // Two nodes that do not know each other yet (as two sides of a
+  // partition) give one name to two actors; when they meet, the later
+  // registration wins on both, and the loser is stopped.
+  troupe::node a{config("a")};
+  troupe::node b{config("b")};
+  add_types(a);
+  add_types(b);
+  ASSERT_FALSE(a.start());
+  ASSERT_FALSE(b.start());
+  auto first = spawn_echo(a);
+  ASSERT_FALSE(a.register_global("dup", first));
+  auto second = spawn_echo(b);
+  ASSERT_FALSE(b.register_global("dup", second));
+  caf::scoped_actor self{a.system()};
+  self->monitor(first);
+  ASSERT_TRUE(b.join("127.0.0.1:" + std::to_string(a.port())));
+  self->receive(
+    [&](const caf::down_msg& dm) {
+      EXPECT_TRUE(has_error(dm.reason, troupe::errc::name_conflict))
+        << troupe::describe(dm.reason);
+    },
+    caf::after(10s) >> [] { ADD_FAILURE() << "the loser was not stopped"; });
+  EXPECT_EQ(b.whereis_global("dup"), second);
+  // `a` learns the winner from the same exchange.
+  for (int k = 0; k < 400 && a.whereis_global("dup") != second; ++k)
+    std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(a.whereis_global("dup"), second);
+}
+
+TEST(Cluster, GracefulLeaveIsNotAFailure) {
+  troupe::node a{config("a")};
+  add_types(a);
+  ASSERT_FALSE(a.start());
+  auto cfg = config("b");
+  cfg.seeds = {"127.0.0.1:" + std::to_string(a.port())};
+  troupe::node b{cfg};
+  add_types(b);
+  ASSERT_FALSE(b.start());
+  ASSERT_FALSE(b.register_global("held-by-b", spawn_echo(b)));
+  caf::scoped_actor events{a.system()};
+  a.subscribe_members(events);
+  bool left = false;
+  b.leave();
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!left && std::chrono::steady_clock::now() < deadline)
+    events->receive(
+      [&](const troupe::member_event& ev) {
+        if (ev.member.name == "b") {
+          EXPECT_NE(ev.member.status, troupe::member_status::down);
+          left = ev.member.status == troupe::member_status::left;
+        }
+      },
+      caf::after(1s) >> [] {});
+  EXPECT_TRUE(left);
+  EXPECT_FALSE(a.whereis_global("held-by-b"));
+}
+
+TEST(Cluster, RefusesAJoinerWhoseHeartbeatsAreTooSlow) {
+  troupe::node a{config("a")};
+  ASSERT_FALSE(a.start());
+  auto cfg = config("slow");
+  cfg.seeds = {"127.0.0.1:" + std::to_string(a.port())};
+  // Heartbeats every second would let `a` (1.6 s timeout) drop a healthy
+  // idle link.
+  cfg.failure_detector.heartbeat_interval = 1000ms;
+  cfg.failure_detector.failure_timeout = 5000ms;
+  troupe::node slow{cfg};
+  ASSERT_FALSE(slow.start());
+  EXPECT_EQ(slow.members().size(), 1u);
+  EXPECT_EQ(a.members().size(), 1u);
+}
