@@ -117,6 +117,7 @@ struct peer {
   /// may still be alive on the other side of a partition, so it counts
   /// when judging whether this node is in the minority.
   bool unreachable = false;
+  steady::time_point down_at;
 };
 
 struct daemon_state {
@@ -307,8 +308,13 @@ void mark_down(daemon_actor* self, peer& p, member_status status,
 /// Whether this node, with the members it can still reach, is a minority
 /// of the members it knew (those that died outright do not count; a tie
 /// goes to the side with the smallest name), as Akka's keep-majority.
+/// Members that became unreachable count only for one failure timeout:
+/// the losses of one partition arrive within a heartbeat interval of each
+/// other, and once this side decided to carry on, the lost members are
+/// out of the cluster (a later loss is judged on the members left).
 bool in_minority(daemon_actor* self) {
   auto& st = self->state;
+  auto window = steady::now() - st.shared->fd.failure_timeout;
   size_t alive = 1;
   size_t known = 1;
   std::string smallest_alive = st.shared->self_name;
@@ -320,7 +326,8 @@ bool in_minority(daemon_actor* self) {
       ++known;
       smallest_alive = std::min(smallest_alive, kvp.first);
       smallest_known = std::min(smallest_known, kvp.first);
-    } else if (p.unreachable && p.info.status == member_status::down) {
+    } else if (p.unreachable && p.info.status == member_status::down
+               && p.down_at >= window) {
       ++known;
       smallest_known = std::min(smallest_known, kvp.first);
     }
@@ -337,6 +344,7 @@ void handle_peer_down(daemon_actor* self, peer& p, const caf::error& reason) {
   // the link drops while heartbeats are fresh. A frozen or cut-off node
   // goes silent first, and the link is closed by the failure timeout.
   p.unreachable = silent >= st.shared->fd.failure_timeout / 2;
+  p.down_at = steady::now();
   auto why = p.unreachable
                ? fmt::format("no heartbeat for {} ms",
                              std::chrono::duration_cast<
