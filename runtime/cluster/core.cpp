@@ -6,6 +6,9 @@
 #include <caf/mailbox_element.hpp>
 #include <caf/make_message.hpp>
 
+#include "troupe/wire/cluster.pb.h"
+#include "troupe/wire/proto.hpp"
+
 namespace troupe {
 
 const char* to_string(member_status x) noexcept {
@@ -177,6 +180,118 @@ size_t core::expire_pending(std::chrono::steady_clock::duration age) {
     }
   }
   return n;
+}
+
+void core::flow_open(const caf::node_id& nid, caf::actor echo) {
+  auto f = std::make_shared<flow>();
+  f->echo = std::move(echo);
+  std::shared_ptr<flow> old;
+  {
+    std::lock_guard<std::mutex> guard{flows_mtx_};
+    auto& slot = flows_[nid];
+    old = std::exchange(slot, f);
+  }
+  if (old) {
+    std::lock_guard<std::mutex> guard{old->mtx};
+    old->closed = true;
+    old->cv.notify_all();
+  }
+}
+
+void core::flow_close(const caf::node_id& nid) {
+  std::shared_ptr<flow> f;
+  {
+    std::lock_guard<std::mutex> guard{flows_mtx_};
+    auto i = flows_.find(nid);
+    if (i == flows_.end())
+      return;
+    f = std::move(i->second);
+    flows_.erase(i);
+  }
+  std::lock_guard<std::mutex> guard{f->mtx};
+  f->closed = true;
+  f->cv.notify_all();
+}
+
+std::shared_ptr<core::flow> core::find_flow(const caf::node_id& nid) const {
+  std::lock_guard<std::mutex> guard{flows_mtx_};
+  auto i = flows_.find(nid);
+  return i != flows_.end() ? i->second : nullptr;
+}
+
+bool core::flow_admit(const caf::node_id& nid, uint64_t& marker) {
+  marker = 0;
+  auto f = find_flow(nid);
+  if (!f) // not a member (yet): nothing to count against
+    return true;
+  std::unique_lock<std::mutex> guard{f->mtx};
+  if (f->sent - f->acked >= flow_window) {
+    ++flow_waits;
+    // No deadline: the node acks from its network thread, so only a node
+    // that stopped running stops acking, and that node is marked down
+    // (closing the flow) within the failure timeout.
+    f->cv.wait(guard, [&] {
+      return f->closed || f->sent - f->acked < flow_window;
+    });
+  }
+  if (f->closed)
+    return false;
+  ++f->sent;
+  if (f->sent - f->marked >= std::max<size_t>(flow_window / 4, 1)) {
+    f->marked = f->sent;
+    marker = f->sent;
+  }
+  return true;
+}
+
+void core::flow_mark(const caf::node_id& nid, uint64_t seq,
+                     caf::execution_unit* ctx) {
+  auto f = find_flow(nid);
+  if (!f || !f->echo || !flow_actor)
+    return;
+  wire::FlowMarker m;
+  m.set_seq(seq);
+  auto id = (++next_marker_id_ & caf::message_id::request_id_mask) | 1;
+  f->echo->enqueue(caf::make_mailbox_element(
+                     caf::actor_cast<caf::strong_actor_ptr>(flow_actor),
+                     caf::make_message_id(id), {}, std::move(m)),
+                   ctx);
+}
+
+void core::flow_ack(const caf::node_id& nid, uint64_t seq) {
+  auto f = find_flow(nid);
+  if (!f)
+    return;
+  std::lock_guard<std::mutex> guard{f->mtx};
+  if (seq > f->acked) {
+    f->acked = seq;
+    f->cv.notify_all();
+  }
+}
+
+void core::clear() {
+  {
+    std::unique_lock<std::shared_mutex> guard{mtx_};
+    names_.clear();
+    members_.clear();
+    unreachable_.clear();
+  }
+  {
+    std::lock_guard<std::mutex> guard{pending_mtx_};
+    pending_.clear();
+  }
+  std::unordered_map<caf::node_id, std::shared_ptr<flow>> flows;
+  {
+    std::lock_guard<std::mutex> guard{flows_mtx_};
+    flows.swap(flows_);
+  }
+  for (auto& kvp : flows) {
+    std::lock_guard<std::mutex> guard{kvp.second->mtx};
+    kvp.second->closed = true;
+    kvp.second->echo = nullptr;
+    kvp.second->cv.notify_all();
+  }
+  flow_actor = nullptr;
 }
 
 void core::add_factory(std::string type, actor_factory f) {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -100,11 +101,46 @@ public:
   /// out when a node never answered and never went down).
   size_t expire_pending(std::chrono::steady_clock::duration age);
 
+  /// Drops every handle (names, pending requests, flows): before the
+  /// actor system goes.
+  void clear();
+
   // -- counters ---------------------------------------------------------------
 
   std::atomic<uint64_t> dead_letters{0};
   std::atomic<uint64_t> failed_requests{0};
   std::atomic<uint64_t> fenced{0};
+
+  // -- flow control ------------------------------------------------------------
+
+  /// Messages a node may have in flight to one other node (sent through
+  /// troupe handles, not yet confirmed by a FlowAck).
+  size_t flow_window = 4096;
+
+  /// This node's flow actor (answers markers, takes acks).
+  caf::actor flow_actor;
+
+  /// Starts flow control towards `nid`, whose flow actor is `echo`.
+  void flow_open(const caf::node_id& nid, caf::actor echo);
+
+  /// Ends it: senders waiting for `nid` give up.
+  void flow_close(const caf::node_id& nid);
+
+  /// Called before a message goes to `nid`: waits while the window is full
+  /// (back-pressure on the sending thread). Returns false when `nid` went
+  /// down meanwhile; sets `marker` to the sequence number to mark after the
+  /// message, or 0.
+  bool flow_admit(const caf::node_id& nid, uint64_t& marker);
+
+  /// Sends the marker `seq` to `nid`'s flow actor.
+  void flow_mark(const caf::node_id& nid, uint64_t seq,
+                 caf::execution_unit* ctx);
+
+  /// `nid` confirmed everything up to marker `seq`.
+  void flow_ack(const caf::node_id& nid, uint64_t seq);
+
+  /// Times a sender had to wait for a full window.
+  std::atomic<uint64_t> flow_waits{0};
 
   // -- registered actor types -------------------------------------------------
 
@@ -131,6 +167,22 @@ private:
   std::mutex pending_mtx_;
   uint64_t next_request_ = 0;
   std::unordered_map<uint64_t, pending> pending_;
+
+  struct flow {
+    std::mutex mtx;
+    std::condition_variable cv;
+    caf::actor echo;
+    uint64_t sent = 0;
+    uint64_t acked = 0;
+    uint64_t marked = 0;
+    bool closed = false;
+  };
+
+  std::shared_ptr<flow> find_flow(const caf::node_id& nid) const;
+
+  mutable std::mutex flows_mtx_;
+  std::unordered_map<caf::node_id, std::shared_ptr<flow>> flows_;
+  std::atomic<uint64_t> next_marker_id_{0};
 
   mutable std::mutex factories_mtx_;
   std::unordered_map<std::string, actor_factory> factories_;

@@ -289,8 +289,8 @@ void mark_down(daemon_actor* self, peer& p, member_status status,
   log(status == member_status::left ? log_level::info : log_level::warn,
       fmt::format("member '{}' (incarnation {}) is {}: {}", p.info.name,
                   p.info.incarnation, to_string(status), why));
-  publish(self, &p.info);
   if (p.nid) {
+    c.flow_close(p.nid);
     auto n = c.fail_pending(p.nid, make_error(errc::node_down,
                                               fmt::format("node '{}' is {}",
                                                           p.info.name,
@@ -303,6 +303,8 @@ void mark_down(daemon_actor* self, peer& p, member_status status,
     log(log_level::info, fmt::format("cluster name '{}' released: its node "
                                      "'{}' is {}",
                                      name, p.info.name, to_string(status)));
+  // Subscribers hear of it once names and requests are settled.
+  publish(self, &p.info);
 }
 
 /// Whether this node, with the members it can still reach, is a minority
@@ -390,7 +392,8 @@ void fence(daemon_actor* self, const std::string& why) {
     if (is_live(p))
       mark_down(self, p, member_status::down, "this node was fenced");
   }
-  st.peers.clear();
+  // The members stay listed as down (messages to them keep failing at
+  // once) until they are met again.
   // Names of other nodes go with them; this node's own names stay and are
   // announced again when it rejoins.
   for (auto& kvp : c.names())
@@ -473,6 +476,9 @@ peer& add_peer(daemon_actor* self, const member& m, const caf::actor& daemon) {
   p.unreachable = false;
   if (!renewed) {
     self->monitor(daemon);
+    // Flow control towards the peer starts once its flow actor is known.
+    if (st.shared->flow_actor)
+      self->send(daemon, wire::FlowHello{}, st.shared->flow_actor);
     log(log_level::info, fmt::format("member '{}' (incarnation {}) at {} is "
                                      "up",
                                      m.name, m.incarnation, endpoint_of(m)));
@@ -910,6 +916,10 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
         if (!known && st.shared->self_name < m.name)
           connect_to(self, endpoint_of(m));
       }
+    },
+    [self](const wire::FlowHello&, const caf::actor& echo) {
+      if (echo)
+        self->state.shared->flow_open(echo.node(), echo);
     },
     [self](const wire::Fenced& f) {
       fence(self, fmt::format("a member says: {}", f.reason()));

@@ -10,6 +10,8 @@
 
 #include "troupe/error.hpp"
 #include "troupe/log.hpp"
+#include "troupe/wire/cluster.pb.h"
+#include "troupe/wire/proto.hpp"
 
 namespace troupe::cluster {
 
@@ -59,8 +61,16 @@ public:
       refuse(what, ctx, down_error(target));
       return;
     }
+    uint64_t marker = 0;
+    if (!core_->flow_admit(nid, marker)) {
+      // The node went down while this sender waited for the window.
+      refuse(what, ctx, down_error(target));
+      return;
+    }
     if (!what->mid.is_request() || !what->sender) {
       target->enqueue(std::move(what), ctx);
+      if (marker != 0)
+        core_->flow_mark(nid, marker, ctx);
       return;
     }
     auto original = what->mid;
@@ -68,6 +78,8 @@ public:
     what->sender = caf::strong_actor_ptr{ctrl()};
     auto sent = what->mid;
     target->enqueue(std::move(what), ctx);
+    if (marker != 0)
+      core_->flow_mark(nid, marker, ctx);
     // The node may have gone down between the check above and
     // add_pending; then nobody fails this request but us.
     if (!core_->reachable(nid)) {
@@ -115,7 +127,53 @@ private:
   caf::actor fixed_;
 };
 
+/// A node's flow actor: answers another node's FlowMarker at once, in the
+/// thread that delivered it (a network thread, never a scheduler worker, so
+/// acks flow even when every worker waits on a full window), and takes the
+/// FlowAcks of the markers this node sent.
+class flow_actor final : public caf::monitorable_actor {
+public:
+  flow_actor(caf::actor_config& cfg, std::weak_ptr<core> c)
+    : caf::monitorable_actor(cfg), core_(std::move(c)) {
+  }
+
+  const char* name() const override {
+    return "troupe.flow";
+  }
+
+  void enqueue(caf::mailbox_element_ptr what,
+               caf::execution_unit* ctx) override {
+    auto& xs = what->content();
+    if (what->mid.is_response()) {
+      if (xs.match_elements<wire::FlowAck>() && what->sender)
+        if (auto c = core_.lock())
+          c->flow_ack(what->sender->node(), xs.get_as<wire::FlowAck>(0).seq());
+      return;
+    }
+    if (what->mid.is_request() && what->sender
+        && xs.match_elements<wire::FlowMarker>()) {
+      wire::FlowAck ack;
+      ack.set_seq(xs.get_as<wire::FlowMarker>(0).seq());
+      what->sender->enqueue(caf::make_mailbox_element(caf::strong_actor_ptr{
+                                                        ctrl()},
+                                                      what->mid.response_id(),
+                                                      {}, std::move(ack)),
+                            ctx);
+    }
+  }
+
+private:
+  std::weak_ptr<core> core_;
+};
+
 } // namespace
+
+caf::actor make_flow_actor(caf::actor_system& sys, std::shared_ptr<core> c) {
+  caf::actor_config cfg;
+  auto ptr = caf::make_actor<flow_actor, caf::strong_actor_ptr>(
+    sys.next_actor_id(), sys.node(), &sys, cfg, std::weak_ptr<core>{c});
+  return caf::actor_cast<caf::actor>(std::move(ptr));
+}
 
 caf::actor make_ref(caf::actor_system& sys, std::shared_ptr<core> c,
                     std::string name, caf::actor fixed) {

@@ -22,4 +22,7 @@ namespace troupe::cluster {
 caf::actor make_ref(caf::actor_system& sys, std::shared_ptr<core> c,
                     std::string name, caf::actor fixed = {});
 
+/// Makes the node's flow actor (see `core::flow_window`).
+caf::actor make_flow_actor(caf::actor_system& sys, std::shared_ptr<core> c);
+
 } // namespace troupe::cluster

@@ -107,6 +107,9 @@ node::node(node_config cfg)
   add_message_type<wire::Leave>();
   add_message_type<wire::NameEntry>();
   add_message_type<wire::SpawnRequest>();
+  add_message_type<wire::FlowHello>();
+  add_message_type<wire::FlowMarker>();
+  add_message_type<wire::FlowAck>();
 }
 
 uint64_t node::incarnation() const noexcept {
@@ -187,6 +190,8 @@ caf::error node::start() {
       return err;
     }
   core_->port = port_;
+  core_->flow_window = cfg_.flow_window;
+  core_->flow_actor = cluster::make_flow_actor(*sys_, core_);
   daemon_ = cluster::spawn_daemon(*sys_, {core_, cfg_.seeds});
   register_name("troupe.cluster", daemon_);
   // Join through the seeds. One that is not up yet is not an error (nodes
@@ -456,6 +461,7 @@ cluster_stats node::cluster_statistics() const {
   x.dead_letters = core_->dead_letters.load();
   x.failed_requests = core_->failed_requests.load();
   x.fenced = core_->fenced.load();
+  x.flow_waits = core_->flow_waits.load();
   return x;
 }
 
@@ -625,6 +631,7 @@ bool node::shutdown() {
     stop_actors(true);
     clean = await_actors(cfg_.shutdown_timeout);
   }
+  core_->clear();
   if (clean) {
     sys_.reset();
   } else {

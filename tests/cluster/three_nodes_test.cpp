@@ -7,6 +7,7 @@
 #include <csignal>
 #include <string>
 #include <thread>
+#include <fstream>
 
 #include <caf/scoped_actor.hpp>
 #include <gtest/gtest.h>
@@ -178,4 +179,57 @@ TEST(ThreeNodes, FailuresAreDetectedAndSupervisedChildrenMove) {
   ASSERT_TRUE(pong) << troupe::describe(pong.error());
   EXPECT_EQ(pong->from(), "n1");
 
+}
+
+namespace {
+
+size_t peak_rss_kib() {
+  std::ifstream in{"/proc/self/status"};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0)
+      return std::stoul(line.substr(6));
+  return 0;
+}
+
+} // namespace
+
+TEST(FlowControl, ABlastAtAFrozenNodeStopsAtTheWindow) {
+  // Stock CAF queues every message of a one-way blast in its network
+  // layer when the receiver stops reading (hundreds of MB). Through a
+  // troupe handle the sender waits once its window is full, and the rest
+  // become dead letters once the frozen node is marked down.
+  child_process n1{member_args("n1", "")};
+  auto ready = n1.wait_for_line("READY");
+  ASSERT_TRUE(ready) << n1.output();
+  troupe::node_config cfg;
+  // Smaller than "n1": on the tie of a two-node cluster this side stays.
+  cfg.name = "a-sender";
+  cfg.seeds = {"127.0.0.1:" + std::to_string(port_of(*ready))};
+  cfg.log = troupe::log_level::error;
+  cfg.flow_window = 1024;
+  troupe::node sender{cfg};
+  sender.add_message_type<troupe_test::Ping>()
+    .add_message_type<troupe_test::Pong>();
+  ASSERT_FALSE(sender.start());
+  auto echo = sender.spawn_on("n1", "echo");
+  ASSERT_TRUE(echo) << troupe::describe(echo.error());
+  auto target = sender.ref(*echo);
+  troupe_test::Ping ping;
+  ping.set_blob(std::string(64, 'x'));
+  // The window is open: these go through.
+  for (int i = 0; i < 100; ++i)
+    caf::anon_send(target, ping);
+  n1.signal(SIGSTOP);
+  auto before = peak_rss_kib();
+  constexpr int blast = 1'000'000;
+  for (int i = 0; i < blast; ++i)
+    caf::anon_send(target, ping);
+  auto grown_mib = (peak_rss_kib() - before) / 1024;
+  auto stats = sender.cluster_statistics();
+  EXPECT_GE(stats.flow_waits, 1u);
+  // All but at most one window's worth became dead letters.
+  EXPECT_GE(stats.dead_letters, uint64_t{blast} - 1024);
+  EXPECT_LT(grown_mib, 64u) << "the sender grew by " << grown_mib << " MiB";
+  n1.signal(SIGKILL);
 }

@@ -81,6 +81,8 @@ struct cluster_stats {
   uint64_t failed_requests = 0;
   /// Times this node was fenced and rejoined as a new incarnation.
   uint64_t fenced = 0;
+  /// Times a sender waited because its window to another node was full.
+  uint64_t flow_waits = 0;
 };
 
 /// Failure-detector settings, the same on every node of a cluster (a node

@@ -33,6 +33,9 @@ struct node_config {
   /// Failure detection on every link to another node (on by default; see
   /// `failure_detector_settings`).
   failure_detector_settings failure_detector;
+  /// Messages this node may have in flight to one other node through
+  /// troupe handles; a sender that would exceed it waits (back-pressure).
+  size_t flow_window = 4096;
   /// Minimum level of troupe's log.
   log_level log = log_level::info;
 };
