@@ -6,54 +6,35 @@
 // messages, the server's actor found with `node::lookup`. Raw CAF: actor
 // systems with the same thread count (or the --set settings), a plain struct
 // {string data; uint64 seq} announced to CAF, `publish`/`remote_actor`.
+// Plain TCP (plain_tcp.hpp): blocking sockets with TCP_NODELAY, 64-byte
+// frames echoed by the server; the floor for both runtimes. Its figures are
+// printed as BASE rows, with troupe and raw CAF as ratios to them. On a VM
+// that floor depends on where the scheduler puts the two processes: on one
+// CPU each hop is a direct switch, on two each hop wakes an idle vCPU (on
+// the 2-vCPU development VM, p50 6.5 us vs 55-60 us; the placement tends to
+// hold for a whole invocation). `taskset -c 0` gives the one-CPU figure.
 //
 // This binary is the client; it starts itself as `bench_remote serve KIND`
-// for each run, reads the line `PORT <n>` the server prints once it listens,
-// and ends that child (and only it) with SIGTERM afterwards. The extra
-// argument `caf-only` skips the troupe runs (for tools/bench/explore_sched.sh);
+// (KIND: troupe, caf, tcp) for each run, reads the line `PORT <n>` the
+// server prints once it listens, and ends that child (and only it) with
+// SIGTERM afterwards (see remote_common.hpp). Each repetition runs every
+// variant once, in an order that rotates. The extra argument `caf-only`
+// skips the troupe and plain TCP runs (for tools/bench/explore_sched.sh);
 // `caf-defaults` runs raw CAF with CAF's defaults instead of the node's
 // thread count.
-#include <csignal>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <functional>
 
-#include <caf/io/middleman.hpp>
 #include <caf/send.hpp>
 
-#include "remote_actors.hpp"
-
-extern char** environ;
+#include "plain_tcp.hpp"
 
 namespace {
 
 using namespace bench::remote;
 
-// The server process this client started and has not ended yet, if any.
-pid_t running_child = -1;
-
-void fail(const std::string& what) {
-  std::fprintf(stderr, "bench_remote: %s\n", what.c_str());
-  if (running_child > 0) {
-    kill(running_child, SIGTERM);
-    waitpid(running_child, nullptr, 0);
-  }
-  std::exit(1);
-}
-
-void configure_caf(caf::actor_system_config& cfg, const bench::options& o) {
-  bench::apply(cfg, o.settings);
-  cfg.load<caf::io::middleman>();
-  cfg.add_message_type<raw_payload>("bench.raw_payload");
-}
-
-troupe::node_config node_cfg() {
-  troupe::node_config nc;
-  nc.log = troupe::log_level::warn;
-  return nc;
-}
-
 int serve(const std::string& kind, const bench::options& opts) {
+  if (kind == "tcp")
+    return tcp::serve();
   if (kind == "troupe") {
     troupe::node n{node_cfg()};
     n.add_message_type<bench::Payload>();
@@ -66,11 +47,7 @@ int serve(const std::string& kind, const bench::options& opts) {
     return n.run();
   }
   // Raw CAF: every thread inherits the blocked signals; main waits for them.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  auto sigs = block_stop_signals();
   caf::actor_system_config cfg;
   configure_caf(cfg, opts);
   caf::actor_system sys{cfg};
@@ -80,70 +57,10 @@ int serve(const std::string& kind, const bench::options& opts) {
     fail(sys.render(port.error()));
   std::printf("PORT %u\n", static_cast<unsigned>(*port));
   std::fflush(stdout);
-  int sig = 0;
-  sigwait(&sigs, &sig);
+  await_stop_signal(sigs);
   caf::anon_send_exit(pong, caf::exit_reason::user_shutdown);
   return 0;
 }
-
-struct server {
-  pid_t pid = -1;
-  uint16_t port = 0;
-};
-
-// Starts `self serve KIND [--set ...]` and waits for its PORT line.
-server start_server(const char* kind, const bench::options& opts) {
-  int fds[2];
-  if (pipe(fds) != 0)
-    fail("pipe failed");
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose(&fa, fds[0]);
-  posix_spawn_file_actions_addclose(&fa, fds[1]);
-  std::vector<std::string> args{"/proc/self/exe", "serve", kind};
-  if (opts.settings.empty())
-    args.emplace_back("caf-defaults");
-  for (auto& [key, value] : opts.settings) {
-    args.emplace_back("--set");
-    args.emplace_back(key + "=" + value);
-  }
-  std::vector<char*> argv;
-  for (auto& x : args)
-    argv.push_back(x.data());
-  argv.push_back(nullptr);
-  server s;
-  if (posix_spawn(&s.pid, "/proc/self/exe", &fa, nullptr, argv.data(),
-                  environ) != 0)
-    fail("cannot start the server process");
-  running_child = s.pid;
-  posix_spawn_file_actions_destroy(&fa);
-  close(fds[1]);
-  auto in = fdopen(fds[0], "r");
-  char line[256];
-  while (std::fgets(line, sizeof(line), in) != nullptr) {
-    unsigned port = 0;
-    if (std::sscanf(line, "PORT %u", &port) == 1) {
-      s.port = static_cast<uint16_t>(port);
-      break;
-    }
-  }
-  std::fclose(in);
-  if (s.port == 0)
-    fail(std::string{"server '"} + kind + "' printed no port");
-  return s;
-}
-
-void stop_server(const server& s) {
-  kill(s.pid, SIGTERM);
-  int status = 0;
-  waitpid(s.pid, &status, 0);
-  running_child = -1;
-}
-
-struct sample {
-  double rate = 0, p50_us = 0, p99_us = 0;
-};
 
 // Warms the connection up, then times `n` round trips with a fresh ping.
 template <class SpawnPing>
@@ -156,21 +73,14 @@ sample measure(uint64_t n, SpawnPing spawn_ping) {
     auto t0 = bench::clock::now();
     caf::anon_send(ping, start_atom::value);
     finished.wait();
-    if (count != n)
-      continue;
-    sample s;
-    s.rate = static_cast<double>(n) / bench::seconds_since(t0);
-    auto& v = rd->rtt_ns;
-    std::sort(v.begin(), v.end());
-    s.p50_us = v[v.size() / 2] / 1e3;
-    s.p99_us = v[std::min(v.size() - 1, v.size() * 99 / 100)] / 1e3;
-    return s;
+    if (count == n)
+      return summarize(rd->rtt_ns, bench::seconds_since(t0));
   }
   return {};
 }
 
 sample troupe_run(const bench::options& opts) {
-  auto srv = start_server("troupe", opts);
+  auto srv = start_server({"serve", "troupe"}, opts);
   sample s;
   {
     troupe::node n{node_cfg()};
@@ -184,12 +94,12 @@ sample troupe_run(const bench::options& opts) {
       return n.spawn(troupe_ping, *pong, k, std::move(rd));
     });
   }
-  stop_server(srv);
+  finish(srv, true);
   return s;
 }
 
 sample caf_run(const bench::options& opts) {
-  auto srv = start_server("caf", opts);
+  auto srv = start_server({"serve", "caf"}, opts);
   sample s;
   {
     caf::actor_system_config cfg;
@@ -202,8 +112,24 @@ sample caf_run(const bench::options& opts) {
       return sys.spawn(caf_ping, *pong, k, std::move(rd));
     });
   }
-  stop_server(srv);
+  finish(srv, true);
   return s;
+}
+
+sample tcp_run(const bench::options& opts) {
+  auto srv = start_server({"serve", "tcp"}, opts);
+  auto s = tcp::ping_pong(srv.port, opts.count);
+  finish(srv, true); // it also ends by itself once the client hung up
+  return s;
+}
+
+// Median of one figure over the runs of a variant.
+double med(const std::vector<sample>& xs, double sample::*f) {
+  std::vector<double> v;
+  for (auto& x : xs)
+    v.push_back(x.*f);
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
 }
 
 } // namespace
@@ -219,27 +145,47 @@ int main(int argc, char** argv) {
   if (opts.args.size() >= 2 && opts.args[0] == "serve")
     return serve(opts.args[1], opts);
   bool caf_only = has("caf-only");
-  std::vector<sample> ts, cs;
-  auto [rate_t, rate_c] = bench::median_pair(
-    opts.reps,
-    [&] {
-      ts.push_back(caf_only ? sample{} : troupe_run(opts));
-      return ts.back().rate;
-    },
-    [&] { cs.push_back(caf_run(opts)); return cs.back().rate; });
-  auto med = [](std::vector<sample>& xs, double sample::*f) {
-    std::vector<double> v;
-    for (auto& x : xs)
-      v.push_back(x.*f);
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  };
+  // Each repetition runs every variant once, starting with a different one,
+  // so that drift in the machine's load hits all of them alike.
+  std::vector<sample> ts, cs, ps;
+  std::vector<std::pair<const char*, std::function<void()>>> variants{
+    {"caf", [&] { cs.push_back(caf_run(opts)); }}};
+  if (!caf_only) {
+    variants.emplace_back("troupe", [&] { ts.push_back(troupe_run(opts)); });
+    variants.emplace_back("tcp", [&] { ps.push_back(tcp_run(opts)); });
+  }
+  static const bool verbose = std::getenv("TROUPE_BENCH_VERBOSE") != nullptr;
+  for (int i = 0; i < opts.reps; ++i) {
+    for (size_t j = 0; j < variants.size(); ++j)
+      variants[(static_cast<size_t>(i) + j) % variants.size()].second();
+    if (verbose) {
+      auto last = [](const std::vector<sample>& xs) {
+        return xs.empty() ? sample{} : xs.back();
+      };
+      auto t = last(ts), c = last(cs), p = last(ps);
+      std::fprintf(stderr, "  rep %d: round trips/s (RTT p50 us) troupe %.0f "
+                   "(%.1f), caf %.0f (%.1f), tcp %.0f (%.1f)\n", i, t.rate,
+                   t.p50_us, c.rate, c.p50_us, p.rate, p.p50_us);
+    }
+  }
   auto label = "remote ping-pong 64 B, loopback, node defaults vs CAF ("
                + bench::describe(opts.settings) + ")";
-  bench::row(label + " [round trips/s]", rate_t, rate_c);
+  bench::row(label + " [round trips/s]", med(ts, &sample::rate),
+             med(cs, &sample::rate));
   bench::row(label + " [RTT p50 us, lower is better]",
              med(ts, &sample::p50_us), med(cs, &sample::p50_us), "%.1f");
   bench::row(label + " [RTT p99 us, lower is better]",
              med(ts, &sample::p99_us), med(cs, &sample::p99_us), "%.1f");
+  if (caf_only)
+    return 0;
+  auto base = std::string{"remote ping-pong 64 B, loopback, vs plain TCP"};
+  bench::baseline_row(base + " [round trips/s]", med(ps, &sample::rate),
+                      med(ts, &sample::rate), med(cs, &sample::rate));
+  bench::baseline_row(base + " [RTT p50 us, lower is better]",
+                      med(ps, &sample::p50_us), med(ts, &sample::p50_us),
+                      med(cs, &sample::p50_us), "%.1f");
+  bench::baseline_row(base + " [RTT p99 us, lower is better]",
+                      med(ps, &sample::p99_us), med(ts, &sample::p99_us),
+                      med(cs, &sample::p99_us), "%.1f");
   return 0;
 }

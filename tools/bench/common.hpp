@@ -11,6 +11,9 @@
 //                      --set work-stealing.moderate-sleep-duration=50us
 // and prints one line per comparison:
 //   ROW|<benchmark>|<troupe>|<raw CAF>|<ratio troupe/CAF>
+// and, where the same work also runs without an actor runtime (plain TCP
+// sockets in bench_remote), one line per figure against that floor:
+//   BASE|<benchmark>|<plain>|<troupe>|<troupe/plain>|<raw CAF>|<CAF/plain>
 #pragma once
 
 #include <algorithm>
@@ -202,6 +205,11 @@ std::pair<double, double> median_pair(int reps, F troupe_run, G caf_run) {
 inline void row(const std::string& name, double troupe, double caf,
                 const char* fmt = "%.0f");
 
+/// Prints one row that sets troupe and raw CAF against `plain`, the same work
+/// done without an actor runtime (ratios = troupe / plain, raw CAF / plain).
+inline void baseline_row(const std::string& name, double plain, double troupe,
+                         double caf, const char* fmt = "%.0f");
+
 /// Runs the standard rows of a throughput benchmark. `troupe_run(sys)` and
 /// `caf_run(sys)` do the same work with troupe or plain CAF actors on `sys`
 /// and return a rate.
@@ -249,6 +257,18 @@ inline void row(const std::string& name, double troupe, double caf,
   std::snprintf(c, sizeof(c), fmt, caf);
   std::printf("ROW|%s|%s|%s|%.2fx\n", name.c_str(), t, c,
               caf > 0 ? troupe / caf : 0.0);
+  std::fflush(stdout);
+}
+
+inline void baseline_row(const std::string& name, double plain, double troupe,
+                         double caf, const char* fmt) {
+  char p[64], t[64], c[64];
+  std::snprintf(p, sizeof(p), fmt, plain);
+  std::snprintf(t, sizeof(t), fmt, troupe);
+  std::snprintf(c, sizeof(c), fmt, caf);
+  auto ratio = [plain](double x) { return plain > 0 ? x / plain : 0.0; };
+  std::printf("BASE|%s|%s|%s|%.2fx|%s|%.2fx\n", name.c_str(), p, t,
+              ratio(troupe), c, ratio(caf));
   std::fflush(stdout);
 }
 

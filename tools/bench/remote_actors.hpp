@@ -1,9 +1,14 @@
-// Actors and payloads of the remote ping-pong benchmark (bench_remote.cpp):
-// the same ping and pong for troupe (Protobuf `bench.Payload`) and for raw
-// CAF (a plain struct announced to CAF as `bench.raw_payload`).
+// Actors and payloads of the remote benchmarks: ping and pong of the
+// ping-pong (bench_remote.cpp), blaster and sink of the one-way throughput
+// run (bench_remote_oneway.cpp). Each exists for troupe (Protobuf
+// `bench.Payload`) and for raw CAF (a plain struct announced to CAF as
+// `bench.raw_payload`), built from one body so that both do the same work.
 #pragma once
 
+#include <atomic>
+
 #include <caf/actor.hpp>
+#include <caf/actor_cast.hpp>
 #include <caf/atom.hpp>
 #include <caf/behavior.hpp>
 #include <caf/event_based_actor.hpp>
@@ -17,6 +22,7 @@
 namespace bench::remote {
 
 using start_atom = caf::atom_constant<caf::atom("start")>;
+using more_atom = caf::atom_constant<caf::atom("more")>;
 
 inline const std::string payload_bytes(64, 'x');
 
@@ -106,6 +112,100 @@ inline caf::behavior caf_ping(caf::event_based_actor* self, caf::actor pong,
 
 inline caf::behavior caf_pong(caf::event_based_actor*) {
   return {[](const raw_payload& m) { return m; }};
+}
+
+// One-way throughput: a blaster sends `n` messages to a remote sink without
+// waiting for anything; the sink counts them and answers the n-th.
+
+/// What a blast records; shared between the sender's main thread and its
+/// blaster actor.
+struct blast_data {
+  bench::clock::time_point start;
+  /// Until the last message was handed to the runtime (0 before); atomic,
+  /// since the main thread reads it also when the answer never came.
+  std::atomic<double> send_seconds{0};
+  /// Until the sink's answer arrived; read once `done` is ready.
+  double seconds = 0;
+  std::promise<void> done;
+};
+
+/// Messages a blaster sends per handler run before it sends itself `more`:
+/// it shares its worker thread like any other actor, but nothing else
+/// paces it (no acknowledgements, no waiting on the network).
+constexpr uint64_t blast_batch = 1000;
+
+template <class Msg, class Self>
+caf::behavior blaster_impl(Self* self, caf::actor sink, uint64_t n,
+                           std::shared_ptr<blast_data> bd) {
+  auto sent = std::make_shared<uint64_t>(0);
+  auto send_batch = [=] {
+    auto end = std::min(n, *sent + blast_batch);
+    for (; *sent < end; ++*sent)
+      self->send(sink, make(*sent, static_cast<Msg*>(nullptr)));
+    if (*sent < n)
+      self->send(caf::actor_cast<caf::actor>(self), more_atom::value);
+    else
+      bd->send_seconds = bench::seconds_since(bd->start);
+  };
+  return {
+    [=](start_atom) {
+      bd->start = bench::clock::now();
+      send_batch();
+    },
+    [=](more_atom) { send_batch(); },
+    [=](const Msg&) {
+      bd->seconds = bench::seconds_since(bd->start);
+      bd->done.set_value();
+      self->quit();
+    },
+  };
+}
+
+/// Messages a sink has seen; shared with the receiver's main thread, which
+/// prints it when told to stop (so a run that timed out still reports it).
+using arrival_count = std::shared_ptr<std::atomic<uint64_t>>;
+
+template <class Msg, class Self>
+caf::behavior sink_impl(Self* self, uint64_t n, arrival_count count) {
+  return {
+    [=](const Msg&) {
+      // Only this actor writes the count.
+      auto k = count->load(std::memory_order_relaxed) + 1;
+      count->store(k, std::memory_order_relaxed);
+      if (k == n)
+        self->send(caf::actor_cast<caf::actor>(self->current_sender()),
+                   make(k, static_cast<Msg*>(nullptr)));
+    },
+  };
+}
+
+struct blaster_state {
+  static inline const char* name = "bench.blaster";
+};
+
+struct sink_state {
+  static inline const char* name = "bench.sink";
+};
+
+inline caf::behavior troupe_blaster(troupe::stateful_actor<blaster_state>* self,
+                                    caf::actor sink, uint64_t n,
+                                    std::shared_ptr<blast_data> bd) {
+  return blaster_impl<bench::Payload>(self, std::move(sink), n, std::move(bd));
+}
+
+inline caf::behavior troupe_sink(troupe::stateful_actor<sink_state>* self,
+                                 uint64_t n, arrival_count count) {
+  return sink_impl<bench::Payload>(self, n, std::move(count));
+}
+
+inline caf::behavior caf_blaster(caf::event_based_actor* self, caf::actor sink,
+                                 uint64_t n, std::shared_ptr<blast_data> bd) {
+  return blaster_impl<raw_payload>(self, std::move(sink), n, std::move(bd));
+}
+
+inline caf::behavior caf_sink(caf::event_based_actor* self, uint64_t n,
+                              arrival_count count) {
+  return sink_impl<raw_payload>(self, n, std::move(count));
 }
 
 } // namespace bench::remote

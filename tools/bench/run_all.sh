@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs every troupe benchmark and prints one table:
 #   benchmark | troupe | raw CAF | ratio (troupe / raw CAF)
+# and, for the figures that also have a floor without any actor runtime
+# (remote ping-pong over plain blocking TCP), a second one:
+#   benchmark | plain | troupe | troupe / plain | raw CAF | raw CAF / plain
 #
 # usage: tools/bench/run_all.sh [BUILD_DIR] [--quick] [--reps N]
 #   BUILD_DIR  a build configured with -DTROUPE_ENABLE_BENCH=ON and already
@@ -18,7 +21,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) flags+=(--quick) ;;
     --reps) flags+=(--reps "$2"); shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     -*) echo "run_all.sh: unknown option $1" >&2; exit 2 ;;
     *) build="$1" ;;
   esac
@@ -26,7 +29,9 @@ while [[ $# -gt 0 ]]; do
 done
 
 bin="$build/tools/bench"
-benches=(bench_ping_pong bench_fan_in bench_spawn bench_remote bench_supervisor)
+benches=(bench_ping_pong bench_fan_in bench_spawn bench_remote
+         bench_remote_oneway bench_supervisor)
+benches+=(bench_failure_detection)
 for b in "${benches[@]}"; do
   if [[ ! -x "$bin/$b" ]]; then
     echo "run_all.sh: $bin/$b not found; configure with" \
@@ -35,7 +40,7 @@ for b in "${benches[@]}"; do
   fi
 done
 
-rows=()
+rows=() bases=()
 for b in "${benches[@]}"; do
   echo "running $b ${flags[*]}" >&2
   start=$SECONDS
@@ -43,6 +48,7 @@ for b in "${benches[@]}"; do
   echo "  done in $((SECONDS - start)) s" >&2
   while IFS= read -r line; do
     [[ "$line" == ROW\|* ]] && rows+=("${line#ROW|}")
+    [[ "$line" == BASE\|* ]] && bases+=("${line#BASE|}")
   done <<<"$out"
 done
 
@@ -77,3 +83,30 @@ done
 echo
 echo "ratio = troupe / raw CAF: above 1 is better for rates, below 1 for rows" \
      "marked 'lower is better'."
+
+[[ ${#bases[@]} -eq 0 ]] && exit 0
+
+# The same against the plain baseline: BASE|name|plain|troupe|ratio|CAF|ratio
+w1=9 w2=5 w3=6 w4=14 w5=7 w6=15
+for r in "${bases[@]}"; do
+  IFS='|' read -r name p t rt c rc <<<"$r"
+  (( ${#name} > w1 )) && w1=${#name}
+  (( ${#p} > w2 )) && w2=${#p}
+  (( ${#t} > w3 )) && w3=${#t}
+  (( ${#c} > w5 )) && w5=${#c}
+done
+base_line() {
+  printf "| %-${w1}s | %${w2}s | %${w3}s | %${w4}s | %${w5}s | %${w6}s |\n" "$@"
+}
+dashes() { printf '%*s' "$1" '' | tr ' ' -; }
+echo
+base_line "benchmark" "plain" "troupe" "troupe / plain" "raw CAF" "raw CAF / plain"
+printf "|-%s-|-%s:|-%s:|-%s:|-%s:|-%s:|\n" "$(dashes "$w1")" "$(dashes "$w2")" \
+  "$(dashes "$w3")" "$(dashes "$w4")" "$(dashes "$w5")" "$(dashes "$w6")"
+for r in "${bases[@]}"; do
+  IFS='|' read -r name p t rt c rc <<<"$r"
+  base_line "$name" "$p" "$t" "$rt" "$c" "$rc"
+done
+echo
+echo "plain = the same work without an actor runtime (blocking sockets);" \
+     "the troupe target is p50 at or below plain TCP's."
