@@ -179,6 +179,14 @@ TEST(ThreeNodes, FailuresAreDetectedAndSupervisedChildrenMove) {
   ASSERT_TRUE(pong) << troupe::describe(pong.error());
   EXPECT_EQ(pong->from(), "n1");
 
+  // -- the killed node's name comes back as a new process ----------------------
+  child_process n2_again{member_args("n2", seed)};
+  ASSERT_TRUE(n2_again.wait_for_line("READY")) << n2_again.output();
+  auto reborn = await_status(events, "n2", troupe::member_status::up, 10s);
+  ASSERT_TRUE(reborn) << "n2 did not rejoin";
+  EXPECT_GT(reborn->incarnation, down->incarnation);
+  EXPECT_TRUE(n2_again.wait_for_line("CLUSTER up=4")) << n2_again.output();
+
 }
 
 namespace {
