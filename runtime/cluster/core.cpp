@@ -37,10 +37,30 @@ std::vector<member> core::members() const {
 }
 
 void core::set_members(std::vector<member> xs,
-                       std::vector<caf::node_id> unreachable) {
+                       std::vector<caf::node_id> unreachable,
+                       std::vector<std::pair<caf::node_id, std::string>> ids) {
   std::unique_lock<std::shared_mutex> guard{mtx_};
   members_ = std::move(xs);
   unreachable_ = std::move(unreachable);
+  ids_ = std::move(ids);
+}
+
+std::string core::member_of(const caf::node_id& nid) const {
+  std::shared_lock<std::shared_mutex> guard{mtx_};
+  for (auto& kvp : ids_)
+    if (kvp.first == nid)
+      return kvp.second;
+  return {};
+}
+
+std::vector<caf::actor_addr> core::hosted() const {
+  std::shared_lock<std::shared_mutex> guard{mtx_};
+  return hosted_;
+}
+
+void core::set_hosted(std::vector<caf::actor_addr> xs) {
+  std::unique_lock<std::shared_mutex> guard{mtx_};
+  hosted_ = std::move(xs);
 }
 
 bool core::reachable(const caf::node_id& nid) const {
@@ -275,6 +295,8 @@ void core::clear() {
     names_.clear();
     members_.clear();
     unreachable_.clear();
+    ids_.clear();
+    hosted_.clear();
   }
   {
     std::lock_guard<std::mutex> guard{pending_mtx_};

@@ -57,7 +57,15 @@ public:
   /// Publishes the daemon's view: every member, and the CAF node ids of
   /// those that are not up.
   void set_members(std::vector<member> xs,
-                   std::vector<caf::node_id> unreachable);
+                   std::vector<caf::node_id> unreachable,
+                   std::vector<std::pair<caf::node_id, std::string>> ids = {});
+
+  /// The member name of the node with CAF id `nid` (empty if unknown).
+  std::string member_of(const caf::node_id& nid) const;
+
+  /// Actors spawned here for other nodes (written by the daemon).
+  std::vector<caf::actor_addr> hosted() const;
+  void set_hosted(std::vector<caf::actor_addr> xs);
 
   /// Whether the node with CAF id `nid` is up (true for this node and for
   /// nodes the cluster does not know: plain CAF peers are not judged).
@@ -162,6 +170,8 @@ private:
   std::vector<member> members_;
   // CAF node ids of members that are not up.
   std::vector<caf::node_id> unreachable_;
+  std::vector<std::pair<caf::node_id, std::string>> ids_;
+  std::vector<caf::actor_addr> hosted_;
   std::unordered_map<std::string, name_entry> names_;
 
   std::mutex pending_mtx_;

@@ -202,12 +202,18 @@ void publish(daemon_actor* self, const member* changed) {
   auto& st = self->state;
   std::vector<member> all{self_member(self)};
   std::vector<caf::node_id> unreachable;
+  std::vector<std::pair<caf::node_id, std::string>> ids{
+    {self->home_system().node(), st.shared->self_name}};
   for (auto& kvp : st.peers) {
     all.emplace_back(kvp.second.info);
+    if (kvp.second.nid)
+      ids.emplace_back(kvp.second.nid, kvp.first);
     if (!is_live(kvp.second) && kvp.second.nid)
       unreachable.emplace_back(kvp.second.nid);
   }
-  st.shared->set_members(std::move(all), std::move(unreachable));
+  st.shared->set_members(std::move(all), std::move(unreachable),
+                         std::move(ids));
+  st.shared->set_hosted(st.hosted);
   if (changed)
     for (auto& sub : st.subscribers)
       self->send(sub, member_event{*changed});

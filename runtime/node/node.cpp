@@ -22,6 +22,7 @@
 #include "troupe/supervision/supervisor.hpp"
 #include "troupe/wire/proto.hpp"
 #include "troupe/wire/cluster.pb.h"
+#include "troupe/wire/introspect.pb.h"
 #include "troupe/wire/node.pb.h"
 
 namespace troupe {
@@ -110,6 +111,10 @@ node::node(node_config cfg)
   add_message_type<wire::FlowHello>();
   add_message_type<wire::FlowMarker>();
   add_message_type<wire::FlowAck>();
+  add_message_type<wire::SnapshotRequest>();
+  add_message_type<wire::ClusterSnapshot>();
+  add_message_type<wire::KillRequest>();
+  add_message_type<wire::KillReply>();
 }
 
 uint64_t node::incarnation() const noexcept {
@@ -194,6 +199,11 @@ caf::error node::start() {
   core_->flow_actor = cluster::make_flow_actor(*sys_, core_);
   daemon_ = cluster::spawn_daemon(*sys_, {core_, cfg_.seeds});
   register_name("troupe.cluster", daemon_);
+  started_unix_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  introspect_ = spawn_introspection();
+  register_name("troupe.introspect", introspect_);
   // Join through the seeds. One that is not up yet is not an error (nodes
   // of a cluster start in any order): the daemon keeps trying.
   if (!cfg_.seeds.empty()) {
@@ -517,6 +527,8 @@ void node::stop_actors(bool kill) {
     victims.emplace_back(directory_);
   if (daemon_)
     victims.emplace_back(daemon_);
+  if (introspect_)
+    victims.emplace_back(introspect_);
   // Actors put into CAF's registry by hand hold a reference that would keep
   // them (and the actor system) alive forever.
   auto& reg = sys_->registry();
@@ -550,6 +562,7 @@ void node::close_network() {
   auto& mm = sys_->middleman();
   directory_ = nullptr;
   daemon_ = nullptr;
+  introspect_ = nullptr;
   // Ports published with CAF's own API keep their actors alive, and CAF has
   // no call that lists them. The BASP broker knows them; ask it from its own
   // thread (the multiplexer's), as CAF's middleman does when it stops.

@@ -462,6 +462,7 @@ caf::behavior supervisor(supervisor_actor* self, supervisor_flags flags,
                   c.last_failure_time.time_since_epoch())
                   .count();
         s.running = static_cast<bool>(c.hdl);
+        s.kind = c.spec.kind;
         result.push_back(std::move(s));
       }
       return result;

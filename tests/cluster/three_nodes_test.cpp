@@ -236,8 +236,9 @@ TEST(FlowControl, ABlastAtAFrozenNodeStopsAtTheWindow) {
   auto grown_mib = (peak_rss_kib() - before) / 1024;
   auto stats = sender.cluster_statistics();
   EXPECT_GE(stats.flow_waits, 1u);
-  // All but at most one window's worth became dead letters.
-  EXPECT_GE(stats.dead_letters, uint64_t{blast} - 1024);
+  // All but a few windows' worth became dead letters (n1 may still ack a
+  // little while SIGSTOP takes hold).
+  EXPECT_GE(stats.dead_letters, uint64_t{blast} - 4 * 1024);
   EXPECT_LT(grown_mib, 64u) << "the sender grew by " << grown_mib << " MiB";
   n1.signal(SIGKILL);
 }

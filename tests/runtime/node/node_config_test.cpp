@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "troupe/error.hpp"
@@ -20,7 +22,10 @@ caf::expected<troupe::parsed_config> parse(std::vector<std::string> args) {
 }
 
 std::string write_ini(const std::string& text) {
-  auto path = ::testing::TempDir() + "/troupe_node_config_test.ini";
+  // One file per test process: ctest runs the tests of this file in
+  // parallel processes.
+  auto path = ::testing::TempDir() + "/troupe_node_config_test_"
+              + std::to_string(::getpid()) + ".ini";
   std::ofstream out{path};
   out << text;
   return path;

@@ -88,8 +88,9 @@ TEST(Node, ShutdownDoesNotHangOnRegisteredOrPublishedActors) {
   auto published = sys.middleman().publish(sys.spawn(idle), 0, "127.0.0.1");
   ASSERT_TRUE(published);
   n.register_name("named", sys.spawn(idle));
-  // three idle actors + the directory + the cluster daemon
-  EXPECT_EQ(n.running_actors(), 5u);
+  // three idle actors + the directory, the cluster daemon and the
+  // introspection service
+  EXPECT_EQ(n.running_actors(), 6u);
   std::vector<std::string> warnings;
   troupe::set_log_observer([&](troupe::log_level lvl, std::string_view line) {
     if (lvl >= troupe::log_level::warn)

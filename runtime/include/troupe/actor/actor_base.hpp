@@ -1,11 +1,16 @@
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <string>
 
+#include <caf/atom.hpp>
 #include <caf/behavior.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/invoke_message_result.hpp>
+#include <caf/mailbox_element.hpp>
 
 namespace troupe {
 
@@ -22,6 +27,29 @@ struct handler_failure {
   /// The exception itself.
   std::exception_ptr exception;
 };
+
+/// Figures every troupe actor keeps about itself, for introspection.
+///
+/// Only the actor writes them (plain stores to relaxed atomics: no locked
+/// instructions on the hot path); readers take relaxed loads. Handler time
+/// is kept in CPU timestamp ticks (see `ticks_to_ns`). The mailbox depth is
+/// not here: CAF 0.17's mailbox cannot be sized safely from outside, so the
+/// actor answers an urgent `figures_atom` request with it (see
+/// `mailbox_depth_atom`).
+struct actor_figures {
+  std::atomic<uint64_t> consumed{0};
+  std::atomic<uint64_t> handler_ticks_total{0};
+  std::atomic<uint64_t> handler_ticks_max{0};
+  /// Nanoseconds since the epoch of the steady clock when it (re)started.
+  std::atomic<int64_t> started_ns{0};
+};
+
+/// Converts timestamp ticks of `actor_figures` to nanoseconds.
+double ticks_to_ns(uint64_t ticks);
+
+/// Urgent request to a troupe actor: answers its mailbox depth (uint64_t),
+/// read from inside the actor, where it is safe.
+using mailbox_depth_atom = caf::atom_constant<caf::atom("trp_depth")>;
 
 /// Base class of every troupe actor: a CAF `event_based_actor` whose
 /// behaviors are guarded.
@@ -98,6 +126,17 @@ public:
   /// Describes the types of a message, Protobuf messages by full name.
   std::string describe_types(const caf::type_erased_tuple& xs) const;
 
+  /// Handles one message and accounts for it: count and time in handler.
+  caf::invoke_message_result consume(caf::mailbox_element& x) override;
+
+  /// Messages waiting in the mailbox. Call only from inside the actor.
+  uint64_t mailbox_depth();
+
+  /// The figures, readable from any thread.
+  const actor_figures& figures() const noexcept {
+    return figures_;
+  }
+
 protected:
   /// Ends the actor with `errc::handler_failed` (the default policy).
   void default_failure(handler_failure& failure);
@@ -105,6 +144,7 @@ protected:
 private:
   failure_handler failure_handler_;
   caf::actor parent_;
+  actor_figures figures_;
 };
 
 } // namespace troupe

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -28,6 +29,14 @@ namespace cluster {
 class core;
 
 } // namespace cluster
+
+namespace wire {
+
+class ClusterSnapshot;
+class KillReply;
+class NodeSnapshot;
+
+} // namespace wire
 
 namespace detail {
 
@@ -225,6 +234,27 @@ public:
   /// The cluster layer's counters.
   cluster_stats cluster_statistics() const;
 
+  // -- introspection ----------------------------------------------------------
+  //
+  // Every node serves these under the local name "troupe.introspect"
+  // (`wire::SnapshotRequest` -> `wire::ClusterSnapshot`, `wire::KillRequest`
+  // -> `wire::KillReply`); the `troupe` tool asks it.
+
+  /// This node's supervision trees (paths from "/root"), the actors outside
+  /// them ("/unsupervised/..."), and their figures. Blocks for at most a
+  /// few hundred ms per busy actor.
+  wire::NodeSnapshot snapshot_local();
+
+  /// This node's snapshot and every other member's, asked over the
+  /// network; members that are down or do not answer within `timeout` are
+  /// listed as unreachable with the reason.
+  wire::ClusterSnapshot
+  snapshot_cluster(std::chrono::milliseconds timeout = std::chrono::seconds{2});
+
+  /// Makes the local actor at `path` fail (for drills): it exits with
+  /// `errc::handler_failed`, and its supervisor restarts it.
+  caf::expected<wire::KillReply> fail_actor(const std::string& path);
+
   /// Asks `run()` to return (as SIGINT would). Safe from any thread.
   void request_shutdown() noexcept;
 
@@ -257,6 +287,9 @@ private:
   void stop_actors(bool kill);
   bool await_actors(std::chrono::milliseconds timeout);
   void close_network();
+  caf::actor spawn_introspection();
+  wire::NodeSnapshot
+  snapshot_local(std::map<std::string, caf::actor>* handles);
   caf::expected<caf::actor> ask_spawn(const std::string& type,
                                       const std::string& where, placement how,
                                       caf::message args,
@@ -271,6 +304,8 @@ private:
   std::unique_ptr<caf::actor_system> sys_;
   caf::actor directory_;
   caf::actor daemon_;
+  caf::actor introspect_;
+  int64_t started_unix_ms_ = 0;
   std::shared_ptr<cluster::core> core_;
 
   mutable std::mutex mtx_;

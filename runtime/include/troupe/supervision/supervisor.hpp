@@ -26,13 +26,15 @@ struct child_status {
   /// Nanoseconds since the epoch of the actor clock, 0 if never failed.
   int64_t last_failure_ns = 0;
   bool running = false;
+  child_kind kind = child_kind::worker;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, child_status& x) {
   return f(caf::meta::type_name("troupe.child_status"), x.id, x.handle,
            x.stable,
-           x.restarts, x.last_failure, x.last_failure_ns, x.running);
+           x.restarts, x.last_failure, x.last_failure_ns, x.running,
+           x.kind);
 }
 
 /// Asks a supervisor for a `std::vector<child_status>`.

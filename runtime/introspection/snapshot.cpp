@@ -1,0 +1,324 @@
+// Snapshots of a node's actor trees, and the introspection service that
+// serves them (local name "troupe.introspect", request/response in
+// proto/troupe/wire/introspect.proto).
+#include <map>
+#include <set>
+
+#include <caf/actor_system.hpp>
+#include <caf/blocking_actor.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <fmt/format.h>
+
+#include "cluster/core.hpp"
+#include "troupe/actor/actor_base.hpp"
+#include "troupe/error.hpp"
+#include "troupe/node/node.hpp"
+#include "troupe/supervision/supervisor.hpp"
+#include "troupe/wire/cluster.pb.h"
+#include "troupe/wire/introspect.pb.h"
+#include "troupe/wire/proto.hpp"
+
+namespace troupe {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+/// Steady-clock nanoseconds (as the actor clock and the figures keep them)
+/// to Unix milliseconds.
+int64_t steady_ns_to_unix_ms(int64_t ns) {
+  auto steady_now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch())
+                      .count();
+  return unix_ms_now() - (steady_now - ns) / 1000000;
+}
+
+int64_t steady_ms_since(int64_t ns) {
+  auto steady_now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch())
+                      .count();
+  return (steady_now - ns) / 1000000;
+}
+
+/// Fills what a local actor knows about itself.
+void fill_local(caf::blocking_actor* self, const caf::actor& hdl,
+                wire::ActorInfo& info) {
+  auto ptr = caf::actor_cast<caf::abstract_actor*>(hdl);
+  if (ptr == nullptr)
+    return;
+  if (auto local = dynamic_cast<caf::local_actor*>(ptr))
+    info.set_type(local->name());
+  auto base = dynamic_cast<actor_base*>(ptr);
+  if (base == nullptr)
+    return;
+  auto& f = base->figures();
+  auto* out = info.mutable_figures();
+  out->set_messages(f.consumed.load(std::memory_order_relaxed));
+  out->set_handler_ns_total(static_cast<uint64_t>(
+    ticks_to_ns(f.handler_ticks_total.load(std::memory_order_relaxed))));
+  out->set_handler_ns_max(static_cast<uint64_t>(
+    ticks_to_ns(f.handler_ticks_max.load(std::memory_order_relaxed))));
+  info.set_uptime_ms(
+    steady_ms_since(f.started_ns.load(std::memory_order_relaxed)));
+  // The depth comes from inside the actor (urgent, so it does not wait
+  // behind the mailbox it measures).
+  self->request<caf::message_priority::high>(hdl, 200ms,
+                                             mailbox_depth_atom::value)
+    .receive([&](uint64_t depth) { out->set_mailbox(depth); },
+             [&](caf::error&) {});
+}
+
+struct walker {
+  caf::blocking_actor* self;
+  const caf::node_id& here;
+  cluster::core& core;
+  wire::NodeSnapshot& out;
+  std::set<caf::actor_id> seen;
+  std::map<std::string, caf::actor>* handles = nullptr;
+
+  std::string node_name(const caf::actor& hdl) {
+    auto name = core.member_of(hdl.node());
+    return name.empty() ? caf::to_string(hdl.node()) : name;
+  }
+
+  wire::ActorInfo& add(const caf::actor& hdl, const std::string& path,
+                       const std::string& parent) {
+    auto& info = *out.add_actors();
+    info.set_path(path);
+    info.set_parent(parent);
+    info.set_id(hdl ? hdl.id() : 0);
+    info.set_node(hdl ? node_name(hdl) : core.self_name);
+    if (handles != nullptr && hdl)
+      (*handles)[path] = hdl;
+    if (hdl && hdl.node() == here) {
+      seen.insert(hdl.id());
+      fill_local(self, hdl, info);
+    }
+    return info;
+  }
+
+  void supervisor(const caf::actor& sup, const std::string& path) {
+    std::vector<child_status> children;
+    self->request(sup, 1s, children_atom::value)
+      .receive([&](std::vector<child_status>& xs) { children = std::move(xs); },
+               [&](caf::error&) {});
+    for (auto& c : children) {
+      auto child_path = path + "/" + c.id;
+      auto& info = add(c.handle, child_path, path);
+      info.set_kind(c.kind == child_kind::supervisor
+                      ? wire::ActorInfo::SUPERVISOR
+                      : wire::ActorInfo::WORKER);
+      info.set_status(c.running ? wire::ActorInfo::RUNNING
+                                : wire::ActorInfo::RESTARTING);
+      info.set_restarts(c.restarts);
+      info.set_last_failure(c.last_failure);
+      if (c.last_failure_ns != 0)
+        info.set_last_failure_unix_ms(steady_ns_to_unix_ms(c.last_failure_ns));
+      if (c.kind == child_kind::supervisor && c.handle
+          && c.handle.node() == here)
+        supervisor(c.handle, child_path);
+    }
+  }
+};
+
+} // namespace
+
+wire::NodeSnapshot node::snapshot_local() {
+  return snapshot_local(nullptr);
+}
+
+wire::NodeSnapshot
+node::snapshot_local(std::map<std::string, caf::actor>* handles) {
+  wire::NodeSnapshot out;
+  if (!running())
+    return out;
+  for (auto& m : members())
+    if (m.name == cfg_.name) {
+      auto& w = *out.mutable_member();
+      w.set_name(m.name);
+      w.set_incarnation(m.incarnation);
+      w.set_host(m.host);
+      w.set_port(m.port);
+      w.set_status(static_cast<wire::MemberStatus>(m.status));
+      w.set_load(m.load);
+    }
+  out.set_reachable(true);
+  out.set_dead_letters(core_->dead_letters.load());
+  out.set_uptime_ms(unix_ms_now() - static_cast<int64_t>(started_unix_ms_));
+  caf::scoped_actor self{*sys_, true};
+  walker w{self.ptr(), sys_->node(), *core_, out, {}, handles};
+  std::vector<caf::actor> roots;
+  std::vector<caf::actor> others;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    roots = roots_;
+    for (auto& addr : tracked_)
+      if (auto hdl = caf::actor_cast<caf::actor>(addr))
+        others.emplace_back(std::move(hdl));
+  }
+  for (size_t i = 0; i < roots.size(); ++i) {
+    auto path = i == 0 ? std::string{"/root"} : fmt::format("/root{}", i + 1);
+    auto& info = w.add(roots[i], path, "");
+    info.set_kind(wire::ActorInfo::SUPERVISOR);
+    w.supervisor(roots[i], path);
+  }
+  for (auto& addr : core_->hosted())
+    if (auto hdl = caf::actor_cast<caf::actor>(addr))
+      others.emplace_back(std::move(hdl));
+  for (auto& hdl : others) {
+    if (w.seen.count(hdl.id()) != 0 || hdl == directory_ || hdl == daemon_
+        || hdl == introspect_)
+      continue;
+    auto ptr = caf::actor_cast<caf::abstract_actor*>(hdl);
+    auto local = dynamic_cast<caf::local_actor*>(ptr);
+    auto type = local ? std::string{local->name()} : std::string{"actor"};
+    w.add(hdl, fmt::format("/unsupervised/{}-{}", type, hdl.id()), "");
+  }
+  return out;
+}
+
+wire::ClusterSnapshot node::snapshot_cluster(std::chrono::milliseconds timeout) {
+  wire::ClusterSnapshot out;
+  out.set_answered_by(cfg_.name);
+  *out.add_nodes() = snapshot_local();
+  for (auto& m : members()) {
+    if (m.name == cfg_.name)
+      continue;
+    wire::NodeSnapshot snap;
+    auto unreachable = [&](std::string why) {
+      snap = wire::NodeSnapshot{};
+      snap.set_reachable(false);
+      snap.set_error(std::move(why));
+    };
+    if (m.status != member_status::up) {
+      unreachable(fmt::format("member is {}", to_string(m.status)));
+    } else if (auto svc = lookup(m.host, m.port, "troupe.introspect",
+                                 timeout)) {
+      caf::scoped_actor self{*sys_, true};
+      self->request(*svc, timeout, wire::SnapshotRequest{})
+        .receive(
+          [&](const wire::ClusterSnapshot& x) {
+            if (x.nodes_size() > 0)
+              snap = x.nodes(0);
+            else
+              unreachable("empty answer");
+          },
+          [&](caf::error& err) { unreachable(describe(err)); });
+    } else {
+      unreachable(describe(svc.error()));
+    }
+    auto& w = *snap.mutable_member();
+    w.set_name(m.name);
+    w.set_incarnation(m.incarnation);
+    w.set_host(m.host);
+    w.set_port(m.port);
+    w.set_status(static_cast<wire::MemberStatus>(m.status));
+    w.set_load(m.load);
+    *out.add_nodes() = std::move(snap);
+  }
+  // A supervised child on another node appears in its supervisor's tree;
+  // its figures come from its own node, where it is not listed twice.
+  for (auto& tree : *out.mutable_nodes())
+    for (auto& info : *tree.mutable_actors()) {
+      if (info.node() == tree.member().name())
+        continue;
+      for (auto& host : *out.mutable_nodes()) {
+        if (host.member().name() != info.node())
+          continue;
+        auto& xs = *host.mutable_actors();
+        for (int i = 0; i < xs.size(); ++i)
+          if (xs[i].id() == info.id()
+              && xs[i].path().rfind("/unsupervised/", 0) == 0) {
+            info.set_type(xs[i].type());
+            info.set_uptime_ms(xs[i].uptime_ms());
+            *info.mutable_figures() = xs[i].figures();
+            xs.DeleteSubrange(i, 1);
+            break;
+          }
+      }
+    }
+  return out;
+}
+
+caf::expected<wire::KillReply> node::fail_actor(const std::string& path) {
+  std::map<std::string, caf::actor> handles;
+  auto snap = snapshot_local(&handles);
+  for (auto& info : snap.actors()) {
+    if (info.path() != path)
+      continue;
+    if (info.node() != cfg_.name) {
+      // A remote child: ask its own node's tree? Its node lists it as
+      // hosted; failing it by id there is the same drill.
+      return make_error(errc::name_not_found,
+                        fmt::format("'{}' runs on node '{}': ask that node",
+                                    path, info.node()));
+    }
+    auto hdl = handles[path];
+    if (!hdl)
+      break;
+    caf::scoped_actor self{*sys_, true};
+    self->send_exit(hdl,
+                    make_error(errc::handler_failed,
+                               "made to fail by 'troupe kill'"));
+    wire::KillReply reply;
+    reply.set_node(cfg_.name);
+    reply.set_id(info.id());
+    return reply;
+  }
+  return make_error(errc::name_not_found,
+                    fmt::format("no actor at '{}' on node '{}'", path,
+                                cfg_.name));
+}
+
+namespace {
+
+/// Answers each request from a worker of its own, so a slow member never
+/// holds up the next request.
+caf::behavior introspect(caf::event_based_actor* self, node* owner) {
+  return {
+    [self, owner](const wire::SnapshotRequest& req)
+      -> caf::result<wire::ClusterSnapshot> {
+      auto rp = self->make_response_promise<wire::ClusterSnapshot>();
+      bool cluster = req.cluster();
+      self->spawn<caf::detached>([rp, owner, cluster]() mutable {
+        if (cluster) {
+          rp.deliver(owner->snapshot_cluster());
+        } else {
+          wire::ClusterSnapshot out;
+          out.set_answered_by(owner->name());
+          *out.add_nodes() = owner->snapshot_local();
+          rp.deliver(std::move(out));
+        }
+      });
+      return rp;
+    },
+    [self, owner](const wire::KillRequest& req)
+      -> caf::result<wire::KillReply> {
+      auto rp = self->make_response_promise<wire::KillReply>();
+      auto path = req.path();
+      self->spawn<caf::detached>([rp, owner, path]() mutable {
+        auto res = owner->fail_actor(path);
+        if (res)
+          rp.deliver(std::move(*res));
+        else
+          rp.deliver(std::move(res.error()));
+      });
+      return rp;
+    },
+  };
+}
+
+} // namespace
+
+caf::actor node::spawn_introspection() {
+  return sys_->spawn(introspect, this);
+}
+
+} // namespace troupe

@@ -1,0 +1,110 @@
+// A node's snapshot of its supervision trees: paths, kinds, figures, and a
+// drill failure that the supervisor counts.
+#include <thread>
+
+#include <caf/scoped_actor.hpp>
+#include <gtest/gtest.h>
+
+#include "troupe/error.hpp"
+#include "troupe/node/node.hpp"
+#include "troupe/supervision/supervisor.hpp"
+#include "troupe/wire/introspect.pb.h"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+struct counter_state {
+  static inline const char* name = "counter";
+  int n = 0;
+};
+
+caf::behavior counter(troupe::stateful_actor<counter_state>* self) {
+  return {
+    [self](int x) { return self->state.n += x; },
+  };
+}
+
+troupe::child_spec worker(std::string id) {
+  troupe::child_spec spec;
+  spec.id = std::move(id);
+  spec.start = [](caf::actor_system& sys) {
+    return troupe::spawn(sys, counter);
+  };
+  return spec;
+}
+
+const troupe::wire::ActorInfo* find(const troupe::wire::NodeSnapshot& snap,
+                                    const std::string& path) {
+  for (auto& x : snap.actors())
+    if (x.path() == path)
+      return &x;
+  return nullptr;
+}
+
+} // namespace
+
+TEST(Snapshot, ListsTheTreeWithFiguresAndCountsADrillFailure) {
+  troupe::node_config cfg;
+  cfg.name = "solo";
+  cfg.log = troupe::log_level::error;
+  troupe::node n{cfg};
+  ASSERT_FALSE(n.start());
+  troupe::child_spec sub;
+  sub.id = "sub";
+  sub.kind = troupe::child_kind::supervisor;
+  sub.start = [](caf::actor_system& sys) {
+    return troupe::spawn_supervisor(sys, {}, {worker("x"), worker("y")});
+  };
+  auto root = n.start_root({}, {worker("a"), sub});
+  caf::scoped_actor self{n.system()};
+  caf::actor a;
+  self->request(root, 5s, troupe::children_atom::value)
+    .receive([&](std::vector<troupe::child_status>& xs) { a = xs[0].handle; },
+             [&](caf::error& err) { FAIL() << troupe::describe(err); });
+  for (int i = 0; i < 10; ++i)
+    self->request(a, 5s, 1).receive([](int) {}, [](caf::error&) {});
+
+  auto snap = n.snapshot_local();
+  EXPECT_TRUE(snap.reachable());
+  EXPECT_EQ(snap.member().name(), "solo");
+  for (auto path : {"/root", "/root/a", "/root/sub", "/root/sub/x",
+                    "/root/sub/y"})
+    EXPECT_NE(find(snap, path), nullptr) << path;
+  auto* info = find(snap, "/root/a");
+  ASSERT_NE(info, nullptr);
+  EXPECT_EQ(info->parent(), "/root");
+  EXPECT_EQ(info->type(), "counter");
+  EXPECT_EQ(info->node(), "solo");
+  EXPECT_EQ(info->kind(), troupe::wire::ActorInfo::WORKER);
+  EXPECT_EQ(info->status(), troupe::wire::ActorInfo::RUNNING);
+  EXPECT_GE(info->figures().messages(), 10u);
+  EXPECT_GT(info->figures().handler_ns_total(), 0u);
+  EXPECT_EQ(info->figures().mailbox(), 0u);
+  EXPECT_EQ(find(snap, "/root/sub")->kind(),
+            troupe::wire::ActorInfo::SUPERVISOR);
+
+  auto killed = n.fail_actor("/root/a");
+  ASSERT_TRUE(killed) << troupe::describe(killed.error());
+  EXPECT_EQ(killed->id(), a.id());
+  EXPECT_FALSE(n.fail_actor("/root/nope"));
+  // The supervisor respawns it; the snapshot shows the restart.
+  const troupe::wire::ActorInfo* after = nullptr;
+  troupe::wire::NodeSnapshot snap2;
+  for (int i = 0; i < 200; ++i) {
+    snap2 = n.snapshot_local();
+    after = find(snap2, "/root/a");
+    if (after && after->restarts() == 1 && after->id() != a.id())
+      break;
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_NE(after, nullptr);
+  EXPECT_EQ(after->restarts(), 1u);
+  EXPECT_NE(after->last_failure().find("troupe kill"), std::string::npos)
+    << after->last_failure();
+  EXPECT_GT(after->last_failure_unix_ms(), 0);
+  // Cluster-wide from a lone node: just this one.
+  auto all = n.snapshot_cluster();
+  EXPECT_EQ(all.answered_by(), "solo");
+  EXPECT_EQ(all.nodes_size(), 1);
+}
