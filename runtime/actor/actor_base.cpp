@@ -45,6 +45,7 @@ guarded_behavior::invoke(caf::detail::invoke_result_visitor& f,
     if (xs.size() == 1 && xs.match_element<mailbox_depth_atom>(0)) {
       auto rp = owner_->make_response_promise();
       rp.deliver(owner_->mailbox_depth());
+      owner_->uncounted_ = true; // introspection does not count itself
       return caf::match_case::match;
     }
     if (xs.size() == 1 && xs.matches(0, 0, &typeid(wire::rejected_message))) {
@@ -148,6 +149,10 @@ caf::invoke_message_result actor_base::consume(caf::mailbox_element& x) {
   auto result = super::consume(x);
   if (result == caf::invoke_message_result::skipped)
     return result;
+  if (uncounted_) {
+    uncounted_ = false;
+    return result;
+  }
   // Only this thread writes these: plain load + store, no locked add.
   auto dt = ticks() - t0;
   auto& f = figures_;

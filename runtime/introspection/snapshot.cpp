@@ -181,6 +181,37 @@ node::snapshot_local(std::map<std::string, caf::actor>* handles) {
     auto type = local ? std::string{local->name()} : std::string{"actor"};
     w.add(hdl, fmt::format("/unsupervised/{}-{}", type, hdl.id()), "");
   }
+  // Rates: messages since this node's previous snapshot when it is recent,
+  // else the average over the actor's life (a one-shot `troupe tree` then
+  // still shows which actors are busy).
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> guard{mtx_};
+  // At least a second apart, or a quick second look divides a handful of
+  // messages by a few milliseconds.
+  auto since = now - last_snapshot_;
+  auto recent = since >= std::chrono::seconds{1}
+                && since < std::chrono::seconds{60};
+  std::unordered_map<uint64_t, uint64_t> counts;
+  for (auto& info : *out.mutable_actors()) {
+    if (info.node() != cfg_.name)
+      continue;
+    auto msgs = info.figures().messages();
+    counts[info.id()] = msgs;
+    auto i = last_counts_.find(info.id());
+    double rate = 0;
+    if (recent && i != last_counts_.end() && msgs >= i->second) {
+      auto dt = std::chrono::duration<double>(now - last_snapshot_).count();
+      rate = dt > 0 ? static_cast<double>(msgs - i->second) / dt : 0.0;
+    } else if (info.uptime_ms() > 0) {
+      rate = static_cast<double>(msgs) * 1000.0
+             / static_cast<double>(info.uptime_ms());
+    }
+    info.mutable_figures()->set_msgs_per_sec(rate);
+  }
+  if (!recent && since < std::chrono::seconds{1})
+    return out; // keep the older baseline
+  last_counts_ = std::move(counts);
+  last_snapshot_ = now;
   return out;
 }
 
@@ -253,13 +284,8 @@ caf::expected<wire::KillReply> node::fail_actor(const std::string& path) {
   for (auto& info : snap.actors()) {
     if (info.path() != path)
       continue;
-    if (info.node() != cfg_.name) {
-      // A remote child: ask its own node's tree? Its node lists it as
-      // hosted; failing it by id there is the same drill.
-      return make_error(errc::name_not_found,
-                        fmt::format("'{}' runs on node '{}': ask that node",
-                                    path, info.node()));
-    }
+    // A child on another node is failed through its proxy: the exit
+    // message travels like any other.
     auto hdl = handles[path];
     if (!hdl)
       break;
@@ -268,7 +294,7 @@ caf::expected<wire::KillReply> node::fail_actor(const std::string& path) {
                     make_error(errc::handler_failed,
                                "made to fail by 'troupe kill'"));
     wire::KillReply reply;
-    reply.set_node(cfg_.name);
+    reply.set_node(info.node());
     reply.set_id(info.id());
     return reply;
   }

@@ -110,6 +110,15 @@ child_process::wait_for_line(const std::string& needle,
   return found;
 }
 
+bool child_process::wait_stopped() {
+  siginfo_t info{};
+  // WNOWAIT leaves the state to be collected again (the exit is reaped
+  // elsewhere).
+  if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WSTOPPED | WNOWAIT) != 0)
+    return false;
+  return info.si_code == CLD_STOPPED;
+}
+
 size_t child_process::line_count() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return lines_.size();
@@ -140,6 +149,10 @@ std::optional<int> child_process::wait_exit(std::chrono::milliseconds timeout) {
   if (::waitpid(pid_, &status, 0) != pid_)
     return std::nullopt;
   exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  // Everything it wrote is read once the pipe reports EOF (a grandchild
+  // holding the pipe open would keep it open: bounded by the timeout).
+  std::unique_lock<std::mutex> guard{mtx_};
+  cv_.wait_for(guard, timeout, [this] { return eof_; });
   return exit_code_;
 }
 

@@ -45,6 +45,9 @@ public:
   /// Sends `sig` to the child.
   void signal(int sig);
 
+  /// Blocks until the child is stopped (after SIGSTOP); false if it exited.
+  bool wait_stopped();
+
   /// Waits for the child to exit; returns its exit code (128+N when killed
   /// by signal N), or nothing on timeout.
   std::optional<int>

@@ -137,6 +137,10 @@ public:
     return figures_;
   }
 
+  /// Set while handling an introspection request, which is not counted.
+  /// @private
+  bool uncounted_ = false;
+
 protected:
   /// Ends the actor with `errc::handler_failed` (the default policy).
   void default_failure(handler_failure& failure);

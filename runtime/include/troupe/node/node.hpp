@@ -306,6 +306,9 @@ private:
   caf::actor daemon_;
   caf::actor introspect_;
   int64_t started_unix_ms_ = 0;
+  // For message rates between snapshots (guarded by mtx_).
+  std::unordered_map<uint64_t, uint64_t> last_counts_;
+  std::chrono::steady_clock::time_point last_snapshot_{};
   std::shared_ptr<cluster::core> core_;
 
   mutable std::mutex mtx_;
