@@ -1,0 +1,263 @@
+#include "troupe/tool/client.hpp"
+
+#include "troupe/error.hpp"
+#include "troupe/log.hpp"
+#include "troupe/node/node.hpp"
+#include "troupe/supervision/supervisor.hpp"
+#include "troupe/tool/error.hpp"
+#include "troupe/tool/render.hpp"
+#include "troupe/wire/proto.hpp"
+
+#include "fixture.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/sec.hpp>
+#include <gtest/gtest.h>
+
+#include <google/protobuf/util/message_differencer.h>
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace troupe::tool::test {
+
+// -- parsing ------------------------------------------------------------------
+
+TEST(ParseEndpoint, SplitsHostAndPort) {
+  auto ep = parse_endpoint("10.0.0.1:4001");
+  ASSERT_TRUE(ep) << describe(ep.error());
+  EXPECT_EQ(ep->host, "10.0.0.1");
+  EXPECT_EQ(ep->port, 4001);
+  auto named = parse_endpoint("node-a.local:80");
+  ASSERT_TRUE(named);
+  EXPECT_EQ(named->host, "node-a.local");
+}
+
+TEST(ParseEndpoint, RejectsMalformedAddressesAsUsageErrors) {
+  for (auto text : {"", "localhost", ":4000", "host:", "host:0", "host:65536",
+                    "host:-1", "host:80x"}) {
+    auto ep = parse_endpoint(text);
+    ASSERT_FALSE(ep) << text;
+    EXPECT_EQ(exit_code(ep.error()), 2) << text;
+    auto msg = describe(ep.error());
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    EXPECT_NE(msg.find("bad address: '" + std::string{text} + "'"),
+              std::string::npos)
+        << msg;
+  }
+  EXPECT_EQ(describe(parse_endpoint("host").error()),
+            "bad address: 'host' is not of the form host:port (expected "
+            "HOST:PORT, e.g. 127.0.0.1:4000)");
+}
+
+TEST(ParseActorPath, AcceptsAbsolutePathsOnly) {
+  EXPECT_TRUE(parse_actor_path("/root"));
+  EXPECT_TRUE(parse_actor_path("/root/workers/w1"));
+  for (auto text : {"", "/", "root/w1", "/root/", "/root//w1"}) {
+    auto path = parse_actor_path(text);
+    ASSERT_FALSE(path) << text;
+    EXPECT_EQ(exit_code(path.error()), 2) << text;
+  }
+  EXPECT_EQ(describe(parse_actor_path("root").error()),
+            "bad actor path 'root': it must start with '/' (expected e.g. "
+            "/root/workers/w1)");
+}
+
+// -- exit codes ---------------------------------------------------------------
+
+TEST(ExitCode, IsTheToolErrcForTheToolsErrors) {
+  EXPECT_EQ(exit_code(caf::error{}), 0);
+  EXPECT_EQ(exit_code(make_error(tool_errc::failed, "x")), 1);
+  EXPECT_EQ(exit_code(make_error(tool_errc::usage, "x")), 2);
+  EXPECT_EQ(exit_code(make_error(tool_errc::unreachable, "x")), 3);
+  EXPECT_EQ(exit_code(make_error(tool_errc::unknown_path, "x")), 4);
+  EXPECT_EQ(describe(make_error(tool_errc::unreachable, "gone")), "gone");
+}
+
+TEST(ExitCode, MapsOtherErrorsByMeaning) {
+  EXPECT_EQ(exit_code(troupe::make_error(errc::bad_config, "x")), 2);
+  EXPECT_EQ(exit_code(troupe::make_error(errc::connect_failed, "x")), 3);
+  EXPECT_EQ(exit_code(troupe::make_error(errc::node_down, "x")), 3);
+  EXPECT_EQ(exit_code(caf::make_error(caf::sec::request_timeout)), 3);
+  EXPECT_EQ(exit_code(caf::make_error(caf::sec::cannot_connect_to_node)), 3);
+  EXPECT_EQ(exit_code(troupe::make_error(errc::handler_failed, "x")), 1);
+  EXPECT_EQ(exit_code(troupe::make_error(errc::name_not_found, "x")), 1);
+  EXPECT_EQ(exit_code(caf::make_error(caf::sec::unexpected_response)), 1);
+}
+
+// -- talking to a node --------------------------------------------------------
+//
+// A node in this process serves a stand-in for the runtime's introspection
+// actor under its own name (so as not to clash with the real one).
+
+namespace {
+
+constexpr const char* service = "troupe.introspect.test";
+
+struct fake_state {
+  static inline const char* name = "fake.introspect";
+};
+
+// Answers with the fixture and knows one actor; `silent` never answers.
+caf::behavior fake_introspect(troupe::stateful_actor<fake_state>* self,
+                              bool silent) {
+  auto held = std::make_shared<std::vector<caf::response_promise>>();
+  return {
+      [=](const wire::SnapshotRequest& req)
+          -> caf::result<wire::ClusterSnapshot> {
+        if (silent) {
+          held->push_back(self->make_response_promise());
+          return caf::delegated<wire::ClusterSnapshot>{};
+        }
+        auto snap = fixture_snapshot();
+        if (!req.cluster())
+          snap.mutable_nodes()->DeleteSubrange(1, 2);
+        return snap;
+      },
+      [=](const wire::KillRequest& req) -> caf::result<wire::KillReply> {
+        if (req.path() != "/root/workers/w1")
+          return troupe::make_error(errc::name_not_found,
+                                    "no actor at '" + req.path() + "'");
+        if (req.secret() != "s3cret")
+          return troupe::make_error(errc::bad_config, "wrong secret");
+        wire::KillReply rep;
+        rep.set_node("n1");
+        rep.set_id(13);
+        return rep;
+      },
+  };
+}
+
+class Client : public ::testing::Test {
+protected:
+  void SetUp() override {
+    node_config cfg;
+    cfg.name = "served";
+    cfg.log = log_level::warn;
+    cfg.shutdown_timeout = 500ms;
+    server_ = std::make_unique<node>(cfg);
+    server_->add_message_type<wire::SnapshotRequest>()
+        .add_message_type<wire::ClusterSnapshot>()
+        .add_message_type<wire::KillRequest>()
+        .add_message_type<wire::KillReply>();
+    ASSERT_FALSE(server_->start());
+    ASSERT_FALSE(server_->register_name(
+        service, server_->spawn(fake_introspect, false)));
+    ASSERT_FALSE(server_->register_name("silent",
+                                        server_->spawn(fake_introspect, true)));
+    ep_ = endpoint{"127.0.0.1", server_->port()};
+    opts_.service = service;
+    opts_.timeout = 5s;
+  }
+
+  std::unique_ptr<node> server_;
+  endpoint ep_;
+  client_options opts_;
+};
+
+} // namespace
+
+TEST_F(Client, FetchesTheSnapshotTheNodeServes) {
+  // The client node shuts down cleanly (it once waited for its own blocking
+  // actor and was abandoned after the shutdown timeout).
+  std::mutex mtx; // the log may be written from any thread
+  std::vector<std::string> complaints;
+  set_log_observer([&](log_level lvl, std::string_view line) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (lvl >= log_level::warn)
+      complaints.emplace_back(line);
+  });
+  auto snap = fetch_snapshot(ep_, opts_);
+  set_log_observer({});
+  EXPECT_TRUE(complaints.empty()) << complaints.front();
+  ASSERT_TRUE(snap) << describe(snap.error());
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+      *snap, fixture_snapshot()));
+  opts_.cluster = false;
+  auto local = fetch_snapshot(ep_, opts_);
+  ASSERT_TRUE(local) << describe(local.error());
+  EXPECT_EQ(local->nodes_size(), 1);
+}
+
+TEST_F(Client, ANodeWithoutTheServiceIsAnErrorNotUnreachable) {
+  opts_.service = "nobody.here";
+  auto snap = fetch_snapshot(ep_, opts_);
+  ASSERT_FALSE(snap);
+  EXPECT_EQ(exit_code(snap.error()), 1);
+  EXPECT_EQ(describe(snap.error()),
+            "127.0.0.1:" + std::to_string(ep_.port) +
+                " serves no 'nobody.here' (a troupe node without "
+                "introspection?)");
+}
+
+TEST_F(Client, AClosedPortIsUnreachable) {
+  auto port = ep_.port;
+  server_.reset(); // frees the port
+  auto snap = fetch_snapshot(endpoint{"127.0.0.1", port}, opts_);
+  ASSERT_FALSE(snap);
+  EXPECT_EQ(exit_code(snap.error()), 3) << describe(snap.error());
+}
+
+TEST_F(Client, ANodeThatDoesNotAnswerInTimeIsUnreachable) {
+  opts_.service = "silent";
+  opts_.timeout = 300ms;
+  auto snap = fetch_snapshot(ep_, opts_);
+  ASSERT_FALSE(snap);
+  EXPECT_EQ(exit_code(snap.error()), 3);
+  EXPECT_EQ(describe(snap.error()),
+            "127.0.0.1:" + std::to_string(ep_.port) +
+                " did not answer the snapshot request within 300ms");
+}
+
+TEST_F(Client, KillsAKnownPathAndReportsUnknownOnes) {
+  auto rep = kill_actor(ep_, "/root/workers/w1", "s3cret", opts_);
+  ASSERT_TRUE(rep) << describe(rep.error());
+  EXPECT_EQ(rep->node(), "n1");
+  EXPECT_EQ(rep->id(), 13u);
+  auto unknown = kill_actor(ep_, "/root/nobody", "s3cret", opts_);
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(exit_code(unknown.error()), 4);
+  EXPECT_EQ(describe(unknown.error()),
+            "no actor at /root/nobody (the node says: no actor at "
+            "'/root/nobody')");
+  auto refused = kill_actor(ep_, "/root/workers/w1", "wrong", opts_);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(exit_code(refused.error()), 1) << describe(refused.error());
+}
+
+// Against the runtime's own service, as the `troupe` command talks to it.
+TEST(RealService, AnswersSnapshotsAndKills) {
+  node_config cfg;
+  cfg.name = "real";
+  cfg.log = log_level::warn;
+  cfg.shutdown_timeout = 500ms;
+  node n{cfg};
+  ASSERT_FALSE(n.start());
+  child_spec w1;
+  w1.id = "w1";
+  w1.start = [](caf::actor_system& sys) {
+    return troupe::spawn(sys, fake_introspect, false);
+  };
+  n.start_root({}, {w1});
+  endpoint ep{"127.0.0.1", n.port()};
+  auto snap = fetch_snapshot(ep);
+  ASSERT_TRUE(snap) << describe(snap.error());
+  EXPECT_EQ(snap->answered_by(), "real");
+  auto tree = render_tree(*snap);
+  EXPECT_NE(tree.find("  /root "), std::string::npos) << tree;
+  EXPECT_NE(tree.find("  └─ w1 "), std::string::npos) << tree;
+  auto rep = kill_actor(ep, "/root/w1", "");
+  ASSERT_TRUE(rep) << describe(rep.error());
+  EXPECT_EQ(rep->node(), "real");
+  auto unknown = kill_actor(ep, "/root/nobody", "");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(exit_code(unknown.error()), 4) << describe(unknown.error());
+}
+
+} // namespace troupe::tool::test

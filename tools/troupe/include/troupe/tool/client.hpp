@@ -1,0 +1,59 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <caf/expected.hpp>
+
+#include "troupe/wire/introspect.pb.h"
+
+namespace troupe::tool {
+
+/// A node's address as given on the command line.
+struct endpoint {
+  std::string host;
+  uint16_t port = 0;
+};
+
+/// Parses `HOST:PORT` (the syntax of troupe's seeds). Fails with
+/// `tool_errc::usage` and a message that quotes the input.
+caf::expected<endpoint> parse_endpoint(const std::string& text);
+
+/// Checks a supervision path such as `/root/workers/w1`: absolute, no empty
+/// segment, no trailing slash. Fails with `tool_errc::usage`.
+caf::expected<std::string> parse_actor_path(const std::string& text);
+
+/// How the tool talks to a node.
+struct client_options {
+  /// Bound on the lookup of the service and on the request itself. A cluster
+  /// snapshot waits for every member, so keep it above the node's own
+  /// per-member timeout.
+  std::chrono::milliseconds timeout{10000};
+  /// Name the node serves its introspection actor under.
+  std::string service = "troupe.introspect";
+  /// Whether to ask for the whole cluster or only the node at the address.
+  bool cluster = true;
+};
+
+/// Asks the node at `ep` for a snapshot. Starts a private client node for the
+/// duration of the call (no seeds, OS-chosen port, warnings only): it talks
+/// to the node but never joins its cluster.
+///
+/// Errors: `tool_errc::unreachable` when the node cannot be reached or does
+/// not answer in time, `tool_errc::failed` for anything else (such as a node
+/// that serves no introspection service).
+caf::expected<wire::ClusterSnapshot>
+fetch_snapshot(const endpoint& ep, const client_options& opts = {});
+
+/// Asks the node at `ep` to make its actor at `path` fail (a drill: its
+/// supervisor restarts it). Paths are the node's own (every node has a
+/// `/root`), so `ep` is the node the actor runs on. Errors as for
+/// `fetch_snapshot`, plus `tool_errc::unknown_path` when the node has no
+/// actor at `path`.
+caf::expected<wire::KillReply> kill_actor(const endpoint& ep,
+                                          const std::string& path,
+                                          const std::string& secret,
+                                          const client_options& opts = {});
+
+} // namespace troupe::tool
