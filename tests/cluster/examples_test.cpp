@@ -1,5 +1,9 @@
 // Smoke tests of the examples, with asserted output.
+#include <map>
+#include <set>
+
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "child_process.hpp"
 
@@ -17,3 +21,77 @@ TEST(Examples, HelloTwoNodesExchangeGreetings) {
   EXPECT_TRUE(server.wait_for_line("b greeted a (#4, 4 so far)"))
     << server.output();
 }
+
+#ifdef TROUPE_TOOL_BIN
+namespace {
+
+// Runs the `troupe` tool and returns its exit code and output.
+std::pair<int, std::string> run_tool(std::vector<std::string> args) {
+  args.insert(args.begin(), TROUPE_TOOL_BIN);
+  child_process tool{args};
+  auto code = tool.wait_exit(std::chrono::seconds{30});
+  return {code.value_or(-1), tool.output()};
+}
+
+} // namespace
+
+// The main job: a 3-node cluster whose supervision tree spans the nodes,
+// seen whole through one node with the `troupe` tool; a drill failure shows
+// up as a restart with its reason.
+TEST(Examples, ClusterTreeThroughTheTool) {
+  std::string cluster = std::string{TROUPE_EXAMPLES_BIN_DIR} + "/cluster";
+  child_process n1{{cluster, "--name", "n1", "supervise", "3"}};
+  auto ready = n1.wait_for_line("READY port=");
+  ASSERT_TRUE(ready) << n1.output();
+  auto port = ready->substr(ready->find("port=") + 5);
+  auto seed = "127.0.0.1:" + port.substr(0, port.find(' '));
+  child_process n2{{cluster, "--name", "n2", "--seeds", seed}};
+  child_process n3{{cluster, "--name", "n3", "--seeds", seed}};
+  ASSERT_TRUE(n1.wait_for_line("SUPERVISING")) << n1.output();
+  // The tree's remote children are placed before SUPERVISING is printed.
+  auto [code, out] = run_tool({"tree", "--json", seed});
+  ASSERT_EQ(code, 0) << out;
+  auto doc = nlohmann::json::parse(out);
+  EXPECT_EQ(doc["answered_by"], "n1");
+  std::map<std::string, std::string> where; // path -> node it runs on
+  std::set<std::string> nodes;
+  for (auto& node : doc["nodes"]) {
+    nodes.insert(node["name"].get<std::string>());
+    EXPECT_TRUE(node["reachable"].get<bool>()) << node.dump();
+    for (auto& actor : node["actors"])
+      where[actor["path"].get<std::string>()] = actor["node"];
+  }
+  EXPECT_EQ(nodes, (std::set<std::string>{"n1", "n2", "n3"}));
+  for (auto path : {"/root", "/root/greeter-1", "/root/greeter-2",
+                    "/root/greeter-3", "/root/local", "/root/local/a",
+                    "/root/local/b", "/root/caller"})
+    EXPECT_EQ(where.count(path), 1u) << path << "\n" << out;
+  // Spread: the greeters run on the other two nodes.
+  std::set<std::string> hosts;
+  for (auto path : {"/root/greeter-1", "/root/greeter-2", "/root/greeter-3"})
+    hosts.insert(where[path]);
+  EXPECT_EQ(hosts, (std::set<std::string>{"n2", "n3"}));
+  auto killed = run_tool({"kill", seed, "/root/local/a"});
+  ASSERT_EQ(killed.first, 0) << killed.second;
+  // The supervisor restarts it at once; the next snapshot shows it.
+  nlohmann::json killed_actor;
+  std::string last;
+  for (int i = 0; i < 20 && killed_actor.is_null(); ++i) {
+    auto res = run_tool({"tree", "--json", seed});
+    ASSERT_EQ(res.first, 0) << res.second;
+    last = res.second;
+    auto snapshot = nlohmann::json::parse(res.second);
+    for (auto& node : snapshot["nodes"])
+      for (auto& actor : node["actors"])
+        if (actor["path"] == "/root/local/a" && actor["restarts"] == 1)
+          killed_actor = actor;
+  }
+  ASSERT_FALSE(killed_actor.is_null()) << killed.second << "\n" << last;
+  EXPECT_NE(killed_actor["last_failure"].get<std::string>().find(
+              "made to fail by 'troupe kill'"),
+            std::string::npos)
+    << killed_actor.dump();
+  auto unknown = run_tool({"kill", seed, "/root/nope"});
+  EXPECT_EQ(unknown.first, 4) << unknown.second;
+}
+#endif
