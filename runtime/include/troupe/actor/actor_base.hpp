@@ -32,7 +32,9 @@ struct handler_failure {
 ///
 /// Only the actor writes them (plain stores to relaxed atomics: no locked
 /// instructions on the hot path); readers take relaxed loads. Handler time
-/// is kept in CPU timestamp ticks (see `ticks_to_ns`). The mailbox depth is
+/// is kept in CPU timestamp ticks (see `ticks_to_ns`), measured on one
+/// message in `actor_base::timing_stride` and extrapolated; the maximum is
+/// the largest sampled one. The mailbox depth is
 /// not here: CAF 0.17's mailbox cannot be sized safely from outside, so the
 /// actor answers an urgent `figures_atom` request with it (see
 /// `mailbox_depth_atom`).
@@ -141,11 +143,16 @@ public:
   /// @private
   bool uncounted_ = false;
 
+  /// One message in this many is timed (see `consume`).
+  static constexpr uint64_t timing_stride = 8;
+
 protected:
   /// Ends the actor with `errc::handler_failed` (the default policy).
   void default_failure(handler_failure& failure);
 
 private:
+  bool count_consumed(uint64_t n);
+
   failure_handler failure_handler_;
   caf::actor parent_;
   actor_figures figures_;
