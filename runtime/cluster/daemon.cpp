@@ -295,6 +295,9 @@ void mark_down(daemon_actor* self, peer& p, member_status status,
   log(status == member_status::left ? log_level::info : log_level::warn,
       fmt::format("member '{}' (incarnation {}) is {}: {}", p.info.name,
                   p.info.incarnation, to_string(status), why));
+  // Readers see the node as unreachable before its flow closes, so no
+  // message slips through uncounted in between.
+  publish(self, nullptr);
   if (p.nid) {
     c.flow_close(p.nid);
     auto n = c.fail_pending(p.nid, make_error(errc::node_down,
