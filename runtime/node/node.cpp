@@ -16,6 +16,7 @@
 #include "cluster/core.hpp"
 #include "cluster/daemon.hpp"
 #include "cluster/ref.hpp"
+#include "introspection/metrics.hpp"
 #include "node/caf_config.hpp"
 #include "troupe/error.hpp"
 #include "troupe/log.hpp"
@@ -117,6 +118,10 @@ node::node(node_config cfg)
   add_message_type<wire::KillReply>();
 }
 
+uint16_t node::metrics_port() const noexcept {
+  return metrics_ ? metrics_->port() : 0;
+}
+
 uint64_t node::incarnation() const noexcept {
   return core_->incarnation.load();
 }
@@ -204,6 +209,22 @@ caf::error node::start() {
                        .count();
   introspect_ = spawn_introspection();
   register_name("troupe.introspect", introspect_);
+  if (cfg_.metrics_port >= 0) {
+    try {
+      metrics_ = std::make_unique<detail::metrics_endpoint>(
+        *this, cfg_.host, static_cast<uint16_t>(cfg_.metrics_port));
+      log(log_level::info,
+          fmt::format("node '{}' serves metrics on http://{}:{}/metrics",
+                      cfg_.name, cfg_.host, metrics_->port()));
+    } catch (std::exception& e) {
+      auto err = make_error(errc::bad_config,
+                            fmt::format("cannot serve metrics on {}:{}: {}",
+                                        cfg_.host, cfg_.metrics_port,
+                                        e.what()));
+      shutdown();
+      return err;
+    }
+  }
   // Join through the seeds. One that is not up yet is not an error (nodes
   // of a cluster start in any order): the daemon keeps trying.
   if (!cfg_.seeds.empty()) {
@@ -620,6 +641,7 @@ bool node::shutdown() {
   if (!state_.compare_exchange_strong(expected, run_state::stopping))
     return expected != run_state::stopping;
   request_shutdown();
+  metrics_.reset();
   leave();
   stop_actors(false);
   {

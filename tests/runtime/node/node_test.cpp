@@ -186,8 +186,12 @@ TEST(Node, ConnectsToSeedsAndToleratesOnesThatAreDown) {
       return x.find(needle) != std::string::npos;
     });
   };
+  std::string all;
+  for (auto& x : lines)
+    all += x + "\n";
   EXPECT_TRUE(has("joined the cluster through 127.0.0.1:"
-                  + std::to_string(a.port())));
+                  + std::to_string(a.port())))
+    << all;
   EXPECT_EQ(b.members().size(), 2u);
   EXPECT_TRUE(has("seed 127.0.0.1:" + std::to_string(dead_port)
                   + " unreachable"));

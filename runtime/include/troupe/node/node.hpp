@@ -40,6 +40,7 @@ class NodeSnapshot;
 
 namespace detail {
 
+class metrics_endpoint;
 class node_caf_config;
 
 /// Names served by a node. Shared with the functors that release a name when
@@ -109,6 +110,9 @@ public:
   uint16_t port() const noexcept {
     return port_;
   }
+
+  /// The port of the Prometheus endpoint, 0 when it is off.
+  uint16_t metrics_port() const noexcept;
 
   /// The CAF actor system. @pre `running()`
   caf::actor_system& system();
@@ -305,6 +309,7 @@ private:
   caf::actor directory_;
   caf::actor daemon_;
   caf::actor introspect_;
+  std::unique_ptr<detail::metrics_endpoint> metrics_;
   int64_t started_unix_ms_ = 0;
   // For message rates between snapshots (guarded by mtx_).
   std::unordered_map<uint64_t, uint64_t> last_counts_;

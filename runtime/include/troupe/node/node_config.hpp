@@ -33,6 +33,10 @@ struct node_config {
   /// Failure detection on every link to another node (on by default; see
   /// `failure_detector_settings`).
   failure_detector_settings failure_detector;
+  /// Port of the Prometheus endpoint (`GET /metrics` on `host`); -1 (the
+  /// default) keeps it off, 0 lets the OS choose (see
+  /// `node::metrics_port()`).
+  int metrics_port = -1;
   /// Messages this node may have in flight to one other node through
   /// troupe handles; a sender that would exceed it waits (back-pressure).
   size_t flow_window = 4096;
@@ -54,7 +58,8 @@ struct parsed_config {
 /// flags, environment variables (`TROUPE_NAME`, `TROUPE_HOST`, `TROUPE_PORT`,
 /// `TROUPE_SEEDS`, `TROUPE_THREADS`, `TROUPE_MAX_MESSAGE_SIZE`,
 /// `TROUPE_SHUTDOWN_TIMEOUT_MS`, `TROUPE_LOG_LEVEL`, `TROUPE_HEARTBEAT_MS`,
-/// `TROUPE_FAILURE_TIMEOUT_MS`) and an INI file
+/// `TROUPE_FAILURE_TIMEOUT_MS`, `TROUPE_FLOW_WINDOW`, `TROUPE_METRICS_PORT`)
+/// and an INI file
 /// (`--config FILE` or `TROUPE_CONFIG`), over the defaults above.
 ///
 /// An unknown flag or key, a value of the wrong type, a port out of range,

@@ -1,0 +1,140 @@
+#include "introspection/metrics.hpp"
+
+#include <map>
+
+#include <prometheus/collectable.h>
+#include <prometheus/exposer.h>
+#include <prometheus/metric_family.h>
+
+#include "troupe/node/node.hpp"
+#include "troupe/wire/introspect.pb.h"
+
+namespace troupe::detail {
+
+namespace {
+
+prometheus::ClientMetric value(double x, prometheus::MetricType type,
+                               std::vector<prometheus::ClientMetric::Label>
+                                 labels = {}) {
+  prometheus::ClientMetric m;
+  m.label = std::move(labels);
+  if (type == prometheus::MetricType::Counter)
+    m.counter.value = x;
+  else
+    m.gauge.value = x;
+  return m;
+}
+
+prometheus::MetricFamily family(std::string name, std::string help,
+                                prometheus::MetricType type) {
+  prometheus::MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = type;
+  return f;
+}
+
+/// Collects at scrape time from the node's own snapshot: per actor type,
+/// the cluster's members by status, and the cluster layer's counters.
+class collector final : public prometheus::Collectable {
+public:
+  explicit collector(node& owner) : owner_(owner) {
+  }
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    using prometheus::MetricType;
+    std::vector<prometheus::MetricFamily> out;
+    if (!owner_.running())
+      return out;
+    struct per_type {
+      double actors = 0, messages = 0, mailbox = 0, restarts = 0;
+    };
+    std::map<std::string, per_type> types;
+    auto snap = owner_.snapshot_local();
+    for (auto& a : snap.actors()) {
+      if (a.node() != owner_.name())
+        continue; // a remote child: counted by its own node
+      auto& t = types[a.type().empty() ? "unknown" : a.type()];
+      t.actors += 1;
+      t.messages += static_cast<double>(a.figures().messages());
+      t.mailbox += static_cast<double>(a.figures().mailbox());
+      t.restarts += static_cast<double>(a.restarts());
+    }
+    auto actors = family("troupe_actors", "Running actors by type.",
+                         MetricType::Gauge);
+    auto messages = family("troupe_actor_messages_total",
+                           "Messages handled, by actor type.",
+                           MetricType::Counter);
+    auto mailbox = family("troupe_actor_mailbox_depth",
+                          "Messages waiting in mailboxes, by actor type.",
+                          MetricType::Gauge);
+    auto restarts = family("troupe_actor_restarts_total",
+                           "Restarts of supervised actors, by actor type.",
+                           MetricType::Counter);
+    for (auto& [name, t] : types) {
+      std::vector<prometheus::ClientMetric::Label> label{{"type", name}};
+      actors.metric.push_back(value(t.actors, MetricType::Gauge, label));
+      messages.metric.push_back(value(t.messages, MetricType::Counter, label));
+      mailbox.metric.push_back(value(t.mailbox, MetricType::Gauge, label));
+      restarts.metric.push_back(value(t.restarts, MetricType::Counter, label));
+    }
+    out.push_back(std::move(actors));
+    out.push_back(std::move(messages));
+    out.push_back(std::move(mailbox));
+    out.push_back(std::move(restarts));
+    std::map<std::string, double> by_status;
+    for (auto s : {member_status::joining, member_status::up,
+                   member_status::suspect, member_status::down,
+                   member_status::left})
+      by_status[to_string(s)] = 0;
+    for (auto& m : owner_.members())
+      by_status[to_string(m.status)] += 1;
+    auto members = family("troupe_cluster_members",
+                          "Cluster members as this node sees them, by status.",
+                          MetricType::Gauge);
+    for (auto& [status, n] : by_status)
+      members.metric.push_back(value(n, MetricType::Gauge,
+                                     {{"status", status}}));
+    out.push_back(std::move(members));
+    auto stats = owner_.cluster_statistics();
+    auto counter = [&](const char* name, const char* help, uint64_t x) {
+      auto f = family(name, help, MetricType::Counter);
+      f.metric.push_back(value(static_cast<double>(x), MetricType::Counter));
+      out.push_back(std::move(f));
+    };
+    counter("troupe_dead_letters_total",
+            "Messages to a down node or an unheld name.", stats.dead_letters);
+    counter("troupe_failed_requests_total",
+            "Requests failed with node_down or name_not_found.",
+            stats.failed_requests);
+    counter("troupe_flow_waits_total",
+            "Times a sender waited for a full window to another node.",
+            stats.flow_waits);
+    counter("troupe_fenced_total", "Times this node was fenced.",
+            stats.fenced);
+    return out;
+  }
+
+private:
+  node& owner_;
+};
+
+} // namespace
+
+metrics_endpoint::metrics_endpoint(node& owner, const std::string& host,
+                                   uint16_t port) {
+  exposer_ = std::make_unique<prometheus::Exposer>(host + ":"
+                                                   + std::to_string(port));
+  auto c = std::make_shared<collector>(owner);
+  exposer_->RegisterCollectable(c);
+  collector_ = c;
+  auto ports = exposer_->GetListeningPorts();
+  port_ = ports.empty() ? port : static_cast<uint16_t>(ports.front());
+}
+
+metrics_endpoint::~metrics_endpoint() {
+  // Stop serving before the collector (and the node) go.
+  exposer_.reset();
+}
+
+} // namespace troupe::detail

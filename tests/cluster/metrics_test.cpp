@@ -1,0 +1,86 @@
+// The Prometheus endpoint: scraped with curl, parsed line by line as the
+// text exposition format, with the node's figures in it.
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "child_process.hpp"
+#include "echo_actor.hpp"
+#include "troupe/error.hpp"
+#include "troupe/node/node.hpp"
+
+using troupe::test::child_process;
+
+namespace {
+
+/// Checks one line of the text format; returns the metric name of a sample
+/// line ("" for comments).
+testing::AssertionResult parse_line(const std::string& line,
+                                    std::string& name) {
+  static const std::regex comment{R"(^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .*$)"};
+  static const std::regex sample{
+    R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? )"
+    R"((-?[0-9.]+([eE][-+]?[0-9]+)?|[Nn][Aa][Nn]|[+-]?[Ii]nf)( -?[0-9]+)?$)"};
+  std::smatch m;
+  name.clear();
+  if (std::regex_match(line, comment))
+    return testing::AssertionSuccess();
+  if (std::regex_match(line, m, sample)) {
+    name = m[1];
+    return testing::AssertionSuccess();
+  }
+  return testing::AssertionFailure() << "not Prometheus text: '" << line << "'";
+}
+
+} // namespace
+
+TEST(Metrics, ScrapedWithCurlParsesAsPrometheusText) {
+  troupe::node_config cfg;
+  cfg.name = "scraped";
+  cfg.log = troupe::log_level::warn;
+  cfg.metrics_port = 0;
+  troupe::node n{cfg};
+  n.add_message_type<troupe_test::Ping>().add_message_type<troupe_test::Pong>();
+  ASSERT_FALSE(n.start());
+  ASSERT_NE(n.metrics_port(), 0);
+  auto echo = n.spawn(troupe::test::echo, n.name()); // held: stays alive
+  child_process curl{{"/usr/bin/curl", "-sS", "--max-time", "10",
+                      "http://127.0.0.1:" + std::to_string(n.metrics_port())
+                        + "/metrics"}};
+  ASSERT_EQ(curl.wait_exit(), 0) << curl.output();
+  std::set<std::string> names;
+  size_t samples = 0;
+  for (auto& line : curl.lines()) {
+    if (line.empty())
+      continue;
+    std::string name;
+    EXPECT_TRUE(parse_line(line, name));
+    if (!name.empty()) {
+      names.insert(name);
+      ++samples;
+    }
+  }
+  for (auto expected : {"troupe_actors", "troupe_actor_messages_total",
+                        "troupe_actor_mailbox_depth",
+                        "troupe_actor_restarts_total", "troupe_cluster_members",
+                        "troupe_dead_letters_total"})
+    EXPECT_EQ(names.count(expected), 1u) << expected << "\n" << curl.output();
+  EXPECT_NE(curl.output().find("troupe_actors{type=\"echo\"} 1"),
+            std::string::npos)
+    << curl.output();
+  EXPECT_NE(curl.output().find("troupe_cluster_members{status=\"up\"} 1"),
+            std::string::npos)
+    << curl.output();
+  EXPECT_GT(samples, 10u);
+}
+
+TEST(Metrics, OffUnlessAPortIsConfigured) {
+  troupe::node_config cfg;
+  cfg.log = troupe::log_level::warn;
+  troupe::node n{cfg};
+  ASSERT_FALSE(n.start());
+  EXPECT_EQ(n.metrics_port(), 0);
+}
