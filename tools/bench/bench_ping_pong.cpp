@@ -107,5 +107,29 @@ int main(int argc, char** argv) {
     opts, "local ping-pong", "round trips/s",
     [n](caf::actor_system& sys) { return troupe_run(sys, n); },
     [n](caf::actor_system& sys) { return caf_run(sys, n); });
+  // The cost of troupe's per-actor figures: the same troupe run with them
+  // on and off (target: >= 0.95x).
+  auto threads = std::to_string(bench::node_default_threads());
+  auto [on, off] = bench::median_pair(
+    opts.reps,
+    [&] {
+      troupe::set_actor_figures(true);
+      return bench::with_caf_system({{"scheduler.max-threads", threads}},
+                                    [n](caf::actor_system& sys) {
+                                      return troupe_run(sys, n);
+                                    });
+    },
+    [&] {
+      troupe::set_actor_figures(false);
+      auto r = bench::with_caf_system({{"scheduler.max-threads", threads}},
+                                      [n](caf::actor_system& sys) {
+                                        return troupe_run(sys, n);
+                                      });
+      troupe::set_actor_figures(true);
+      return r;
+    });
+  bench::row("local ping-pong, troupe with per-actor figures vs without "
+             "(max-threads=" + threads + ") [round trips/s]",
+             on, off);
   return 0;
 }

@@ -49,6 +49,10 @@ struct actor_figures {
 /// Converts timestamp ticks of `actor_figures` to nanoseconds.
 double ticks_to_ns(uint64_t ticks);
 
+/// Switches the per-actor figures on (the default) or off, process-wide
+/// (tools/bench/bench_ping_pong measures the difference).
+void set_actor_figures(bool on) noexcept;
+
 /// Urgent request to a troupe actor: answers its mailbox depth (uint64_t),
 /// read from inside the actor, where it is safe.
 using mailbox_depth_atom = caf::atom_constant<caf::atom("trp_depth")>;
