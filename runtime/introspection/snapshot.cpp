@@ -327,6 +327,11 @@ caf::behavior introspect(caf::event_based_actor* self, node* owner) {
     },
     [self, owner](const wire::KillRequest& req)
       -> caf::result<wire::KillReply> {
+      if (!owner->config().secret.empty()
+          && req.secret() != owner->config().secret)
+        return make_error(errc::bad_config,
+                          "refused: this cluster requires a secret for "
+                          "'troupe kill' (--secret or TROUPE_SECRET)");
       auto rp = self->make_response_promise<wire::KillReply>();
       auto path = req.path();
       self->spawn<caf::detached>([rp, owner, path]() mutable {

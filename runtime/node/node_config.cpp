@@ -60,6 +60,8 @@ caf::expected<parsed_config> parse_node_config(int argc,
   app.add_option("--failure-timeout-ms", failure_ms,
                  "silence after which a node is marked down")
     ->check(CLI::Range(int64_t{50}, int64_t{600000}));
+  app.add_option("--secret", cfg.secret,
+                 "shared secret required by drills such as troupe kill");
   app.add_option("--metrics-port", cfg.metrics_port,
                  "Prometheus endpoint port (-1: off, 0: OS-chosen)")
     ->check(CLI::Range(-1, 65535));
@@ -87,6 +89,7 @@ caf::expected<parsed_config> parse_node_config(int argc,
     {"TROUPE_FAILURE_TIMEOUT_MS", "--failure-timeout-ms"},
     {"TROUPE_FLOW_WINDOW", "--flow-window"},
     {"TROUPE_METRICS_PORT", "--metrics-port"},
+    {"TROUPE_SECRET", "--secret"},
   };
   auto on_command_line = [&](std::string_view flag) {
     for (int i = 1; i < argc; ++i) {

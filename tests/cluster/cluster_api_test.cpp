@@ -12,6 +12,8 @@
 #include "echo_actor.hpp"
 #include "troupe/error.hpp"
 #include "troupe/node/node.hpp"
+#include "troupe/supervision/supervisor.hpp"
+#include "troupe/wire/introspect.pb.h"
 
 using namespace std::chrono_literals;
 using troupe::test::child_process;
@@ -198,4 +200,40 @@ TEST(Cluster, RefusesAJoinerWhoseHeartbeatsAreTooSlow) {
   ASSERT_FALSE(slow.start());
   EXPECT_EQ(slow.members().size(), 1u);
   EXPECT_EQ(a.members().size(), 1u);
+}
+
+TEST(Introspection, KillIsRefusedWithoutTheClusterSecret) {
+  auto cfg = config("guarded");
+  cfg.secret = "s3cret";
+  troupe::node n{cfg};
+  n.add_message_type<troupe::wire::KillRequest>()
+    .add_message_type<troupe::wire::KillReply>();
+  ASSERT_FALSE(n.start());
+  troupe::supervisor_flags flags;
+  troupe::child_spec spec;
+  spec.id = "w";
+  spec.start = [](caf::actor_system& sys) {
+    return troupe::spawn(sys, troupe::test::echo, std::string{"guarded"});
+  };
+  n.start_root(flags, {spec});
+  auto svc = n.lookup("127.0.0.1", n.port(), "troupe.introspect");
+  ASSERT_TRUE(svc) << troupe::describe(svc.error());
+  caf::scoped_actor self{n.system()};
+  auto ask = [&](const std::string& secret) {
+    troupe::wire::KillRequest req;
+    req.set_path("/root/w");
+    req.set_secret(secret);
+    caf::error result;
+    self->request(*svc, 5s, req)
+      .receive([](const troupe::wire::KillReply&) {},
+               [&](caf::error& err) { result = std::move(err); });
+    return result;
+  };
+  auto refused = ask("");
+  EXPECT_TRUE(refused);
+  EXPECT_NE(troupe::describe(refused).find("requires a secret"),
+            std::string::npos)
+    << troupe::describe(refused);
+  EXPECT_TRUE(ask("wrong"));
+  EXPECT_FALSE(ask("s3cret"));
 }

@@ -33,6 +33,9 @@ struct node_config {
   /// Failure detection on every link to another node (on by default; see
   /// `failure_detector_settings`).
   failure_detector_settings failure_detector;
+  /// A shared secret: when set, operations that change the cluster from
+  /// outside (the `troupe kill` drill) must present it. Never logged.
+  std::string secret;
   /// Port of the Prometheus endpoint (`GET /metrics` on `host`); -1 (the
   /// default) keeps it off, 0 lets the OS choose (see
   /// `node::metrics_port()`).
@@ -58,7 +61,8 @@ struct parsed_config {
 /// flags, environment variables (`TROUPE_NAME`, `TROUPE_HOST`, `TROUPE_PORT`,
 /// `TROUPE_SEEDS`, `TROUPE_THREADS`, `TROUPE_MAX_MESSAGE_SIZE`,
 /// `TROUPE_SHUTDOWN_TIMEOUT_MS`, `TROUPE_LOG_LEVEL`, `TROUPE_HEARTBEAT_MS`,
-/// `TROUPE_FAILURE_TIMEOUT_MS`, `TROUPE_FLOW_WINDOW`, `TROUPE_METRICS_PORT`)
+/// `TROUPE_FAILURE_TIMEOUT_MS`, `TROUPE_FLOW_WINDOW`, `TROUPE_METRICS_PORT`,
+/// `TROUPE_SECRET`)
 /// and an INI file
 /// (`--config FILE` or `TROUPE_CONFIG`), over the defaults above.
 ///
