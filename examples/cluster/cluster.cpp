@@ -57,6 +57,8 @@ struct watcher_state {
   bool started = false;
 };
 
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+
 struct caller_state {
   static inline const char* name = "caller";
   uint64_t seq = 0;
@@ -65,9 +67,9 @@ struct caller_state {
 // Greets each named greeter every 100 ms, wherever it runs now.
 caf::behavior caller(troupe::stateful_actor<caller_state>* self,
                      std::vector<caf::actor> targets) {
-  self->send(self, caf::atom("tick"));
+  self->send(self, tick_atom::value);
   return {
-    [self, targets](caf::atom_value) {
+    [self, targets](tick_atom) {
       for (auto& t : targets) {
         hello::Greet g;
         g.set_who("caller");
@@ -75,7 +77,7 @@ caf::behavior caller(troupe::stateful_actor<caller_state>* self,
         self->request(t, 1s, std::move(g))
           .then([](const hello::Greeting&) {}, [](caf::error&) {});
       }
-      self->delayed_send(self, 100ms, caf::atom("tick"));
+      self->delayed_send(self, 100ms, tick_atom::value);
     },
   };
 }

@@ -31,6 +31,15 @@ guarded_behavior::guarded_behavior(actor_base* owner, pointer inner)
 caf::match_case::result
 guarded_behavior::invoke(caf::detail::invoke_result_visitor& f,
                          caf::type_erased_tuple& xs) {
+  // Introspection first: a user handler for any atom would otherwise take
+  // it (one size check for every other message).
+  if (xs.size() == 1 && xs.match_element<caf::atom_value>(0)
+      && xs.get_as<caf::atom_value>(0) == mailbox_depth_atom::value) {
+    auto rp = owner_->make_response_promise();
+    rp.deliver(owner_->mailbox_depth());
+    owner_->uncounted_ = true; // introspection does not count itself
+    return caf::match_case::match;
+  }
   try {
     auto result = inner_->invoke(f, xs);
     if (result != caf::match_case::no_match)
@@ -40,12 +49,6 @@ guarded_behavior::invoke(caf::detail::invoke_result_visitor& f,
     // cost every actor two more allocations.
     if (xs.empty()) {
       owner_->handle_empty();
-      return caf::match_case::match;
-    }
-    if (xs.size() == 1 && xs.match_element<mailbox_depth_atom>(0)) {
-      auto rp = owner_->make_response_promise();
-      rp.deliver(owner_->mailbox_depth());
-      owner_->uncounted_ = true; // introspection does not count itself
       return caf::match_case::match;
     }
     if (xs.size() == 1 && xs.matches(0, 0, &typeid(wire::rejected_message))) {

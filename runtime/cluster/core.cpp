@@ -31,6 +31,31 @@ const char* to_string(member_status x) noexcept {
 
 namespace troupe::cluster {
 
+wire::Member to_wire(const member& m) {
+  wire::Member x;
+  x.set_name(m.name);
+  x.set_incarnation(m.incarnation);
+  x.set_host(m.host);
+  x.set_port(m.port);
+  x.set_status(static_cast<wire::MemberStatus>(m.status));
+  x.set_load(m.load);
+  for (auto& t : m.actor_types)
+    x.add_actor_types(t);
+  return x;
+}
+
+member from_wire(const wire::Member& x) {
+  member m;
+  m.name = x.name();
+  m.incarnation = x.incarnation();
+  m.host = x.host();
+  m.port = static_cast<uint16_t>(x.port());
+  m.status = static_cast<member_status>(x.status());
+  m.load = x.load();
+  m.actor_types.assign(x.actor_types().begin(), x.actor_types().end());
+  return m;
+}
+
 std::vector<member> core::members() const {
   std::shared_lock<std::shared_mutex> guard{mtx_};
   return members_;

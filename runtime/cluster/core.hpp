@@ -20,7 +20,15 @@
 
 #include "troupe/cluster/cluster.hpp"
 
+namespace troupe::wire {
+class Member;
+} // namespace troupe::wire
+
 namespace troupe::cluster {
+
+/// A member as Protobuf, and back.
+wire::Member to_wire(const member& m);
+member from_wire(const wire::Member& x);
 
 /// A cluster-wide name and who holds it.
 struct name_entry {

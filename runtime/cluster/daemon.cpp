@@ -167,31 +167,6 @@ member self_member(daemon_actor* self) {
   return m;
 }
 
-wire::Member to_wire(const member& m) {
-  wire::Member x;
-  x.set_name(m.name);
-  x.set_incarnation(m.incarnation);
-  x.set_host(m.host);
-  x.set_port(m.port);
-  x.set_status(static_cast<wire::MemberStatus>(m.status));
-  x.set_load(m.load);
-  for (auto& t : m.actor_types)
-    x.add_actor_types(t);
-  return x;
-}
-
-member from_wire(const wire::Member& x) {
-  member m;
-  m.name = x.name();
-  m.incarnation = x.incarnation();
-  m.host = x.host();
-  m.port = static_cast<uint16_t>(x.port());
-  m.status = static_cast<member_status>(x.status());
-  m.load = x.load();
-  m.actor_types.assign(x.actor_types().begin(), x.actor_types().end());
-  return m;
-}
-
 bool is_live(const peer& p) {
   return p.info.status == member_status::up;
 }

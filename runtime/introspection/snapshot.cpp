@@ -140,15 +140,8 @@ node::snapshot_local(std::map<std::string, caf::actor>* handles) {
   if (!running())
     return out;
   for (auto& m : members())
-    if (m.name == cfg_.name) {
-      auto& w = *out.mutable_member();
-      w.set_name(m.name);
-      w.set_incarnation(m.incarnation);
-      w.set_host(m.host);
-      w.set_port(m.port);
-      w.set_status(static_cast<wire::MemberStatus>(m.status));
-      w.set_load(m.load);
-    }
+    if (m.name == cfg_.name)
+      *out.mutable_member() = cluster::to_wire(m);
   out.set_reachable(true);
   out.set_dead_letters(core_->dead_letters.load());
   out.set_uptime_ms(unix_ms_now() - static_cast<int64_t>(started_unix_ms_));
@@ -245,13 +238,7 @@ wire::ClusterSnapshot node::snapshot_cluster(std::chrono::milliseconds timeout) 
     } else {
       unreachable(describe(svc.error()));
     }
-    auto& w = *snap.mutable_member();
-    w.set_name(m.name);
-    w.set_incarnation(m.incarnation);
-    w.set_host(m.host);
-    w.set_port(m.port);
-    w.set_status(static_cast<wire::MemberStatus>(m.status));
-    w.set_load(m.load);
+    *snap.mutable_member() = cluster::to_wire(m);
     *out.add_nodes() = std::move(snap);
   }
   // A supervised child on another node appears in its supervisor's tree;
