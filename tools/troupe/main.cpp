@@ -1,6 +1,8 @@
 // The `troupe` command: looks into a running cluster through any one of its
-// nodes (`tree`, `nodes`) and drills supervision (`kill`). The work is done
-// by troupe_tool (include/troupe/tool/), which the tests exercise.
+// nodes (`tree`, `nodes`, the live `top`) and drills supervision (`kill`).
+// The work is done by troupe_tool (include/troupe/tool/), which the tests
+// exercise; curses_top.cpp only draws `top` on the terminal.
+#include "curses_top.hpp"
 #include "troupe/tool/client.hpp"
 #include "troupe/tool/error.hpp"
 #include "troupe/tool/render.hpp"
@@ -56,6 +58,9 @@ int main(int argc, char** argv) {
   add_common(nodes, "any node of the cluster");
   nodes->add_flag("--json", json, "JSON, for scripts (the tree's)");
   nodes->add_flag("--no-color", no_color, "no ANSI colours");
+  auto* top = app.add_subcommand(
+      "top", "a live view of every actor, busiest first (q quits)");
+  add_common(top, "any node of the cluster");
   auto* kill =
       app.add_subcommand("kill", "make an actor fail, to drill its supervisor");
   add_common(kill, "the node the actor runs on");
@@ -89,6 +94,8 @@ int main(int argc, char** argv) {
               << reply->node() << ")\n";
     return 0;
   }
+  if (top->parsed())
+    return run_top(*ep, opts);
   auto snap = fetch_snapshot(*ep, opts);
   if (!snap)
     return fail(snap.error());

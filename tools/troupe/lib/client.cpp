@@ -69,7 +69,7 @@ caf::expected<Reply> ask(const endpoint& ep, Request req,
   cfg.name = fmt::format("troupe-tool-{}", ::getpid());
   cfg.port = 0; // OS-chosen; no seeds: the tool never joins the cluster
   cfg.threads = 2;
-  cfg.log = log_level::warn;
+  cfg.log = opts.log;
   cfg.shutdown_timeout = std::chrono::seconds{2};
   node n{cfg};
   n.add_message_type<wire::SnapshotRequest>()

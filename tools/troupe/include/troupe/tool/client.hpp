@@ -6,6 +6,7 @@
 
 #include <caf/expected.hpp>
 
+#include "troupe/log.hpp"
 #include "troupe/wire/introspect.pb.h"
 
 namespace troupe::tool {
@@ -34,6 +35,9 @@ struct client_options {
   std::string service = "troupe.introspect";
   /// Whether to ask for the whole cluster or only the node at the address.
   bool cluster = true;
+  /// The client node's log level (its lines go to stderr): `top` turns it
+  /// off, as they would draw over its screen.
+  log_level log = log_level::warn;
 };
 
 /// Asks the node at `ep` for a snapshot. Starts a private client node for the
