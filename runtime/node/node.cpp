@@ -147,7 +147,8 @@ caf::error node::start() {
   set_log_level(cfg_.log);
   // Installed before the node can announce itself, so that a signal sent
   // right after start() is a shutdown request rather than a kill.
-  install_signal_handlers();
+  if (cfg_.handle_signals)
+    install_signal_handlers();
   auto& cc = *caf_cfg_;
   auto threads = cfg_.threads != 0
                    ? cfg_.threads

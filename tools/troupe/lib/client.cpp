@@ -71,6 +71,7 @@ caf::expected<Reply> ask(const endpoint& ep, Request req,
   cfg.threads = 2;
   cfg.log = opts.log;
   cfg.shutdown_timeout = std::chrono::seconds{2};
+  cfg.handle_signals = false; // Ctrl-C stays the tool's
   node n{cfg};
   n.add_message_type<wire::SnapshotRequest>()
       .add_message_type<wire::ClusterSnapshot>()

@@ -33,6 +33,10 @@ struct node_config {
   /// Failure detection on every link to another node (on by default; see
   /// `failure_detector_settings`).
   failure_detector_settings failure_detector;
+  /// Whether `start()` takes over SIGINT/SIGTERM (first one: orderly stop,
+  /// second: default action). Off for short-lived client nodes inside a
+  /// program that handles signals itself, such as the `troupe` tool.
+  bool handle_signals = true;
   /// A shared secret: when set, operations that change the cluster from
   /// outside (the `troupe kill` drill) must present it. Never logged.
   std::string secret;
