@@ -168,4 +168,12 @@ std::string child_process::output() const {
   return result;
 }
 
+std::string ready_port(child_process& node) {
+  auto line = node.wait_for_line("READY port=");
+  if (!line)
+    throw std::runtime_error("node did not start:\n" + node.output());
+  auto port = line->substr(line->find("port=") + 5);
+  return port.substr(0, port.find(' '));
+}
+
 } // namespace troupe::test

@@ -74,4 +74,8 @@ private:
 /// Path of a program built next to the test binary (set by CMake).
 std::string program(const std::string& name);
 
+/// Waits for the "READY port=<p> ..." line troupe's test nodes print and
+/// returns `<p>`; throws with the output if the node did not start.
+std::string ready_port(child_process& node);
+
 } // namespace troupe::test

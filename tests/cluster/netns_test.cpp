@@ -19,6 +19,7 @@ using namespace std::chrono_literals;
 using troupe::test::child_process;
 using troupe::test::netns_topology;
 using troupe::test::program;
+using troupe::test::ready_port;
 
 namespace {
 
@@ -34,13 +35,6 @@ std::vector<std::string> node_argv(const netns_topology& net, size_t i,
   return argv;
 }
 
-std::string port_of(child_process& child) {
-  auto line = child.wait_for_line("READY port=");
-  if (!line)
-    throw std::runtime_error("node did not start:\n" + child.output());
-  auto port = line->substr(line->find("port=") + 5);
-  return port.substr(0, port.find(' '));
-}
 
 // Whether a started node reports having joined through a seed. A node tries
 // its seeds before it prints READY.
@@ -85,10 +79,10 @@ TEST(netns_topology, CutIsolatesOneNodeAndRestoreHealsIt) {
     EXPECT_EQ(net.address(1), "10.251.0.1");
     EXPECT_EQ(net.run_in(1, {"/bin/true"}).exit_code, 0);
     child_process a{node_argv(net, 1, "a")};
-    auto seed_a = net.address(1) + ":" + port_of(a);
+    auto seed_a = net.address(1) + ":" + ready_port(a);
     // Across the bridge, from another namespace.
     child_process b{node_argv(net, 2, "b", seed_a)};
-    auto seed_b = net.address(2) + ":" + port_of(b);
+    auto seed_b = net.address(2) + ":" + ready_port(b);
     EXPECT_TRUE(reached_seed(b));
     // Node 1 cut off: unreachable from node 3, while node 2 still is. A new
     // connection across the cut fails within seconds (see cut()); the

@@ -21,6 +21,7 @@ using namespace std::chrono_literals;
 using troupe::test::child_process;
 using troupe::test::netns_topology;
 using troupe::test::program;
+using troupe::test::ready_port;
 
 namespace {
 
@@ -39,13 +40,6 @@ std::vector<std::string> member_argv(const netns_topology& net, size_t i,
   return argv;
 }
 
-std::string port_of(child_process& child) {
-  auto line = child.wait_for_line("READY port=");
-  if (!line)
-    throw std::runtime_error("node did not start:\n" + child.output());
-  auto port = line->substr(line->find("port=") + 5);
-  return port.substr(0, port.find(' '));
-}
 
 } // namespace
 
@@ -55,7 +49,7 @@ TEST(Partition, MinorityFencesItselfAndRejoinsAfterTheCutHeals) {
   // Declared first: the nodes stop before the namespaces go.
   netns_topology net{3};
   child_process n1{member_argv(net, 1, "", "supervise=3")};
-  auto seed = net.address(1) + ":" + port_of(n1);
+  auto seed = net.address(1) + ":" + ready_port(n1);
   child_process n2{member_argv(net, 2, seed)};
   child_process n3{member_argv(net, 3, seed)};
   for (auto* p : {&n1, &n2, &n3})
