@@ -136,7 +136,6 @@ struct daemon_state {
   std::vector<caf::response_promise> join_waiters;
   /// Seeds (or remembered members) of the current join attempt.
   std::vector<std::string> join_targets;
-  bool joined_once = false;
   steady::time_point last_tick;
   steady::time_point last_join_attempt;
   uint64_t last_stamp = 0;
@@ -171,6 +170,12 @@ bool is_live(const peer& p) {
   return p.info.status == member_status::up;
 }
 
+/// Tells the subscribers that `changed` changed.
+void notify(daemon_actor* self, const member& changed) {
+  for (auto& sub : self->state.subscribers)
+    self->send(sub, member_event{changed});
+}
+
 /// Publishes the member list to the node's readers and tells subscribers
 /// about `changed`.
 void publish(daemon_actor* self, const member* changed) {
@@ -190,8 +195,7 @@ void publish(daemon_actor* self, const member* changed) {
                          std::move(ids));
   st.shared->set_hosted(st.hosted);
   if (changed)
-    for (auto& sub : st.subscribers)
-      self->send(sub, member_event{*changed});
+    notify(self, *changed);
 }
 
 void announce_name(daemon_actor* self, const std::string& name,
@@ -288,7 +292,7 @@ void mark_down(daemon_actor* self, peer& p, member_status status,
                                      "'{}' is {}",
                                      name, p.info.name, to_string(status)));
   // Subscribers hear of it once names and requests are settled.
-  publish(self, &p.info);
+  notify(self, p.info);
 }
 
 /// Whether this node, with the members it can still reach, is a minority
@@ -473,7 +477,6 @@ peer& add_peer(daemon_actor* self, const member& m, const caf::actor& daemon) {
       if (kvp.second.owner == c.self_name)
         announce_name(self, kvp.first, kvp.second, daemon);
   }
-  st.joined_once = true;
   return p;
 }
 

@@ -81,6 +81,8 @@ struct walker {
   cluster::core& core;
   wire::NodeSnapshot& out;
   std::set<caf::actor_id> seen;
+  /// When set, the walk only collects paths and handles (for fail_actor):
+  /// no figures, so no depth request waits on a busy actor.
   std::map<std::string, caf::actor>* handles = nullptr;
 
   std::string node_name(const caf::actor& hdl) {
@@ -99,7 +101,8 @@ struct walker {
       (*handles)[path] = hdl;
     if (hdl && hdl.node() == here) {
       seen.insert(hdl.id());
-      fill_local(self, hdl, info);
+      if (handles == nullptr)
+        fill_local(self, hdl, info);
     }
     return info;
   }
@@ -174,6 +177,8 @@ node::snapshot_local(std::map<std::string, caf::actor>* handles) {
     auto type = local ? std::string{local->name()} : std::string{"actor"};
     w.add(hdl, fmt::format("/unsupervised/{}-{}", type, hdl.id()), "");
   }
+  if (handles != nullptr)
+    return out; // paths only: no figures, no rates
   // Rates: messages since this node's previous snapshot when it is recent,
   // else the average over the actor's life (a one-shot `troupe tree` then
   // still shows which actors are busy).
