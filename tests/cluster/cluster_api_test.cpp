@@ -28,13 +28,6 @@ troupe::node_config config(std::string name) {
   return cfg;
 }
 
-void add_types(troupe::node& n) {
-  n.add_message_type<troupe_test::Ping>()
-    .add_message_type<troupe_test::Pong>()
-    .add_message_type<troupe_test::Boom>()
-    .add_message_type<troupe_test::Hold>();
-}
-
 bool has_error(const caf::error& err, troupe::errc code) {
   return err.category() == troupe::error_category
          && err.code() == static_cast<uint8_t>(code);
@@ -100,7 +93,7 @@ caf::actor spawn_echo(troupe::node& n) {
 
 TEST(Cluster, SameBodyOnOneNode) {
   troupe::node solo{config("solo")};
-  add_types(solo);
+  troupe::test::add_echo_types(solo);
   solo.add_actor_type("echo", [](caf::actor_system& sys, const caf::message&) {
     return troupe::spawn(sys, troupe::test::echo, std::string{"solo"});
   });
@@ -122,7 +115,7 @@ TEST(Cluster, SameBodyAcrossThreeNodes) {
   auto cfg = config("zz-client");
   cfg.seeds = {seed};
   troupe::node client{cfg};
-  add_types(client);
+  troupe::test::add_echo_types(client);
   ASSERT_FALSE(client.start());
   for (auto* p : {&n1, &n2, &n3})
     ASSERT_TRUE(p->wait_for_line("CLUSTER up=4")) << p->output();
@@ -135,8 +128,8 @@ TEST(Cluster, ConflictingRegistrationsResolveTheSameEverywhere) {
   // registration wins on both, and the loser is stopped.
   troupe::node a{config("a")};
   troupe::node b{config("b")};
-  add_types(a);
-  add_types(b);
+  troupe::test::add_echo_types(a);
+  troupe::test::add_echo_types(b);
   ASSERT_FALSE(a.start());
   ASSERT_FALSE(b.start());
   auto first = spawn_echo(a);
@@ -161,12 +154,12 @@ TEST(Cluster, ConflictingRegistrationsResolveTheSameEverywhere) {
 
 TEST(Cluster, GracefulLeaveIsNotAFailure) {
   troupe::node a{config("a")};
-  add_types(a);
+  troupe::test::add_echo_types(a);
   ASSERT_FALSE(a.start());
   auto cfg = config("b");
   cfg.seeds = {"127.0.0.1:" + std::to_string(a.port())};
   troupe::node b{cfg};
-  add_types(b);
+  troupe::test::add_echo_types(b);
   ASSERT_FALSE(b.start());
   ASSERT_FALSE(b.register_global("held-by-b", spawn_echo(b)));
   caf::scoped_actor events{a.system()};

@@ -62,10 +62,7 @@ int main(int argc, char** argv) {
     if (arg.rfind("supervise=", 0) == 0)
       supervise_at = std::stoul(arg.substr(10));
   troupe::node n{parsed->config};
-  n.add_message_type<troupe_test::Ping>()
-    .add_message_type<troupe_test::Pong>()
-    .add_message_type<troupe_test::Boom>()
-    .add_message_type<troupe_test::Hold>();
+  troupe::test::add_echo_types(n);
   n.add_actor_type("echo", [name = n.name()](caf::actor_system& sys,
                                              const caf::message&) {
     return troupe::spawn(sys, worker, name);

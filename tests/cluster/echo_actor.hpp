@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <troupe/actor/stateful_actor.hpp>
+#include <troupe/node/node.hpp>
 #include <troupe/wire/proto.hpp>
 
 #include "troupe_test/test.pb.h"
@@ -35,6 +36,14 @@ caf::behavior echo_behavior(stateful_actor<State>* self, std::string node) {
       throw std::runtime_error(x.why());
     },
   };
+}
+
+/// Registers the messages the echo actor takes and answers.
+inline void add_echo_types(troupe::node& n) {
+  n.add_message_type<troupe_test::Ping>()
+    .add_message_type<troupe_test::Pong>()
+    .add_message_type<troupe_test::Boom>()
+    .add_message_type<troupe_test::Hold>();
 }
 
 inline caf::behavior echo(stateful_actor<echo_state>* self, std::string node) {

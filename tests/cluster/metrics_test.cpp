@@ -43,7 +43,7 @@ TEST(Metrics, ScrapedWithCurlParsesAsPrometheusText) {
   cfg.log = troupe::log_level::warn;
   cfg.metrics_port = 0;
   troupe::node n{cfg};
-  n.add_message_type<troupe_test::Ping>().add_message_type<troupe_test::Pong>();
+  troupe::test::add_echo_types(n);
   ASSERT_FALSE(n.start());
   ASSERT_NE(n.metrics_port(), 0);
   auto echo = n.spawn(troupe::test::echo, n.name()); // held: stays alive

@@ -14,9 +14,7 @@ int main(int argc, char** argv) {
   }
   troupe::node n{parsed->config};
   // troupe_test.Unregistered is left out on purpose.
-  n.add_message_type<troupe_test::Ping>()
-    .add_message_type<troupe_test::Pong>()
-    .add_message_type<troupe_test::Boom>();
+  troupe::test::add_echo_types(n);
   if (auto err = n.start()) {
     std::cerr << "test_node: " << troupe::describe(err) << '\n';
     return 1;

@@ -105,9 +105,7 @@ TEST(ThreeNodes, FailuresAreDetectedAndSupervisedChildrenMove) {
   cfg.seeds = {seed};
   cfg.log = troupe::log_level::warn;
   troupe::node client{cfg};
-  client.add_message_type<troupe_test::Ping>()
-    .add_message_type<troupe_test::Pong>()
-    .add_message_type<troupe_test::Hold>();
+  troupe::test::add_echo_types(client);
   ASSERT_FALSE(client.start());
   for (auto* p : {&n1, &n2, &n3})
     ASSERT_TRUE(p->wait_for_line("CLUSTER up=4")) << p->output();
@@ -217,8 +215,7 @@ TEST(FlowControl, ABlastAtAFrozenNodeStopsAtTheWindow) {
   cfg.log = troupe::log_level::error;
   cfg.flow_window = 1024;
   troupe::node sender{cfg};
-  sender.add_message_type<troupe_test::Ping>()
-    .add_message_type<troupe_test::Pong>();
+  troupe::test::add_echo_types(sender);
   ASSERT_FALSE(sender.start());
   auto echo = sender.spawn_on("n1", "echo");
   ASSERT_TRUE(echo) << troupe::describe(echo.error());

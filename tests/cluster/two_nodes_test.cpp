@@ -36,10 +36,8 @@ troupe::node_config local_config(std::string name) {
 }
 
 void add_test_types(troupe::node& n) {
-  n.add_message_type<troupe_test::Ping>()
-    .add_message_type<troupe_test::Pong>()
-    .add_message_type<troupe_test::Boom>()
-    .add_message_type<troupe_test::Unregistered>();
+  troupe::test::add_echo_types(n);
+  n.add_message_type<troupe_test::Unregistered>();
 }
 
 // Starts `a` and finds the "echo" actor of the node listening on `port`.
