@@ -131,6 +131,7 @@ struct daemon_state {
   /// Endpoints of members this node knew before it was fenced.
   std::vector<std::string> remembered;
   std::vector<caf::actor> subscribers;
+  std::vector<caf::actor> name_subscribers;
   /// Actors spawned here for other nodes: stopped if this node is fenced.
   std::vector<caf::actor_addr> hosted;
   std::vector<caf::response_promise> join_waiters;
@@ -168,6 +169,16 @@ member self_member(daemon_actor* self) {
 
 bool is_live(const peer& p) {
   return p.info.status == member_status::up;
+}
+
+/// Tells the name subscribers who holds `name` now.
+void name_changed(daemon_actor* self, const std::string& name) {
+  auto& st = self->state;
+  if (st.name_subscribers.empty())
+    return;
+  name_event ev{name, st.shared->whereis(name)};
+  for (auto& sub : st.name_subscribers)
+    self->send(sub, ev);
 }
 
 /// Tells the subscribers that `changed` changed.
@@ -245,8 +256,10 @@ void apply_name(daemon_actor* self, const std::string& name, name_entry e) {
   bool installed = false;
   auto hdl = e.hdl;
   auto loser = c.put_name(name, std::move(e), installed);
-  if (installed)
+  if (installed) {
     watch_name(self, name, hdl);
+    name_changed(self, name);
+  }
   if (loser && loser->hdl && loser->hdl.node() == self->home_system().node()) {
     log(log_level::warn,
         fmt::format("cluster name '{}' was registered twice; the other "
@@ -287,10 +300,12 @@ void mark_down(daemon_actor* self, peer& p, member_status status,
       log(log_level::info, fmt::format("failed {} request(s) pending on '{}'",
                                        n, p.info.name));
   }
-  for (auto& name : c.drop_names_of(p.info.name))
+  for (auto& name : c.drop_names_of(p.info.name)) {
+    name_changed(self, name);
     log(log_level::info, fmt::format("cluster name '{}' released: its node "
                                      "'{}' is {}",
                                      name, p.info.name, to_string(status)));
+  }
   // Subscribers hear of it once names and requests are settled.
   notify(self, p.info);
 }
@@ -386,7 +401,8 @@ void fence(daemon_actor* self, const std::string& why) {
   // announced again when it rejoins.
   for (auto& kvp : c.names())
     if (kvp.second.owner != c.self_name)
-      c.drop_name(kvp.first, caf::actor_addr{});
+      if (c.drop_name(kvp.first, caf::actor_addr{}))
+        name_changed(self, kvp.first);
   c.incarnation = next;
   publish(self, nullptr);
   try_join(self);
@@ -712,8 +728,16 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
     },
     [self](unregister_atom, const std::string& name,
            const caf::actor_addr& addr) {
-      if (self->state.shared->drop_name(name, addr))
+      if (self->state.shared->drop_name(name, addr)) {
+        name_changed(self, name);
         broadcast_drop(self, name);
+      }
+    },
+    [self](subscribe_names_atom, const caf::actor& listener) {
+      auto& st = self->state;
+      st.name_subscribers.emplace_back(listener);
+      for (auto& kvp : st.shared->names())
+        self->send(listener, name_event{kvp.first, kvp.second.hdl});
     },
     [self](subscribe_atom, const caf::actor& listener) {
       self->state.subscribers.emplace_back(listener);
@@ -932,7 +956,8 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
         return;
       auto e = self->state.shared->entry(x.name());
       if (e && e->owner == x.owner())
-        self->state.shared->drop_name(x.name(), caf::actor_addr{});
+        if (self->state.shared->drop_name(x.name(), caf::actor_addr{}))
+          name_changed(self, x.name());
     },
     [self](const wire::SpawnRequest& req,
            const caf::message& args) -> caf::result<caf::actor> {

@@ -25,6 +25,8 @@ using register_atom = caf::atom_constant<caf::atom("trp_reg")>;
 using unregister_atom = caf::atom_constant<caf::atom("trp_unreg")>;
 /// `(subscribe_atom, listener)`: member events go to `listener`.
 using subscribe_atom = caf::atom_constant<caf::atom("trp_sub")>;
+/// `(subscribe_names_atom, listener)`: name events go to `listener`.
+using subscribe_names_atom = caf::atom_constant<caf::atom("trp_subn")>;
 /// `leave_atom` → unit: tells every member this node leaves.
 using leave_atom = caf::atom_constant<caf::atom("trp_leave")>;
 /// `(spawn_atom, type, node_or_empty, placement, args, excluded)` → actor.

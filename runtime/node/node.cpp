@@ -359,6 +359,11 @@ std::vector<member> node::members() const {
   return core_->members();
 }
 
+void node::subscribe_names(const caf::actor& listener) {
+  if (daemon_)
+    caf::anon_send(daemon_, cluster::subscribe_names_atom::value, listener);
+}
+
 void node::subscribe_members(const caf::actor& listener) {
   if (daemon_)
     caf::anon_send(daemon_, cluster::subscribe_atom::value, listener);

@@ -52,6 +52,14 @@ struct member_event {
   troupe::member member;
 };
 
+/// Sent to the subscribers of `node::subscribe_names` whenever a
+/// cluster-wide name is bound (to `holder`) or released (`holder` invalid),
+/// as this node's table sees it.
+struct name_event {
+  std::string name;
+  caf::actor holder;
+};
+
 /// How `node::spawn_placed` and remote children choose a node. Only
 /// members that registered the actor type are candidates.
 enum class placement {
@@ -100,3 +108,4 @@ struct failure_detector_settings {
 } // namespace troupe
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::member_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::name_event)

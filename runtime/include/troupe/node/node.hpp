@@ -177,6 +177,10 @@ public:
   bool join(const std::string& endpoint,
             std::chrono::milliseconds timeout = std::chrono::seconds{5});
 
+  /// Sends `listener` a `name_event` for every cluster-wide name now, and
+  /// one whenever a name is bound or released in this node's table.
+  void subscribe_names(const caf::actor& listener);
+
   /// Leaves the cluster on purpose: members mark this node `left` (not
   /// down). `shutdown()` does it first.
   void leave();
