@@ -10,6 +10,7 @@
 
 #include "child_process.hpp"
 #include "echo_actor.hpp"
+#include "name_events.hpp"
 #include "troupe/error.hpp"
 #include "troupe/node/node.hpp"
 #include "troupe/supervision/supervisor.hpp"
@@ -39,6 +40,8 @@ bool has_error(const caf::error& err, troupe::errc code) {
 void location_transparent_body(troupe::node& client,
                                const std::vector<std::string>& hosts) {
   caf::scoped_actor self{client.system()};
+  caf::scoped_actor names{client.system()};
+  client.subscribe_names(names);
   for (size_t i = 0; i < hosts.size(); ++i) {
     SCOPED_TRACE(hosts[i]);
     auto name = "echo-" + std::to_string(i);
@@ -69,13 +72,8 @@ void location_transparent_body(troupe::node& client,
                });
     // Unsupervised, the actor ended with the failure; its name goes with
     // it (the drop reaches the client's table through its node).
-    bool gone = false;
-    for (int k = 0; k < 400 && !gone; ++k) {
-      gone = !client.whereis_global(name);
-      if (!gone)
-        std::this_thread::sleep_for(5ms);
-    }
-    EXPECT_TRUE(gone);
+    EXPECT_TRUE(troupe::test::await_holder(
+      names, client, name, [](const caf::actor& hdl) { return !hdl; }));
     self->request(ref, 5s, ping)
       .receive([&](const troupe_test::Pong&) { ADD_FAILURE() << "answered"; },
                [&](caf::error& err) {
@@ -137,6 +135,8 @@ TEST(Cluster, ConflictingRegistrationsResolveTheSameEverywhere) {
   auto second = spawn_echo(b);
   ASSERT_FALSE(b.register_global("dup", second));
   caf::scoped_actor self{a.system()};
+  caf::scoped_actor names{a.system()};
+  a.subscribe_names(names);
   self->monitor(first);
   ASSERT_TRUE(b.join("127.0.0.1:" + std::to_string(a.port())));
   self->receive(
@@ -147,9 +147,8 @@ TEST(Cluster, ConflictingRegistrationsResolveTheSameEverywhere) {
     caf::after(10s) >> [] { ADD_FAILURE() << "the loser was not stopped"; });
   EXPECT_EQ(b.whereis_global("dup"), second);
   // `a` learns the winner from the same exchange.
-  for (int k = 0; k < 400 && a.whereis_global("dup") != second; ++k)
-    std::this_thread::sleep_for(5ms);
-  EXPECT_EQ(a.whereis_global("dup"), second);
+  EXPECT_TRUE(troupe::test::await_holder(
+    names, a, "dup", [&](const caf::actor& hdl) { return hdl == second; }));
 }
 
 TEST(Cluster, GracefulLeaveIsNotAFailure) {

@@ -14,6 +14,7 @@
 
 #include "child_process.hpp"
 #include "echo_actor.hpp"
+#include "name_events.hpp"
 #include "troupe/error.hpp"
 #include "troupe/node/node.hpp"
 
@@ -73,17 +74,14 @@ caf::expected<troupe_test::Pong> ping(caf::scoped_actor& self,
 }
 
 /// The name table reaches this node by a broadcast from the node that
-/// rebinds it; polls the local table (no network) until the holder is on
-/// another node than `old`, within a bound.
-bool await_rebind(troupe::node& n, const std::string& name,
-                  const caf::node_id& old) {
-  for (int i = 0; i < 400; ++i) {
-    auto hdl = n.whereis_global(name);
-    if (hdl && hdl.node() != old)
-      return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return false;
+/// rebinds it: waits for the name event that puts the holder on another
+/// node than `old`.
+bool await_rebind(caf::scoped_actor& names, troupe::node& n,
+                  const std::string& name, const caf::node_id& old) {
+  return troupe::test::await_holder(names, n, name,
+                                    [&](const caf::actor& hdl) {
+                                      return hdl && hdl.node() != old;
+                                    });
 }
 
 } // namespace
@@ -111,10 +109,12 @@ TEST(ThreeNodes, FailuresAreDetectedAndSupervisedChildrenMove) {
     ASSERT_TRUE(p->wait_for_line("CLUSTER up=4")) << p->output();
   caf::scoped_actor events{client.system()};
   client.subscribe_members(events);
+  caf::scoped_actor names{client.system()};
+  client.subscribe_names(names);
   // The root supervisor on n1 places its worker away from itself.
   ASSERT_TRUE(n1.wait_for_line("SUPERVISING")) << n1.output();
   ASSERT_TRUE(n1.wait_for_line("spawned a 'echo' on 'n2'")) << n1.output();
-  ASSERT_TRUE(await_rebind(client, "worker", caf::node_id{})) << n1.output();
+  ASSERT_TRUE(await_rebind(names, client, "worker", caf::node_id{})) << n1.output();
   auto worker = client.global_ref("worker");
   caf::scoped_actor self{client.system()};
   auto pong = ping(self, worker);
@@ -143,7 +143,7 @@ TEST(ThreeNodes, FailuresAreDetectedAndSupervisedChildrenMove) {
   EXPECT_GE(client.cluster_statistics().failed_requests, 1u);
   ASSERT_TRUE(n1.wait_for_line("spawned a 'echo' on 'n3'", 5s, n1_lines))
     << n1.output();
-  ASSERT_TRUE(await_rebind(client, "worker", on_n2));
+  ASSERT_TRUE(await_rebind(names, client, "worker", on_n2));
   pong = ping(self, worker); // the same handle, not asked for again
   ASSERT_TRUE(pong) << troupe::describe(pong.error());
   EXPECT_EQ(pong->from(), "n3");
@@ -160,7 +160,7 @@ TEST(ThreeNodes, FailuresAreDetectedAndSupervisedChildrenMove) {
   EXPECT_LT(steady::now() - frozen, 3s) << "frozen n3 marked down too late";
   ASSERT_TRUE(n1.wait_for_line("spawned a 'echo' on 'n1'", 5s, n1_lines))
     << n1.output();
-  ASSERT_TRUE(await_rebind(client, "worker", on_n3));
+  ASSERT_TRUE(await_rebind(names, client, "worker", on_n3));
   pong = ping(self, worker);
   ASSERT_TRUE(pong) << troupe::describe(pong.error());
   EXPECT_EQ(pong->from(), "n1");

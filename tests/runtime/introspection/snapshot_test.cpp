@@ -1,7 +1,5 @@
 // A node's snapshot of its supervision trees: paths, kinds, figures, and a
 // drill failure that the supervisor counts.
-#include <thread>
-
 #include <caf/scoped_actor.hpp>
 #include <gtest/gtest.h>
 
@@ -84,22 +82,21 @@ TEST(Snapshot, ListsTheTreeWithFiguresAndCountsADrillFailure) {
   EXPECT_EQ(find(snap, "/root/sub")->kind(),
             troupe::wire::ActorInfo::SUPERVISOR);
 
+  // The supervisor monitored `a` before this test did, so its down message
+  // is queued ahead of ours, and a snapshot taken after ours sees the
+  // restart.
+  self->monitor(a);
   auto killed = n.fail_actor("/root/a");
   ASSERT_TRUE(killed) << troupe::describe(killed.error());
   EXPECT_EQ(killed->id(), a.id());
   EXPECT_FALSE(n.fail_actor("/root/nope"));
-  // The supervisor respawns it; the snapshot shows the restart.
-  const troupe::wire::ActorInfo* after = nullptr;
-  troupe::wire::NodeSnapshot snap2;
-  for (int i = 0; i < 200; ++i) {
-    snap2 = n.snapshot_local();
-    after = find(snap2, "/root/a");
-    if (after && after->restarts() == 1 && after->id() != a.id())
-      break;
-    std::this_thread::sleep_for(5ms);
-  }
+  self->receive([](const caf::down_msg&) {},
+                caf::after(5s) >> [] { ADD_FAILURE() << "a did not fail"; });
+  auto snap2 = n.snapshot_local();
+  auto after = find(snap2, "/root/a");
   ASSERT_NE(after, nullptr);
   EXPECT_EQ(after->restarts(), 1u);
+  EXPECT_NE(after->id(), a.id()); // a new incarnation
   EXPECT_NE(after->last_failure().find("troupe kill"), std::string::npos)
     << after->last_failure();
   EXPECT_GT(after->last_failure_unix_ms(), 0);
