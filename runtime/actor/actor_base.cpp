@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "actor/guarded_behavior.hpp"
+#include "cluster/link.hpp"
 #include "actor/parent.hpp"
 #include "troupe/error.hpp"
 #include "troupe/log.hpp"
@@ -40,6 +41,9 @@ guarded_behavior::invoke(caf::detail::invoke_result_visitor& f,
     owner_->uncounted_ = true; // introspection does not count itself
     return caf::match_case::match;
   }
+  // What the handler sends to other nodes over direct links leaves in one
+  // write when it returns.
+  cluster::cork_scope cork;
   try {
     auto result = inner_->invoke(f, xs);
     if (result != caf::match_case::no_match)

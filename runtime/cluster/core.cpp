@@ -1,4 +1,5 @@
 #include "cluster/core.hpp"
+#include "cluster/link.hpp"
 
 #include <algorithm>
 
@@ -227,7 +228,10 @@ size_t core::expire_pending(std::chrono::steady_clock::duration age) {
   return n;
 }
 
-void core::flow_open(const caf::node_id& nid, caf::actor echo) {
+void core::flow_open(const caf::node_id& nid, caf::actor echo,
+                     const std::string& link_host, uint16_t link_port) {
+  if (links && link_port != 0)
+    links->open(nid, link_host, link_port);
   auto f = std::make_shared<flow>();
   f->echo = std::move(echo);
   std::shared_ptr<flow> old;
@@ -244,6 +248,8 @@ void core::flow_open(const caf::node_id& nid, caf::actor echo) {
 }
 
 void core::flow_close(const caf::node_id& nid) {
+  if (links)
+    links->close(nid);
   std::shared_ptr<flow> f;
   {
     std::lock_guard<std::mutex> guard{flows_mtx_};
@@ -315,6 +321,10 @@ void core::flow_ack(const caf::node_id& nid, uint64_t seq) {
 }
 
 void core::clear() {
+  // The layer stays (senders may still hold `links`); stopped, it refuses.
+  if (links)
+    links->stop();
+  responder = nullptr;
   {
     std::unique_lock<std::shared_mutex> guard{mtx_};
     names_.clear();

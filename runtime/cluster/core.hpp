@@ -26,6 +26,8 @@ class Member;
 
 namespace troupe::cluster {
 
+class link_layer;
+
 /// A member as Protobuf, and back.
 wire::Member to_wire(const member& m);
 member from_wire(const wire::Member& x);
@@ -136,11 +138,23 @@ public:
   /// This node's flow actor (answers markers, takes acks).
   caf::actor flow_actor;
 
-  /// Starts flow control towards `nid`, whose flow actor is `echo`.
-  void flow_open(const caf::node_id& nid, caf::actor echo);
+  /// Starts flow control towards `nid`, whose flow actor is `echo`, and
+  /// dials its direct link when it has one (`link_port` != 0).
+  void flow_open(const caf::node_id& nid, caf::actor echo,
+                 const std::string& link_host = {}, uint16_t link_port = 0);
 
-  /// Ends it: senders waiting for `nid` give up.
+  /// Ends it: senders waiting for `nid` give up; its direct links close.
   void flow_close(const caf::node_id& nid);
+
+  // -- direct links --------------------------------------------------------
+
+  /// The node's data plane (null when direct links are off). Set before
+  /// the daemon starts; stopped and dropped by `clear()`.
+  std::shared_ptr<link_layer> links;
+
+  /// A local handle that takes the answers to requests that mirrors (the
+  /// senders of messages that came over a link) forward to their nodes.
+  caf::actor responder;
 
   /// Called before a message goes to `nid`: waits while the window is full
   /// (back-pressure on the sending thread). Returns false when `nid` went

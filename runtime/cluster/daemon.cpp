@@ -1,4 +1,5 @@
 #include "cluster/daemon.hpp"
+#include "cluster/link.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -481,8 +482,14 @@ peer& add_peer(daemon_actor* self, const member& m, const caf::actor& daemon) {
   if (!renewed) {
     self->monitor(daemon);
     // Flow control towards the peer starts once its flow actor is known.
-    if (st.shared->flow_actor)
-      self->send(daemon, wire::FlowHello{}, st.shared->flow_actor);
+    if (st.shared->flow_actor) {
+      wire::FlowHello hello;
+      if (auto& links = st.shared->links; links && links->port() != 0) {
+        hello.set_link_host(st.shared->host);
+        hello.set_link_port(links->port());
+      }
+      self->send(daemon, std::move(hello), st.shared->flow_actor);
+    }
     log(log_level::info, fmt::format("member '{}' (incarnation {}) at {} is "
                                      "up",
                                      m.name, m.incarnation, endpoint_of(m)));
@@ -928,9 +935,11 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
           connect_to(self, endpoint_of(m));
       }
     },
-    [self](const wire::FlowHello&, const caf::actor& echo) {
+    [self](const wire::FlowHello& hello, const caf::actor& echo) {
       if (echo)
-        self->state.shared->flow_open(echo.node(), echo);
+        self->state.shared->flow_open(
+          echo.node(), echo, hello.link_host(),
+          static_cast<uint16_t>(std::min<uint32_t>(hello.link_port(), 65535)));
     },
     [self](const wire::Fenced& f) {
       fence(self, fmt::format("a member says: {}", f.reason()));

@@ -1,4 +1,5 @@
 #include "cluster/ref.hpp"
+#include "cluster/link.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_config.hpp>
@@ -20,22 +21,34 @@ namespace {
 class ref_actor final : public caf::monitorable_actor {
 public:
   ref_actor(caf::actor_config& cfg, std::shared_ptr<core> c, std::string name,
-            caf::actor fixed)
+            caf::actor fixed, bool mirror = false)
     : caf::monitorable_actor(cfg),
       core_(std::move(c)),
       name_(std::move(name)),
-      fixed_(std::move(fixed)) {
+      fixed_(std::move(fixed)),
+      mirror_(mirror) {
+    // A handle, not an actor of this node: a node's shutdown sweep (which
+    // skips hidden actors) must not send it an exit, which it would
+    // forward to the actor it stands for.
+    setf(is_hidden_flag);
   }
 
   const char* name() const override {
-    return "troupe.ref";
+    return mirror_ ? "troupe.mirror" : "troupe.ref";
+  }
+
+  /// Ends a mirror (its link closed): monitors and links see `reason`.
+  void retire(caf::error reason) {
+    cleanup(std::move(reason), nullptr);
   }
 
   void enqueue(caf::mailbox_element_ptr what,
                caf::execution_unit* ctx) override {
-    if (what->mid.is_response()) {
+    if (what->mid.is_response() && !mirror_) {
       // The answer to a request forwarded to another node: hand it to the
-      // original requester under the original request's id.
+      // original requester under the original request's id. (A mirror
+      // never sends requests under its own address: answers to it are
+      // answers to its remote actor, and go there.)
       caf::strong_actor_ptr sender;
       caf::message_id mid;
       if (core_->take_pending(what->mid, sender, mid) && sender) {
@@ -44,27 +57,48 @@ public:
       }
       return;
     }
-    auto target = name_.empty() ? fixed_ : core_->whereis(name_);
-    if (!target) {
-      refuse(what, ctx,
-             make_error(errc::name_not_found,
-                        fmt::format("no actor holds the cluster name '{}'",
-                                    name_)));
-      return;
-    }
-    auto nid = target.node();
-    if (nid == home_system().node()) {
-      target->enqueue(std::move(what), ctx);
-      return;
+    caf::actor target;
+    caf::node_id nid;
+    caf::actor_id aid;
+    if (mirror_) {
+      // A mirror stands for the remote actor with its own address.
+      nid = node();
+      aid = id();
+    } else {
+      target = name_.empty() ? fixed_ : core_->whereis(name_);
+      if (!target) {
+        refuse(what, ctx,
+               make_error(errc::name_not_found,
+                          fmt::format("no actor holds the cluster name '{}'",
+                                      name_)));
+        return;
+      }
+      nid = target.node();
+      aid = target.id();
+      if (nid == home_system().node()) {
+        target->enqueue(std::move(what), ctx);
+        return;
+      }
     }
     if (!core_->reachable(nid)) {
-      refuse(what, ctx, down_error(target));
+      refuse(what, ctx, down_error(aid));
+      return;
+    }
+    if (auto l = core_->links ? core_->links->find(nid) : nullptr) {
+      if (send_link(l, aid, nid, what, ctx))
+        return;
+      if (!what) // consumed (refused) by send_link
+        return;
+      // Not encodable for a link (a forwarding stack): CAF's path below.
+    }
+    if (mirror_) {
+      refuse(what, ctx, down_error(aid));
       return;
     }
     uint64_t marker = 0;
     if (!core_->flow_admit(nid, marker)) {
       // The node went down while this sender waited for the window.
-      refuse(what, ctx, down_error(target));
+      refuse(what, ctx, down_error(aid));
       return;
     }
     if (!what->mid.is_request() || !what->sender) {
@@ -80,26 +114,72 @@ public:
     target->enqueue(std::move(what), ctx);
     if (marker != 0)
       core_->flow_mark(nid, marker, ctx);
-    // The node may have gone down between the check above and
-    // add_pending; then nobody fails this request but us.
-    if (!core_->reachable(nid)) {
-      caf::strong_actor_ptr sender;
-      caf::message_id mid;
-      if (core_->take_pending(sent.response_id(), sender, mid) && sender) {
-        ++core_->failed_requests;
-        sender->enqueue(caf::make_mailbox_element(nullptr, mid.response_id(),
-                                                  {}, down_error(target)),
-                        ctx);
-      }
-    }
+    check_race(nid, sent, aid, ctx);
   }
 
 private:
-  caf::error down_error(const caf::actor& target) const {
+  // Sends over the direct link `l`. Returns false when the message cannot
+  // go that way: then `what` is null if it was refused, or intact if it
+  // should take CAF's path.
+  bool send_link(const std::shared_ptr<out_link>& l, caf::actor_id aid,
+                 const caf::node_id& nid, caf::mailbox_element_ptr& what,
+                 caf::execution_unit* ctx) {
+    bool request = what->mid.is_request() && what->sender;
+    caf::message_id original;
+    caf::strong_actor_ptr requester;
+    if (request) {
+      original = what->mid;
+      requester = what->sender;
+      what->mid = core_->add_pending(nid, std::move(what->sender), original);
+      // Answers come back to a handle of this node: this one, or for a
+      // mirror (whose address is the remote actor's) the node's responder.
+      what->sender = mirror_ ? caf::actor_cast<caf::strong_actor_ptr>(
+                                 core_->responder)
+                             : caf::strong_actor_ptr{ctrl()};
+    }
+    auto sent = what->mid;
+    auto rc = core_->links->send(l, aid, *what);
+    if (rc == link_layer::send_result::ok) {
+      if (request)
+        check_race(nid, sent, aid, ctx);
+      what.reset();
+      return true;
+    }
+    if (request) {
+      caf::strong_actor_ptr sender;
+      caf::message_id mid;
+      core_->take_pending(sent.response_id(), sender, mid);
+      what->sender = std::move(requester);
+      what->mid = original;
+    }
+    if (rc == link_layer::send_result::unencodable)
+      return false;
+    refuse(what, ctx, down_error(aid));
+    what.reset();
+    return false;
+  }
+
+  // The node may have gone down between the reachability check and
+  // add_pending; then nobody fails this request but us.
+  void check_race(const caf::node_id& nid, caf::message_id sent,
+                  caf::actor_id aid, caf::execution_unit* ctx) {
+    if (core_->reachable(nid))
+      return;
+    caf::strong_actor_ptr sender;
+    caf::message_id mid;
+    if (core_->take_pending(sent.response_id(), sender, mid) && sender) {
+      ++core_->failed_requests;
+      sender->enqueue(caf::make_mailbox_element(nullptr, mid.response_id(), {},
+                                                down_error(aid)),
+                      ctx);
+    }
+  }
+
+  caf::error down_error(caf::actor_id aid) const {
     return make_error(errc::node_down,
                       fmt::format("{} is on a node that is down",
                                   name_.empty()
-                                    ? fmt::format("actor {}", target.id())
+                                    ? fmt::format("actor {}", aid)
                                     : fmt::format("'{}'", name_)));
   }
 
@@ -125,6 +205,7 @@ private:
   std::shared_ptr<core> core_;
   std::string name_;
   caf::actor fixed_;
+  bool mirror_;
 };
 
 /// A node's flow actor: answers another node's FlowMarker at once, in the
@@ -173,6 +254,20 @@ caf::actor make_flow_actor(caf::actor_system& sys, std::shared_ptr<core> c) {
   auto ptr = caf::make_actor<flow_actor, caf::strong_actor_ptr>(
     sys.next_actor_id(), sys.node(), &sys, cfg, std::weak_ptr<core>{c});
   return caf::actor_cast<caf::actor>(std::move(ptr));
+}
+
+caf::strong_actor_ptr make_mirror(caf::actor_system& sys,
+                                  std::shared_ptr<core> c,
+                                  const caf::node_id& nid, caf::actor_id aid) {
+  caf::actor_config cfg;
+  return caf::make_actor<ref_actor, caf::strong_actor_ptr>(
+    aid, nid, &sys, cfg, std::move(c), std::string{}, caf::actor{}, true);
+}
+
+void retire_mirror(const caf::strong_actor_ptr& mirror, caf::error reason) {
+  if (mirror)
+    static_cast<ref_actor*>(caf::actor_cast<caf::abstract_actor*>(mirror))
+      ->retire(std::move(reason));
 }
 
 caf::actor make_ref(caf::actor_system& sys, std::shared_ptr<core> c,

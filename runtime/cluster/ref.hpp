@@ -22,6 +22,16 @@ namespace troupe::cluster {
 caf::actor make_ref(caf::actor_system& sys, std::shared_ptr<core> c,
                     std::string name, caf::actor fixed = {});
 
+/// Makes a mirror: the handle, with the remote actor's own address
+/// (`nid`, `aid`), that stands for the sender of a message that came over
+/// a direct link. Messages to it go back over the link to `nid`; it ends
+/// with `node_down` when that link closes (see `retire_mirror`).
+caf::strong_actor_ptr make_mirror(caf::actor_system& sys,
+                                  std::shared_ptr<core> c,
+                                  const caf::node_id& nid, caf::actor_id aid);
+
+void retire_mirror(const caf::strong_actor_ptr& mirror, caf::error reason);
+
 /// Makes the node's flow actor (see `core::flow_window`).
 caf::actor make_flow_actor(caf::actor_system& sys, std::shared_ptr<core> c);
 

@@ -15,6 +15,7 @@
 
 #include "cluster/core.hpp"
 #include "cluster/daemon.hpp"
+#include "cluster/link.hpp"
 #include "cluster/ref.hpp"
 #include "introspection/metrics.hpp"
 #include "node/caf_config.hpp"
@@ -203,6 +204,17 @@ caf::error node::start() {
   core_->port = port_;
   core_->flow_window = cfg_.flow_window;
   core_->flow_actor = cluster::make_flow_actor(*sys_, core_);
+  core_->responder = cluster::make_ref(*sys_, core_, {});
+  if (cfg_.direct_links) {
+    cluster::link_settings ls;
+    ls.spin = cfg_.link_spin;
+    auto links = std::make_shared<cluster::link_layer>(*sys_, core_, ls);
+    if (auto err = links->start(cfg_.host)) {
+      shutdown();
+      return err;
+    }
+    core_->links = std::move(links);
+  }
   daemon_ = cluster::spawn_daemon(*sys_, {core_, cfg_.seeds});
   register_name("troupe.cluster", daemon_);
   started_unix_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -499,6 +511,12 @@ cluster_stats node::cluster_statistics() const {
   x.failed_requests = core_->failed_requests.load();
   x.fenced = core_->fenced.load();
   x.flow_waits = core_->flow_waits.load();
+  if (auto& links = core_->links) {
+    x.flow_waits += links->waits.load();
+    x.link_frames_out = links->frames_out.load();
+    x.link_frames_in = links->frames_in.load();
+    x.link_bad_frames = links->bad_frames.load();
+  }
   return x;
 }
 
@@ -575,11 +593,14 @@ void node::stop_actors(bool kill) {
     if (auto ptr = reg.get<caf::strong_actor_ptr>(id))
       if (!ptr->get()->getf(caf::abstract_channel::is_hidden_flag))
         victims.emplace_back(caf::actor_cast<caf::actor>(std::move(ptr)));
-  // Only this node's actors: a name may be bound to a proxy of an actor on
-  // another node, which a local shutdown must leave alone.
   asked_.clear();
+  // Only this node's actors: a name may be bound to a proxy of an actor on
+  // another node, which a local shutdown must leave alone; so may a troupe
+  // handle (hidden), which would forward the exit to the actor it names.
   for (auto& hdl : victims)
-    if (hdl && hdl.node() == sys_->node()) {
+    if (hdl && hdl.node() == sys_->node()
+        && !caf::actor_cast<caf::abstract_actor*>(hdl)->getf(
+          caf::abstract_channel::is_hidden_flag)) {
       caf::anon_send_exit(hdl, reason);
       asked_.emplace_back(hdl.address());
     }

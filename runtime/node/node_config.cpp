@@ -68,6 +68,13 @@ caf::expected<parsed_config> parse_node_config(int argc,
   app.add_option("--flow-window", cfg.flow_window,
                  "messages in flight to one other node before senders wait")
     ->check(CLI::Range(size_t{16}, size_t{1} << 24));
+  app.add_option("--direct-links", cfg.direct_links,
+                 "messages to other nodes over troupe's direct links "
+                 "(false: CAF's BASP only)");
+  int64_t spin_us = cfg.link_spin.count();
+  app.add_option("--link-spin-us", spin_us,
+                 "microseconds a link reader polls before it sleeps (0: off)")
+    ->check(CLI::Range(int64_t{0}, int64_t{100000}));
   std::string level = "info";
   app.add_option("--log-level", level, "trace|debug|info|warn|error|off")
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
@@ -90,6 +97,8 @@ caf::expected<parsed_config> parse_node_config(int argc,
     {"TROUPE_FLOW_WINDOW", "--flow-window"},
     {"TROUPE_METRICS_PORT", "--metrics-port"},
     {"TROUPE_SECRET", "--secret"},
+    {"TROUPE_DIRECT_LINKS", "--direct-links"},
+    {"TROUPE_LINK_SPIN_US", "--link-spin-us"},
   };
   auto on_command_line = [&](std::string_view flag) {
     for (int i = 1; i < argc; ++i) {
@@ -122,6 +131,7 @@ caf::expected<parsed_config> parse_node_config(int argc,
   cfg.failure_detector.heartbeat_interval = std::chrono::milliseconds{
     heartbeat_ms};
   cfg.failure_detector.failure_timeout = std::chrono::milliseconds{failure_ms};
+  cfg.link_spin = std::chrono::microseconds{spin_us};
   if (failure_ms < 3 * heartbeat_ms)
     return make_error(errc::bad_config,
                       fmt::format("failure timeout ({} ms) must be at least "

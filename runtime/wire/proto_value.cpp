@@ -1,6 +1,7 @@
 #include "wire/proto_value.hpp"
 
 #include <caf/deep_to_string.hpp>
+#include <caf/detail/dynamic_message_data.hpp>
 #include <caf/deserializer.hpp>
 #include <caf/serializer.hpp>
 #include <fmt/format.h>
@@ -13,6 +14,17 @@ namespace troupe::wire::detail {
 
 caf::type_erased_value_ptr proto_value::make() {
   return caf::type_erased_value_ptr{new proto_value};
+}
+
+caf::message proto_value::wrap(const type_entry* entry,
+                               std::unique_ptr<google::protobuf::Message> msg) {
+  auto v = std::make_unique<proto_value>();
+  v->entry_ = entry;
+  v->msg_ = std::move(msg);
+  caf::intrusive_cow_ptr<caf::detail::dynamic_message_data> data{
+    new caf::detail::dynamic_message_data, false};
+  data.unshared().append(caf::type_erased_value_ptr{v.release()});
+  return caf::message{std::move(data)};
 }
 
 void* proto_value::get_mutable() {

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include <caf/message.hpp>
 #include <caf/type_erased_value.hpp>
 
 #include "troupe/wire/rejected_message.hpp"
@@ -30,6 +31,11 @@ public:
 
   /// CAF value factory for `troupe.proto`.
   static caf::type_erased_value_ptr make();
+
+  /// A message holding `msg` (of the type `entry` describes), as if CAF
+  /// had decoded it: what a direct link delivers.
+  static caf::message wrap(const type_entry* entry,
+                           std::unique_ptr<google::protobuf::Message> msg);
 
 private:
   void reject(std::string type_name, std::string reason);

@@ -83,15 +83,20 @@ sample troupe_run(const bench::options& opts) {
   auto srv = start_server({"serve", "troupe"}, opts);
   sample s;
   {
-    troupe::node n{node_cfg()};
+    // The client joins the server's cluster and talks through a troupe
+    // handle (`node::ref`), as troupe code does: over the direct link.
+    auto cfg = node_cfg();
+    cfg.seeds = {"127.0.0.1:" + std::to_string(srv.port)};
+    troupe::node n{cfg};
     n.add_message_type<bench::Payload>();
     if (auto err = n.start())
       fail(troupe::describe(err));
     auto pong = n.lookup("127.0.0.1", srv.port, "pong");
     if (!pong)
       fail(troupe::describe(pong.error()));
+    auto hdl = n.ref(*pong);
     s = measure(opts.count, [&](uint64_t k, std::shared_ptr<run_data> rd) {
-      return n.spawn(troupe_ping, *pong, k, std::move(rd));
+      return n.spawn(troupe_ping, hdl, k, std::move(rd));
     });
   }
   finish(srv, true);

@@ -232,9 +232,16 @@ inline void configure_caf(caf::actor_system_config& cfg,
 }
 
 /// troupe side: a node with default settings and a quieter log.
+/// Node defaults, except that TROUPE_LINK_SPIN_US and TROUPE_DIRECT_LINKS
+/// (0/1) in the environment override the direct links' settings, for
+/// exploring them (both sides of a run inherit the environment).
 inline troupe::node_config node_cfg() {
   troupe::node_config nc;
   nc.log = troupe::log_level::warn;
+  if (auto x = std::getenv("TROUPE_LINK_SPIN_US"))
+    nc.link_spin = std::chrono::microseconds{std::atoll(x)};
+  if (auto x = std::getenv("TROUPE_DIRECT_LINKS"))
+    nc.direct_links = std::string{x} != "0";
   return nc;
 }
 

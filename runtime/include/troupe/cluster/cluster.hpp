@@ -89,8 +89,14 @@ struct cluster_stats {
   uint64_t failed_requests = 0;
   /// Times this node was fenced and rejoined as a new incarnation.
   uint64_t fenced = 0;
-  /// Times a sender waited because its window to another node was full.
+  /// Times a sender waited because its window to another node was full
+  /// (on a direct link: because the link held `max_buffer` unsent bytes).
   uint64_t flow_waits = 0;
+  /// Messages written to and read from direct links.
+  uint64_t link_frames_out = 0;
+  uint64_t link_frames_in = 0;
+  /// Connections to the data port dropped for bad input.
+  uint64_t link_bad_frames = 0;
 };
 
 /// Failure-detector settings, the same on every node of a cluster (a node

@@ -47,6 +47,14 @@ struct node_config {
   /// Messages this node may have in flight to one other node through
   /// troupe handles; a sender that would exceed it waits (back-pressure).
   size_t flow_window = 4096;
+  /// Whether messages to other nodes through troupe handles (and their
+  /// answers) take troupe's direct links instead of CAF's BASP path (see
+  /// the README's "Direct links"). Both ends must have them on.
+  bool direct_links = true;
+  /// How long a link's reader polls its socket after the last frame before
+  /// it sleeps: a sleeping thread wakes tens of microseconds late on a VM.
+  /// 0 turns polling off (lowest CPU use, higher latency).
+  std::chrono::microseconds link_spin{50};
   /// Minimum level of troupe's log.
   log_level log = log_level::info;
 };

@@ -23,6 +23,9 @@ struct type_entry {
   /// Turns a pointer to the base into a pointer to the generated class
   /// (what CAF's pattern matching casts its `void*` to).
   void* (*downcast)(google::protobuf::Message*) = nullptr;
+  /// The reverse: a pointer to the generated class (as CAF hands out a
+  /// message element) to a pointer to the base.
+  const google::protobuf::Message* (*upcast)(const void*) = nullptr;
 };
 
 /// The set of Protobuf message types a node accepts from other nodes.
@@ -44,6 +47,9 @@ public:
     };
     e.downcast = [](google::protobuf::Message* x) -> void* {
       return static_cast<T*>(x);
+    };
+    e.upcast = [](const void* x) -> const google::protobuf::Message* {
+      return static_cast<const T*>(x);
     };
     add(std::move(e));
   }

@@ -1,0 +1,990 @@
+#include "cluster/link.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <caf/actor_registry.hpp>
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+#include <caf/execution_unit.hpp>
+#include <caf/io/basp_broker.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/mailbox_element.hpp>
+#include <caf/proxy_registry.hpp>
+#include <caf/resumable.hpp>
+#include <caf/scheduler/abstract_coordinator.hpp>
+#include <caf/sec.hpp>
+#include <fmt/format.h>
+
+#include "cluster/core.hpp"
+#include "cluster/ref.hpp"
+#include "troupe/error.hpp"
+#include "troupe/log.hpp"
+#include "troupe/wire/rejected_message.hpp"
+#include "wire/codec.hpp"
+#include "wire/config_base.hpp"
+#include "wire/proto_value.hpp"
+
+namespace troupe::cluster {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+// Frame: u32 big-endian length of what follows, then a kind byte.
+constexpr uint8_t kind_message = 1;
+constexpr uint8_t kind_hello = 2;
+constexpr char hello_magic[4] = {'T', 'R', 'P', '1'};
+constexpr uint8_t handshake_ok = 0x5a;
+
+// How a message frame names its sender.
+constexpr uint8_t sender_none = 0;
+constexpr uint8_t sender_of_writer = 1; // an actor on the writing node
+constexpr uint8_t sender_full = 2;      // node id + actor id
+constexpr uint8_t sender_of_reader = 3; // an actor on the reading node
+
+// How a message frame carries its content.
+constexpr uint8_t payload_proto = 1; // name length, name, Protobuf bytes
+constexpr uint8_t payload_caf = 2;   // CAF's encoding of the whole message
+
+// A corked thread flushes a link once it holds this much.
+constexpr size_t cork_limit = 64 * 1024;
+// Messages an actor runs inline in a reader before the scheduler takes it.
+constexpr size_t inline_throughput = 64;
+constexpr auto handshake_timeout = std::chrono::seconds{2};
+constexpr auto redial_delay = std::chrono::milliseconds{100};
+
+thread_local int tl_cork_depth = 0;
+thread_local bool tl_reader = false;
+thread_local caf::actor_id tl_last_exported = caf::invalid_actor_id;
+
+struct dirty_link {
+  link_layer* layer;
+  std::shared_ptr<out_link> link;
+};
+
+thread_local std::vector<dirty_link> tl_dirty;
+
+void put_u32(char* p, uint32_t x) {
+  p[0] = static_cast<char>(x >> 24);
+  p[1] = static_cast<char>(x >> 16);
+  p[2] = static_cast<char>(x >> 8);
+  p[3] = static_cast<char>(x);
+}
+
+void put_u8(std::vector<char>& out, uint8_t x) {
+  out.push_back(static_cast<char>(x));
+}
+
+void put_u64(std::vector<char>& out, uint64_t x) {
+  char b[8];
+  for (int i = 0; i < 8; ++i)
+    b[i] = static_cast<char>(x >> (56 - 8 * i));
+  out.insert(out.end(), b, b + 8);
+}
+
+/// Reads the fixed-size fields of a frame; `ok` turns false on overrun.
+struct cursor {
+  const char* pos;
+  const char* end;
+  bool ok = true;
+
+  size_t left() const {
+    return static_cast<size_t>(end - pos);
+  }
+
+  uint8_t u8() {
+    if (left() < 1) {
+      ok = false;
+      return 0;
+    }
+    return static_cast<uint8_t>(*pos++);
+  }
+
+  uint64_t u64() {
+    if (left() < 8) {
+      ok = false;
+      return 0;
+    }
+    uint64_t x = 0;
+    for (int i = 0; i < 8; ++i)
+      x = (x << 8) | static_cast<unsigned char>(pos[i]);
+    pos += 8;
+    return x;
+  }
+};
+
+uint32_t get_u32(const char* p) {
+  auto b = reinterpret_cast<const unsigned char*>(p);
+  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16)
+         | (uint32_t{b[2]} << 8) | uint32_t{b[3]};
+}
+
+/// Runs actors woken by a reader thread in that thread, as a CAF worker
+/// would (the first one only: actors it wakes in turn go to the scheduler).
+class inline_unit final : public caf::execution_unit {
+public:
+  inline_unit(caf::actor_system* sys, caf::proxy_registry* proxies)
+    : caf::execution_unit(sys) {
+    proxies_ = proxies;
+  }
+
+  void exec_later(caf::resumable* job) override {
+    if (running_) {
+      system().scheduler().enqueue(job);
+      return;
+    }
+    running_ = true;
+    switch (job->resume(this, inline_throughput)) {
+      case caf::resumable::resume_later:
+        system().scheduler().enqueue(job);
+        break;
+      case caf::resumable::done:
+      case caf::resumable::awaiting_message:
+        caf::intrusive_ptr_release(job);
+        break;
+      case caf::resumable::shutdown_execution_unit:
+        caf::intrusive_ptr_release(job);
+        break;
+    }
+    running_ = false;
+  }
+
+private:
+  bool running_ = false;
+};
+
+int set_nodelay(int fd) {
+  int one = 1;
+  return ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/// Writes all of `data` to a blocking-or-not socket within `deadline`.
+bool write_all(int fd, const char* data, size_t size,
+               steady::time_point deadline) {
+  while (size > 0) {
+    auto n = ::send(fd, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      data += n;
+      size -= static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - steady::now());
+      if (left.count() <= 0)
+        return false;
+      pollfd p{fd, POLLOUT, 0};
+      ::poll(&p, 1, static_cast<int>(left.count()));
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+/// Reads exactly `size` bytes within `deadline`.
+bool read_all(int fd, char* data, size_t size, steady::time_point deadline) {
+  while (size > 0) {
+    auto n = ::recv(fd, data, size, MSG_DONTWAIT);
+    if (n > 0) {
+      data += n;
+      size -= static_cast<size_t>(n);
+      continue;
+    }
+    if (n == 0)
+      return false;
+    if (errno == EINTR)
+      continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+      return false;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - steady::now());
+    if (left.count() <= 0)
+      return false;
+    pollfd p{fd, POLLIN, 0};
+    ::poll(&p, 1, static_cast<int>(left.count()));
+  }
+  return true;
+}
+
+} // namespace
+
+// -- cork ----------------------------------------------------------------------
+
+cork_scope::cork_scope() noexcept {
+  ++tl_cork_depth;
+}
+
+cork_scope::~cork_scope() {
+  if (--tl_cork_depth == 0 && !tl_dirty.empty())
+    link_layer::flush_corked();
+}
+
+void link_layer::flush_corked() {
+  // Flushing may run handlers' sends again only in other threads; still,
+  // take the list first so that it can grow while we work.
+  auto dirty = std::move(tl_dirty);
+  tl_dirty.clear();
+  for (auto& d : dirty) {
+    std::unique_lock<std::mutex> guard{d.link->mtx};
+    d.layer->flush_locked(*d.link, guard);
+  }
+  if (tl_dirty.capacity() < dirty.capacity()) {
+    dirty.clear();
+    tl_dirty.swap(dirty);
+  }
+}
+
+// -- out_link ------------------------------------------------------------------
+
+out_link::out_link(caf::node_id p, std::string h, uint16_t pt)
+  : peer(std::move(p)), host(std::move(h)), port(pt) {
+}
+
+// -- in_link -------------------------------------------------------------------
+
+struct link_layer::in_link {
+  int fd = -1;
+  caf::node_id peer;
+  std::atomic<bool> closed{false};
+  std::atomic<bool> done{false};
+  std::thread thread;
+};
+
+// -- link_layer ----------------------------------------------------------------
+
+link_layer::link_layer(caf::actor_system& sys, std::weak_ptr<core> c,
+                       link_settings cfg)
+  : sys_(sys), core_(std::move(c)), cfg_(cfg) {
+}
+
+link_layer::~link_layer() {
+  stop();
+}
+
+caf::error link_layer::start(const std::string& host) {
+  types_ = wire::detail::registry_of(sys_.dummy_execution_unit());
+  auto basp = sys_.middleman().named_broker<caf::io::basp_broker>(
+    caf::atom("BASP"));
+  if (basp)
+    proxies_ = static_cast<caf::io::basp_broker*>(
+                 caf::actor_cast<caf::abstract_actor*>(basp))
+                 ->proxy_registry_ptr();
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* res = nullptr;
+  if (auto rc = ::getaddrinfo(host.c_str(), "0", &hints, &res); rc != 0)
+    return make_error(errc::bad_config,
+                      fmt::format("direct links: cannot resolve '{}': {}",
+                                  host, ::gai_strerror(rc)));
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard{res,
+                                                             ::freeaddrinfo};
+  int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return make_error(errc::bad_config, "direct links: socket() failed");
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (::bind(fd, res->ai_addr, res->ai_addrlen) != 0 || ::listen(fd, 64) != 0) {
+    auto why = std::string{std::strerror(errno)};
+    ::close(fd);
+    return make_error(errc::bad_config,
+                      fmt::format("direct links: cannot listen on {}: {}",
+                                  host, why));
+  }
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.ss_family == AF_INET
+                  ? reinterpret_cast<sockaddr_in*>(&addr)->sin_port
+                  : reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  listen_fd_ = fd;
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  poller_ = std::thread{[this] { poll_loop(); }};
+  return caf::none;
+}
+
+void link_layer::stop() {
+  if (stopping_.exchange(true))
+    return;
+  wake();
+  if (poller_.joinable())
+    poller_.join();
+  std::vector<std::shared_ptr<out_link>> outs;
+  std::vector<std::shared_ptr<in_link>> ins;
+  {
+    std::lock_guard<std::shared_mutex> guard{mtx_};
+    for (auto& kvp : out_)
+      outs.push_back(kvp.second);
+    out_.clear();
+    for (auto& in : in_)
+      if (!in->closed.exchange(true))
+        ::shutdown(in->fd, SHUT_RDWR);
+    ins.swap(in_);
+  }
+  for (auto& l : outs) {
+    std::lock_guard<std::mutex> guard{l->mtx};
+    close_locked(*l);
+  }
+  for (auto& in : ins)
+    if (in->thread.joinable())
+      in->thread.join();
+  if (listen_fd_ >= 0)
+    ::close(listen_fd_);
+  if (wake_fd_ >= 0)
+    ::close(wake_fd_);
+  listen_fd_ = wake_fd_ = -1;
+}
+
+void link_layer::wake() {
+  if (wake_fd_ >= 0) {
+    uint64_t one = 1;
+    auto n = ::write(wake_fd_, &one, sizeof(one));
+    (void) n;
+  }
+}
+
+void link_layer::open(const caf::node_id& nid, const std::string& host,
+                      uint16_t port) {
+  if (stopping_ || port == 0 || nid == sys_.node())
+    return;
+  {
+    std::lock_guard<std::shared_mutex> guard{mtx_};
+    auto& slot = out_[nid];
+    if (slot) {
+      std::lock_guard<std::mutex> lguard{slot->mtx};
+      if (slot->st != out_link::state::closed)
+        return;
+    }
+    slot = std::make_shared<out_link>(nid, host, port);
+  }
+  wake();
+}
+
+void link_layer::close(const caf::node_id& nid) {
+  std::shared_ptr<out_link> l;
+  {
+    std::lock_guard<std::shared_mutex> guard{mtx_};
+    auto i = out_.find(nid);
+    if (i != out_.end()) {
+      l = i->second;
+      out_.erase(i);
+    }
+    for (auto& in : in_)
+      if (in->peer == nid && !in->closed.exchange(true))
+        ::shutdown(in->fd, SHUT_RDWR);
+  }
+  if (l) {
+    std::lock_guard<std::mutex> guard{l->mtx};
+    close_locked(*l);
+  }
+  wake();
+}
+
+std::shared_ptr<out_link> link_layer::find(const caf::node_id& nid) const {
+  std::shared_lock<std::shared_mutex> guard{mtx_};
+  auto i = out_.find(nid);
+  return i != out_.end() ? i->second : nullptr;
+}
+
+void link_layer::close_locked(out_link& l) {
+  if (l.st == out_link::state::closed)
+    return;
+  l.st = out_link::state::closed;
+  if (l.frames > 0)
+    if (auto c = core_.lock())
+      c->dead_letters += l.frames;
+  l.frames = 0;
+  l.buf.clear();
+  l.wbuf.clear();
+  l.wpos = 0;
+  if (l.fd >= 0) {
+    ::shutdown(l.fd, SHUT_RDWR);
+    if (!l.flushing) {
+      ::close(l.fd);
+      l.fd = -1;
+    }
+  }
+  l.space.notify_all();
+}
+
+bool link_layer::encode(std::vector<char>& out, uint64_t dest,
+                        caf::mailbox_element& x, const caf::node_id& peer) {
+  auto start = out.size();
+  out.resize(start + 4);
+  put_u8(out, kind_message);
+  put_u64(out, dest);
+  put_u64(out, x.mid.integer_value());
+  if (!x.sender) {
+    put_u8(out, sender_none);
+  } else {
+    auto aid = x.sender->id();
+    const auto& nid = x.sender->node();
+    if (nid == sys_.node()) {
+      // The peer answers by actor id: make sure the id resolves here.
+      if (tl_last_exported != aid) {
+        if (!sys_.registry().get(aid))
+          sys_.registry().put(aid, x.sender);
+        tl_last_exported = aid;
+      }
+      put_u8(out, sender_of_writer);
+      put_u64(out, aid);
+    } else if (nid == peer) {
+      put_u8(out, sender_of_reader);
+      put_u64(out, aid);
+    } else {
+      put_u8(out, sender_full);
+      put_u64(out, aid);
+      caf::binary_serializer sink{sys_, out};
+      if (sink(const_cast<caf::node_id&>(nid))) {
+        out.resize(start);
+        return false;
+      }
+    }
+  }
+  // One registered Protobuf message (the usual case): its bytes, straight.
+  auto& xs = x.content();
+  if (types_ != nullptr && xs.size() == 1) {
+    auto t = xs.type(0);
+    auto entry = t.first == 0 && t.second != nullptr ? types_->find(*t.second)
+                                                     : nullptr;
+    if (entry != nullptr) {
+      auto msg = entry->upcast(xs.get(0));
+      auto size = msg->ByteSizeLong();
+      const auto& name = entry->full_name;
+      if (size <= types_->max_message_size && name.size() < 256) {
+        put_u8(out, payload_proto);
+        put_u8(out, static_cast<uint8_t>(name.size()));
+        out.insert(out.end(), name.begin(), name.end());
+        auto pos = out.size();
+        out.resize(pos + size);
+        msg->SerializeWithCachedSizesToArray(
+          reinterpret_cast<uint8_t*>(out.data() + pos));
+        wire::detail::count_encoded();
+        put_u32(out.data() + start,
+                static_cast<uint32_t>(out.size() - start - 4));
+        return true;
+      }
+    }
+  }
+  // Anything else (atoms, CAF types, several elements, an oversized
+  // Protobuf that save_proto refuses by name): CAF's own encoding.
+  put_u8(out, payload_caf);
+  caf::binary_serializer sink{sys_, out};
+  if (caf::message::save(sink, xs)) {
+    out.resize(start);
+    return false;
+  }
+  put_u32(out.data() + start, static_cast<uint32_t>(out.size() - start - 4));
+  return true;
+}
+
+link_layer::send_result
+link_layer::send(const std::shared_ptr<out_link>& lptr, uint64_t dest,
+                 caf::mailbox_element& what) {
+  if (!what.stages.empty())
+    return send_result::unencodable;
+  auto& l = *lptr;
+  std::unique_lock<std::mutex> guard{l.mtx};
+  if (!tl_reader && l.pending() > cfg_.max_buffer
+      && l.st != out_link::state::closed) {
+    ++waits;
+    // Written data from this thread's cork would never leave otherwise.
+    if (tl_cork_depth > 0 && !tl_dirty.empty()) {
+      guard.unlock();
+      flush_corked();
+      guard.lock();
+    }
+    if (l.st == out_link::state::up && !l.flushing)
+      flush_locked(l, guard);
+    l.space.wait(guard, [&] {
+      return l.st == out_link::state::closed || l.pending() <= cfg_.max_buffer;
+    });
+  }
+  if (l.st == out_link::state::closed)
+    return send_result::closed;
+  if (!encode(l.buf, dest, what, l.peer))
+    return send_result::unencodable;
+  ++l.frames;
+  ++frames_out;
+  if (l.st != out_link::state::up)
+    return send_result::ok; // the poller flushes once connected
+  if (tl_cork_depth > 0 && l.pending() < cork_limit) {
+    for (auto& d : tl_dirty)
+      if (d.link == lptr)
+        return send_result::ok;
+    tl_dirty.push_back({this, lptr});
+    return send_result::ok;
+  }
+  flush_locked(l, guard);
+  return send_result::ok;
+}
+
+void link_layer::flush_locked(out_link& l, std::unique_lock<std::mutex>& guard) {
+  if (l.flushing || l.st != out_link::state::up)
+    return;
+  l.flushing = true;
+  for (;;) {
+    if (l.wpos == l.wbuf.size()) {
+      if (l.buf.empty()) {
+        l.frames = 0;
+        break;
+      }
+      l.wbuf.clear();
+      l.wpos = 0;
+      l.wbuf.swap(l.buf);
+    }
+    auto fd = l.fd;
+    auto data = l.wbuf.data() + l.wpos;
+    auto size = l.wbuf.size() - l.wpos;
+    guard.unlock();
+    auto n = ::send(fd, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    auto err = errno;
+    guard.lock();
+    if (l.st == out_link::state::closed)
+      break;
+    if (n > 0) {
+      l.wpos += static_cast<size_t>(n);
+      l.space.notify_all();
+      continue;
+    }
+    if (n < 0 && err == EINTR)
+      continue;
+    if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK)) {
+      // The peer reads slower than we write: the poller takes over.
+      if (!l.want_write) {
+        l.want_write = true;
+        wake();
+      }
+      break;
+    }
+    // The connection broke: the daemon marks the node down (its BASP link
+    // breaks too), and closes this link.
+    log(log_level::warn, fmt::format("direct link to {}:{} failed: {}",
+                                     l.host, l.port, std::strerror(err)));
+    l.flushing = false;
+    close_locked(l);
+    return;
+  }
+  l.flushing = false;
+  if (l.st == out_link::state::closed && l.fd >= 0) {
+    ::close(l.fd);
+    l.fd = -1;
+  }
+}
+
+void link_layer::poll_loop() {
+  std::vector<pollfd> fds;
+  std::vector<std::shared_ptr<out_link>> owners;
+  while (!stopping_) {
+    fds.clear();
+    owners.clear();
+    fds.push_back({wake_fd_, POLLIN, 0});
+    fds.push_back({listen_fd_, POLLIN, 0});
+    owners.resize(2);
+    std::vector<std::shared_ptr<out_link>> links;
+    {
+      std::lock_guard<std::shared_mutex> guard{mtx_};
+      for (auto& kvp : out_)
+        links.push_back(kvp.second);
+    }
+    auto now = steady::now();
+    for (auto& l : links) {
+      std::unique_lock<std::mutex> guard{l->mtx};
+      if (l->st == out_link::state::connecting && l->fd < 0
+          && now - l->connect_started >= redial_delay) {
+        // Dial (non-blocking); the poller sees it connect.
+        l->connect_started = now;
+        addrinfo hints{};
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        addrinfo* res = nullptr;
+        auto port = std::to_string(l->port);
+        if (::getaddrinfo(l->host.c_str(), port.c_str(), &hints, &res) == 0) {
+          int fd = ::socket(res->ai_family,
+                            SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+          if (fd >= 0) {
+            set_nodelay(fd);
+            if (::connect(fd, res->ai_addr, res->ai_addrlen) == 0
+                || errno == EINPROGRESS)
+              l->fd = fd;
+            else
+              ::close(fd);
+          }
+          ::freeaddrinfo(res);
+        }
+      }
+      if (l->st == out_link::state::connecting && l->fd >= 0
+          && l->hello_sent && now - l->connect_started > handshake_timeout) {
+        ::close(l->fd); // no answer: redial
+        l->fd = -1;
+        l->hello_sent = false;
+      }
+      if (l->st == out_link::state::connecting && l->fd >= 0) {
+        fds.push_back({l->fd, l->hello_sent ? short{POLLIN} : short{POLLOUT},
+                       0});
+        owners.push_back(l);
+      } else if (l->st == out_link::state::up && l->want_write && !l->flushing) {
+        fds.push_back({l->fd, POLLOUT, 0});
+        owners.push_back(l);
+      }
+    }
+    auto rc = ::poll(fds.data(), fds.size(), 50);
+    if (rc <= 0)
+      continue;
+    if (fds[0].revents != 0) {
+      uint64_t n = 0;
+      auto r = ::read(wake_fd_, &n, sizeof(n));
+      (void) r;
+    }
+    if (fds[1].revents & POLLIN)
+      accept_one();
+    for (size_t i = 2; i < fds.size(); ++i) {
+      if (fds[i].revents == 0)
+        continue;
+      auto& l = *owners[i];
+      std::unique_lock<std::mutex> guard{l.mtx};
+      if (l.fd != fds[i].fd)
+        continue;
+      if (l.st == out_link::state::up) {
+        l.want_write = false;
+        flush_locked(l, guard);
+        continue;
+      }
+      if (l.st != out_link::state::connecting)
+        continue;
+      bool ok = (fds[i].revents & (POLLERR | POLLHUP)) == 0;
+      if (ok && !l.hello_sent) {
+        // Connected: send our node id. The peer answers one byte once it
+        // accepts us (polled for below, never waited for here: two nodes
+        // dial each other at the same time).
+        int err = 0;
+        socklen_t len = sizeof(err);
+        ::getsockopt(l.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        ok = err == 0;
+        if (ok) {
+          std::vector<char> hello{0, 0, 0, 0, static_cast<char>(kind_hello),
+                                  hello_magic[0], hello_magic[1],
+                                  hello_magic[2], hello_magic[3]};
+          caf::binary_serializer sink{sys_, hello};
+          auto self = sys_.node();
+          sink(self);
+          put_u32(hello.data(), static_cast<uint32_t>(hello.size() - 4));
+          // A fresh socket takes these few bytes at once.
+          auto n = ::send(l.fd, hello.data(), hello.size(),
+                          MSG_NOSIGNAL | MSG_DONTWAIT);
+          ok = n == static_cast<ssize_t>(hello.size());
+          l.hello_sent = ok;
+          l.connect_started = steady::now();
+        }
+        if (ok)
+          continue;
+      } else if (ok) {
+        char ack = 0;
+        auto n = ::recv(l.fd, &ack, 1, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+          continue;
+        ok = n == 1 && ack == static_cast<char>(handshake_ok);
+      }
+      if (!ok) {
+        ::close(l.fd);
+        l.fd = -1; // redialed after redial_delay while the link is wanted
+        l.hello_sent = false;
+        continue;
+      }
+      l.st = out_link::state::up;
+      log(log_level::debug, fmt::format("direct link to {}:{} is up", l.host,
+                                        l.port));
+      flush_locked(l, guard);
+    }
+  }
+}
+
+void link_layer::accept_one() {
+  int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd < 0)
+    return;
+  set_nodelay(fd);
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  auto in = std::make_shared<in_link>();
+  in->fd = fd;
+  std::lock_guard<std::shared_mutex> guard{mtx_};
+  if (stopping_) {
+    ::close(fd);
+    return;
+  }
+  // Forget readers that ended.
+  for (auto i = in_.begin(); i != in_.end();) {
+    if ((*i)->done) {
+      (*i)->thread.join();
+      i = in_.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  in_.push_back(in);
+  in->thread = std::thread{[this, in] { reader(in); }};
+}
+
+void link_layer::reader(std::shared_ptr<in_link> l) {
+  tl_reader = true;
+  auto cptr = core_.lock();
+  if (!cptr) {
+    std::lock_guard<std::shared_mutex> guard{mtx_};
+    l->closed = true;
+    ::close(l->fd);
+    l->fd = -1;
+    l->done = true;
+    return;
+  }
+  auto& c = *cptr;
+  inline_unit unit{&sys_, proxies_};
+  auto max_frame = static_cast<uint32_t>(
+    std::min<size_t>(wire::detail::registry_of(&unit) != nullptr
+                       ? wire::detail::registry_of(&unit)->max_message_size
+                           + 64 * 1024
+                       : 64 * 1024 * 1024,
+                     0xFFFFFFF0u));
+  auto drop = [&](const std::string& why) {
+    ++bad_frames;
+    log(log_level::warn, fmt::format("direct link from {}: {}; dropping the "
+                                     "connection",
+                                     l->peer ? c.member_of(l->peer)
+                                             : std::string{"a peer"},
+                                     why));
+  };
+  // -- handshake ----------------------------------------------------------
+  auto deadline = steady::now() + handshake_timeout;
+  char hdr[4];
+  bool ok = read_all(l->fd, hdr, 4, deadline);
+  std::vector<char> rb;
+  if (ok) {
+    auto len = get_u32(hdr);
+    if (len < 5 || len > 1024) {
+      drop("bad handshake length");
+      ok = false;
+    } else {
+      rb.resize(len);
+      ok = read_all(l->fd, rb.data(), len, deadline);
+    }
+  }
+  if (ok) {
+    caf::binary_deserializer src{&unit, rb.data(), rb.size()};
+    uint8_t kind = 0;
+    char magic[4] = {};
+    caf::node_id nid;
+    if (src(kind) || kind != kind_hello || src.remaining() < 4) {
+      drop("not a troupe link handshake");
+      ok = false;
+    } else {
+      src.apply_raw(4, magic);
+      if (std::memcmp(magic, hello_magic, 4) != 0 || src(nid) || !nid) {
+        drop("not a troupe link handshake");
+        ok = false;
+      } else if (c.member_of(nid).empty() || !c.reachable(nid)) {
+        log(log_level::info, "direct link refused: not an up member");
+        ok = false;
+      } else {
+        l->peer = nid;
+        char ack = static_cast<char>(handshake_ok);
+        ok = write_all(l->fd, &ack, 1, steady::now() + handshake_timeout);
+      }
+    }
+  }
+  std::unordered_map<caf::actor_id, caf::strong_actor_ptr> mirrors;
+  auto mirror = [&](caf::actor_id aid) -> caf::strong_actor_ptr {
+    auto i = mirrors.find(aid);
+    if (i != mirrors.end())
+      return i->second;
+    auto hdl = make_mirror(sys_, cptr, l->peer, aid);
+    mirrors.emplace(aid, hdl);
+    return hdl;
+  };
+  // -- frames ---------------------------------------------------------------
+  size_t have = 0;
+  rb.assign(256 * 1024, 0);
+  auto last = steady::now();
+  caf::actor_id last_dest = caf::invalid_actor_id;
+  caf::weak_actor_ptr last_target;
+  auto deliver = [&](const char* p, size_t n) -> bool {
+    cursor in{p, p + n};
+    auto kind = in.u8();
+    auto dest = static_cast<caf::actor_id>(in.u64());
+    caf::message_id mid{in.u64()};
+    auto sk = in.u8();
+    if (!in.ok || kind != kind_message) {
+      drop("malformed frame header");
+      return false;
+    }
+    caf::strong_actor_ptr sender;
+    if (sk != sender_none) {
+      auto said = static_cast<caf::actor_id>(in.u64());
+      if (!in.ok)
+        return drop("malformed sender"), false;
+      switch (sk) {
+        case sender_of_writer:
+          sender = mirror(said);
+          break;
+        case sender_of_reader:
+          sender = sys_.registry().get(said);
+          break;
+        case sender_full: {
+          caf::binary_deserializer src{&unit, in.pos, in.left()};
+          caf::node_id snid;
+          if (src(snid))
+            return drop("malformed sender node"), false;
+          in.pos = in.end - src.remaining();
+          if (snid == sys_.node())
+            sender = sys_.registry().get(said);
+          else if (snid == l->peer)
+            sender = mirror(said);
+          else if (proxies_ != nullptr)
+            sender = proxies_->get_or_put(snid, said);
+          break;
+        }
+        default:
+          return drop("unknown sender kind"), false;
+      }
+    }
+    caf::message msg;
+    auto pk = in.u8();
+    if (pk == payload_proto) {
+      auto name_len = in.u8();
+      if (!in.ok || in.left() < name_len)
+        return drop("malformed Protobuf payload"), false;
+      std::string_view name{in.pos, name_len};
+      in.pos += name_len;
+      auto size = in.left();
+      auto entry = types_ != nullptr ? types_->find(name) : nullptr;
+      std::string why;
+      if (entry == nullptr) {
+        why = "unregistered type";
+      } else if (size > types_->max_message_size) {
+        why = fmt::format("{} bytes exceed max-message-size {}", size,
+                          types_->max_message_size);
+      } else {
+        auto m = entry->make();
+        if (m->ParseFromArray(in.pos, static_cast<int>(size))) {
+          wire::detail::count_decoded();
+          msg = wire::detail::proto_value::wrap(entry, std::move(m));
+        } else {
+          why = fmt::format("malformed Protobuf payload ({} bytes)", size);
+        }
+      }
+      if (!why.empty()) {
+        // As on CAF's path: the actor gets a rejected_message, not silence.
+        wire::detail::count_rejected();
+        msg = caf::make_message(
+          wire::rejected_message{std::string{name}, std::move(why)});
+      }
+    } else if (pk == payload_caf) {
+      caf::binary_deserializer src{&unit, in.pos, in.left()};
+      if (auto err = inspect(src, msg)) {
+        drop(fmt::format("undecodable message: {}", describe(err)));
+        return false;
+      }
+    } else {
+      return drop("unknown payload kind"), false;
+    }
+    ++frames_in;
+    caf::strong_actor_ptr target;
+    if (dest == last_dest)
+      target = last_target.lock();
+    if (!target) {
+      target = sys_.registry().get(dest);
+      last_dest = dest;
+      last_target = caf::weak_actor_ptr{target.get()};
+    }
+    if (!target) {
+      if (mid.is_request() && sender)
+        sender->enqueue(caf::make_mailbox_element(
+                          nullptr, mid.response_id(), {},
+                          caf::make_error(caf::sec::request_receiver_down)),
+                        &unit);
+      else if (!mid.is_response())
+        ++c.dead_letters;
+      return true;
+    }
+    target->enqueue(caf::make_mailbox_element(std::move(sender), mid, {},
+                                              std::move(msg)),
+                    &unit);
+    return true;
+  };
+  while (ok && !stopping_ && !l->closed) {
+    auto n = ::recv(l->fd, rb.data() + have, rb.size() - have, MSG_DONTWAIT);
+    if (n > 0) {
+      have += static_cast<size_t>(n);
+      size_t pos = 0;
+      {
+        cork_scope cork;
+        while (ok && have - pos >= 4) {
+          auto len = get_u32(rb.data() + pos);
+          if (len == 0 || len > max_frame) {
+            drop(fmt::format("frame of {} bytes", len));
+            ok = false;
+            break;
+          }
+          if (have - pos - 4 < len) {
+            if (rb.size() < len + 4)
+              rb.resize(len + 4);
+            break;
+          }
+          ok = deliver(rb.data() + pos + 4, len);
+          pos += 4 + len;
+        }
+      }
+      if (pos > 0 && pos < have)
+        std::memmove(rb.data(), rb.data() + pos, have - pos);
+      have -= pos;
+      if (rb.size() < have + 4096)
+        rb.resize(rb.size() * 2);
+      last = steady::now();
+      continue;
+    }
+    if (n == 0)
+      break;
+    if (errno == EINTR)
+      continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+      break;
+    if (cfg_.spin.count() > 0 && steady::now() - last < cfg_.spin) {
+      // Yield rather than pause: when the peer shares this CPU, it runs.
+      sched_yield();
+      continue;
+    }
+    pollfd p{l->fd, POLLIN, 0};
+    ::poll(&p, 1, 100);
+    last = steady::now();
+    // A wake-up after sleeping: spin again only once data flows.
+    last -= cfg_.spin;
+  }
+  for (auto& kvp : mirrors)
+    retire_mirror(kvp.second,
+                  make_error(errc::node_down,
+                             fmt::format("the link from '{}' closed",
+                                         c.member_of(l->peer))));
+  mirrors.clear();
+  std::lock_guard<std::shared_mutex> guard{mtx_};
+  l->closed = true;
+  ::close(l->fd);
+  l->fd = -1;
+  l->done = true;
+}
+
+} // namespace troupe::cluster

@@ -1,0 +1,183 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+#include <caf/node_id.hpp>
+
+namespace troupe::wire {
+class type_registry;
+} // namespace troupe::wire
+
+namespace troupe::cluster {
+
+class core;
+
+/// Settings of the direct links (see `link_layer`).
+struct link_settings {
+  /// Off: every message to another node takes CAF's BASP path.
+  bool enabled = true;
+  /// How long a link's reader keeps polling its socket after the last
+  /// frame before it blocks (a blocked reader wakes up tens of
+  /// microseconds later on a VM; see the README's "Direct links").
+  std::chrono::microseconds spin{50};
+  /// Unsent bytes one peer's link may hold before a sender waits.
+  size_t max_buffer = 1 << 20;
+};
+
+/// One node's outgoing connection to one peer: frames appended by any
+/// sending thread, written by whichever thread flushes.
+class out_link {
+public:
+  out_link(caf::node_id peer, std::string host, uint16_t port);
+
+  const caf::node_id peer;
+  const std::string host;
+  const uint16_t port;
+
+private:
+  friend class link_layer;
+
+  enum class state { connecting, up, closed };
+
+  size_t pending() const {
+    return wbuf.size() - wpos + buf.size();
+  }
+
+  std::mutex mtx;
+  std::condition_variable space; // senders waiting for room
+  state st = state::connecting;
+  int fd = -1;
+  bool hello_sent = false; // connecting: waiting for the peer's answer
+  bool flushing = false;  // a thread is writing wbuf
+  bool want_write = false; // the socket was full: the poller flushes
+  std::vector<char> buf;  // appended frames
+  std::vector<char> wbuf; // frames being written
+  size_t wpos = 0;
+  size_t frames = 0; // frames appended since the link was last empty
+  std::chrono::steady_clock::time_point connect_started;
+};
+
+/// troupe's data plane: a direct TCP link from every node to every other
+/// member, next to CAF's BASP connection (which keeps carrying membership,
+/// names and everything sent through plain CAF proxies).
+///
+/// Why: a BASP message takes three thread hops each way (sending worker →
+/// multiplexer → BASP worker → receiving worker). On a link, the sending
+/// thread writes the frame itself, and the link's reader thread runs the
+/// receiving actor inline (as a CAF execution unit) when it is idle, so a
+/// request and its answer cost one socket wake-up each way, like a blocking
+/// TCP ping-pong. Sends inside one actor handler are corked and written
+/// together when the handler returns (or at 64 KiB).
+///
+/// Each node dials each peer's data port (advertised with FlowHello) and
+/// writes only to its own outgoing connection; it reads the peers'
+/// connections to it. Frames between two nodes therefore keep their order.
+/// Back-pressure is TCP's: once `max_buffer` bytes wait, a sender blocks
+/// until the peer reads or is marked down (then its messages are dead
+/// letters and its requests fail with node_down). Readers never block on a
+/// send (they would deadlock two busy nodes).
+class link_layer {
+public:
+  link_layer(caf::actor_system& sys, std::weak_ptr<core> c,
+             link_settings cfg);
+
+  ~link_layer();
+
+  link_layer(const link_layer&) = delete;
+  link_layer& operator=(const link_layer&) = delete;
+
+  /// Listens on `host` (OS-chosen port) and starts the poller thread.
+  caf::error start(const std::string& host);
+
+  /// Closes every link and joins every thread this layer started.
+  void stop();
+
+  uint16_t port() const {
+    return port_;
+  }
+
+  const link_settings& settings() const {
+    return cfg_;
+  }
+
+  /// Dials `nid` at `host:port` unless a link to it exists.
+  void open(const caf::node_id& nid, const std::string& host, uint16_t port);
+
+  /// Closes the links to and from `nid` (it is down or left).
+  void close(const caf::node_id& nid);
+
+  /// The link to `nid`, if one is open or opening.
+  std::shared_ptr<out_link> find(const caf::node_id& nid) const;
+
+  enum class send_result { ok, closed, unencodable };
+
+  /// Appends a frame carrying `what` for actor `dest` on the link's peer.
+  /// Blocks while the link holds more than `max_buffer` bytes (except in a
+  /// reader thread). Flushes unless the calling thread is corked.
+  send_result send(const std::shared_ptr<out_link>& l, uint64_t dest,
+                   caf::mailbox_element& what);
+
+  // -- figures ---------------------------------------------------------------
+
+  std::atomic<uint64_t> frames_out{0};
+  std::atomic<uint64_t> frames_in{0};
+  std::atomic<uint64_t> bad_frames{0};
+  std::atomic<uint64_t> waits{0};
+
+  /// Flushes every link the calling thread has corked (used by
+  /// `cork_scope`).
+  static void flush_corked();
+
+private:
+  struct in_link;
+
+  void poll_loop();
+  void accept_one();
+  void reader(std::shared_ptr<in_link> l);
+  void flush_locked(out_link& l, std::unique_lock<std::mutex>& guard);
+  void close_locked(out_link& l);
+  void wake();
+  bool encode(std::vector<char>& out, uint64_t dest, caf::mailbox_element& x,
+              const caf::node_id& peer);
+
+  caf::actor_system& sys_;
+  std::weak_ptr<core> core_;
+  link_settings cfg_;
+  caf::proxy_registry* proxies_ = nullptr;
+  const wire::type_registry* types_ = nullptr;
+  int listen_fd_ = -1;
+  int wake_fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread poller_;
+
+  mutable std::shared_mutex mtx_;
+  std::unordered_map<caf::node_id, std::shared_ptr<out_link>> out_;
+  std::vector<std::shared_ptr<in_link>> in_;
+};
+
+/// Corks the calling thread: frames it sends to other nodes are written
+/// when the outermost scope ends (or when a link holds 64 KiB), so that a
+/// handler that sends many messages makes one system call.
+class cork_scope {
+public:
+  cork_scope() noexcept;
+  ~cork_scope();
+  cork_scope(const cork_scope&) = delete;
+  cork_scope& operator=(const cork_scope&) = delete;
+};
+
+} // namespace troupe::cluster
