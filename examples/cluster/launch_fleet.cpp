@@ -1,0 +1,190 @@
+// How the launcher starts, watches and stops its processes (see the header).
+#include "launch_fleet.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <iostream>
+#include <stdexcept>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace launch {
+
+namespace {
+
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP})
+    sigaddset(&set, sig);
+  return set;
+}
+
+} // namespace
+
+fleet::fleet() {
+  auto set = stop_signals();
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  sigfd_ = ::signalfd(-1, &set, SFD_CLOEXEC);
+  if (sigfd_ < 0)
+    throw std::runtime_error(std::string{"signalfd: "} + std::strerror(errno));
+}
+
+fleet::~fleet() {
+  stop_all(std::chrono::seconds{15});
+  ::close(sigfd_);
+}
+
+child& fleet::start(std::string name, const std::vector<std::string>& argv,
+                    const std::string& log, bool echo) {
+  auto c = std::make_unique<child>();
+  c->name = std::move(name);
+  c->echo = echo;
+  c->log.open(log, std::ios::out | std::ios::trunc);
+  if (!c->log)
+    throw std::runtime_error("cannot write " + log);
+  int out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe failed");
+  std::vector<char*> args;
+  for (auto& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  auto parent = ::getpid();
+  auto pid = ::fork();
+  if (pid < 0)
+    throw std::runtime_error(std::string{"fork: "} + std::strerror(errno));
+  if (pid == 0) { // the child: async-signal-safe calls only, then exec
+    ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent)
+      ::_exit(127);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    int in = ::open("/dev/null", O_RDONLY);
+    ::dup2(in, STDIN_FILENO);
+    ::dup2(out[1], STDOUT_FILENO);
+    ::dup2(err[1], STDERR_FILENO);
+    ::execv(args[0], args.data());
+    const char msg[] = "launch: exec failed\n";
+    [[maybe_unused]] auto n = ::write(STDERR_FILENO, msg, sizeof(msg) - 1);
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  ::close(err[1]);
+  c->pid = pid;
+  c->fds[0] = out[0];
+  c->fds[1] = err[0];
+  c->pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  children_.push_back(std::move(c));
+  return *children_.back();
+}
+
+void fleet::on_exit(child& c) {
+  int status = 0;
+  if (::waitpid(c.pid, &status, 0) == c.pid)
+    c.exit_code =
+        WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  else
+    c.exit_code = -1;
+  ::close(c.pidfd);
+  c.pidfd = -1;
+}
+
+void fleet::pump(int timeout_ms) {
+  std::vector<pollfd> fds{{sigfd_, POLLIN, 0}};
+  std::vector<std::pair<child*, int>> who{{nullptr, 0}}; // which fd is what
+  for (auto& c : children_) {
+    for (int i = 0; i < 2; ++i)
+      if (c->fds[i] >= 0)
+        fds.push_back({c->fds[i], POLLIN, 0}), who.emplace_back(c.get(), i);
+    if (c->pidfd >= 0)
+      fds.push_back({c->pidfd, POLLIN, 0}), who.emplace_back(c.get(), 2);
+  }
+  if (::poll(fds.data(), fds.size(), timeout_ms) <= 0)
+    return;
+  for (size_t k = 0; k < fds.size(); ++k) {
+    if (fds[k].revents == 0)
+      continue;
+    auto [c, what] = who[k];
+    if (c == nullptr) {
+      signalfd_siginfo info{};
+      if (::read(sigfd_, &info, sizeof(info)) == sizeof(info))
+        signal_ = static_cast<int>(info.ssi_signo);
+    } else if (what == 2) {
+      on_exit(*c);
+    } else {
+      char buf[65536];
+      auto n = ::read(c->fds[what], buf, sizeof(buf));
+      if (n <= 0) { // EOF: the child (and anything it started) is done
+        ::close(c->fds[what]);
+        c->fds[what] = -1;
+        n = 0;
+      }
+      auto& part = c->partial[what];
+      part.append(buf, static_cast<size_t>(n));
+      if (n == 0 && !part.empty())
+        part += '\n';
+      for (size_t pos; (pos = part.find('\n')) != std::string::npos;) {
+        auto line = part.substr(0, pos);
+        part.erase(0, pos + 1);
+        c->log << line << '\n' << std::flush;
+        if (c->echo && what == 0)
+          std::cout << line << std::endl;
+        (what == 0 ? c->out : c->err).push_back(std::move(line));
+      }
+    }
+  }
+}
+
+outcome fleet::wait(const std::function<bool()>& done,
+                    std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto seen = signal_;
+  for (;;) {
+    if (done())
+      return outcome::done;
+    if (signal_ != seen)
+      return outcome::signaled;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      return outcome::timed_out;
+    pump(static_cast<int>(left.count()) + 1);
+  }
+}
+
+void fleet::stop_all(std::chrono::milliseconds grace) {
+  auto all_exited = [this] {
+    for (auto& c : children_)
+      if (!c->exit_code)
+        return false;
+    return true;
+  };
+  for (auto& c : children_)
+    if (!c->exit_code)
+      ::kill(c->pid, SIGTERM);
+  // A signal that comes in meanwhile does not cut this short.
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (!all_exited() && std::chrono::steady_clock::now() < deadline)
+    wait(all_exited, std::chrono::duration_cast<std::chrono::milliseconds>(
+                         deadline - std::chrono::steady_clock::now()));
+  for (auto& c : children_)
+    if (!c->exit_code) {
+      std::cerr << "launch: " << c->name << " (pid " << c->pid
+                << ") ignored SIGTERM for " << grace.count()
+                << " ms; sending SIGKILL\n";
+      ::kill(c->pid, SIGKILL);
+    }
+  wait(all_exited, std::chrono::seconds{5});
+}
+
+} // namespace launch
