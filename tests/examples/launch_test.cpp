@@ -1,0 +1,114 @@
+// The launcher: a local cluster for an example, its tree, and not one
+// process left behind, whether the example succeeds, fails or is stopped.
+#include <csignal>
+#include <filesystem>
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "child_process.hpp"
+#include "output.hpp"
+
+using troupe::test::child_process;
+using troupe::test::has_line;
+using troupe::test::match_line;
+
+namespace {
+
+// The "NODE <name> pid=<pid>" lines: every process the launcher started.
+std::map<std::string, pid_t> started(const child_process& launch) {
+  std::map<std::string, pid_t> out;
+  for (auto& line : launch.lines())
+    if (auto m = match_line({line}, "^NODE (\\S+) pid=(\\d+) "); !m.empty())
+      out[m[0]] = static_cast<pid_t>(std::stol(m[1]));
+  return out;
+}
+
+// Each of them is gone (the launcher reaped them, so the PID is free).
+void expect_all_gone(const child_process& launch, size_t count) {
+  auto pids = started(launch);
+  EXPECT_EQ(pids.size(), count) << launch.output();
+  for (auto& [name, pid] : pids) {
+    errno = 0;
+    EXPECT_EQ(::kill(pid, 0), -1) << name << " (pid " << pid << ") still runs";
+    EXPECT_EQ(errno, ESRCH) << name;
+  }
+}
+
+} // namespace
+
+TEST(Launch, RunsBankOnThreeNodesPrintsTheTreeAndStopsEveryProcess) {
+  auto logs = std::filesystem::temp_directory_path() /
+              ("launch-test-" + std::to_string(::getpid()));
+  child_process launch{{TROUPE_LAUNCH_BIN, "--nodes", "3", "--logs",
+                        logs.string(), "bank", "--transfers", "4000"}};
+  ASSERT_EQ(launch.wait_exit(std::chrono::seconds{100}), 0) << launch.output();
+  auto lines = launch.lines();
+  EXPECT_TRUE(has_line(lines, "^CLUSTER 3 nodes up"));
+  EXPECT_TRUE(has_line(lines, "^actors: .*: conserved")) << launch.output();
+  auto tree = match_line(lines, "^\\$ troupe tree (127\\.0\\.0\\.1:\\d+)$");
+  ASSERT_EQ(tree.size(), 1u) << launch.output();
+  for (auto node : {"n1", "n2", "n3"})
+    EXPECT_TRUE(has_line(lines, std::string{"^"} + node + "  up  "))
+        << node << "\n"
+        << launch.output();
+  for (auto name : {"n1", "n2", "n3", "run"}) {
+    EXPECT_TRUE(
+        has_line(lines, std::string{"^STOPPED "} + name + " pid=\\d+ exit=0$"))
+        << name << "\n"
+        << launch.output();
+    EXPECT_TRUE(std::filesystem::exists(logs / (std::string{name} + ".log")));
+  }
+  expect_all_gone(launch, 4);
+  std::filesystem::remove_all(logs);
+}
+
+TEST(Launch, RunsWordcountOnTwoNodes) {
+  child_process launch{{TROUPE_LAUNCH_BIN, "--nodes", "2", "wordcount"}};
+  ASSERT_EQ(launch.wait_exit(std::chrono::seconds{100}), 0) << launch.output();
+  EXPECT_TRUE(has_line(launch.lines(), "^match: yes$"));
+  EXPECT_TRUE(has_line(launch.lines(), "^n2  up  "));
+  expect_all_gone(launch, 3);
+}
+
+TEST(Launch, SigtermStopsTheClusterAndTheRun) {
+  // A job far too long to finish: the signal comes while it runs.
+  child_process launch{
+      {TROUPE_LAUNCH_BIN, "--nodes", "2", "bank", "--transfers", "100000000"}};
+  ASSERT_TRUE(
+      launch.wait_for_line("bank: 10 accounts", std::chrono::seconds{60}))
+      << launch.output();
+  launch.signal(SIGTERM);
+  EXPECT_EQ(launch.wait_exit(std::chrono::seconds{40}), 128 + SIGTERM)
+      << launch.output();
+  EXPECT_TRUE(launch.wait_for_line("stopping on signal 15"));
+  expect_all_gone(launch, 3);
+}
+
+TEST(Launch, FailingRunStillStopsEveryNode) {
+  child_process launch{
+      {TROUPE_LAUNCH_BIN, "--nodes", "2", "bank", "--accounts", "none"}};
+  EXPECT_EQ(launch.wait_exit(std::chrono::seconds{60}), 2) << launch.output();
+  EXPECT_TRUE(launch.wait_for_line("the run failed (exit 2)"));
+  EXPECT_TRUE(launch.wait_for_line("--accounts needs a positive number"));
+  expect_all_gone(launch, 3);
+}
+
+TEST(Launch, BadInputIsAUsageError) {
+  for (auto args : std::vector<std::vector<std::string>>{
+           {"nope"},
+           {"../bank"},
+           {"launch"},
+           {},
+           {"--nodes", "0", "bank"},
+           {"--nodes", "2", "--ports", "4001,4002,4003", "bank"},
+           {"--ports", "4001,x", "bank"},
+           {"--timeout", "soon", "bank"},
+           {"--bogus", "bank"}}) {
+    args.insert(args.begin(), TROUPE_LAUNCH_BIN);
+    child_process launch{args};
+    EXPECT_EQ(launch.wait_exit(), 2) << launch.output();
+    EXPECT_TRUE(launch.wait_for_line("usage: launch")) << launch.output();
+    EXPECT_TRUE(started(launch).empty()) << launch.output();
+  }
+}
