@@ -26,6 +26,14 @@ namespace {
 /// Sent by a worker slot's start function: (slot, handle, encoded).
 using worker_up_atom = caf::atom_constant<caf::atom("trp_wup")>;
 
+/// Timer: try again to hand out retries that waited for another node.
+using repump_atom = caf::atom_constant<caf::atom("trp_repump")>;
+
+/// How long a retry waits for a worker on a node where it did not fail,
+/// after that node's last worker died (its supervisor is placing a new
+/// one, maybe there).
+constexpr auto retry_wait = std::chrono::seconds{2};
+
 struct job_entry {
   job_ptr job;
   caf::response_promise rp;
@@ -75,6 +83,9 @@ struct pool_state {
   uint64_t next_slot = 0;
   size_t rr = 0;
   pool_stats stats;
+  // When each node lost its last worker (see `retry_wait`).
+  std::unordered_map<caf::node_id, caf::actor_clock::time_point> node_lost;
+  bool repump_pending = false;
 
   void fail_all(const caf::error& err);
 
@@ -162,11 +173,25 @@ std::optional<chunk> next_chunk(pool_actor* self, const worker_entry& w) {
       i = st.retries.erase(i);
       continue;
     }
-    // A retry waits for a worker elsewhere when one exists, even if busy.
+    // A retry waits for a worker elsewhere when one exists, even if busy,
+    // or when a node where it did not fail lost its last worker a moment
+    // ago (a new one may come up there).
     int best = 2;
     for (auto& other : st.workers)
       if (!other.retiring)
         best = std::min(best, tier(*i, other));
+    if (best > 0) {
+      auto now = self->clock().now();
+      for (auto& kvp : st.node_lost)
+        if (now - kvp.second < retry_wait
+            && !contains(i->failed_nodes, kvp.first)) {
+          best = 0;
+          if (!st.repump_pending) {
+            st.repump_pending = true;
+            self->delayed_send(self, retry_wait, repump_atom::value);
+          }
+        }
+    }
     if (tier(*i, w) <= best) {
       auto result = std::move(*i);
       st.retries.erase(i);
@@ -192,12 +217,16 @@ void pump(pool_actor* self);
 
 void recycle(pool_actor* self, worker_entry& w);
 
+/// Sends `c` again later. `counts`: the chunk itself failed (its task threw,
+/// or its worker died while running it), as opposed to a chunk that only
+/// waited behind it in the dead worker's mailbox.
 void requeue(pool_actor* self, chunk c, const caf::error& err,
-             const caf::actor_addr& worker, const caf::node_id& node) {
+             const caf::actor_addr& worker, const caf::node_id& node,
+             bool counts) {
   auto& st = self->state;
   if (c.je->over)
     return;
-  if (++c.failures > st.opts.max_retries) {
+  if (counts && ++c.failures > st.opts.max_retries) {
     auto text = "task '" + c.je->job->task_name() + "' failed on items ["
                 + std::to_string(c.begin) + ", " + std::to_string(c.end)
                 + ") " + std::to_string(c.failures) + " times, last: "
@@ -257,7 +286,10 @@ void on_error(pool_actor* self, uint64_t token, caf::error err) {
   auto* w = find_worker(self, f.worker);
   if (w != nullptr)
     --w->in_flight;
-  requeue(self, std::move(f.c), err, f.worker, f.node);
+  // A chunk queued behind a failing one in the worker's mailbox gets
+  // request_receiver_down: not its own failure.
+  auto counts = !(err == caf::sec::request_receiver_down);
+  requeue(self, std::move(f.c), err, f.worker, f.node, counts);
   if (w != nullptr && w->retiring && w->in_flight == 0)
     recycle(self, *w);
   pump(self);
@@ -392,6 +424,9 @@ void on_down(pool_actor* self, caf::down_msg& dm) {
     ++st.stats.worker_failures;
   auto node = w->hdl.node();
   st.workers.erase(w);
+  if (std::none_of(st.workers.begin(), st.workers.end(),
+                   [&](const worker_entry& x) { return x.hdl.node() == node; }))
+    st.node_lost[node] = self->clock().now();
   std::vector<uint64_t> lost;
   for (auto& kvp : st.flights)
     if (kvp.second.worker == dm.source)
@@ -399,10 +434,12 @@ void on_down(pool_actor* self, caf::down_msg& dm) {
   std::sort(lost.begin(), lost.end()); // retry in the order they were sent
   auto reason = dm.reason ? dm.reason
                           : make_error(errc::not_running, "worker stopped");
+  // The worker ran its chunks in order: the oldest is the one it died on.
   for (auto token : lost) {
     auto f = std::move(st.flights[token]);
     st.flights.erase(token);
-    requeue(self, std::move(f.c), reason, dm.source, node);
+    requeue(self, std::move(f.c), reason, dm.source, node,
+            token == lost.front());
   }
   pump(self);
 }
@@ -453,6 +490,10 @@ caf::behavior pool_behavior(pool_actor* self, troupe::node* n,
         return;
       }
       self->state.jobs.push_back(std::move(je));
+      pump(self);
+    },
+    [self](repump_atom) {
+      self->state.repump_pending = false;
       pump(self);
     },
     [self](pool_stats_atom) {

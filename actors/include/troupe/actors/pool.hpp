@@ -45,9 +45,10 @@ constexpr const char* worker_type = "troupe.actors.worker";
 struct pool_options {
   /// Number of workers; 0 means one per core of this machine.
   size_t workers = 0;
-  /// How often one chunk may be retried after its worker failed (threw,
-  /// died, or its node went down) before the whole map fails with the last
-  /// error. As in Dask, every chunk a dying worker held counts the failure.
+  /// How often one chunk may be retried after its worker failed on it (its
+  /// task threw, or the worker or its node died while running it) before
+  /// the whole map fails with that error. Chunks that only waited behind
+  /// it in the worker's mailbox are sent again without counting.
   size_t max_retries = 3;
   /// A worker is replaced by a fresh one after this many chunks (0: never),
   /// as multiprocessing's `maxtasksperchild` (there, too, a chunk is one
