@@ -46,10 +46,12 @@ inline caf::behavior account(troupe::stateful_actor<account_state>* self) {
 }
 
 /// Registers the messages and, on nodes that host accounts, the actor type.
+/// Accounts are placed by their supervisor (see desk.hpp).
 inline void setup(troupe::node& n, bool host_accounts) {
   n.add_message_type<Deposit>().add_message_type<Withdraw>();
   n.add_message_type<Balance>().add_message_type<Crash>();
-  n.add_message_type<Amount>();
+  n.add_message_type<Amount>().add_message_type<Open>();
+  n.add_message_type<Info>().add_message_type<BankInfo>();
   if (host_accounts)
     n.add_actor_type("account",
                      [](caf::actor_system& sys, const caf::message&) {

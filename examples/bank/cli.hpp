@@ -1,16 +1,10 @@
-// The command line and start of bank's modes: its own counts next to the
-// node flags, and `run` waiting for a node that hosts its actors.
+// The command line of bank: its own counts next to the node flags.
 #pragma once
 
-#include <algorithm>
-#include <chrono>
 #include <iostream>
 #include <map>
 #include <string>
 #include <vector>
-
-#include <caf/scoped_actor.hpp>
-#include <troupe/node/node.hpp>
 
 namespace bank {
 
@@ -37,23 +31,6 @@ inline bool take_counts(std::vector<std::string>& args,
     --i;
   }
   return true;
-}
-
-// In `run` mode: waits until a member that hosts accounts is up.
-inline bool await_host(troupe::node& n) {
-  caf::scoped_actor self{n.system()};
-  n.subscribe_members(caf::actor_cast<caf::actor>(self));
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
-  bool up = false;
-  while (!up && std::chrono::steady_clock::now() < deadline)
-    self->receive(
-        [&](troupe::member_event& e) {
-          auto& t = e.member.actor_types;
-          up = e.member.status == troupe::member_status::up &&
-               std::find(t.begin(), t.end(), "account") != t.end();
-        },
-        caf::after(std::chrono::seconds{1}) >> [] {});
-  return up;
 }
 
 } // namespace bank

@@ -5,8 +5,6 @@
 
 #include <iostream>
 
-#include <troupe/supervision/supervisor.hpp>
-
 #include "clients.hpp"
 
 namespace bank {
@@ -25,18 +23,18 @@ bool await_names(caf::scoped_actor& events, Pred done) {
   return ok;
 }
 
-/// Crashes the account `id` (a child of `root`, reached as `accs[i]` and
-/// named "bank.<id>"), waits until its supervisor has started it again and
+/// Crashes the account "account-<i>" (reached as `accs[i]` and named
+/// "bank.account-<i>"), waits until its supervisor has started it again
+/// (and points `accs[i]` at the new actor), and
 /// returns whether the total dropped by exactly the balance it held.
-/// `events` is subscribed to the node's name events.
-inline bool crash_drill(troupe::node& n, caf::scoped_actor& self,
-                        caf::scoped_actor& events, const caf::actor& root,
-                        const std::vector<caf::actor>& accs, size_t i) {
+/// `events` is subscribed to the node's name events; `desk` is the bank's.
+inline bool crash_drill(caf::scoped_actor& self, caf::scoped_actor& events,
+                        const caf::actor& desk, std::vector<caf::actor>& accs,
+                        size_t i) {
   auto id = "account-" + std::to_string(i);
   auto name = "bank." + id;
   auto before = total(self, accs);
   auto held = ask(self, accs[i], Balance{}).value();
-  auto old = n.whereis_global(name);
   self->request(accs[i], std::chrono::seconds{10}, Crash{})
       .receive([](Amount&) {},
                [&](caf::error& e) {
@@ -46,15 +44,19 @@ inline bool crash_drill(troupe::node& n, caf::scoped_actor& self,
                });
   // The supervisor spawns it anew and binds the name to the new actor.
   if (!await_names(events, [&](const troupe::name_event& e) {
-        return e.name == name && e.holder && e.holder != old;
+        if (e.name != name || !e.holder || e.holder == accs[i])
+          return false;
+        accs[i] = e.holder;
+        return true;
       }))
     throw std::runtime_error(id + " was not restarted within 20 s");
+  Info info;
+  info.set_account(id);
   uint64_t restarts = 0;
-  self->request(root, std::chrono::seconds{5}, troupe::children_atom::value)
+  self->request(desk, std::chrono::seconds{5}, std::move(info))
       .receive(
-          [&](std::vector<troupe::child_status>& xs) {
-            for (auto& x : xs)
-              restarts += x.id == id ? x.restarts : 0;
+          [&](BankInfo& x) {
+            restarts = x.restarts();
           },
           [](caf::error&) {});
   auto now = ask(self, accs[i], Balance{}).value();

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <iostream>
 #include <random>
 #include <thread>
 #include <vector>
@@ -47,6 +48,26 @@ inline int64_t naive_transfers(size_t accounts, int64_t initial, size_t clients,
   for (auto& b : balance)
     total += b.load();
   return total;
+}
+
+/// Runs `naive_transfers` and says how far off its total is.
+inline void show_naive(size_t accounts, int64_t initial, size_t clients,
+                       size_t transfers) {
+  auto before = static_cast<int64_t>(accounts) * initial;
+  auto drift = naive_transfers(accounts, initial, clients, transfers) - before;
+  std::cout << "naive threads: total before " << before << ", after "
+            << before + drift
+            << (drift == 0 ? ": conserved this time, by luck"
+                           : ": NOT conserved, ")
+            << (drift < 0   ? "lost "
+                : drift > 0 ? "made up "
+                            : "")
+            << (drift < 0 ? -drift : drift)
+            << " (unsynchronised read-modify-write of shared balances: a "
+               "write from a stale read wipes out another thread's "
+               "withdrawal or deposit; a yield between read and write makes "
+               "that happen on every run)"
+            << std::endl;
 }
 
 } // namespace bank

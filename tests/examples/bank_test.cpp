@@ -62,3 +62,31 @@ TEST(Bank, BadInputIsAUsageError) {
     EXPECT_NE(bank.output().find("bank"), std::string::npos) << bank.output();
   }
 }
+
+// `serve` nodes keep the bank open: a second run finds the balances the
+// first one left (the crash's loss included), and the accounts outlive the
+// node of the client that opened the bank.
+TEST(Bank, SecondRunFindsTheBankOpenWithTheBalancesTheFirstLeft) {
+  child_process n1{{TROUPE_BANK_BIN, "--name", "n1", "serve"}};
+  auto seed = "127.0.0.1:" + troupe::test::ready_port(n1);
+  child_process n2{{TROUPE_BANK_BIN, "--name", "n2", "serve", "--seeds", seed}};
+  troupe::test::ready_port(n2);
+  ASSERT_TRUE(n1.wait_for_line("member 'n2'")) << n1.output();
+  auto run = [&](const std::string& name) {
+    child_process c{{TROUPE_BANK_BIN, "--name", name, "run", "--transfers",
+                     "3000", "--seeds", seed}};
+    EXPECT_EQ(c.wait_exit(std::chrono::seconds{60}), 0) << c.output();
+    return c.lines();
+  };
+  auto first = run("c1");
+  auto left = match_line(first, "; total \\d+ -> (\\d+): lost");
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_TRUE(has_line(first, "^bank: 10 accounts of 10000,"));
+  auto second = run("c2");
+  EXPECT_TRUE(has_line(second, "^bank: 10 accounts \\(open already"));
+  EXPECT_EQ(match_line(second, "^actors: total before (\\d+), after (\\d+): "
+                               "conserved"),
+            (std::vector<std::string>{left[0], left[0]}));
+  // n1's supervisor placed the accounts on n2, the other host.
+  EXPECT_TRUE(n1.wait_for_line("spawned a 'account' on 'n2'")) << n1.output();
+}

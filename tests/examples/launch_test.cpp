@@ -48,6 +48,13 @@ TEST(Launch, RunsBankOnThreeNodesPrintsTheTreeAndStopsEveryProcess) {
   EXPECT_TRUE(has_line(lines, "^actors: .*: conserved")) << launch.output();
   auto tree = match_line(lines, "^\\$ troupe tree (127\\.0\\.0\\.1:\\d+)$");
   ASSERT_EQ(tree.size(), 1u) << launch.output();
+  // The bank's tree: on n1, accounts placed on n2 and n3; the crashed one
+  // restarted once, with its failure.
+  EXPECT_TRUE(has_line(lines, "account-5 @n[23] +worker +account +running +1 "
+                              ".*injected crash"))
+      << launch.output();
+  EXPECT_TRUE(has_line(lines, "account-0 @n[23] +worker +account +running +0 "))
+      << launch.output();
   for (auto node : {"n1", "n2", "n3"})
     EXPECT_TRUE(has_line(lines, std::string{"^"} + node + "  up  "))
         << node << "\n"
