@@ -30,6 +30,9 @@ sigset_t stop_signals() {
 } // namespace
 
 fleet::fleet() {
+  // Output to a closed pipe must not end the launcher before it has
+  // stopped its processes: writes fail instead.
+  ::signal(SIGPIPE, SIG_IGN);
   auto set = stop_signals();
   ::sigprocmask(SIG_BLOCK, &set, nullptr);
   sigfd_ = ::signalfd(-1, &set, SFD_CLOEXEC);
