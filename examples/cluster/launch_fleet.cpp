@@ -1,6 +1,7 @@
 // How the launcher starts, watches and stops its processes (see the header).
 #include "launch_fleet.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -166,28 +167,36 @@ outcome fleet::wait(const std::function<bool()>& done,
 }
 
 void fleet::stop_all(std::chrono::milliseconds grace) {
-  auto all_exited = [this] {
-    for (auto& c : children_)
-      if (!c->exit_code)
-        return false;
-    return true;
-  };
+  // The last one started (the example's client) first, then the others in
+  // start order, each after the one before has exited: the first node is
+  // where supervisors place children on the others, and it stops them in
+  // order before their nodes go (stopping those first would make it restart
+  // them elsewhere, and give up after a few).
+  std::vector<child*> order;
   for (auto& c : children_)
-    if (!c->exit_code)
-      ::kill(c->pid, SIGTERM);
-  // A signal that comes in meanwhile does not cut this short.
-  auto deadline = std::chrono::steady_clock::now() + grace;
-  while (!all_exited() && std::chrono::steady_clock::now() < deadline)
-    wait(all_exited, std::chrono::duration_cast<std::chrono::milliseconds>(
-                         deadline - std::chrono::steady_clock::now()));
-  for (auto& c : children_)
-    if (!c->exit_code) {
+    order.push_back(c.get());
+  if (!order.empty())
+    std::rotate(order.begin(), order.end() - 1, order.end());
+  for (auto* c : order) {
+    if (c->exit_code)
+      continue;
+    ::kill(c->pid, SIGTERM);
+    // A signal that comes in meanwhile does not cut this short.
+    auto deadline = std::chrono::steady_clock::now() + grace;
+    auto exited = [c] {
+      return c->exit_code.has_value();
+    };
+    while (!exited() && std::chrono::steady_clock::now() < deadline)
+      wait(exited, std::chrono::duration_cast<std::chrono::milliseconds>(
+                       deadline - std::chrono::steady_clock::now()));
+    if (!exited()) {
       std::cerr << "launch: " << c->name << " (pid " << c->pid
                 << ") ignored SIGTERM for " << grace.count()
                 << " ms; sending SIGKILL\n";
       ::kill(c->pid, SIGKILL);
+      wait(exited, std::chrono::seconds{5});
     }
-  wait(all_exited, std::chrono::seconds{5});
+  }
 }
 
 } // namespace launch

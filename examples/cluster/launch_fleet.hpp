@@ -55,8 +55,9 @@ public:
   outcome wait(const std::function<bool()>& done,
                std::chrono::milliseconds timeout);
 
-  /// SIGTERM to every running child, up to `grace` for them to exit, then
-  /// SIGKILL for the rest; reaps all of them. Bounded: at most grace + 5 s.
+  /// Stops every running child, one after the other (the last started
+  /// first, then the others in start order): SIGTERM, up to `grace` to
+  /// exit, then SIGKILL; reaps each. Bounded: (grace + 5 s) per child.
   void stop_all(std::chrono::milliseconds grace);
 
   /// The signal that interrupted a wait, 0 if none.

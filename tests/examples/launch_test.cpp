@@ -35,13 +35,23 @@ void expect_all_gone(const child_process& launch, size_t count) {
   }
 }
 
+// A folder for one test's logs, removed afterwards.
+struct log_folder {
+  std::filesystem::path path = std::filesystem::temp_directory_path() /
+                               ("launch-test-" + std::to_string(::getpid()) +
+                                "-" + std::to_string(++count));
+  ~log_folder() {
+    std::filesystem::remove_all(path);
+  }
+  static inline int count = 0;
+};
+
 } // namespace
 
 TEST(Launch, RunsBankOnThreeNodesPrintsTheTreeAndStopsEveryProcess) {
-  auto logs = std::filesystem::temp_directory_path() /
-              ("launch-test-" + std::to_string(::getpid()));
+  log_folder logs;
   child_process launch{{TROUPE_LAUNCH_BIN, "--nodes", "3", "--logs",
-                        logs.string(), "bank", "--transfers", "4000"}};
+                        logs.path.string(), "bank", "--transfers", "4000"}};
   ASSERT_EQ(launch.wait_exit(std::chrono::seconds{100}), 0) << launch.output();
   auto lines = launch.lines();
   EXPECT_TRUE(has_line(lines, "^CLUSTER 3 nodes up"));
@@ -64,14 +74,16 @@ TEST(Launch, RunsBankOnThreeNodesPrintsTheTreeAndStopsEveryProcess) {
         has_line(lines, std::string{"^STOPPED "} + name + " pid=\\d+ exit=0$"))
         << name << "\n"
         << launch.output();
-    EXPECT_TRUE(std::filesystem::exists(logs / (std::string{name} + ".log")));
+    EXPECT_TRUE(
+        std::filesystem::exists(logs.path / (std::string{name} + ".log")));
   }
   expect_all_gone(launch, 4);
-  std::filesystem::remove_all(logs);
 }
 
 TEST(Launch, RunsWordcountOnTwoNodes) {
-  child_process launch{{TROUPE_LAUNCH_BIN, "--nodes", "2", "wordcount"}};
+  log_folder logs;
+  child_process launch{{TROUPE_LAUNCH_BIN, "--nodes", "2", "--logs",
+                        logs.path.string(), "wordcount"}};
   ASSERT_EQ(launch.wait_exit(std::chrono::seconds{100}), 0) << launch.output();
   EXPECT_TRUE(has_line(launch.lines(), "^match: yes$"));
   EXPECT_TRUE(has_line(launch.lines(), "^n2  up  "));
@@ -80,8 +92,10 @@ TEST(Launch, RunsWordcountOnTwoNodes) {
 
 TEST(Launch, SigtermStopsTheClusterAndTheRun) {
   // A job far too long to finish: the signal comes while it runs.
-  child_process launch{
-      {TROUPE_LAUNCH_BIN, "--nodes", "2", "bank", "--transfers", "100000000"}};
+  log_folder logs;
+  child_process launch{{TROUPE_LAUNCH_BIN, "--nodes", "2", "--logs",
+                        logs.path.string(), "bank", "--transfers",
+                        "100000000"}};
   ASSERT_TRUE(
       launch.wait_for_line("bank: 10 accounts", std::chrono::seconds{60}))
       << launch.output();
@@ -93,8 +107,9 @@ TEST(Launch, SigtermStopsTheClusterAndTheRun) {
 }
 
 TEST(Launch, FailingRunStillStopsEveryNode) {
-  child_process launch{
-      {TROUPE_LAUNCH_BIN, "--nodes", "2", "bank", "--accounts", "none"}};
+  log_folder logs;
+  child_process launch{{TROUPE_LAUNCH_BIN, "--nodes", "2", "--logs",
+                        logs.path.string(), "bank", "--accounts", "none"}};
   EXPECT_EQ(launch.wait_exit(std::chrono::seconds{60}), 2) << launch.output();
   EXPECT_TRUE(launch.wait_for_line("the run failed (exit 2)"));
   EXPECT_TRUE(launch.wait_for_line("--accounts needs a positive number"));
