@@ -18,78 +18,12 @@
 
 #include "cli.hpp"
 #include "corpus.hpp"
-#include "mapreduce.hpp"
+#include "distributed.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using word_map = std::map<std::string, uint64_t>;
-
-template <class T>
-T ask(caf::scoped_actor& self, const caf::actor& hdl, caf::message msg) {
-  T out;
-  self->request(hdl, 60s, std::move(msg))
-      .receive(
-          [&](T& x) {
-            out = std::move(x);
-          },
-          [](caf::error& e) {
-            throw std::runtime_error(troupe::describe(e));
-          });
-  return out;
-}
-
-word_map count_distributed(troupe::node& n, const std::string& text,
-                           size_t mappers, size_t reducers) {
-  caf::scoped_actor self{n.system()};
-  std::vector<caf::actor> rs, ms, all;
-  auto spawn = [&](const char* type, caf::message args) {
-    auto hdl = n.spawn_placed(type, troupe::placement::spread, args);
-    if (!hdl)
-      throw std::runtime_error(troupe::describe(hdl.error()));
-    all.push_back(*hdl);
-    return *hdl;
-  };
-  word_map result;
-  try {
-    for (size_t i = 0; i < reducers; ++i)
-      rs.push_back(spawn("reducer", {}));
-    for (size_t i = 0; i < mappers; ++i)
-      ms.push_back(spawn("mapper", caf::make_message(rs)));
-    // Every chunk at once, to the mappers in turn; each answers when its
-    // reducers have taken their parts, so then the reducers hold it all.
-    auto parts = wordcount::chunks(text);
-    std::vector<caf::message> reqs;
-    for (size_t i = 0; i < parts.size(); ++i) {
-      wordcount::Chunk c;
-      c.set_id(i);
-      c.set_text(std::move(parts[i]));
-      reqs.push_back(caf::make_message(std::move(c)));
-    }
-    std::vector<decltype(self->request(ms[0], 60s, reqs[0]))> pending;
-    for (size_t i = 0; i < reqs.size(); ++i)
-      pending.push_back(self->request(ms[i % ms.size()], 60s, reqs[i]));
-    for (auto& p : pending)
-      p.receive([](wordcount::Done&) {},
-                [](caf::error& e) {
-                  throw std::runtime_error(troupe::describe(e));
-                });
-    for (auto& r : rs) { // disjoint by construction: a clash is a bug
-      auto counts = ask<wordcount::Counts>(
-          self, r, caf::make_message(wordcount::Collect{}));
-      for (auto& [w, k] : counts.words())
-        if (!result.emplace(w, k).second)
-          throw std::runtime_error("'" + w + "' was counted by two reducers");
-    }
-  } catch (...) {
-    for (auto& a : all)
-      self->send_exit(a, caf::exit_reason::user_shutdown);
-    throw;
-  }
-  for (auto& a : all) // the job is done: its actors go
-    self->send_exit(a, caf::exit_reason::user_shutdown);
-  return result;
-}
 
 void summary(const char* what, const word_map& m, double secs) {
   uint64_t total = 0;
@@ -112,7 +46,8 @@ int job(troupe::node& n, std::vector<std::string> files,
         std::map<std::string, size_t>& opts) {
   auto text = wordcount::read_corpus(std::move(files), opts["--generate"]);
   auto t0 = std::chrono::steady_clock::now();
-  auto dist = count_distributed(n, text, opts["--mappers"], opts["--reducers"]);
+  auto dist = wordcount::count_distributed(n, text, opts["--mappers"],
+                                           opts["--reducers"]);
   auto t1 = std::chrono::steady_clock::now();
   std::unordered_map<std::string, uint64_t> counts;
   wordcount::for_each_word(text, [&](const std::string& w) {
