@@ -4,6 +4,10 @@
 #include <filesystem>
 #include <map>
 
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "child_process.hpp"
@@ -104,6 +108,32 @@ TEST(Launch, SigtermStopsTheClusterAndTheRun) {
       << launch.output();
   EXPECT_TRUE(launch.wait_for_line("stopping on signal 15"));
   expect_all_gone(launch, 3);
+}
+
+// Even SIGKILL, which the launcher cannot catch, leaves nothing behind: the
+// kernel sends its processes SIGTERM when it dies (PR_SET_PDEATHSIG).
+TEST(Launch, ItsProcessesStopWhenTheLauncherIsKilled) {
+  log_folder logs;
+  child_process launch{{TROUPE_LAUNCH_BIN, "--nodes", "2", "--logs",
+                        logs.path.string(), "bank", "--transfers",
+                        "100000000"}};
+  ASSERT_TRUE(
+      launch.wait_for_line("bank: 10 accounts", std::chrono::seconds{60}))
+      << launch.output();
+  // Not our children: watch them through pidfds, which report their exit.
+  std::vector<int> fds;
+  for (auto& [name, pid] : started(launch)) {
+    fds.push_back(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    ASSERT_GE(fds.back(), 0) << name;
+  }
+  EXPECT_EQ(fds.size(), 3u);
+  launch.signal(SIGKILL);
+  EXPECT_EQ(launch.wait_exit(), 128 + SIGKILL);
+  for (auto fd : fds) {
+    pollfd pfd{fd, POLLIN, 0};
+    EXPECT_EQ(::poll(&pfd, 1, 20000), 1) << "a process outlived the launcher";
+    ::close(fd);
+  }
 }
 
 TEST(Launch, FailingRunStillStopsEveryNode) {
