@@ -93,7 +93,10 @@ int run(const options& o) {
       return finish(1, what);
     return 0;
   };
-  nodes.push_back(&start("n1", {"--port", port_of(0), "serve"}, false));
+  // Info level whatever the environment says: the launcher reads the
+  // "member ... is up" lines.
+  nodes.push_back(&start(
+      "n1", {"--port", port_of(0), "--log-level", "info", "serve"}, false));
   auto r = f.wait(
       [&] {
         return ready_port(*nodes[0]) > 0 || any_exited();
@@ -103,9 +106,10 @@ int run(const options& o) {
     return rc;
   auto seed = "127.0.0.1:" + std::to_string(ready_port(*nodes[0]));
   for (long k = 1; k < o.nodes; ++k)
-    nodes.push_back(&start("n" + std::to_string(k + 1),
-                           {"--port", port_of(k), "serve", "--seeds", seed},
-                           false));
+    nodes.push_back(&start(
+        "n" + std::to_string(k + 1),
+        {"--port", port_of(k), "--log-level", "info", "serve", "--seeds", seed},
+        false));
   // Formed: every node has seen every other one up.
   r = f.wait(
       [&] {
