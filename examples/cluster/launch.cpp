@@ -26,7 +26,7 @@ const char* usage =
     "usage: launch [--nodes N] [--ports P1,P2,..] [--logs DIR] [--timeout S] "
     "EXAMPLE [ARGS...]\n"
     "  --nodes N     serve nodes to start (1-16, default 3)\n"
-    "  --ports LIST  their ports (default: chosen by the OS)\n"
+    "  --ports LIST  their ports, 0 for one the OS chooses (default: all 0)\n"
     "  --logs DIR    folder for the logs (default: a new one in /tmp)\n"
     "  --timeout S   bound on the example's run in seconds (default 300)\n";
 
@@ -48,7 +48,6 @@ long number(const std::string& s, long lo, long hi) {
 int main(int argc, char** argv) {
   launch::options opts;
   bool nodes_given = false;
-  std::vector<long> ports;
   int i = 1;
   for (; i < argc && std::string{argv[i]}.rfind("--", 0) == 0; ++i) {
     std::string flag = argv[i], value;
@@ -72,11 +71,11 @@ int main(int argc, char** argv) {
     } else if (flag == "--ports") {
       for (size_t pos = 0; pos <= value.size();) {
         auto end = std::min(value.find(',', pos), value.size());
-        auto port = number(value.substr(pos, end - pos), 1, 65535);
+        auto port = number(value.substr(pos, end - pos), 0, 65535);
         if (port < 0)
-          return bad(
-              "--ports takes ports (1-65535) separated by commas, not '" +
-              value + "'");
+          return bad("--ports takes ports (0-65535, 0: OS-chosen) separated by "
+                     "commas, not '" +
+                     value + "'");
         opts.ports.push_back(static_cast<uint16_t>(port));
         pos = end + 1;
       }
@@ -112,5 +111,10 @@ int main(int argc, char** argv) {
     return bad("unknown example '" + example + "' (no program " + dir + "/" +
                example + ")");
   opts.args.assign(argv + i + 1, argv + argc);
-  return launch::run(opts);
+  try {
+    return launch::run(opts); // stops its processes, also when it throws
+  } catch (std::exception& e) {
+    std::cerr << "launch: " << e.what() << '\n';
+    return 1;
+  }
 }

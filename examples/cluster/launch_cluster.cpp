@@ -89,9 +89,11 @@ int run(const options& o) {
   auto waited = [&](outcome x, const std::string& what) {
     if (x == outcome::signaled)
       return finish(1, "stopping on signal " + std::to_string(f.signal()));
-    if (x == outcome::timed_out || any_exited())
-      return finish(1, what);
-    return 0;
+    for (auto* c : nodes)
+      if (c->exit_code)
+        return finish(1, c->name + " exited (code " +
+                             std::to_string(*c->exit_code) + ")");
+    return x == outcome::timed_out ? finish(1, what) : 0;
   };
   // Info level whatever the environment says: the launcher reads the
   // "member ... is up" lines.
