@@ -30,12 +30,19 @@ const char* to_string(routing x) noexcept {
 
 namespace {
 
-uint64_t fnv1a(const std::string& x) {
+/// FNV-1a, then MurmurHash3's finalizer: FNV alone leaves the high bits
+/// of keys that differ only at the end close together on the ring.
+uint64_t hash(const std::string& x) {
   uint64_t h = 14695981039346656037ull;
   for (unsigned char c : x) {
     h ^= c;
     h *= 1099511628211ull;
   }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
   return h;
 }
 
@@ -70,7 +77,7 @@ void build_ring(router_actor* self) {
   for (auto& r : st.routees) {
     auto base = std::to_string(r.hdl.id()) + "@" + to_string(r.hdl.node());
     for (size_t k = 0; k < st.opts.virtual_nodes; ++k)
-      st.ring.emplace_back(fnv1a(base + "#" + std::to_string(k)),
+      st.ring.emplace_back(hash(base + "#" + std::to_string(k)),
                            r.hdl.address());
   }
   std::sort(st.ring.begin(), st.ring.end());
@@ -144,7 +151,7 @@ caf::expected<size_t> pick(router_actor* self, const caf::message& msg) {
       if (!key)
         return make_error(errc::rejected_message,
                           "consistent-hash router: the message has no key");
-      auto h = fnv1a(*key);
+      auto h = hash(*key);
       auto i = std::lower_bound(
         st.ring.begin(), st.ring.end(), h,
         [](const auto& point, uint64_t x) { return point.first < x; });
@@ -170,11 +177,15 @@ caf::result<caf::message> route(router_actor* self, caf::message_view& x) {
     return std::move(idx.error());
   }
   if (st.opts.how == routing::broadcast) {
+    // The copies of a request go anonymously: only one answer reaches the
+    // requester. One-way copies keep their sender.
+    auto sender = self->current_message_id().is_request()
+                    ? caf::strong_actor_ptr{}
+                    : self->current_sender();
     for (size_t i = 0; i < st.routees.size(); ++i)
       if (i != *idx)
         caf::actor_cast<caf::abstract_actor*>(st.routees[i].hdl)
-          ->enqueue(self->current_sender(), caf::make_message_id(), msg,
-                    self->context());
+          ->enqueue(sender, caf::make_message_id(), msg, self->context());
   }
   auto& r = st.routees[*idx];
   ++r.sent;
