@@ -128,6 +128,9 @@ TEST(Topic, ASubscriberNodeKilledIsDroppedAndOrderIsKeptForTheOthers) {
         seqs.push_back(std::stoull(line.substr(14)));
     EXPECT_EQ(seqs, iota(0, 100)) << "on n" << k + 1;
   }
+  auto before = topic.subscribers();
+  ASSERT_TRUE(before) << troupe::describe(before.error());
+  EXPECT_EQ(before->count("n2"), 1u);
   // n2 dies; its member event reaches the topic's end before ours.
   nodes[1].signal(SIGKILL);
   bool down = false;
