@@ -32,6 +32,7 @@ bin="$build/tools/bench"
 benches=(bench_ping_pong bench_fan_in bench_spawn bench_remote
          bench_remote_oneway bench_supervisor)
 benches+=(bench_failure_detection)
+benches+=(bench_pool)
 for b in "${benches[@]}"; do
   if [[ ! -x "$bin/$b" ]]; then
     echo "run_all.sh: $bin/$b not found; configure with" \

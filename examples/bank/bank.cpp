@@ -1,0 +1,134 @@
+// Accounts are actors: client threads make random transfers at the same time
+// and the total is conserved, where the same transfers on shared memory lose
+// money; a crashed account is restarted by its supervisor, without its
+// balance (state lives in memory only until troupe has persistent actors).
+//
+//   bank [node flags] local|serve|run
+//        [--accounts N] [--transfers N] [--clients N]
+//
+// `serve` hosts accounts and a desk (desk.hpp), prints "READY port=<p>" and
+// runs until SIGTERM. `run` joins them (--seeds) and asks the first seed's
+// desk to open the bank, whose supervisor places the accounts on the other
+// nodes; the bank stays open, so a later run carries on with its balances.
+// `local` does it all in one process. Exit code 0 when the actors conserved
+// the total and the crash lost exactly the account's balance; 2: bad input.
+#include <iostream>
+#include <map>
+
+#include "cli.hpp"
+#include "clients.hpp"
+#include "desk.hpp"
+#include "drill.hpp"
+#include "naive.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+constexpr int64_t initial = 10000; // per account
+
+int job(troupe::node& n, const caf::actor& desk, size_t accounts,
+        size_t transfers, size_t clients) {
+  caf::scoped_actor self{n.system()}, events{n.system()};
+  n.subscribe_names(caf::actor_cast<caf::actor>(events));
+  bank::Open open;
+  open.set_accounts(static_cast<uint32_t>(accounts));
+  bank::BankInfo info;
+  self->request(desk, 10s, open)
+      .receive(
+          [&](bank::BankInfo& x) {
+            info = std::move(x);
+          },
+          [](caf::error& e) {
+            throw std::runtime_error(troupe::describe(e));
+          });
+  // Each account is found by its cluster-wide name, wherever its supervisor
+  // placed it. The plain handle, not `n.global_ref(name)`: at shutdown this
+  // node stops the troupe handles it made, and those pass the stop on to
+  // the account (a runtime issue); the bank must outlive this run.
+  std::vector<caf::actor> accs(accounts);
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < accounts; ++i)
+    index["bank.account-" + std::to_string(i)] = i;
+  size_t missing = accounts;
+  if (!bank::await_names(events, [&](const troupe::name_event& e) {
+        auto i = index.find(e.name);
+        if (e.holder && i != index.end() && !accs[i->second])
+          accs[i->second] = e.holder, --missing;
+        return missing == 0;
+      }))
+    throw std::runtime_error("the accounts did not start within 20 s");
+  if (info.opened_now())
+    for (auto& a : accs)
+      bank::ask(self, a, bank::with_amount<bank::Deposit>(initial));
+  std::cout << "bank: " << accounts << " accounts"
+            << (info.opened_now() ? " of " + std::to_string(initial)
+                                  : " (open already: a run before this one)")
+            << ", " << clients << " client threads, " << transfers
+            << " transfers" << std::endl;
+  auto before = bank::total(self, accs);
+  auto t0 = std::chrono::steady_clock::now();
+  auto skipped = bank::transfer(n, accs, clients, transfers);
+  std::chrono::duration<double> took = std::chrono::steady_clock::now() - t0;
+  auto after = bank::total(self, accs);
+  bool conserved = after == before;
+  std::cout << "actors: total before " << before << ", after " << after
+            << (conserved ? ": conserved" : ": NOT CONSERVED") << " ("
+            << transfers - skipped << " transfers done in " << took.count()
+            << " s, " << skipped << " skipped: same account or short of money)"
+            << std::endl;
+  bank::show_naive(accounts, initial, clients, transfers);
+  bool exact = bank::crash_drill(self, events, desk, accs, accounts / 2);
+  // The bank stays open on the cluster: a next run carries on with it.
+  return conserved && exact ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args{argv, argv + argc};
+  std::map<std::string, size_t> counts{
+      {"--accounts", 10}, {"--transfers", 100000}, {"--clients", 8}};
+  if (!bank::take_counts(args, counts))
+    return 2;
+  std::vector<const char*> rest;
+  for (auto& a : args)
+    rest.push_back(a.c_str());
+  auto parsed = troupe::parse_node_config(static_cast<int>(rest.size()),
+                                          rest.data(), true);
+  if (!parsed) {
+    std::cerr << "bank: " << troupe::describe(parsed.error()) << '\n';
+    return 2;
+  }
+  auto& pos = parsed->positional;
+  auto mode = pos.size() == 1 ? pos[0] : "";
+  if (parsed->help || (mode != "local" && mode != "serve" && mode != "run")) {
+    (parsed->help ? std::cout : std::cerr)
+        << "usage: bank [node flags] local|serve|run [--accounts N] "
+           "[--transfers N] [--clients N]\n"
+        << parsed->help_text;
+    return parsed->help ? 0 : 2;
+  }
+  troupe::node n{parsed->config};
+  bank::setup(n, mode != "run");
+  if (auto err = n.start()) {
+    std::cerr << "bank: " << troupe::describe(err) << '\n';
+    return 1;
+  }
+  if (mode != "run")
+    if (auto err = bank::open_desk(n)) {
+      std::cerr << "bank: " << troupe::describe(err) << '\n';
+      return 1;
+    }
+  if (mode == "serve") {
+    std::cout << "READY port=" << n.port() << " name=" << n.name() << std::endl;
+    return n.run();
+  }
+  int rc = 1;
+  try {
+    rc = job(n, bank::find_desk(n, mode == "run"), counts["--accounts"],
+             counts["--transfers"], counts["--clients"]);
+  } catch (std::exception& e) {
+    std::cerr << "bank: " << e.what() << '\n';
+  }
+  return n.shutdown() ? rc : 1;
+}
