@@ -109,6 +109,12 @@ public:
     return port_;
   }
 
+  /// CAF's BASP proxies (for senders on third nodes, and mirrors that
+  /// watch their actor).
+  caf::proxy_registry* proxies() const {
+    return proxies_;
+  }
+
   const link_settings& settings() const {
     return cfg_;
   }

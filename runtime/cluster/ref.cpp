@@ -7,6 +7,7 @@
 #include <caf/mailbox_element.hpp>
 #include <caf/make_actor.hpp>
 #include <caf/monitorable_actor.hpp>
+#include <caf/proxy_registry.hpp>
 #include <fmt/format.h>
 
 #include "troupe/error.hpp"
@@ -40,6 +41,15 @@ public:
   /// Ends a mirror (its link closed): monitors and links see `reason`.
   void retire(caf::error reason) {
     cleanup(std::move(reason), nullptr);
+  }
+
+  /// A monitor or link on a mirror must also fire when the remote actor
+  /// ends while its node lives: the first one makes the mirror watch CAF's
+  /// proxy of that actor (which BASP tells when it ends).
+  void attach(caf::attachable_ptr ptr) override {
+    caf::monitorable_actor::attach(std::move(ptr));
+    if (mirror_ && !watching_.exchange(true))
+      watch_remote();
   }
 
   void enqueue(caf::mailbox_element_ptr what,
@@ -202,10 +212,30 @@ private:
                                        describe(err)));
   }
 
+  void watch_remote() {
+    auto links = core_->links;
+    auto proxies = links ? links->proxies() : nullptr;
+    if (proxies == nullptr)
+      return;
+    auto proxy = proxies->get_or_put(node(), id());
+    if (!proxy)
+      return;
+    caf::weak_actor_ptr self{ctrl()};
+    proxy->get()->attach_functor([self](const caf::error& reason) {
+      if (auto strong = self.lock())
+        static_cast<ref_actor*>(strong->get())->retire(reason);
+    });
+    std::lock_guard<std::mutex> guard{proxy_mtx_};
+    proxy_ = std::move(proxy);
+  }
+
   std::shared_ptr<core> core_;
   std::string name_;
   caf::actor fixed_;
   bool mirror_;
+  std::atomic<bool> watching_{false};
+  std::mutex proxy_mtx_;
+  caf::strong_actor_ptr proxy_; // kept while the mirror lives
 };
 
 /// A node's flow actor: answers another node's FlowMarker at once, in the

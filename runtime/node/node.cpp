@@ -468,6 +468,10 @@ caf::actor node::whereis_global(const std::string& name) const {
   return core_->whereis(name);
 }
 
+uint16_t node::link_port() const noexcept {
+  return core_->links ? core_->links->port() : 0;
+}
+
 caf::actor node::global_ref(const std::string& name) {
   return cluster::make_ref(system(), core_, name);
 }

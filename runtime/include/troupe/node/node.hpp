@@ -111,6 +111,10 @@ public:
     return port_;
   }
 
+  /// The port of the node's direct links (OS-chosen; 0 when they are off
+  /// or the node does not run). Other members learn it when they meet.
+  uint16_t link_port() const noexcept;
+
   /// The port of the Prometheus endpoint, 0 when it is off.
   uint16_t metrics_port() const noexcept;
 

@@ -1,0 +1,264 @@
+// Direct links (runtime/cluster/link.hpp): messages through troupe handles
+// take them, the sender of a linked message is a mirror with the remote
+// actor's own address (answers go back over the link; a monitor on it
+// fires when that actor ends), and the data port survives hostile input.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <future>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <caf/scoped_actor.hpp>
+#include <gtest/gtest.h>
+
+#include "echo_actor.hpp"
+#include "troupe/error.hpp"
+#include "troupe/node/node.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+using go_atom = caf::atom_constant<caf::atom("go")>;
+
+troupe::node_config config(std::string name, std::vector<std::string> seeds) {
+  troupe::node_config cfg;
+  cfg.name = std::move(name);
+  cfg.seeds = std::move(seeds);
+  cfg.log = troupe::log_level::error;
+  cfg.handle_signals = false;
+  return cfg;
+}
+
+/// Two members in this process: "a" (the seed) and "b".
+struct pair_of_nodes {
+  troupe::node a{config("a", {})};
+  std::unique_ptr<troupe::node> b;
+
+  pair_of_nodes() {
+    troupe::test::add_echo_types(a);
+    EXPECT_FALSE(a.start());
+    b = std::make_unique<troupe::node>(
+      config("b", {"127.0.0.1:" + std::to_string(a.port())}));
+    troupe::test::add_echo_types(*b);
+    EXPECT_FALSE(b->start());
+  }
+};
+
+caf::expected<troupe_test::Pong> ping(troupe::node& n, const caf::actor& to) {
+  caf::scoped_actor self{n.system()};
+  caf::expected<troupe_test::Pong> result{troupe_test::Pong{}};
+  troupe_test::Ping req;
+  req.set_seq(7);
+  self->request(to, 5s, req)
+    .receive([&](const troupe_test::Pong& x) { result = x; },
+             [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+/// What the actor on "b" saw of the sender on "a".
+struct seen {
+  std::promise<caf::actor_addr> sender;
+  std::promise<caf::error> down;
+};
+
+struct watcher_state {
+  static inline const char* name = "watcher";
+};
+
+/// On "b": remembers who sent a Ping, monitors it, answers with a one-way
+/// Pong to it (not a response), and reports when it goes down.
+caf::behavior watcher(troupe::stateful_actor<watcher_state>* self,
+                      std::shared_ptr<seen> s) {
+  self->set_down_handler(
+    [s](caf::down_msg& dm) { s->down.set_value(dm.reason); });
+  return {
+    [self, s](const troupe_test::Ping& x) {
+      auto from = caf::actor_cast<caf::actor>(self->current_sender());
+      s->sender.set_value(from.address());
+      self->monitor(from);
+      troupe_test::Pong reply;
+      reply.set_seq(x.seq());
+      self->send(from, reply);
+    },
+  };
+}
+
+struct pinger_state {
+  static inline const char* name = "pinger";
+};
+
+/// On "a": sends one Ping to `to` when told, reports the Pong it gets.
+caf::behavior pinger(troupe::stateful_actor<pinger_state>* self,
+                     caf::actor to, std::shared_ptr<std::promise<uint64_t>> got) {
+  return {
+    [self, to](go_atom) {
+      troupe_test::Ping p;
+      p.set_seq(42);
+      self->send(to, p);
+    },
+    [got](const troupe_test::Pong& x) { got->set_value(x.seq()); },
+  };
+}
+
+/// A raw TCP connection to 127.0.0.1:port.
+struct raw_peer {
+  int fd = -1;
+
+  explicit raw_peer(uint16_t port) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+
+  ~raw_peer() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+
+  void write(const std::string& bytes) const {
+    auto n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    (void) n;
+  }
+
+  /// Waits (bounded) until the node closes the connection.
+  bool closed_by_peer(std::chrono::milliseconds timeout) const {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    char buf[256];
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0)
+        return false;
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+        return false;
+      auto n = ::recv(fd, buf, sizeof(buf), 0);
+      if (n <= 0)
+        return true; // EOF or reset
+    }
+  }
+};
+
+std::string be32(uint32_t x) {
+  return {static_cast<char>(x >> 24), static_cast<char>(x >> 16),
+          static_cast<char>(x >> 8), static_cast<char>(x)};
+}
+
+} // namespace
+
+TEST(DirectLinks, CarryMessagesAndSendersAreMirrorsWithTheirOwnAddress) {
+  pair_of_nodes p;
+  auto& a = p.a;
+  auto& b = *p.b;
+  ASSERT_NE(a.link_port(), 0);
+  ASSERT_NE(b.link_port(), 0);
+  auto s = std::make_shared<seen>();
+  auto w = b.spawn(watcher, s);
+  auto got = std::make_shared<std::promise<uint64_t>>();
+  auto x = a.spawn(pinger, a.ref(w), got);
+  caf::anon_send(x, go_atom::value);
+  auto sender = s->sender.get_future();
+  ASSERT_EQ(sender.wait_for(5s), std::future_status::ready);
+  // The sender "b" saw has the pinger's own address (node "a", its id)...
+  auto addr = sender.get();
+  EXPECT_EQ(addr.node(), a.system().node());
+  EXPECT_EQ(addr.id(), x.id());
+  EXPECT_TRUE(addr == x.address());
+  // ...and a one-way message to it reaches the pinger.
+  auto pong = got->get_future();
+  ASSERT_EQ(pong.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(pong.get(), 42u);
+  EXPECT_GE(a.cluster_statistics().link_frames_out, 1u);
+  EXPECT_GE(b.cluster_statistics().link_frames_in, 1u);
+  EXPECT_GE(b.cluster_statistics().link_frames_out, 1u);
+  // A monitor on the mirror fires when the pinger ends on "a", whose node
+  // lives on.
+  caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+  auto down = s->down.get_future();
+  ASSERT_EQ(down.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(down.get(), caf::error{caf::exit_reason::user_shutdown});
+  // Requests over the link are answered as before.
+  auto echo = b.spawn(troupe::test::echo, "b");
+  auto r = ping(a, a.ref(echo));
+  ASSERT_TRUE(r) << troupe::describe(r.error());
+  EXPECT_EQ(r->from(), "b");
+}
+
+TEST(DirectLinks, DataPortDropsHostileInputAndKeepsServing) {
+  pair_of_nodes p;
+  auto& a = p.a;
+  auto& b = *p.b;
+  auto hdl = a.ref(b.spawn(troupe::test::echo, "b"));
+  ASSERT_TRUE(ping(a, hdl));
+  auto port = b.link_port();
+  std::mt19937 rng{42};
+  std::string garbage(4096, '\0');
+  for (auto& c : garbage)
+    c = static_cast<char>(rng());
+  garbage[0] = '\x7f'; // a length no handshake has
+  struct hostile {
+    const char* what;
+    std::string bytes;
+    bool half_close;
+  };
+  std::vector<hostile> cases{
+    {"random bytes", garbage, false},
+    {"a huge length prefix", be32(0xFFFFFFFFu) + std::string(16, 'x'), false},
+    {"a handshake with the wrong magic", be32(40) + "\x02XXXX" + std::string(35, '\0'),
+     false},
+    {"a handshake that is not one", be32(40) + "\x01TRP1" + std::string(35, '\0'),
+     false},
+    {"a truncated handshake", be32(40) + "\x02TR", true},
+  };
+  auto bad_before = b.cluster_statistics().link_bad_frames;
+  for (auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    raw_peer peer{port};
+    ASSERT_GE(peer.fd, 0);
+    peer.write(c.bytes);
+    if (c.half_close)
+      ::shutdown(peer.fd, SHUT_WR);
+    EXPECT_TRUE(peer.closed_by_peer(5s));
+    auto r = ping(a, hdl);
+    EXPECT_TRUE(r) << troupe::describe(r.error());
+  }
+  EXPECT_GE(b.cluster_statistics().link_bad_frames, bad_before + 3);
+  // A peer that connects and says nothing is dropped after the handshake
+  // timeout (2 s); meanwhile the node serves others.
+  raw_peer slow{port};
+  ASSERT_GE(slow.fd, 0);
+  auto r = ping(a, hdl);
+  EXPECT_TRUE(r) << troupe::describe(r.error());
+  EXPECT_TRUE(slow.closed_by_peer(5s));
+  r = ping(a, hdl);
+  EXPECT_TRUE(r) << troupe::describe(r.error());
+}
+
+TEST(DirectLinks, OffMeansCafsPathOnly) {
+  auto cfg = config("solo", {});
+  cfg.direct_links = false;
+  troupe::node a{cfg};
+  troupe::test::add_echo_types(a);
+  ASSERT_FALSE(a.start());
+  EXPECT_EQ(a.link_port(), 0);
+  troupe::node b{config("b", {"127.0.0.1:" + std::to_string(a.port())})};
+  troupe::test::add_echo_types(b);
+  ASSERT_FALSE(b.start());
+  // b has links, a does not: b's handle to a's actor takes BASP.
+  auto r = ping(b, b.ref(a.spawn(troupe::test::echo, "a")));
+  ASSERT_TRUE(r) << troupe::describe(r.error());
+  EXPECT_EQ(r->from(), "a");
+  EXPECT_EQ(b.cluster_statistics().link_frames_out, 0u);
+}
