@@ -67,6 +67,8 @@ constexpr auto redial_delay = std::chrono::milliseconds{100};
 
 thread_local int tl_cork_depth = 0;
 thread_local bool tl_reader = false;
+// The last local sender this thread made sure the peers can answer.
+thread_local const caf::actor_system* tl_last_exported_sys = nullptr;
 thread_local caf::actor_id tl_last_exported = caf::invalid_actor_id;
 
 struct dirty_link {
@@ -277,6 +279,7 @@ link_layer::~link_layer() {
 }
 
 caf::error link_layer::start(const std::string& host) {
+  host_ = host;
   types_ = wire::detail::registry_of(sys_.dummy_execution_unit());
   auto basp = sys_.middleman().named_broker<caf::io::basp_broker>(
     caf::atom("BASP"));
@@ -438,10 +441,11 @@ bool link_layer::encode(std::vector<char>& out, uint64_t dest,
     const auto& nid = x.sender->node();
     if (nid == sys_.node()) {
       // The peer answers by actor id: make sure the id resolves here.
-      if (tl_last_exported != aid) {
+      if (tl_last_exported != aid || tl_last_exported_sys != &sys_) {
         if (!sys_.registry().get(aid))
           sys_.registry().put(aid, x.sender);
         tl_last_exported = aid;
+        tl_last_exported_sys = &sys_;
       }
       put_u8(out, sender_of_writer);
       put_u64(out, aid);
@@ -684,7 +688,12 @@ void link_layer::poll_loop() {
                                   hello_magic[2], hello_magic[3]};
           caf::binary_serializer sink{sys_, hello};
           auto self = sys_.node();
-          sink(self);
+          // Who we are, and where our own data port listens: the peer
+          // opens its link back at once, so that it can answer what
+          // comes over this one before its daemon hears of us.
+          auto back_port = port_;
+          auto back_host = host_;
+          sink(self, back_port, back_host);
           put_u32(hello.data(), static_cast<uint32_t>(hello.size() - 4));
           // A fresh socket takes these few bytes at once.
           auto n = ::send(l.fd, hello.data(), hello.size(),
@@ -776,7 +785,7 @@ void link_layer::reader(std::shared_ptr<in_link> l) {
   std::vector<char> rb;
   if (ok) {
     auto len = get_u32(hdr);
-    if (len < 5 || len > 1024) {
+    if (len < 5 || len > 2048) {
       drop("bad handshake length");
       ok = false;
     } else {
@@ -798,10 +807,14 @@ void link_layer::reader(std::shared_ptr<in_link> l) {
         drop("not a troupe link handshake");
         ok = false;
       } else if (c.member_of(nid).empty() || !c.reachable(nid)) {
-        log(log_level::info, "direct link refused: not an up member");
+        log(log_level::debug, "direct link refused: not an up member (yet)");
         ok = false;
       } else {
         l->peer = nid;
+        uint16_t back_port = 0;
+        std::string back_host;
+        if (!src(back_port, back_host) && back_port != 0)
+          open(nid, back_host, back_port);
         char ack = static_cast<char>(handshake_ok);
         ok = write_all(l->fd, &ack, 1, steady::now() + handshake_timeout);
       }

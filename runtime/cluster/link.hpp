@@ -167,6 +167,7 @@ private:
   int listen_fd_ = -1;
   int wake_fd_ = -1;
   uint16_t port_ = 0;
+  std::string host_;
   std::atomic<bool> stopping_{false};
   std::thread poller_;
 

@@ -85,7 +85,10 @@ public:
       }
       nid = target.node();
       aid = target.id();
-      if (nid == home_system().node()) {
+      // This node's actor, or one of another node in this very process
+      // (not a proxy): hand it over directly.
+      if (nid == home_system().node()
+          || &target->home_system() != &home_system()) {
         target->enqueue(std::move(what), ctx);
         return;
       }
@@ -102,6 +105,13 @@ public:
       // Not encodable for a link (a forwarding stack): CAF's path below.
     }
     if (mirror_) {
+      // No link back (it closed, or the peer has links off): CAF's proxy.
+      auto links = core_->links;
+      auto proxies = links ? links->proxies() : nullptr;
+      if (auto proxy = proxies ? proxies->get_or_put(nid, aid) : nullptr) {
+        proxy->enqueue(std::move(what), ctx);
+        return;
+      }
       refuse(what, ctx, down_error(aid));
       return;
     }

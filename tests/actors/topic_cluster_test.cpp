@@ -47,13 +47,23 @@ std::vector<uint64_t> receive_notes(caf::scoped_actor& self, size_t n) {
   return seqs;
 }
 
-/// Waits until `n`'s table has the topic end of `node` (and so, by the
-/// order of name events, `n`'s mediator has learned it too).
+/// Waits until `n`'s table has the topic end of `node`, and `n`'s mediator
+/// has learned it too.
 bool await_peer(caf::scoped_actor& names, troupe::node& n,
                 const std::string& node) {
-  return troupe::test::await_holder(
-    names, n, "troupe.topic/news@" + node,
-    [](const caf::actor& hdl) { return static_cast<bool>(hdl); });
+  auto held = [](const caf::actor& hdl) { return static_cast<bool>(hdl); };
+  if (!troupe::test::await_holder(names, n, "troupe.topic/news@" + node,
+                                  held))
+    return false;
+  // The daemon tells its name subscribers one after the other: `names` may
+  // hear of the name before the mediator does. A subscriber added now gets
+  // its first events only after the daemon finished telling everybody.
+  caf::scoped_actor late{n.system()};
+  n.subscribe_names(late);
+  bool told = true;
+  late->receive([](const troupe::name_event&) {},
+                caf::after(5s) >> [&] { told = false; });
+  return told;
 }
 
 std::vector<uint64_t> iota(uint64_t from, uint64_t to) {
@@ -90,8 +100,22 @@ TEST(Topic, SubscribersOnAnotherNodeGetEveryMessageInOrderUntilTheyLeave) {
   EXPECT_EQ(receive_notes(s1, 200), iota(0, 200));
   EXPECT_EQ(receive_notes(s2, 200), iota(0, 200));
   EXPECT_EQ(receive_notes(local, 200), iota(0, 200));
-  // b's end tells a how many subscribe there (it sent that before it
-  // forwarded the notes above, on the same link).
+  // b's end told a how many subscribe there when they subscribed. Those
+  // counts travel b -> a; an answer from b's mediator to a request from a
+  // travels the same connection after them, so once it is here, a's
+  // mediator has the counts in its mailbox.
+  {
+    caf::scoped_actor q{a.system()};
+    q->request(a.whereis_global("troupe.topic/news@b"), 5s,
+               ta::topic_subscribers_atom::value)
+      .receive([](std::map<std::string, uint64_t>&) {},
+               [](caf::error& err) {
+                 // Any answer will do (the map is not a type CAF sends
+                 // between nodes, so it may come as an error): it came
+                 // after the counts.
+                 EXPECT_NE(err, caf::sec::request_timeout);
+               });
+  }
   auto subs = on_a.subscribers();
   ASSERT_TRUE(subs) << troupe::describe(subs.error());
   EXPECT_EQ(*subs, (std::map<std::string, uint64_t>{{"a", 1}, {"b", 2}}));

@@ -50,6 +50,17 @@ struct pair_of_nodes {
   }
 };
 
+/// `hdl` (an actor of `b`) as `a` sees it over the network: a CAF proxy,
+/// as any handle that came from another process would be. (A handle
+/// passed within this process would point at `b`'s actor itself.)
+caf::actor remote(troupe::node& a, troupe::node& b, const std::string& name,
+                  caf::actor hdl) {
+  EXPECT_FALSE(b.register_name(name, hdl));
+  auto x = a.lookup("127.0.0.1", b.port(), name);
+  EXPECT_TRUE(x) << troupe::describe(x.error());
+  return x ? *x : caf::actor{};
+}
+
 caf::expected<troupe_test::Pong> ping(troupe::node& n, const caf::actor& to) {
   caf::scoped_actor self{n.system()};
   caf::expected<troupe_test::Pong> result{troupe_test::Pong{}};
@@ -165,7 +176,7 @@ TEST(DirectLinks, CarryMessagesAndSendersAreMirrorsWithTheirOwnAddress) {
   ASSERT_NE(a.link_port(), 0);
   ASSERT_NE(b.link_port(), 0);
   auto s = std::make_shared<seen>();
-  auto w = b.spawn(watcher, s);
+  auto w = remote(a, b, "watcher", b.spawn(watcher, s));
   auto got = std::make_shared<std::promise<uint64_t>>();
   auto x = a.spawn(pinger, a.ref(w), got);
   caf::anon_send(x, go_atom::value);
@@ -188,9 +199,15 @@ TEST(DirectLinks, CarryMessagesAndSendersAreMirrorsWithTheirOwnAddress) {
   caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
   auto down = s->down.get_future();
   ASSERT_EQ(down.wait_for(5s), std::future_status::ready);
-  EXPECT_EQ(down.get(), caf::error{caf::exit_reason::user_shutdown});
+  // Its exit reason, or `unknown` when it ended before "a" learned that
+  // "b" watches it (CAF's answer to a monitor on an actor that is gone);
+  // never a node failure: "a" is fine.
+  auto reason = down.get();
+  EXPECT_TRUE(reason == caf::error{caf::exit_reason::user_shutdown}
+              || reason == caf::error{caf::exit_reason::unknown})
+    << troupe::describe(reason);
   // Requests over the link are answered as before.
-  auto echo = b.spawn(troupe::test::echo, "b");
+  auto echo = remote(a, b, "echo", b.spawn(troupe::test::echo, "b"));
   auto r = ping(a, a.ref(echo));
   ASSERT_TRUE(r) << troupe::describe(r.error());
   EXPECT_EQ(r->from(), "b");
@@ -200,7 +217,7 @@ TEST(DirectLinks, DataPortDropsHostileInputAndKeepsServing) {
   pair_of_nodes p;
   auto& a = p.a;
   auto& b = *p.b;
-  auto hdl = a.ref(b.spawn(troupe::test::echo, "b"));
+  auto hdl = a.ref(remote(a, b, "echo", b.spawn(troupe::test::echo, "b")));
   ASSERT_TRUE(ping(a, hdl));
   auto port = b.link_port();
   std::mt19937 rng{42};
@@ -257,7 +274,7 @@ TEST(DirectLinks, OffMeansCafsPathOnly) {
   troupe::test::add_echo_types(b);
   ASSERT_FALSE(b.start());
   // b has links, a does not: b's handle to a's actor takes BASP.
-  auto r = ping(b, b.ref(a.spawn(troupe::test::echo, "a")));
+  auto r = ping(b, b.ref(remote(b, a, "echo", a.spawn(troupe::test::echo, "a"))));
   ASSERT_TRUE(r) << troupe::describe(r.error());
   EXPECT_EQ(r->from(), "a");
   EXPECT_EQ(b.cluster_statistics().link_frames_out, 0u);

@@ -221,7 +221,7 @@ void blast_at_frozen_node(bool direct_links) {
   troupe::test::add_echo_types(sender);
   ASSERT_FALSE(sender.start());
   auto echo = sender.spawn_on("n1", "echo");
-  ASSERT_TRUE(echo) << troupe::describe(echo.error());
+  ASSERT_TRUE(echo) << troupe::describe(echo.error()) << n1.output();
   auto target = sender.ref(*echo);
   troupe_test::Ping ping;
   ping.set_blob(std::string(64, 'x'));
