@@ -2,8 +2,11 @@
 // exchange COUNT round trips (default 20,000) of a 64-byte payload; prints
 // round trips per second and the RTT median and 99th percentile.
 //
-// troupe: two troupe nodes with default settings, `bench.Payload` Protobuf
-// messages, the server's actor found with `node::lookup`. Raw CAF: actor
+// troupe: two troupe nodes with default settings, the client a member of
+// the server's cluster, `bench.Payload` Protobuf messages, the server's
+// actor found with `node::lookup` and talked to through a troupe handle
+// (`node::ref`), so over the direct link (TROUPE_DIRECT_LINKS=0 in the
+// environment: over BASP; TROUPE_LINK_SPIN_US sets the readers' polling). Raw CAF: actor
 // systems with the same thread count (or the --set settings), a plain struct
 // {string data; uint64 seq} announced to CAF, `publish`/`remote_actor`.
 // Plain TCP (plain_tcp.hpp): blocking sockets with TCP_NODELAY, 64-byte
