@@ -237,18 +237,16 @@ cork_scope::~cork_scope() {
 }
 
 void link_layer::flush_corked() {
-  // Flushing may run handlers' sends again only in other threads; still,
-  // take the list first so that it can grow while we work.
-  auto dirty = std::move(tl_dirty);
-  tl_dirty.clear();
+  // Take the list: flushing it must not see entries added meanwhile.
+  std::vector<dirty_link> dirty;
+  dirty.swap(tl_dirty);
   for (auto& d : dirty) {
     std::unique_lock<std::mutex> guard{d.link->mtx};
     d.layer->flush_locked(*d.link, guard);
   }
-  if (tl_dirty.capacity() < dirty.capacity()) {
-    dirty.clear();
-    tl_dirty.swap(dirty);
-  }
+  dirty.clear();
+  if (tl_dirty.empty())
+    tl_dirty.swap(dirty); // keep the capacity
 }
 
 // -- out_link ------------------------------------------------------------------
@@ -764,12 +762,11 @@ void link_layer::reader(std::shared_ptr<in_link> l) {
   }
   auto& c = *cptr;
   inline_unit unit{&sys_, proxies_};
-  auto max_frame = static_cast<uint32_t>(
-    std::min<size_t>(wire::detail::registry_of(&unit) != nullptr
-                       ? wire::detail::registry_of(&unit)->max_message_size
-                           + 64 * 1024
-                       : 64 * 1024 * 1024,
-                     0xFFFFFFF0u));
+  // A frame is its payload plus headers well under 64 KiB.
+  auto max_frame = static_cast<uint32_t>(std::min<size_t>(
+    (types_ != nullptr ? types_->max_message_size : 64 * 1024 * 1024)
+      + 64 * 1024,
+    0xFFFFFFF0u));
   auto drop = [&](const std::string& why) {
     ++bad_frames;
     log(log_level::warn, fmt::format("direct link from {}: {}; dropping the "

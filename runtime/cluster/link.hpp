@@ -115,10 +115,6 @@ public:
     return proxies_;
   }
 
-  const link_settings& settings() const {
-    return cfg_;
-  }
-
   /// Dials `nid` at `host:port` unless a link to it exists.
   void open(const caf::node_id& nid, const std::string& host, uint16_t port);
 

@@ -97,18 +97,13 @@ public:
       refuse(what, ctx, down_error(aid));
       return;
     }
-    if (auto l = core_->links ? core_->links->find(nid) : nullptr) {
+    if (auto l = core_->links ? core_->links->find(nid) : nullptr)
       if (send_link(l, aid, nid, what, ctx))
         return;
-      if (!what) // consumed (refused) by send_link
-        return;
-      // Not encodable for a link (a forwarding stack): CAF's path below.
-    }
+    // No link, or a message a link cannot carry (a forwarding stack).
     if (mirror_) {
-      // No link back (it closed, or the peer has links off): CAF's proxy.
-      auto links = core_->links;
-      auto proxies = links ? links->proxies() : nullptr;
-      if (auto proxy = proxies ? proxies->get_or_put(nid, aid) : nullptr) {
+      // CAF's proxy of the actor this mirror stands for.
+      if (auto proxy = remote_proxy()) {
         proxy->enqueue(std::move(what), ctx);
         return;
       }
@@ -138,19 +133,15 @@ public:
   }
 
 private:
-  // Sends over the direct link `l`. Returns false when the message cannot
-  // go that way: then `what` is null if it was refused, or intact if it
-  // should take CAF's path.
+  // Sends over the direct link `l`, or refuses the message when the link
+  // closed. Returns false only when a link cannot carry it (then `what` is
+  // intact for CAF's path).
   bool send_link(const std::shared_ptr<out_link>& l, caf::actor_id aid,
                  const caf::node_id& nid, caf::mailbox_element_ptr& what,
                  caf::execution_unit* ctx) {
     bool request = what->mid.is_request() && what->sender;
-    caf::message_id original;
-    caf::strong_actor_ptr requester;
     if (request) {
-      original = what->mid;
-      requester = what->sender;
-      what->mid = core_->add_pending(nid, std::move(what->sender), original);
+      what->mid = core_->add_pending(nid, std::move(what->sender), what->mid);
       // Answers come back to a handle of this node: this one, or for a
       // mirror (whose address is the remote actor's) the node's responder.
       what->sender = mirror_ ? caf::actor_cast<caf::strong_actor_ptr>(
@@ -165,18 +156,15 @@ private:
       what.reset();
       return true;
     }
-    if (request) {
-      caf::strong_actor_ptr sender;
-      caf::message_id mid;
-      core_->take_pending(sent.response_id(), sender, mid);
-      what->sender = std::move(requester);
-      what->mid = original;
-    }
+    // Undo: the pending entry holds the requester and its id. Gone means
+    // the node's failure already answered the requester.
+    if (request && !core_->take_pending(sent.response_id(), what->sender,
+                                        what->mid))
+      return true;
     if (rc == link_layer::send_result::unencodable)
       return false;
     refuse(what, ctx, down_error(aid));
-    what.reset();
-    return false;
+    return true;
   }
 
   // The node may have gone down between the reachability check and
@@ -222,12 +210,15 @@ private:
                                        describe(err)));
   }
 
-  void watch_remote() {
-    auto links = core_->links;
+  // For a mirror: CAF's proxy of the remote actor (null without links).
+  caf::strong_actor_ptr remote_proxy() {
+    auto& links = core_->links;
     auto proxies = links ? links->proxies() : nullptr;
-    if (proxies == nullptr)
-      return;
-    auto proxy = proxies->get_or_put(node(), id());
+    return proxies ? proxies->get_or_put(node(), id()) : nullptr;
+  }
+
+  void watch_remote() {
+    auto proxy = remote_proxy();
     if (!proxy)
       return;
     caf::weak_actor_ptr self{ctrl()};
