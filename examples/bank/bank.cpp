@@ -15,7 +15,7 @@
 #include <iostream>
 #include <map>
 
-#include "cli.hpp"
+#include "common/args.hpp"
 #include "clients.hpp"
 #include "desk.hpp"
 #include "drill.hpp"
@@ -85,20 +85,11 @@ int job(troupe::node& n, const caf::actor& desk, size_t accounts,
 } // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args{argv, argv + argc};
   std::map<std::string, size_t> counts{
       {"--accounts", 10}, {"--transfers", 100000}, {"--clients", 8}};
-  if (!bank::take_counts(args, counts))
+  auto parsed = examples::parse_args("bank", argc, argv, counts);
+  if (!parsed)
     return 2;
-  std::vector<const char*> rest;
-  for (auto& a : args)
-    rest.push_back(a.c_str());
-  auto parsed = troupe::parse_node_config(static_cast<int>(rest.size()),
-                                          rest.data(), true);
-  if (!parsed) {
-    std::cerr << "bank: " << troupe::describe(parsed.error()) << '\n';
-    return 2;
-  }
   auto& pos = parsed->positional;
   auto mode = pos.size() == 1 ? pos[0] : "";
   if (parsed->help || (mode != "local" && mode != "serve" && mode != "run")) {

@@ -16,7 +16,8 @@
 #include <caf/scoped_actor.hpp>
 #include <troupe/error.hpp>
 
-#include "cli.hpp"
+#include "await_host.hpp"
+#include "common/args.hpp"
 #include "corpus.hpp"
 #include "distributed.hpp"
 
@@ -75,20 +76,11 @@ int job(troupe::node& n, std::vector<std::string> files,
 } // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args{argv, argv + argc};
   std::map<std::string, size_t> opts{
       {"--generate", 0}, {"--mappers", 4}, {"--reducers", 4}};
-  if (!wordcount::take_counts(args, opts))
+  auto parsed = examples::parse_args("wordcount", argc, argv, opts);
+  if (!parsed)
     return 2;
-  std::vector<const char*> rest;
-  for (auto& a : args)
-    rest.push_back(a.c_str());
-  auto parsed = troupe::parse_node_config(static_cast<int>(rest.size()),
-                                          rest.data(), true);
-  if (!parsed) {
-    std::cerr << "wordcount: " << troupe::describe(parsed.error()) << '\n';
-    return 2;
-  }
   auto& pos = parsed->positional;
   auto mode = pos.empty() ? "" : pos[0];
   if (parsed->help || (mode != "local" && mode != "serve" && mode != "run") ||
