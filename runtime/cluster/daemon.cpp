@@ -951,6 +951,11 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
         mark_down(self, i->second, member_status::left, "left the cluster");
     },
     [self](const wire::NameEntry& x, const caf::actor& hdl) {
+      // An entry about an actor of this node that ended while the entry
+      // was on its way arrives with no handle (CAF finds no actor under
+      // its id): nothing to bind, its own drop follows.
+      if (!hdl)
+        return;
       name_entry e;
       e.hdl = hdl;
       e.owner = x.owner();

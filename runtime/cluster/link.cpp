@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -592,6 +593,7 @@ void link_layer::flush_locked(out_link& l, std::unique_lock<std::mutex>& guard) 
 }
 
 void link_layer::poll_loop() {
+  pthread_setname_np(pthread_self(), "troupe.links");
   std::vector<pollfd> fds;
   std::vector<std::shared_ptr<out_link>> owners;
   while (!stopping_) {
@@ -750,6 +752,7 @@ void link_layer::accept_one() {
 }
 
 void link_layer::reader(std::shared_ptr<in_link> l) {
+  pthread_setname_np(pthread_self(), "troupe.link.in");
   tl_reader = true;
   auto cptr = core_.lock();
   if (!cptr) {
