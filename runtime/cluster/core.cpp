@@ -1,4 +1,5 @@
 #include "cluster/core.hpp"
+#include "transport/endpoint.hpp"
 #include "cluster/link.hpp"
 
 #include <algorithm>
@@ -324,6 +325,8 @@ void core::clear() {
   // The layer stays (senders may still hold `links`); stopped, it refuses.
   if (links)
     links->stop();
+  if (net)
+    net->stop();
   responder = nullptr;
   {
     std::unique_lock<std::shared_mutex> guard{mtx_};

@@ -24,6 +24,10 @@ namespace troupe::wire {
 class Member;
 } // namespace troupe::wire
 
+namespace troupe::transport {
+class endpoint;
+} // namespace troupe::transport
+
 namespace troupe::cluster {
 
 class link_layer;
@@ -151,6 +155,10 @@ public:
   /// The node's data plane (null when direct links are off). Set before
   /// the daemon starts; stopped and dropped by `clear()`.
   std::shared_ptr<link_layer> links;
+
+  /// How this node dials and listens on BASP (guarded; TLS when set). Set
+  /// before the daemon starts; stopped by `clear()`.
+  std::shared_ptr<transport::endpoint> net;
 
   /// A local handle that takes the answers to requests that mirrors (the
   /// senders of messages that came over a link) forward to their nodes.

@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 
 #include "cluster/ref.hpp"
+#include "transport/endpoint.hpp"
 #include "troupe/error.hpp"
 #include "troupe/log.hpp"
 #include "troupe/node/node_config.hpp"
@@ -77,10 +78,19 @@ bool probe(const std::string& host, uint16_t port,
   return ok;
 }
 
+/// What a connection cut during the handshake most likely means.
+std::string refusal_hint(const caf::error& err) {
+  if (err != caf::sec::disconnect_during_handshake)
+    return {};
+  return " (the peer closed the connection during the handshake: both "
+         "sides need the same cluster secret, or TLS with the same CA)";
+}
+
 /// Connects to the node at `endpoint` on a thread of its own and sends the
 /// daemon `(connected_atom, endpoint, peer_daemon_or_error)`.
 void connector(caf::blocking_actor* self, caf::actor daemon,
-               std::string endpoint, std::chrono::milliseconds timeout) {
+               std::shared_ptr<transport::endpoint> net, std::string endpoint,
+               std::chrono::milliseconds timeout) {
   auto fail = [&](std::string why) {
     self->send(daemon, connected_atom::value, endpoint,
                make_error(errc::connect_failed, std::move(why)));
@@ -90,10 +100,9 @@ void connector(caf::blocking_actor* self, caf::actor daemon,
     return fail(describe(ep.error()));
   if (!probe(ep->first, ep->second, timeout))
     return fail(fmt::format("no answer from {}", endpoint));
-  auto dir = self->home_system().middleman().remote_actor(ep->first,
-                                                          ep->second);
+  auto dir = net->connect(ep->first, ep->second);
   if (!dir)
-    return fail(describe(dir.error()));
+    return fail(describe(dir.error()) + refusal_hint(dir.error()));
   wire::Lookup req;
   req.set_name(daemon_name);
   self->request(*dir, timeout, std::move(req))
@@ -418,7 +427,8 @@ void connect_to(daemon_actor* self, const std::string& endpoint) {
   st.connecting.emplace_back(endpoint);
   auto timeout = std::max(st.shared->fd.failure_timeout / 2,
                           std::chrono::milliseconds{200});
-  self->home_system().spawn(connector, caf::actor{self}, endpoint, timeout);
+  self->home_system().spawn(connector, caf::actor{self}, st.shared->net,
+                            endpoint, timeout);
 }
 
 /// Contacts the seeds (and, after a fence, the members it knew).

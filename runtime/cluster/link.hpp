@@ -35,6 +35,8 @@ struct link_settings {
   std::chrono::microseconds spin{50};
   /// Unsent bytes one peer's link may hold before a sender waits.
   size_t max_buffer = 1 << 20;
+  /// The cluster secret: a dialer must answer the acceptor's challenge.
+  std::string secret;
 };
 
 /// One node's outgoing connection to one peer: frames appended by any

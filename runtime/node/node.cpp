@@ -10,6 +10,7 @@
 #include <caf/local_actor.hpp>
 #include <caf/io/basp_broker.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 #include <caf/scoped_actor.hpp>
 #include <fmt/format.h>
 
@@ -19,6 +20,7 @@
 #include "cluster/ref.hpp"
 #include "introspection/metrics.hpp"
 #include "node/caf_config.hpp"
+#include "transport/endpoint.hpp"
 #include "troupe/error.hpp"
 #include "troupe/log.hpp"
 #include "troupe/supervision/supervisor.hpp"
@@ -142,6 +144,12 @@ caf::actor_system& node::system() {
 }
 
 caf::error node::start() {
+  // Before anything starts: CAF's openssl module throws from inside the
+  // actor system's constructor on bad files, and leaves a process behind
+  // that hangs at exit.
+  transport::tls_files tls{cfg_.tls_ca, cfg_.tls_cert, cfg_.tls_key, {}};
+  if (auto err = transport::check_tls(tls))
+    return err;
   auto expected = run_state::idle;
   if (!state_.compare_exchange_strong(expected, run_state::running))
     return make_error(errc::not_running, "node started twice");
@@ -181,10 +189,23 @@ caf::error node::start() {
   cc.types.max_message_size = cfg_.max_message_size;
   cc.install_types();
   cc.load<caf::io::middleman>();
+  if (tls.enabled()) {
+    cc.openssl_cafile = tls.ca_file;
+    cc.openssl_certificate = tls.cert_file;
+    cc.openssl_key = tls.key_file;
+    cc.load<caf::openssl::manager>();
+  }
   sys_ = std::make_unique<caf::actor_system>(cc);
+  transport::guard_settings gs;
+  // A frame carries one message plus CAF's envelope (handles, ids).
+  gs.max_frame = cfg_.max_message_size + 64 * 1024;
+  gs.max_connections = cfg_.max_connections;
+  gs.handshake_timeout = cfg_.handshake_timeout;
+  gs.secret = tls.enabled() ? std::string{} : cfg_.secret;
+  gs.tls = tls;
+  core_->net = std::make_shared<transport::endpoint>(*sys_, std::move(gs));
   directory_ = troupe::spawn(*sys_, directory, this);
-  auto port = sys_->middleman().publish(directory_, cfg_.port,
-                                        cfg_.host.c_str(), true);
+  auto port = core_->net->publish(directory_, cfg_.port, cfg_.host);
   if (!port) {
     auto err = make_error(errc::bad_config,
                           fmt::format("cannot listen on {}:{}: {}", cfg_.host,
@@ -193,8 +214,11 @@ caf::error node::start() {
     return err;
   }
   port_ = *port;
-  log(log_level::info, fmt::format("node '{}' listening on {}:{}", cfg_.name,
-                                   cfg_.host, port_));
+  log(log_level::info,
+      fmt::format("node '{}' listening on {}:{}{}", cfg_.name, cfg_.host, port_,
+                  tls.enabled()            ? " (TLS)"
+                  : !cfg_.secret.empty()   ? " (cluster secret)"
+                                           : ""));
   for (auto& seed : cfg_.seeds)
     if (auto ep = parse_endpoint(seed); !ep) {
       auto err = ep.error();
@@ -205,9 +229,15 @@ caf::error node::start() {
   core_->flow_window = cfg_.flow_window;
   core_->flow_actor = cluster::make_flow_actor(*sys_, core_);
   core_->responder = cluster::make_ref(*sys_, core_, {});
-  if (cfg_.direct_links) {
+  if (cfg_.direct_links && tls.enabled())
+    log(log_level::info,
+        fmt::format("node '{}': direct links are off under TLS (BASP carries "
+                    "every message, encrypted)",
+                    cfg_.name));
+  if (cfg_.direct_links && !tls.enabled()) {
     cluster::link_settings ls;
     ls.spin = cfg_.link_spin;
+    ls.secret = cfg_.secret;
     auto links = std::make_shared<cluster::link_layer>(*sys_, core_, ls);
     if (auto err = links->start(cfg_.host)) {
       shutdown();
@@ -343,7 +373,7 @@ caf::expected<caf::actor> node::connect(const std::string& host,
                                         uint16_t port) {
   if (!running())
     return make_error(errc::not_running, "node is not running");
-  auto hdl = sys_->middleman().remote_actor(host, port);
+  auto hdl = core_->net->connect(host, port);
   if (!hdl)
     return make_error(errc::connect_failed,
                       fmt::format("cannot reach node at {}:{}: {}", host, port,
@@ -612,6 +642,8 @@ void node::stop_actors(bool kill) {
 
 void node::close_network() {
   auto& mm = sys_->middleman();
+  if (core_->net)
+    core_->net->stop();
   directory_ = nullptr;
   daemon_ = nullptr;
   introspect_ = nullptr;

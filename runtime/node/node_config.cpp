@@ -61,7 +61,18 @@ caf::expected<parsed_config> parse_node_config(int argc,
                  "silence after which a node is marked down")
     ->check(CLI::Range(int64_t{50}, int64_t{600000}));
   app.add_option("--secret", cfg.secret,
-                 "shared secret required by drills such as troupe kill");
+                 "cluster secret: peers must prove they know it (no TLS)");
+  app.add_option("--tls-ca", cfg.tls_ca, "TLS: PEM file of the cluster's CA");
+  app.add_option("--tls-cert", cfg.tls_cert,
+                 "TLS: PEM certificate of this node (signed by the CA)");
+  app.add_option("--tls-key", cfg.tls_key, "TLS: PEM private key of this node");
+  app.add_option("--max-connections", cfg.max_connections,
+                 "connections from other nodes alive at once")
+    ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+  int64_t handshake_ms = cfg.handshake_timeout.count();
+  app.add_option("--handshake-timeout-ms", handshake_ms,
+                 "time a new connection has to complete its handshake")
+    ->check(CLI::Range(int64_t{50}, int64_t{600000}));
   app.add_option("--metrics-port", cfg.metrics_port,
                  "Prometheus endpoint port (-1: off, 0: OS-chosen)")
     ->check(CLI::Range(-1, 65535));
@@ -97,6 +108,11 @@ caf::expected<parsed_config> parse_node_config(int argc,
     {"TROUPE_FLOW_WINDOW", "--flow-window"},
     {"TROUPE_METRICS_PORT", "--metrics-port"},
     {"TROUPE_SECRET", "--secret"},
+    {"TROUPE_TLS_CA", "--tls-ca"},
+    {"TROUPE_TLS_CERT", "--tls-cert"},
+    {"TROUPE_TLS_KEY", "--tls-key"},
+    {"TROUPE_MAX_CONNECTIONS", "--max-connections"},
+    {"TROUPE_HANDSHAKE_TIMEOUT_MS", "--handshake-timeout-ms"},
     {"TROUPE_DIRECT_LINKS", "--direct-links"},
     {"TROUPE_LINK_SPIN_US", "--link-spin-us"},
   };
@@ -132,6 +148,7 @@ caf::expected<parsed_config> parse_node_config(int argc,
     heartbeat_ms};
   cfg.failure_detector.failure_timeout = std::chrono::milliseconds{failure_ms};
   cfg.link_spin = std::chrono::microseconds{spin_us};
+  cfg.handshake_timeout = std::chrono::milliseconds{handshake_ms};
   if (failure_ms < 3 * heartbeat_ms)
     return make_error(errc::bad_config,
                       fmt::format("failure timeout ({} ms) must be at least "

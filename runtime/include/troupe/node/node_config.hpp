@@ -37,9 +37,28 @@ struct node_config {
   /// second: default action). Off for short-lived client nodes inside a
   /// program that handles signals itself, such as the `troupe` tool.
   bool handle_signals = true;
-  /// A shared secret: when set, operations that change the cluster from
-  /// outside (the `troupe kill` drill) must present it. Never logged.
+  /// The cluster secret. When set (and TLS is not), every connection to or
+  /// from this node, BASP's and the direct links', starts with a challenge
+  /// that proves both ends know it (HMAC-SHA256 over fresh nonces; the
+  /// secret never crosses the wire); a peer that fails it is refused.
+  /// Operations that change the cluster from outside (`troupe kill`) must
+  /// present it too. It authenticates but does not encrypt: use TLS for
+  /// that. Never logged.
   std::string secret;
+  /// TLS with mutual authentication between nodes (CAF's openssl module):
+  /// PEM files of the cluster's CA, this node's certificate (signed by that
+  /// CA) and its key. All three or none; a peer without a certificate of the
+  /// same CA is refused. Direct links are off under TLS (BASP carries
+  /// everything, encrypted). See tools/tls/make-dev-ca.
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  /// Connections from other nodes and tools alive at once; more are closed
+  /// as they arrive.
+  size_t max_connections = 512;
+  /// Time a new connection has to complete its handshake (secret challenge
+  /// or TLS, then CAF's); a silent peer is dropped after it.
+  std::chrono::milliseconds handshake_timeout{750};
   /// Port of the Prometheus endpoint (`GET /metrics` on `host`); -1 (the
   /// default) keeps it off, 0 lets the OS choose (see
   /// `node::metrics_port()`).
@@ -74,7 +93,8 @@ struct parsed_config {
 /// `TROUPE_SEEDS`, `TROUPE_THREADS`, `TROUPE_MAX_MESSAGE_SIZE`,
 /// `TROUPE_SHUTDOWN_TIMEOUT_MS`, `TROUPE_LOG_LEVEL`, `TROUPE_HEARTBEAT_MS`,
 /// `TROUPE_FAILURE_TIMEOUT_MS`, `TROUPE_FLOW_WINDOW`, `TROUPE_METRICS_PORT`,
-/// `TROUPE_SECRET`)
+/// `TROUPE_SECRET`, `TROUPE_TLS_CA`, `TROUPE_TLS_CERT`, `TROUPE_TLS_KEY`,
+/// `TROUPE_MAX_CONNECTIONS`, `TROUPE_HANDSHAKE_TIMEOUT_MS`, ...)
 /// and an INI file
 /// (`--config FILE` or `TROUPE_CONFIG`), over the defaults above.
 ///

@@ -1,0 +1,207 @@
+#include "transport/guard.hpp"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "troupe/log.hpp"
+
+namespace troupe::transport {
+
+// -- basp_framer -------------------------------------------------------------
+
+bool basp_framer::feed(const char* data, size_t size) {
+  while (size > 0) {
+    if (payload_left_ > 0) {
+      auto n = static_cast<size_t>(std::min<uint64_t>(payload_left_, size));
+      payload_left_ -= n;
+      data += n;
+      size -= n;
+      if (payload_left_ == 0)
+        ++frames_;
+      continue;
+    }
+    auto n = std::min(header_size - have_, size);
+    std::memcpy(hdr_.data() + have_, data, n);
+    have_ += n;
+    data += n;
+    size -= n;
+    if (have_ < header_size)
+      break;
+    have_ = 0;
+    uint32_t len = (uint32_t{hdr_[4]} << 24) | (uint32_t{hdr_[5]} << 16)
+                   | (uint32_t{hdr_[6]} << 8) | uint32_t{hdr_[7]};
+    if (len > max_) {
+      announced_ = len;
+      return false;
+    }
+    payload_left_ = len;
+    if (len == 0)
+      ++frames_;
+  }
+  return true;
+}
+
+// -- secret_handshake --------------------------------------------------------
+
+namespace {
+
+constexpr char hello_magic[] = {'T', 'R', 'P', 'A', 1};
+
+} // namespace
+
+secret_handshake::secret_handshake(std::string secret, bool acceptor)
+  : secret_(std::move(secret)), acceptor_(acceptor), nonce_(nonce_size, '\0') {
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(nonce_.data()),
+                 static_cast<int>(nonce_.size()))
+      != 1)
+    throw std::runtime_error("no randomness for the cluster secret's nonce");
+}
+
+std::string secret_handshake::hello() const {
+  return std::string(hello_magic, sizeof(hello_magic)) + nonce_;
+}
+
+size_t secret_handshake::wanted() const {
+  switch (step_) {
+    case 0:
+      return hello_size;
+    case 1:
+      return proof_size;
+    default:
+      return 0;
+  }
+}
+
+std::string secret_handshake::mac(char role, const std::string& first,
+                                  const std::string& second) const {
+  std::string input = std::string("troupe-auth-") + role + first + second;
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()),
+       reinterpret_cast<const unsigned char*>(input.data()), input.size(), out,
+       &len);
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+std::string secret_handshake::proof() const {
+  return mac(acceptor_ ? 'A' : 'D', peer_nonce_, nonce_);
+}
+
+secret_handshake::outcome secret_handshake::take(const char* data,
+                                                 size_t size) {
+  if (size != wanted())
+    return outcome::more;
+  if (step_ == 0) {
+    if (std::memcmp(data, hello_magic, sizeof(hello_magic)) != 0)
+      return outcome::not_troupe;
+    peer_nonce_.assign(data + sizeof(hello_magic), nonce_size);
+    step_ = 1;
+    return outcome::send_proof;
+  }
+  auto expected = mac(acceptor_ ? 'D' : 'A', nonce_, peer_nonce_);
+  if (expected.size() != size || CRYPTO_memcmp(expected.data(), data, size) != 0)
+    return outcome::wrong_secret;
+  step_ = 2;
+  return outcome::done;
+}
+
+// -- guard -------------------------------------------------------------------
+
+guard::guard(guard_settings cfg) : cfg_(std::move(cfg)) {
+  sweeper_ = std::thread{[this] { sweep(); }};
+}
+
+guard::~guard() {
+  {
+    std::lock_guard<std::mutex> lock{mtx_};
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  sweeper_.join();
+}
+
+bool guard::admit(const std::string& peer) {
+  if (open_.fetch_add(1) >= cfg_.max_connections) {
+    --open_;
+    ++over_limit_;
+    log(log_level::warn,
+        fmt::format("refused a connection from {}: {} connections are open "
+                    "(max-connections)",
+                    peer, cfg_.max_connections));
+    return false;
+  }
+  ++accepted_;
+  return true;
+}
+
+void guard::release() {
+  --open_;
+}
+
+uint64_t guard::track(int fd, std::string peer) {
+  std::lock_guard<std::mutex> lock{mtx_};
+  auto ticket = next_ticket_++;
+  pending_.emplace(ticket,
+                   pending{fd, std::move(peer),
+                           std::chrono::steady_clock::now()
+                             + cfg_.handshake_timeout});
+  cv_.notify_all();
+  return ticket;
+}
+
+void guard::untrack(uint64_t ticket) {
+  std::lock_guard<std::mutex> lock{mtx_};
+  pending_.erase(ticket);
+}
+
+// Entries leave the map before their socket is closed (the policy that owns
+// the socket untracks in its destructor, under this mutex), so a shut-down
+// descriptor is always the connection it was tracked for.
+void guard::sweep() {
+  std::unique_lock<std::mutex> lock{mtx_};
+  while (!stopping_) {
+    if (pending_.empty()) {
+      cv_.wait(lock);
+      continue;
+    }
+    auto now = std::chrono::steady_clock::now();
+    auto next = std::chrono::steady_clock::time_point::max();
+    for (auto i = pending_.begin(); i != pending_.end();) {
+      if (i->second.deadline <= now) {
+        ++timeouts_;
+        log(log_level::warn,
+            fmt::format("closed the connection with {}: no handshake within "
+                        "{} ms",
+                        i->second.peer, cfg_.handshake_timeout.count()));
+        ::shutdown(i->second.fd, SHUT_RDWR);
+        i = pending_.erase(i);
+      } else {
+        next = std::min(next, i->second.deadline);
+        ++i;
+      }
+    }
+    if (next != std::chrono::steady_clock::time_point::max())
+      cv_.wait_until(lock, next);
+  }
+}
+
+guard_stats guard::stats() const {
+  guard_stats s;
+  s.accepted = accepted_;
+  s.over_limit = over_limit_;
+  s.oversized_frames = oversized_;
+  s.handshake_timeouts = timeouts_;
+  s.auth_failures = auth_failures_;
+  s.tls_failures = tls_failures_;
+  return s;
+}
+
+} // namespace troupe::transport

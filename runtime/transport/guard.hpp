@@ -1,0 +1,176 @@
+#pragma once
+
+// The guard in front of CAF's BASP: every connection a node accepts or dials
+// passes through it (see middleman.cpp). It bounds what a peer can make the
+// node do before it has proven who it is, and what one frame may cost after.
+//
+// CAF 0.17's BASP itself trusts its peers: a header announcing 4 GiB makes it
+// allocate 4 GiB, and a connection that never says anything stays forever.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace troupe::transport {
+
+/// TLS files (PEM). All empty: plaintext.
+struct tls_files {
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  std::string key_passphrase;
+  bool enabled() const {
+    return !ca_file.empty() || !cert_file.empty() || !key_file.empty();
+  }
+};
+
+struct guard_settings {
+  /// Largest BASP payload accepted from a peer.
+  size_t max_frame = 4 * 1024 * 1024 + 64 * 1024;
+  /// Accepted connections alive at once; further ones are closed at once.
+  size_t max_connections = 512;
+  /// Time a connection has, from accept or connect, to complete its
+  /// handshake (troupe's secret challenge or TLS, then BASP's).
+  std::chrono::milliseconds handshake_timeout{750};
+  /// Cluster secret for plaintext links (empty: none).
+  std::string secret;
+  /// TLS with mutual authentication (takes the place of the secret).
+  tls_files tls;
+};
+
+/// Counters of refusals, readable at any time.
+struct guard_stats {
+  uint64_t accepted = 0;
+  uint64_t over_limit = 0;
+  uint64_t oversized_frames = 0;
+  uint64_t handshake_timeouts = 0;
+  uint64_t auth_failures = 0;
+  uint64_t tls_failures = 0;
+};
+
+/// Follows BASP's framing over a byte stream: a 32-byte header whose bytes
+/// 4..7 are the payload's length (big endian), then that many bytes.
+class basp_framer {
+public:
+  static constexpr size_t header_size = 32;
+
+  explicit basp_framer(size_t max_frame) : max_(max_frame) {}
+
+  /// Takes the next bytes of the stream; false when a header announces more
+  /// than the bound (the stream must then be closed: nothing was allocated).
+  bool feed(const char* data, size_t size);
+
+  /// Complete frames (header and payload) seen so far.
+  uint64_t frames() const { return frames_; }
+
+  /// The length the refused header announced.
+  uint32_t announced() const { return announced_; }
+
+private:
+  size_t max_;
+  std::array<unsigned char, header_size> hdr_{};
+  size_t have_ = 0;
+  uint64_t payload_left_ = 0;
+  uint64_t frames_ = 0;
+  uint32_t announced_ = 0;
+};
+
+/// troupe's challenge-response on a plaintext connection: each side sends a
+/// hello ("TRPA", version, 32 random bytes), then proves with
+/// HMAC-SHA256(secret, role || peer's nonce || own nonce) that it knows the
+/// secret. The secret never crosses the wire; a proof is bound to both
+/// nonces and to the sender's role, so it cannot be replayed or reflected.
+/// Authenticates; does not encrypt.
+class secret_handshake {
+public:
+  static constexpr size_t nonce_size = 32;
+  static constexpr size_t hello_size = 5 + nonce_size;
+  static constexpr size_t proof_size = 32;
+
+  enum class outcome { more, send_proof, done, not_troupe, wrong_secret };
+
+  secret_handshake(std::string secret, bool acceptor);
+
+  /// The bytes to send first.
+  std::string hello() const;
+
+  /// Bytes the next step needs (0 once done).
+  size_t wanted() const;
+
+  /// Takes exactly `wanted()` bytes.
+  outcome take(const char* data, size_t size);
+
+  /// This side's proof; valid after `take` returned `send_proof`.
+  std::string proof() const;
+
+private:
+  std::string mac(char role, const std::string& first,
+                  const std::string& second) const;
+
+  std::string secret_;
+  bool acceptor_;
+  std::string nonce_;
+  std::string peer_nonce_;
+  int step_ = 0; // 0: await hello, 1: await proof, 2: done
+};
+
+/// Shared by all of a node's guarded connections.
+class guard {
+public:
+  explicit guard(guard_settings cfg);
+  ~guard();
+
+  guard(const guard&) = delete;
+  guard& operator=(const guard&) = delete;
+
+  const guard_settings& settings() const { return cfg_; }
+
+  /// An accepted connection: false (and counted) when over the limit.
+  bool admit(const std::string& peer);
+  /// An accepted connection went away.
+  void release();
+
+  /// Starts the handshake deadline of connection `fd`; when it passes, the
+  /// connection is shut down (the multiplexer then sees it close).
+  uint64_t track(int fd, std::string peer);
+  /// The handshake completed or the connection went away.
+  void untrack(uint64_t ticket);
+
+  void count_oversized() { ++oversized_; }
+  void count_auth_failure() { ++auth_failures_; }
+  void count_tls_failure() { ++tls_failures_; }
+
+  guard_stats stats() const;
+
+private:
+  struct pending {
+    int fd;
+    std::string peer;
+    std::chrono::steady_clock::time_point deadline;
+  };
+
+  void sweep();
+
+  guard_settings cfg_;
+  std::atomic<size_t> open_{0};
+  std::atomic<uint64_t> accepted_{0};
+  std::atomic<uint64_t> over_limit_{0};
+  std::atomic<uint64_t> oversized_{0};
+  std::atomic<uint64_t> timeouts_{0};
+  std::atomic<uint64_t> auth_failures_{0};
+  std::atomic<uint64_t> tls_failures_{0};
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::map<uint64_t, pending> pending_;
+  uint64_t next_ticket_ = 1;
+  bool stopping_ = false;
+  std::thread sweeper_;
+};
+
+} // namespace troupe::transport
