@@ -78,14 +78,6 @@ bool probe(const std::string& host, uint16_t port,
   return ok;
 }
 
-/// What a connection cut during the handshake most likely means.
-std::string refusal_hint(const caf::error& err) {
-  if (err != caf::sec::disconnect_during_handshake)
-    return {};
-  return " (the peer closed the connection during the handshake: both "
-         "sides need the same cluster secret, or TLS with the same CA)";
-}
-
 /// Connects to the node at `endpoint` on a thread of its own and sends the
 /// daemon `(connected_atom, endpoint, peer_daemon_or_error)`.
 void connector(caf::blocking_actor* self, caf::actor daemon,
@@ -102,7 +94,7 @@ void connector(caf::blocking_actor* self, caf::actor daemon,
     return fail(fmt::format("no answer from {}", endpoint));
   auto dir = net->connect(ep->first, ep->second);
   if (!dir)
-    return fail(describe(dir.error()) + refusal_hint(dir.error()));
+    return fail(describe(dir.error()));
   wire::Lookup req;
   req.set_name(daemon_name);
   self->request(*dir, timeout, std::move(req))

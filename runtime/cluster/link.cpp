@@ -27,6 +27,7 @@
 #include <caf/scheduler/abstract_coordinator.hpp>
 #include <caf/sec.hpp>
 #include <fmt/format.h>
+#include <openssl/crypto.h>
 
 #include "cluster/core.hpp"
 #include "cluster/ref.hpp"
@@ -35,6 +36,7 @@
 #include "troupe/wire/rejected_message.hpp"
 #include "wire/codec.hpp"
 #include "wire/config_base.hpp"
+#include "transport/guard.hpp"
 #include "wire/proto_value.hpp"
 
 namespace troupe::cluster {
@@ -48,6 +50,9 @@ constexpr uint8_t kind_message = 1;
 constexpr uint8_t kind_hello = 2;
 constexpr char hello_magic[4] = {'T', 'R', 'P', '1'};
 constexpr uint8_t handshake_ok = 0x5a;
+/// With a cluster secret: the acceptor's nonce, and the dialer's proof.
+constexpr size_t challenge_size = 32;
+constexpr size_t mac_size = 32;
 
 // How a message frame names its sender.
 constexpr uint8_t sender_none = 0;
@@ -634,14 +639,20 @@ void link_layer::poll_loop() {
           ::freeaddrinfo(res);
         }
       }
+      // With a secret, the dialer first waits for the acceptor's challenge.
+      bool challenged = !cfg_.secret.empty();
       if (l->st == out_link::state::connecting && l->fd >= 0
-          && l->hello_sent && now - l->connect_started > handshake_timeout) {
+          && (l->hello_sent || challenged)
+          && now - l->connect_started > handshake_timeout) {
         ::close(l->fd); // no answer: redial
         l->fd = -1;
         l->hello_sent = false;
+        l->challenge.clear();
       }
       if (l->st == out_link::state::connecting && l->fd >= 0) {
-        fds.push_back({l->fd, l->hello_sent ? short{POLLIN} : short{POLLOUT},
+        fds.push_back({l->fd,
+                       l->hello_sent || challenged ? short{POLLIN}
+                                                   : short{POLLOUT},
                        0});
         owners.push_back(l);
       } else if (l->st == out_link::state::up && l->want_write && !l->flushing) {
@@ -682,6 +693,19 @@ void link_layer::poll_loop() {
         socklen_t len = sizeof(err);
         ::getsockopt(l.fd, SOL_SOCKET, SO_ERROR, &err, &len);
         ok = err == 0;
+        if (ok && !cfg_.secret.empty()
+            && l.challenge.size() < challenge_size) {
+          char buf[challenge_size];
+          auto n = ::recv(l.fd, buf, challenge_size - l.challenge.size(),
+                          MSG_DONTWAIT);
+          if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
+          ok = n > 0;
+          if (ok)
+            l.challenge.append(buf, static_cast<size_t>(n));
+          if (ok && l.challenge.size() < challenge_size)
+            continue;
+        }
         if (ok) {
           std::vector<char> hello{0, 0, 0, 0, static_cast<char>(kind_hello),
                                   hello_magic[0], hello_magic[1],
@@ -694,6 +718,14 @@ void link_layer::poll_loop() {
           auto back_port = port_;
           auto back_host = host_;
           sink(self, back_port, back_host);
+          if (!cfg_.secret.empty()) {
+            // Proof that we know the secret, bound to this connection's
+            // challenge and to everything this hello says.
+            auto mac = transport::hmac_sha256(
+              cfg_.secret, "troupe-link" + l.challenge
+                             + std::string(hello.data() + 4, hello.size() - 4));
+            hello.insert(hello.end(), mac.begin(), mac.end());
+          }
           put_u32(hello.data(), static_cast<uint32_t>(hello.size() - 4));
           // A fresh socket takes these few bytes at once.
           auto n = ::send(l.fd, hello.data(), hello.size(),
@@ -715,6 +747,7 @@ void link_layer::poll_loop() {
         ::close(l.fd);
         l.fd = -1; // redialed after redial_delay while the link is wanted
         l.hello_sent = false;
+        l.challenge.clear();
         continue;
       }
       l.st = out_link::state::up;
@@ -746,6 +779,14 @@ void link_layer::accept_one() {
     } else {
       ++i;
     }
+  }
+  if (in_.size() >= cfg_.max_connections) {
+    ++bad_frames;
+    log(log_level::warn, fmt::format("direct links: refused a connection, {} "
+                                     "are open (max-connections)",
+                                     in_.size()));
+    ::close(fd);
+    return;
   }
   in_.push_back(in);
   in->thread = std::thread{[this, in] { reader(in); }};
@@ -780,8 +821,14 @@ void link_layer::reader(std::shared_ptr<in_link> l) {
   };
   // -- handshake ----------------------------------------------------------
   auto deadline = steady::now() + handshake_timeout;
+  std::string challenge;
+  bool ok = true;
+  if (!cfg_.secret.empty()) {
+    challenge = transport::random_bytes(challenge_size);
+    ok = write_all(l->fd, challenge.data(), challenge.size(), deadline);
+  }
   char hdr[4];
-  bool ok = read_all(l->fd, hdr, 4, deadline);
+  ok = ok && read_all(l->fd, hdr, 4, deadline);
   std::vector<char> rb;
   if (ok) {
     auto len = get_u32(hdr);
@@ -792,6 +839,17 @@ void link_layer::reader(std::shared_ptr<in_link> l) {
       rb.resize(len);
       ok = read_all(l->fd, rb.data(), len, deadline);
     }
+  }
+  if (ok && !cfg_.secret.empty()) {
+    auto proof_at = rb.size() > mac_size ? rb.size() - mac_size : 0;
+    auto mac = transport::hmac_sha256(
+      cfg_.secret, "troupe-link" + challenge + std::string(rb.data(), proof_at));
+    if (proof_at == 0
+        || CRYPTO_memcmp(mac.data(), rb.data() + proof_at, mac_size) != 0) {
+      drop("it does not know this cluster's secret");
+      ok = false;
+    }
+    rb.resize(proof_at);
   }
   if (ok) {
     caf::binary_deserializer src{&unit, rb.data(), rb.size()};

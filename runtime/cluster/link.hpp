@@ -37,6 +37,8 @@ struct link_settings {
   size_t max_buffer = 1 << 20;
   /// The cluster secret: a dialer must answer the acceptor's challenge.
   std::string secret;
+  /// Incoming links alive at once (one per peer is normal).
+  size_t max_connections = 512;
 };
 
 /// One node's outgoing connection to one peer: frames appended by any
@@ -63,6 +65,7 @@ private:
   state st = state::connecting;
   int fd = -1;
   bool hello_sent = false; // connecting: waiting for the peer's answer
+  std::string challenge;   // connecting, with a secret: the peer's nonce
   bool flushing = false;  // a thread is writing wbuf
   bool want_write = false; // the socket was full: the poller flushes
   std::vector<char> buf;  // appended frames

@@ -238,6 +238,7 @@ caf::error node::start() {
     cluster::link_settings ls;
     ls.spin = cfg_.link_spin;
     ls.secret = cfg_.secret;
+    ls.max_connections = cfg_.max_connections;
     auto links = std::make_shared<cluster::link_layer>(*sys_, core_, ls);
     if (auto err = links->start(cfg_.host)) {
       shutdown();

@@ -15,6 +15,24 @@
 
 namespace troupe::transport {
 
+std::string hmac_sha256(const std::string& key, const std::string& data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
+       &len);
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+std::string random_bytes(size_t size) {
+  std::string out(size, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()),
+                 static_cast<int>(out.size()))
+      != 1)
+    throw std::runtime_error("OpenSSL has no randomness to give");
+  return out;
+}
+
 // -- basp_framer -------------------------------------------------------------
 
 bool basp_framer::feed(const char* data, size_t size) {
@@ -58,11 +76,9 @@ constexpr char hello_magic[] = {'T', 'R', 'P', 'A', 1};
 } // namespace
 
 secret_handshake::secret_handshake(std::string secret, bool acceptor)
-  : secret_(std::move(secret)), acceptor_(acceptor), nonce_(nonce_size, '\0') {
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(nonce_.data()),
-                 static_cast<int>(nonce_.size()))
-      != 1)
-    throw std::runtime_error("no randomness for the cluster secret's nonce");
+  : secret_(std::move(secret)),
+    acceptor_(acceptor),
+    nonce_(random_bytes(nonce_size)) {
 }
 
 std::string secret_handshake::hello() const {
@@ -82,13 +98,8 @@ size_t secret_handshake::wanted() const {
 
 std::string secret_handshake::mac(char role, const std::string& first,
                                   const std::string& second) const {
-  std::string input = std::string("troupe-auth-") + role + first + second;
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()),
-       reinterpret_cast<const unsigned char*>(input.data()), input.size(), out,
-       &len);
-  return std::string(reinterpret_cast<char*>(out), len);
+  return hmac_sha256(secret_,
+                     std::string("troupe-auth-") + role + first + second);
 }
 
 std::string secret_handshake::proof() const {

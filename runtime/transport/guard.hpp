@@ -19,6 +19,12 @@
 
 namespace troupe::transport {
 
+/// HMAC-SHA256 of `data` under `key` (32 bytes).
+std::string hmac_sha256(const std::string& key, const std::string& data);
+
+/// `size` random bytes from OpenSSL's generator.
+std::string random_bytes(size_t size);
+
 /// TLS files (PEM). All empty: plaintext.
 struct tls_files {
   std::string ca_file;

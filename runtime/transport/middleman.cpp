@@ -439,6 +439,10 @@ caf::expected<caf::actor> endpoint::connect(const std::string& host,
                                             uint16_t port) {
   auto f = caf::make_function_view(mm_);
   auto res = f(caf::connect_atom_v, host, port);
+  if (!res && res.error() == caf::sec::disconnect_during_handshake)
+    return make_error(errc::connect_failed,
+                      "refused during the handshake: both sides need the same "
+                      "cluster secret, or TLS certificates of the same CA");
   if (!res)
     return std::move(res.error());
   auto ptr = std::move(std::get<1>(*res));

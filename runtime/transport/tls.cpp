@@ -36,6 +36,16 @@ int passphrase_cb(char* buf, int size, int, void* user) {
   return n;
 }
 
+bool is_private_key(const std::string& path, std::string& pass) {
+  auto fp = std::fopen(path.c_str(), "r");
+  if (fp == nullptr)
+    return false;
+  auto key = PEM_read_PrivateKey(fp, nullptr, passphrase_cb, &pass);
+  std::fclose(fp);
+  EVP_PKEY_free(key);
+  return key != nullptr;
+}
+
 } // namespace
 
 caf::error check_tls(const tls_files& f) {
@@ -66,16 +76,19 @@ caf::error check_tls(const tls_files& f) {
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), f.cert_file.c_str()) != 1)
     return bad(fmt::format("'{}' is not a PEM certificate: {}", f.cert_file,
                            ssl_reason()));
-  if (SSL_CTX_use_PrivateKey_file(ctx.get(), f.key_file.c_str(),
-                                  SSL_FILETYPE_PEM)
-      != 1)
+  if (!is_private_key(f.key_file, pass))
     return bad(fmt::format("'{}' is not a PEM private key (or its passphrase "
                            "is wrong): {}",
                            f.key_file, ssl_reason()));
-  if (SSL_CTX_check_private_key(ctx.get()) != 1)
+  if (SSL_CTX_use_PrivateKey_file(ctx.get(), f.key_file.c_str(),
+                                  SSL_FILETYPE_PEM)
+        != 1
+      || SSL_CTX_check_private_key(ctx.get()) != 1) {
+    ERR_clear_error();
     return bad(fmt::format("the key '{}' does not belong to the certificate "
                            "'{}'",
                            f.key_file, f.cert_file));
+  }
   if (SSL_CTX_load_verify_locations(ctx.get(), f.ca_file.c_str(), nullptr)
       != 1)
     return bad(fmt::format("'{}' is not a PEM CA certificate: {}", f.ca_file,

@@ -1,0 +1,399 @@
+// Who may join: the cluster secret and TLS refuse peers that cannot prove
+// they belong, fast and without disturbing the cluster; and what a peer can
+// do to a node's port before it proved anything.
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <caf/scoped_actor.hpp>
+#include <gtest/gtest.h>
+
+#include "child_process.hpp"
+#include "echo_actor.hpp"
+#include "troupe/error.hpp"
+#include "troupe/node/node.hpp"
+#include "troupe_test/test.pb.h"
+
+using namespace std::chrono_literals;
+using troupe::test::child_process;
+using troupe::test::program;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+struct security_settings {
+  std::string secret;
+  std::string ca, cert, key;
+};
+
+troupe::node_config config(const std::string& name,
+                           const security_settings& s) {
+  troupe::node_config cfg;
+  cfg.name = name;
+  cfg.log = troupe::log_level::error;
+  cfg.secret = s.secret;
+  cfg.tls_ca = s.ca;
+  cfg.tls_cert = s.cert;
+  cfg.tls_key = s.key;
+  cfg.handle_signals = false;
+  return cfg;
+}
+
+// Starts `n`, serving "echo".
+void serve(troupe::node& n) {
+  troupe::test::add_echo_types(n);
+  ASSERT_FALSE(n.start());
+  ASSERT_FALSE(n.register_name("echo", n.spawn(troupe::test::echo, n.name())));
+}
+
+troupe::node_config joining(troupe::node_config cfg, uint16_t seed) {
+  cfg.seeds = {"127.0.0.1:" + std::to_string(seed)};
+  return cfg;
+}
+
+// One request to the echo of the node at `port`, from `n`.
+void expect_echo(troupe::node& n, uint16_t port, const std::string& from) {
+  auto echo = n.lookup("127.0.0.1", port, "echo");
+  ASSERT_TRUE(echo) << troupe::describe(echo.error());
+  caf::scoped_actor self{n.system(), true};
+  troupe_test::Ping ping;
+  ping.set_seq(7);
+  bool answered = false;
+  self->request(*echo, 5s, ping)
+    .receive(
+      [&](const troupe_test::Pong& pong) {
+        answered = true;
+        EXPECT_EQ(pong.seq(), 7u);
+        EXPECT_EQ(pong.from(), from);
+      },
+      [&](caf::error& err) { ADD_FAILURE() << troupe::describe(err); });
+  EXPECT_TRUE(answered);
+}
+
+// `outsider` tries to reach the node at `port`: refused, within a second.
+void expect_refused(troupe::node& outsider, uint16_t port) {
+  auto start = steady::now();
+  auto found = outsider.lookup("127.0.0.1", port, "echo");
+  auto took = steady::now() - start;
+  EXPECT_FALSE(found) << "an outsider reached echo";
+  if (!found)
+    EXPECT_NE(troupe::describe(found.error()).find("refused during the "
+                                                   "handshake"),
+              std::string::npos)
+      << troupe::describe(found.error());
+  EXPECT_LT(took, 1s) << std::chrono::duration_cast<std::chrono::milliseconds>(
+                           took)
+                           .count()
+                      << " ms";
+}
+
+// Both nodes of a formed cluster still see each other, and a still answers.
+void expect_cluster_unaffected(troupe::node& a, troupe::node& b) {
+  EXPECT_EQ(a.members().size(), 2u);
+  EXPECT_EQ(b.members().size(), 2u);
+  expect_echo(b, a.port(), "a");
+}
+
+// -- the cluster secret -----------------------------------------------------
+
+struct Secret : ::testing::Test {
+  security_settings right{"open sesame", {}, {}, {}};
+  troupe::node a{config("a", right)};
+  std::unique_ptr<troupe::node> b;
+
+  void SetUp() override {
+    serve(a);
+    b = std::make_unique<troupe::node>(joining(config("b", right), a.port()));
+    serve(*b);
+  }
+
+  void TearDown() override {
+    b->shutdown();
+    a.shutdown();
+  }
+};
+
+// A request through a troupe handle, answered by "a".
+void expect_ref_echo(troupe::node& from, troupe::node& to) {
+  auto echo = from.lookup("127.0.0.1", to.port(), "echo");
+  ASSERT_TRUE(echo) << troupe::describe(echo.error());
+  caf::scoped_actor self{from.system(), true};
+  troupe_test::Ping ping;
+  ping.set_seq(3);
+  self->request(from.ref(*echo), 5s, ping)
+    .receive([&](const troupe_test::Pong& pong) { EXPECT_EQ(pong.seq(), 3u); },
+             [&](caf::error& err) { FAIL() << troupe::describe(err); });
+}
+
+TEST_F(Secret, NodesThatShareItFormAClusterAndTalkOverLinksAndBasp) {
+  expect_cluster_unaffected(a, *b);
+  // The direct links authenticated too: the request took one.
+  expect_ref_echo(*b, a);
+  EXPECT_GE(b->cluster_statistics().link_frames_out, 1u);
+  EXPECT_GE(a.cluster_statistics().link_frames_in, 1u);
+}
+
+// Declared with the hostile tests below.
+int dial(uint16_t port);
+std::chrono::milliseconds until_closed(int fd);
+
+TEST_F(Secret, TheDataPortRefusesAHelloWithoutTheProof) {
+  auto fd = dial(a.link_port());
+  ASSERT_GE(fd, 0);
+  char challenge[32];
+  ASSERT_EQ(::recv(fd, challenge, sizeof(challenge), MSG_WAITALL), 32);
+  // A well-formed length and a hello whose last 32 bytes are no proof.
+  std::string hello(4 + 100, 'x');
+  hello[0] = hello[1] = hello[2] = 0;
+  hello[3] = 100;
+  auto bad_before = a.cluster_statistics().link_bad_frames;
+  ASSERT_EQ(::send(fd, hello.data(), hello.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(hello.size()));
+  EXPECT_LT(until_closed(fd), 1s);
+  EXPECT_EQ(a.cluster_statistics().link_bad_frames, bad_before + 1);
+  expect_cluster_unaffected(a, *b);
+}
+
+TEST_F(Secret, AWrongSecretIsRefusedWithinASecond) {
+  troupe::node c{config("c", {"guess", {}, {}, {}})};
+  serve(c);
+  expect_refused(c, a.port());
+  expect_cluster_unaffected(a, *b);
+  c.shutdown();
+}
+
+TEST_F(Secret, NoSecretIsRefusedWithinASecond) {
+  troupe::node c{config("c", {})};
+  serve(c);
+  expect_refused(c, a.port());
+  expect_cluster_unaffected(a, *b);
+  c.shutdown();
+}
+
+TEST_F(Secret, ANodeWithoutOneRefusesANodeWithOne) {
+  troupe::node open_node{config("open", {})};
+  serve(open_node);
+  expect_refused(*b, open_node.port());
+  open_node.shutdown();
+}
+
+TEST_F(Secret, JoiningWithAWrongSecretLeavesTheJoinerAlone) {
+  troupe::node c{joining(config("c", {"guess", {}, {}, {}}), a.port())};
+  serve(c);
+  EXPECT_EQ(c.members().size(), 1u);
+  expect_cluster_unaffected(a, *b);
+  c.shutdown();
+}
+
+// -- TLS ----------------------------------------------------------------------
+
+// Two development CAs: the cluster's and another one.
+struct dev_cas {
+  std::filesystem::path dir;
+  dev_cas() {
+    dir = std::filesystem::temp_directory_path()
+          / ("troupe-tls-" + std::to_string(::getpid()));
+    auto script = std::string{TROUPE_SOURCE_DIR} + "/tools/tls/make-dev-ca";
+    auto ok = std::system((script + " " + (dir / "cluster").string()
+                           + " a b c >/dev/null && " + script + " "
+                           + (dir / "other").string() + " x >/dev/null")
+                            .c_str());
+    if (ok != 0)
+      throw std::runtime_error("make-dev-ca failed");
+  }
+  ~dev_cas() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  security_settings of(const std::string& ca, const std::string& name) const {
+    auto d = dir / ca;
+    return {{},
+            (d / "ca.pem").string(),
+            (d / (name + ".pem")).string(),
+            (d / (name + ".key")).string()};
+  }
+};
+
+const dev_cas& cas() {
+  static dev_cas instance;
+  return instance;
+}
+
+struct Tls : ::testing::Test {
+  troupe::node a{config("a", cas().of("cluster", "a"))};
+  std::unique_ptr<troupe::node> b;
+
+  void SetUp() override {
+    serve(a);
+    b = std::make_unique<troupe::node>(
+      joining(config("b", cas().of("cluster", "b")), a.port()));
+    serve(*b);
+  }
+
+  void TearDown() override {
+    b->shutdown();
+    a.shutdown();
+  }
+};
+
+TEST_F(Tls, NodesWithCertificatesOfTheClusterCaFormACluster) {
+  expect_cluster_unaffected(a, *b);
+  // Under TLS, BASP carries what direct links would.
+  expect_ref_echo(*b, a);
+  EXPECT_EQ(b->cluster_statistics().link_frames_out, 0u);
+}
+
+TEST_F(Tls, APlaintextPeerIsRefusedWithinASecond) {
+  troupe::node c{config("c", {})};
+  serve(c);
+  expect_refused(c, a.port());
+  expect_cluster_unaffected(a, *b);
+  c.shutdown();
+}
+
+TEST_F(Tls, APeerWithACertificateOfAnotherCaIsRefusedWithinASecond) {
+  troupe::node x{config("x", cas().of("other", "x"))};
+  serve(x);
+  expect_refused(x, a.port());
+  expect_cluster_unaffected(a, *b);
+  x.shutdown();
+}
+
+TEST_F(Tls, APeerWithTheSecretButNoCertificateIsRefused) {
+  troupe::node c{config("c", {"open sesame", {}, {}, {}})};
+  serve(c);
+  expect_refused(c, a.port());
+  c.shutdown();
+}
+
+TEST(TlsConfig, MisconfigurationsAreClearStartupErrors) {
+  auto good = cas().of("cluster", "a");
+  auto other = cas().of("other", "x");
+  struct bad_case {
+    security_settings s;
+    std::string says;
+  };
+  std::vector<bad_case> cases{
+    {{{}, good.ca, {}, {}}, "missing: --tls-cert, --tls-key"},
+    {{{}, {}, good.cert, good.key}, "missing: --tls-ca"},
+    {{{}, good.ca, good.cert, "/nonexistent/a.key"}, "cannot read TLS file"},
+    {{{}, good.ca, good.cert, other.key}, "does not belong to the certificate"},
+    {{{}, good.ca, other.cert, other.key}, "is not valid under the CA"},
+    {{{}, good.ca, good.key, good.key}, "is not a PEM certificate"},
+  };
+  for (auto& c : cases) {
+    troupe::node n{config("n", c.s)};
+    auto err = n.start();
+    ASSERT_TRUE(err) << c.says;
+    EXPECT_EQ(err.code(), static_cast<uint8_t>(troupe::errc::bad_config));
+    EXPECT_NE(troupe::describe(err).find(c.says), std::string::npos)
+      << troupe::describe(err);
+  }
+}
+
+TEST(TlsConfig, ANodeProcessWithHalfATlsConfigExitsAtOnce) {
+  auto good = cas().of("cluster", "a");
+  child_process n{{program("troupe_test_node"), "--tls-ca", good.ca}};
+  auto code = n.wait_exit(10s);
+  ASSERT_TRUE(code) << "the node hangs:\n" << n.output();
+  EXPECT_NE(*code, 0);
+  EXPECT_TRUE(n.wait_for_line("missing: --tls-cert, --tls-key", 1s))
+    << n.output();
+}
+
+// -- what a peer can do before it proved anything ----------------------------
+
+int dial(uint16_t port) {
+  auto fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  timeval tv{10, 0}; // safety net: the node closes first
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  return fd;
+}
+
+// Reads until the node closes the connection; how long that took.
+std::chrono::milliseconds until_closed(int fd) {
+  auto start = steady::now();
+  char buf[512];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof(buf))) > 0)
+    ; // the node's own handshake
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+    steady::now() - start);
+  EXPECT_EQ(n, 0) << "expected the node to close the connection (errno "
+                  << errno << ")";
+  ::close(fd);
+  return took;
+}
+
+struct Hostile : ::testing::Test {
+  child_process b{{program("troupe_test_node"), "--name", "b",
+                   "--max-connections", "3", "--handshake-timeout-ms", "500"}};
+  uint16_t b_port = 0;
+  troupe::node a{config("a", {})};
+
+  void SetUp() override {
+    auto line = b.wait_for_line("READY port=");
+    ASSERT_TRUE(line) << b.output();
+    b_port = static_cast<uint16_t>(
+      std::stoi(line->substr(line->find("port=") + 5)));
+    troupe::test::add_echo_types(a);
+    ASSERT_FALSE(a.start());
+  }
+
+  void TearDown() override {
+    a.shutdown();
+  }
+};
+
+TEST_F(Hostile, AHugeLengthPrefixIsRefusedBeforeAnythingIsAllocated) {
+  auto fd = dial(b_port);
+  ASSERT_GE(fd, 0);
+  // BASP's client handshake header announcing 4 GiB - 16 of payload.
+  unsigned char hdr[32] = {1, 0, 0, 0, 0xff, 0xff, 0xff, 0xf0};
+  ASSERT_EQ(::write(fd, hdr, sizeof(hdr)), 32);
+  EXPECT_LT(until_closed(fd), 400ms);
+  EXPECT_TRUE(b.wait_for_line("a frame announced 4294967280 bytes"))
+    << b.output();
+  expect_echo(a, b_port, "b");
+}
+
+TEST_F(Hostile, ASilentPeerIsDroppedAfterTheHandshakeTimeout) {
+  auto fd = dial(b_port);
+  ASSERT_GE(fd, 0);
+  auto took = until_closed(fd);
+  EXPECT_GE(took, 400ms);
+  EXPECT_LT(took, 1500ms);
+  EXPECT_TRUE(b.wait_for_line("no handshake within 500 ms")) << b.output();
+  expect_echo(a, b_port, "b");
+}
+
+TEST_F(Hostile, ConnectionsBeyondTheLimitAreClosedAtOnce) {
+  // a's own connection is one of the three; two silent peers fill the rest.
+  expect_echo(a, b_port, "b");
+  auto s1 = dial(b_port);
+  auto s2 = dial(b_port);
+  auto s3 = dial(b_port);
+  ASSERT_GE(s3, 0);
+  EXPECT_LT(until_closed(s3), 400ms);
+  EXPECT_TRUE(b.wait_for_line("connections are open (max-connections)"))
+    << b.output();
+  ::close(s1);
+  ::close(s2);
+  expect_echo(a, b_port, "b");
+}
+
+} // namespace
