@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
   });
   if (auto err = n.start()) {
     std::cerr << "cluster: " << troupe::describe(err) << '\n';
-    return 1;
+    return err.code() == static_cast<uint8_t>(troupe::errc::bad_config) ? 2 : 1;
   }
   if (supervise > 0) {
     auto watcher = troupe::spawn(n.system(), [&n, supervise](

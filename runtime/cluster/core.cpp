@@ -328,6 +328,7 @@ void core::clear() {
   if (net)
     net->stop();
   responder = nullptr;
+  directory = nullptr;
   {
     std::unique_lock<std::shared_mutex> guard{mtx_};
     names_.clear();

@@ -156,6 +156,10 @@ public:
   /// the daemon starts; stopped and dropped by `clear()`.
   std::shared_ptr<link_layer> links;
 
+  /// The node's directory (published at its port); members may ask the
+  /// daemon what they would ask it. Set before the daemon starts.
+  caf::actor directory;
+
   /// How this node dials and listens on BASP (guarded; TLS when set). Set
   /// before the daemon starts; stopped by `clear()`.
   std::shared_ptr<transport::endpoint> net;

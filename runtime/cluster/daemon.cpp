@@ -819,6 +819,15 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
       return rp;
     },
     // -- connecting -------------------------------------------------------------
+    [self](peer_at_atom, const std::string& endpoint) {
+      for (auto& kvp : self->state.peers)
+        if (is_live(kvp.second) && endpoint_of(kvp.second.info) == endpoint)
+          return kvp.second.daemon;
+      return caf::actor{};
+    },
+    [self](const wire::Lookup& req) {
+      return self->delegate(self->state.shared->directory, req);
+    },
     [self](connected_atom, const std::string& endpoint,
            const caf::actor& peer_daemon) {
       auto& st = self->state;

@@ -32,6 +32,12 @@ using leave_atom = caf::atom_constant<caf::atom("trp_leave")>;
 /// `(spawn_atom, type, node_or_empty, placement, args, excluded)` → actor.
 using spawn_atom = caf::atom_constant<caf::atom("trp_spawn")>;
 
+/// `(peer_at_atom, "host:port")` → the daemon of the live member listening
+/// there, or an invalid handle. Lets a node reach a member it is connected
+/// to without dialing it again (CAF 0.17's BASP breaks a TLS link when a
+/// second connection to the same node is made and closed).
+using peer_at_atom = caf::atom_constant<caf::atom("trp_peerat")>;
+
 /// What the daemon needs from its node.
 struct daemon_config {
   std::shared_ptr<core> shared;

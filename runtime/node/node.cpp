@@ -205,6 +205,7 @@ caf::error node::start() {
   gs.tls = tls;
   core_->net = std::make_shared<transport::endpoint>(*sys_, std::move(gs));
   directory_ = troupe::spawn(*sys_, directory, this);
+  core_->directory = directory_;
   auto port = core_->net->publish(directory_, cfg_.port, cfg_.host);
   if (!port) {
     auto err = make_error(errc::bad_config,
@@ -385,13 +386,30 @@ caf::expected<caf::actor> node::connect(const std::string& host,
 caf::expected<caf::actor> node::lookup(const std::string& host, uint16_t port,
                                        const std::string& name,
                                        std::chrono::milliseconds timeout) {
-  auto dir = connect(host, port);
-  if (!dir)
-    return dir.error();
+  if (!running())
+    return make_error(errc::not_running, "node is not running");
   wire::Lookup req;
   req.set_name(name);
   caf::scoped_actor self{*sys_, true}; // hidden: not an application actor
   caf::expected<caf::actor> result{caf::actor{}};
+  // A member this node is linked with: ask its daemon over that link.
+  caf::actor peer;
+  self->request(daemon_, timeout, cluster::peer_at_atom::value,
+                fmt::format("{}:{}", host, port))
+    .receive([&](const caf::actor& x) { peer = x; }, [](caf::error&) {});
+  if (peer) {
+    self->request(peer, timeout, req)
+      .receive([&](const caf::actor& hdl) { result = hdl; },
+               [&](caf::error& err) { result = std::move(err); });
+    if (result
+        || (result.error().category() == error_category
+            && result.error().code()
+                 == static_cast<uint8_t>(errc::name_not_found)))
+      return result;
+  }
+  auto dir = connect(host, port);
+  if (!dir)
+    return dir.error();
   self->request(*dir, timeout, std::move(req))
     .receive([&](const caf::actor& hdl) { result = hdl; },
              [&](caf::error& err) { result = std::move(err); });

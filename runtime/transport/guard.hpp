@@ -43,7 +43,7 @@ struct guard_settings {
   size_t max_connections = 512;
   /// Time a connection has, from accept or connect, to complete its
   /// handshake (troupe's secret challenge or TLS, then BASP's).
-  std::chrono::milliseconds handshake_timeout{750};
+  std::chrono::milliseconds handshake_timeout{2000};
   /// Cluster secret for plaintext links (empty: none).
   std::string secret;
   /// TLS with mutual authentication (takes the place of the secret).

@@ -222,7 +222,8 @@ private:
     if (got_data_ || !tls_)
       return;
     auto why = tls_reason();
-    if (why.empty())
+    // Nothing, or an EOF before the first TLS record: a port probe.
+    if (why.empty() || why.find("unexpected eof") != std::string::npos)
       return;
     guard_->count_tls_failure();
     log(log_level::warn,

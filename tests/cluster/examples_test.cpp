@@ -1,9 +1,13 @@
 // Smoke tests of the examples, with asserted output.
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <set>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include <unistd.h>
 
 #include "child_process.hpp"
 
@@ -93,5 +97,46 @@ TEST(Examples, ClusterTreeThroughTheTool) {
     << killed_actor.dump();
   auto unknown = run_tool({"kill", seed, "/root/nope"});
   EXPECT_EQ(unknown.first, 4) << unknown.second;
+}
+
+// A TLS cluster: the tool gets in with a client certificate of the
+// cluster's CA, and is refused without one.
+TEST(Examples, TlsClusterTreeThroughTheToolWithAClientCertificate) {
+  auto dir = std::filesystem::temp_directory_path()
+             / ("troupe-tls-tool-" + std::to_string(::getpid()));
+  auto ca = std::string{TROUPE_SOURCE_DIR} + "/tools/tls/make-dev-ca";
+  ASSERT_EQ(std::system((ca + " " + dir.string() + " n1 n2 tool >/dev/null")
+                          .c_str()),
+            0);
+  auto tls = [&](const std::string& name) {
+    return std::vector<std::string>{
+      "--tls-ca", (dir / "ca.pem").string(), "--tls-cert",
+      (dir / (name + ".pem")).string(), "--tls-key",
+      (dir / (name + ".key")).string()};
+  };
+  auto with = [](std::vector<std::string> a, std::vector<std::string> b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  };
+  std::string cluster = std::string{TROUPE_EXAMPLES_BIN_DIR} + "/cluster";
+  child_process n1{with({cluster, "--name", "n1"}, tls("n1"))};
+  auto ready = n1.wait_for_line("READY port=");
+  ASSERT_TRUE(ready) << n1.output();
+  auto port = ready->substr(ready->find("port=") + 5);
+  auto seed = "127.0.0.1:" + port.substr(0, port.find(' '));
+  child_process n2{with({cluster, "--name", "n2", "--seeds", seed}, tls("n2"))};
+  ASSERT_TRUE(n2.wait_for_line("READY port=")) << n2.output();
+  auto [code, out] = run_tool(with({"nodes", "--json", seed}, tls("tool")));
+  ASSERT_EQ(code, 0) << out;
+  auto doc = nlohmann::json::parse(out);
+  std::set<std::string> names;
+  for (auto& node : doc["nodes"])
+    names.insert(node["name"].get<std::string>());
+  EXPECT_EQ(names, (std::set<std::string>{"n1", "n2"})) << out;
+  auto [refused, why] = run_tool({"nodes", "--timeout", "5", seed});
+  EXPECT_EQ(refused, 3) << why;
+  EXPECT_NE(why.find("refused during the handshake"), std::string::npos)
+    << why;
+  std::filesystem::remove_all(dir);
 }
 #endif

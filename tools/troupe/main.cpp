@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   std::string address;
   std::string path;
   std::string secret;
+  std::string tls_ca, tls_cert, tls_key;
   double timeout_s = 10;
   bool json = false;
   bool dot = false;
@@ -48,6 +49,16 @@ int main(int argc, char** argv) {
     cmd->add_option("--timeout", timeout_s, "seconds to wait for the node")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
+    // How the tool proves it belongs: the cluster's secret, or a client
+    // certificate of the cluster's CA (tools/tls/make-dev-ca makes one).
+    cmd->add_option("--secret", secret, "the cluster secret")
+        ->envname("TROUPE_SECRET");
+    cmd->add_option("--tls-ca", tls_ca, "TLS: the cluster's CA (PEM)")
+        ->envname("TROUPE_TLS_CA");
+    cmd->add_option("--tls-cert", tls_cert, "TLS: the tool's certificate")
+        ->envname("TROUPE_TLS_CERT");
+    cmd->add_option("--tls-key", tls_key, "TLS: the tool's key")
+        ->envname("TROUPE_TLS_KEY");
   };
   auto* tree = app.add_subcommand("tree", "the cluster's supervision trees");
   add_common(tree, "any node of the cluster");
@@ -67,8 +78,6 @@ int main(int argc, char** argv) {
   kill->add_option("path", path, "its supervision path on that node")
       ->type_name("PATH")
       ->required();
-  kill->add_option("--secret", secret, "the cluster's introspection secret")
-      ->envname("TROUPE_SECRET");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -83,6 +92,10 @@ int main(int argc, char** argv) {
   client_options opts;
   opts.timeout =
       std::chrono::milliseconds{static_cast<int64_t>(timeout_s * 1000)};
+  opts.secret = secret;
+  opts.tls_ca = tls_ca;
+  opts.tls_cert = tls_cert;
+  opts.tls_key = tls_key;
   if (kill->parsed()) {
     auto checked = parse_actor_path(path);
     if (!checked)

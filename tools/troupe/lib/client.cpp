@@ -72,6 +72,10 @@ caf::expected<Reply> ask(const endpoint& ep, Request req,
   cfg.log = opts.log;
   cfg.shutdown_timeout = std::chrono::seconds{2};
   cfg.handle_signals = false; // Ctrl-C stays the tool's
+  cfg.secret = opts.secret;
+  cfg.tls_ca = opts.tls_ca;
+  cfg.tls_cert = opts.tls_cert;
+  cfg.tls_key = opts.tls_key;
   node n{cfg};
   n.add_message_type<wire::SnapshotRequest>()
       .add_message_type<wire::ClusterSnapshot>()

@@ -58,7 +58,7 @@ struct node_config {
   size_t max_connections = 512;
   /// Time a new connection has to complete its handshake (secret challenge
   /// or TLS, then CAF's); a silent peer is dropped after it.
-  std::chrono::milliseconds handshake_timeout{750};
+  std::chrono::milliseconds handshake_timeout{2000};
   /// Port of the Prometheus endpoint (`GET /metrics` on `host`); -1 (the
   /// default) keeps it off, 0 lets the OS choose (see
   /// `node::metrics_port()`).

@@ -38,6 +38,13 @@ struct client_options {
   /// The client node's log level (its lines go to stderr): `top` turns it
   /// off, as they would draw over its screen.
   log_level log = log_level::warn;
+  /// The cluster secret, when the cluster has one (it also authorises
+  /// `kill`).
+  std::string secret;
+  /// TLS: the cluster's CA, and the tool's own certificate and key.
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 /// Asks the node at `ep` for a snapshot. Starts a private client node for the
