@@ -23,12 +23,16 @@
 namespace {
 
 const char* usage =
-    "usage: launch [--nodes N] [--ports P1,P2,..] [--logs DIR] [--timeout S] "
+    "usage: launch [--nodes N] [--ports P1,P2,..] [--logs DIR] [--timeout S]\n"
+    "              [--tls DIR | --secret S] "
     "EXAMPLE [ARGS...]\n"
     "  --nodes N     serve nodes to start (1-16, default 3)\n"
     "  --ports LIST  their ports, 0 for one the OS chooses (default: all 0)\n"
     "  --logs DIR    folder for the logs (default: a new one in /tmp)\n"
-    "  --timeout S   bound on the example's run in seconds (default 300)\n";
+    "  --timeout S   bound on the example's run in seconds (default 300)\n"
+    "  --tls DIR     TLS between all processes, with the CA and certificates\n"
+    "                in DIR (tools/tls/make-dev-ca DIR n1 n2 n3 run tool)\n"
+    "  --secret S    a cluster secret every process must prove it knows\n";
 
 int bad(const std::string& what) {
   std::cerr << "launch: " << what << "\n" << usage;
@@ -68,6 +72,15 @@ int main(int argc, char** argv) {
       opts.timeout = std::chrono::seconds{s};
     } else if (flag == "--logs") {
       opts.logs = value;
+    } else if (flag == "--tls") {
+      if (::access((value + "/ca.pem").c_str(), R_OK) != 0)
+        return bad("--tls: no readable " + value + "/ca.pem (make one with "
+                   "tools/tls/make-dev-ca " + value + " n1 n2 n3 run tool)");
+      opts.tls = value;
+    } else if (flag == "--secret") {
+      if (value.empty())
+        return bad("--secret takes a non-empty secret");
+      opts.secret = value;
     } else if (flag == "--ports") {
       for (size_t pos = 0; pos <= value.size();) {
         auto end = std::min(value.find(',', pos), value.size());

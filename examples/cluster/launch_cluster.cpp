@@ -61,6 +61,15 @@ int run(const options& o) {
   auto start = [&](const std::string& name, std::vector<std::string> args,
                    bool echo) -> child& {
     args.insert(args.begin(), {o.program, "--name", name});
+    // How each process proves it belongs (before `args`: --seeds takes a
+    // list and goes last).
+    if (!o.tls.empty())
+      args.insert(args.begin() + 3,
+                  {"--tls-ca", o.tls + "/ca.pem", "--tls-cert",
+                   o.tls + "/" + name + ".pem", "--tls-key",
+                   o.tls + "/" + name + ".key"});
+    else if (!o.secret.empty())
+      args.insert(args.begin() + 3, {"--secret", o.secret});
     auto log = logs + "/" + name + ".log";
     auto& c = f.start(name, args, log, echo);
     std::cout << "NODE " << name << " pid=" << c.pid << " log=" << log
@@ -154,8 +163,15 @@ int run(const options& o) {
       std::cerr << "  " << job.err[k] << '\n';
   }
   std::cout << "\n$ troupe tree " << seed << std::endl;
+  troupe::tool::client_options copts;
+  copts.secret = o.secret;
+  if (!o.tls.empty()) {
+    copts.tls_ca = o.tls + "/ca.pem";
+    copts.tls_cert = o.tls + "/tool.pem";
+    copts.tls_key = o.tls + "/tool.key";
+  }
   auto snap = troupe::tool::fetch_snapshot(
-      {"127.0.0.1", static_cast<uint16_t>(ready_port(*nodes[0]))});
+      {"127.0.0.1", static_cast<uint16_t>(ready_port(*nodes[0]))}, copts);
   if (!snap)
     return finish(rc != 0 ? rc : 1, "troupe tree failed: " +
                                         troupe::tool::describe(snap.error()));

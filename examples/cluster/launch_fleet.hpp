@@ -90,6 +90,10 @@ struct options {
   std::vector<uint16_t> ports;       // empty: OS-chosen
   std::string logs;                  // empty: a new folder in /tmp
   std::chrono::seconds timeout{300}; // bound on the run
+  // TLS: a folder with ca.pem and NAME.pem/NAME.key for n1..nN, run and
+  // tool (tools/tls/make-dev-ca DIR n1 n2 n3 run tool). Empty: plaintext.
+  std::string tls;
+  std::string secret; // the cluster secret (plaintext clusters)
 };
 
 /// Starts the cluster, runs the example, prints the tree, stops everything

@@ -100,6 +100,8 @@ public:
       if (auth_->wanted() > 0)
         return rw_state::success; // waits for more of the challenge
     }
+    if (tls_)
+      ERR_clear_error(); // see closed_early
     auto st = tls_ ? tls_->read_some(result, fd, buf, len)
                    : caf::policy::tcp::read_some(result, fd, buf, len);
     if (st == rw_state::failure) {
@@ -143,6 +145,7 @@ public:
       return rw_state::success;
     }
     if (tls_) {
+      ERR_clear_error();
       auto st = tls_->write_some(result, fd, buf, len);
       if (st == rw_state::failure)
         closed_early();
@@ -217,11 +220,16 @@ private:
   }
 
   // A TLS connection that fails before its first frame failed its handshake;
-  // one that merely closed without a word was a probe.
+  // one that merely closed without a word was a probe. Either way OpenSSL's
+  // error queue (one per thread: the multiplexer's, shared by every
+  // connection) must be left empty. CAF's session reads SSL_get_error()
+  // without clearing it first, so a stale entry from one connection makes
+  // the next "would block" on another look fatal and closes it; we clear
+  // before each call and drain after a failure.
   void closed_early() {
+    auto why = tls_reason();
     if (got_data_ || !tls_)
       return;
-    auto why = tls_reason();
     // Nothing, or an EOF before the first TLS record: a port probe.
     if (why.empty() || why.find("unexpected eof") != std::string::npos)
       return;
@@ -336,12 +344,16 @@ public:
     caf::io::network::tcp_nodelay(fd, true);
     caf::openssl::session_ptr tls;
     if (guard_->settings().tls.enabled()) {
+      ERR_clear_error();
       tls = caf::openssl::make_session(parent()->system(), fd, true);
+      auto why = tls_reason();
       if (!tls) {
         guard_->release();
-        guard_->count_tls_failure();
-        log(log_level::warn,
-            fmt::format("TLS handshake with {} failed: {}", peer, tls_reason()));
+        if (why.find("unexpected eof") == std::string::npos) {
+          guard_->count_tls_failure();
+          log(log_level::warn,
+              fmt::format("TLS handshake with {} failed: {}", peer, why));
+        }
         return false;
       }
     }
@@ -380,10 +392,11 @@ protected:
     caf::io::network::tcp_nodelay(*fd, true);
     caf::openssl::session_ptr tls;
     if (guard_->settings().tls.enabled()) {
+      ERR_clear_error();
       tls = caf::openssl::make_session(system(), *fd, false);
+      auto why = tls_reason();
       if (!tls)
-        return make_error(errc::connect_failed,
-                          "cannot start TLS: " + tls_reason());
+        return make_error(errc::connect_failed, "cannot start TLS: " + why);
     }
     closer.release();
     return caf::make_counted<guarded_scribe>(mpx(), *fd, guard_, false,
