@@ -381,6 +381,29 @@ TEST_F(Hostile, ASilentPeerIsDroppedAfterTheHandshakeTimeout) {
   expect_echo(a, b_port, "b");
 }
 
+TEST_F(Hostile, ATruncatedFrameThenSilenceIsDropped) {
+  auto fd = dial(b_port);
+  ASSERT_GE(fd, 0);
+  // A client handshake announcing 1000 bytes, of which 10 ever come.
+  unsigned char frame[32 + 10] = {1, 0, 0, 0, 0, 0, 0x03, 0xe8};
+  ASSERT_EQ(::write(fd, frame, sizeof(frame)), 42);
+  auto took = until_closed(fd);
+  EXPECT_GE(took, 300ms);
+  EXPECT_LT(took, 1500ms);
+  expect_echo(a, b_port, "b");
+}
+
+TEST_F(Hostile, APeerVanishingMidFrameLeavesTheNodeServing) {
+  for (int i = 0; i < 20; ++i) {
+    auto fd = dial(b_port);
+    ASSERT_GE(fd, 0);
+    unsigned char frame[32 + 10] = {1, 0, 0, 0, 0, 0, 0x03, 0xe8};
+    ASSERT_EQ(::write(fd, frame, sizeof(frame)), 42);
+    ::close(fd);
+  }
+  expect_echo(a, b_port, "b");
+}
+
 TEST_F(Hostile, ConnectionsBeyondTheLimitAreClosedAtOnce) {
   // a's own connection is one of the three; two silent peers fill the rest.
   expect_echo(a, b_port, "b");
