@@ -112,7 +112,8 @@ std::string parse_message(caf::execution_unit* ctx,
       return "malformed sender";
     if (out.sender_kind == sender_full) {
       caf::binary_deserializer src{ctx, in.pos, in.left()};
-      if (src(out.sender_node))
+      // A sender on no node would only fill CAF's proxy registry.
+      if (src(out.sender_node) || !out.sender_node)
         return "malformed sender node";
       in.pos = in.end - src.remaining();
     } else if (out.sender_kind != sender_of_writer &&

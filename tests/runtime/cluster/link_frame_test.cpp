@@ -131,3 +131,23 @@ TEST(LinkFrame, MalformedFramesSayWhy) {
   x.push_back(1);
   EXPECT_NE(f.parse(x, m).find("undecodable message"), std::string::npos);
 }
+
+TEST(LinkFrame, FullSenderOnNoNodeIsMalformed) {
+  // Found by tests/fuzz: the reader would have asked CAF's proxy registry
+  // for actors of an invalid node, which keeps an entry per actor id.
+  fixture f;
+  auto x = f.head(lf::sender_full);
+  f.put(x, caf::node_id{});
+  x.push_back(static_cast<char>(lf::payload_caf));
+  auto msg = caf::make_message(int32_t{1});
+  f.put(x, msg);
+  lf::message m;
+  EXPECT_EQ(f.parse(x, m), "malformed sender node");
+  x = f.head(lf::sender_full);
+  f.put(x, some_node());
+  x.push_back(static_cast<char>(lf::payload_caf));
+  f.put(x, msg);
+  ASSERT_EQ(f.parse(x, m), "");
+  EXPECT_EQ(m.sender_node, some_node());
+  EXPECT_TRUE(m.content.match_elements<int32_t>());
+}
