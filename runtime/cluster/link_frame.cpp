@@ -63,7 +63,7 @@ caf::message decode_proto(const wire::type_registry* types,
                       types->max_message_size);
   } else {
     auto m = entry->make();
-    if (m->ParseFromArray(data, static_cast<int>(size))) {
+    if (wire::detail::parse_payload(*m, data, size)) {
       wire::detail::count_decoded();
       return wire::detail::proto_value::wrap(entry, std::move(m));
     }

@@ -14,6 +14,7 @@
 #include "troupe/wire/rejected_message.hpp"
 #include "troupe/wire/stats.hpp"
 #include "troupe_test/test.pb.h"
+#include "wire/codec.hpp"
 
 using troupe::test::deterministic;
 using troupe::wire::rejected_message;
@@ -173,4 +174,13 @@ TEST(Wire, CorruptFrameFailsToDecodeWithoutCrashing) {
     caf::binary_deserializer source{*a.sys, part};
     EXPECT_TRUE(msg.load(source)) << "cut at " << cut << " decoded";
   }
+}
+
+TEST(Wire, PayloadOverWhatProtobufParsesIsRefusedWithoutReadingIt) {
+  // Protobuf takes an int size: 2 GiB would wrap around to a negative one.
+  // Found by tests/fuzz (node_config accepted max-message-size 2^31).
+  Ping x;
+  char byte = 0;
+  EXPECT_FALSE(troupe::wire::detail::parse_payload(x, &byte, size_t{1} << 31));
+  EXPECT_TRUE(troupe::wire::detail::parse_payload(x, &byte, 0));
 }
