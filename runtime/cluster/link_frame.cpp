@@ -74,10 +74,8 @@ caf::message decode_proto(const wire::type_registry* types,
       wire::rejected_message{std::string{name}, std::move(why)});
 }
 
-} // namespace
-
-bool parse_hello(caf::execution_unit* ctx, const char* data, size_t size,
-                 hello& out) {
+bool parse_hello_impl(caf::execution_unit* ctx, const char* data, size_t size,
+                      hello& out) {
   caf::binary_deserializer src{ctx, data, size};
   uint8_t kind = 0;
   if (src(kind) || kind != kind_hello || src.remaining() < 4)
@@ -96,9 +94,9 @@ bool parse_hello(caf::execution_unit* ctx, const char* data, size_t size,
   return true;
 }
 
-std::string parse_message(caf::execution_unit* ctx,
-                          const wire::type_registry* types, const char* data,
-                          size_t size, message& out) {
+std::string parse_message_impl(caf::execution_unit* ctx,
+                               const wire::type_registry* types,
+                               const char* data, size_t size, message& out) {
   cursor in{data, data + size};
   auto kind = in.u8();
   out.dest = static_cast<caf::actor_id>(in.u64());
@@ -138,6 +136,31 @@ std::string parse_message(caf::execution_unit* ctx,
     return {};
   }
   return "unknown payload kind";
+}
+
+} // namespace
+
+// CAF 0.17.6 throws from some of its decoders (a variant with an unknown
+// type tag, e.g. in a config_value or a node id): on a reader thread that
+// would end the process, so a throwing frame is a malformed one.
+
+bool parse_hello(caf::execution_unit* ctx, const char* data, size_t size,
+                 hello& out) {
+  try {
+    return parse_hello_impl(ctx, data, size, out);
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+std::string parse_message(caf::execution_unit* ctx,
+                          const wire::type_registry* types, const char* data,
+                          size_t size, message& out) {
+  try {
+    return parse_message_impl(ctx, types, data, size, out);
+  } catch (const std::exception& e) {
+    return fmt::format("undecodable message: {}", e.what());
+  }
 }
 
 } // namespace troupe::cluster::link_frame

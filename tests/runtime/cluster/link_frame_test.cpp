@@ -151,3 +151,20 @@ TEST(LinkFrame, FullSenderOnNoNodeIsMalformed) {
   EXPECT_EQ(m.sender_node, some_node());
   EXPECT_TRUE(m.content.match_elements<int32_t>());
 }
+
+TEST(LinkFrame, ADecoderThatThrowsMakesTheFrameMalformed) {
+  // Found by fuzz_link_frame: CAF 0.17.6 throws on a config_value with an
+  // unknown type tag; thrown on a link's reader thread, it ended the node.
+  fixture f;
+  auto x = f.head(lf::sender_none);
+  x.push_back(static_cast<char>(lf::payload_caf));
+  std::string tname = "@<>+@config_value";
+  x.insert(x.end(), {0, 0, static_cast<char>(tname.size())});
+  x.insert(x.end(), tname.begin(), tname.end());
+  x.push_back('\xff'); // the variant's type tag
+  lf::message m;
+  auto why = f.parse(x, m);
+  EXPECT_NE(why.find("undecodable message: invalid type found"),
+            std::string::npos)
+    << why;
+}
