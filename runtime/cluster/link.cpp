@@ -30,14 +30,13 @@
 #include <openssl/crypto.h>
 
 #include "cluster/core.hpp"
+#include "cluster/link_frame.hpp"
 #include "cluster/ref.hpp"
 #include "troupe/error.hpp"
 #include "troupe/log.hpp"
-#include "troupe/wire/rejected_message.hpp"
 #include "wire/codec.hpp"
 #include "wire/config_base.hpp"
 #include "transport/guard.hpp"
-#include "wire/proto_value.hpp"
 
 namespace troupe::cluster {
 
@@ -45,24 +44,20 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-// Frame: u32 big-endian length of what follows, then a kind byte.
-constexpr uint8_t kind_message = 1;
-constexpr uint8_t kind_hello = 2;
-constexpr char hello_magic[4] = {'T', 'R', 'P', '1'};
+// Frame layout: see link_frame.hpp.
+using link_frame::hello_magic;
+using link_frame::kind_hello;
+using link_frame::kind_message;
+using link_frame::payload_caf;
+using link_frame::payload_proto;
+using link_frame::sender_full;
+using link_frame::sender_none;
+using link_frame::sender_of_reader;
+using link_frame::sender_of_writer;
 constexpr uint8_t handshake_ok = 0x5a;
 /// With a cluster secret: the acceptor's nonce, and the dialer's proof.
 constexpr size_t challenge_size = 32;
 constexpr size_t mac_size = 32;
-
-// How a message frame names its sender.
-constexpr uint8_t sender_none = 0;
-constexpr uint8_t sender_of_writer = 1; // an actor on the writing node
-constexpr uint8_t sender_full = 2;      // node id + actor id
-constexpr uint8_t sender_of_reader = 3; // an actor on the reading node
-
-// How a message frame carries its content.
-constexpr uint8_t payload_proto = 1; // name length, name, Protobuf bytes
-constexpr uint8_t payload_caf = 2;   // CAF's encoding of the whole message
 
 // A corked thread flushes a link once it holds this much.
 constexpr size_t cork_limit = 64 * 1024;
@@ -101,37 +96,6 @@ void put_u64(std::vector<char>& out, uint64_t x) {
     b[i] = static_cast<char>(x >> (56 - 8 * i));
   out.insert(out.end(), b, b + 8);
 }
-
-/// Reads the fixed-size fields of a frame; `ok` turns false on overrun.
-struct cursor {
-  const char* pos;
-  const char* end;
-  bool ok = true;
-
-  size_t left() const {
-    return static_cast<size_t>(end - pos);
-  }
-
-  uint8_t u8() {
-    if (left() < 1) {
-      ok = false;
-      return 0;
-    }
-    return static_cast<uint8_t>(*pos++);
-  }
-
-  uint64_t u64() {
-    if (left() < 8) {
-      ok = false;
-      return 0;
-    }
-    uint64_t x = 0;
-    for (int i = 0; i < 8; ++i)
-      x = (x << 8) | static_cast<unsigned char>(pos[i]);
-    pos += 8;
-    return x;
-  }
-};
 
 uint32_t get_u32(const char* p) {
   auto b = reinterpret_cast<const unsigned char*>(p);
@@ -852,30 +816,19 @@ void link_layer::reader(std::shared_ptr<in_link> l) {
     rb.resize(proof_at);
   }
   if (ok) {
-    caf::binary_deserializer src{&unit, rb.data(), rb.size()};
-    uint8_t kind = 0;
-    char magic[4] = {};
-    caf::node_id nid;
-    if (src(kind) || kind != kind_hello || src.remaining() < 4) {
+    link_frame::hello hi;
+    if (!link_frame::parse_hello(&unit, rb.data(), rb.size(), hi)) {
       drop("not a troupe link handshake");
       ok = false;
+    } else if (c.member_of(hi.node).empty() || !c.reachable(hi.node)) {
+      log(log_level::debug, "direct link refused: not an up member (yet)");
+      ok = false;
     } else {
-      src.apply_raw(4, magic);
-      if (std::memcmp(magic, hello_magic, 4) != 0 || src(nid) || !nid) {
-        drop("not a troupe link handshake");
-        ok = false;
-      } else if (c.member_of(nid).empty() || !c.reachable(nid)) {
-        log(log_level::debug, "direct link refused: not an up member (yet)");
-        ok = false;
-      } else {
-        l->peer = nid;
-        uint16_t back_port = 0;
-        std::string back_host;
-        if (!src(back_port, back_host) && back_port != 0)
-          open(nid, back_host, back_port);
-        char ack = static_cast<char>(handshake_ok);
-        ok = write_all(l->fd, &ack, 1, steady::now() + handshake_timeout);
-      }
+      l->peer = hi.node;
+      if (hi.back_port != 0)
+        open(hi.node, hi.back_host, hi.back_port);
+      char ack = static_cast<char>(handshake_ok);
+      ok = write_all(l->fd, &ack, 1, steady::now() + handshake_timeout);
     }
   }
   std::unordered_map<caf::actor_id, caf::strong_actor_ptr> mirrors;
@@ -894,85 +847,30 @@ void link_layer::reader(std::shared_ptr<in_link> l) {
   caf::actor_id last_dest = caf::invalid_actor_id;
   caf::weak_actor_ptr last_target;
   auto deliver = [&](const char* p, size_t n) -> bool {
-    cursor in{p, p + n};
-    auto kind = in.u8();
-    auto dest = static_cast<caf::actor_id>(in.u64());
-    caf::message_id mid{in.u64()};
-    auto sk = in.u8();
-    if (!in.ok || kind != kind_message) {
-      drop("malformed frame header");
-      return false;
-    }
+    link_frame::message f;
+    if (auto why = link_frame::parse_message(&unit, types_, p, n, f);
+        !why.empty())
+      return drop(why), false;
+    auto dest = f.dest;
+    auto mid = f.mid;
     caf::strong_actor_ptr sender;
-    if (sk != sender_none) {
-      auto said = static_cast<caf::actor_id>(in.u64());
-      if (!in.ok)
-        return drop("malformed sender"), false;
-      switch (sk) {
-        case sender_of_writer:
-          sender = mirror(said);
-          break;
-        case sender_of_reader:
-          sender = sys_.registry().get(said);
-          break;
-        case sender_full: {
-          caf::binary_deserializer src{&unit, in.pos, in.left()};
-          caf::node_id snid;
-          if (src(snid))
-            return drop("malformed sender node"), false;
-          in.pos = in.end - src.remaining();
-          if (snid == sys_.node())
-            sender = sys_.registry().get(said);
-          else if (snid == l->peer)
-            sender = mirror(said);
-          else if (proxies_ != nullptr)
-            sender = proxies_->get_or_put(snid, said);
-          break;
-        }
-        default:
-          return drop("unknown sender kind"), false;
-      }
+    switch (f.sender_kind) {
+      case sender_of_writer:
+        sender = mirror(f.sender);
+        break;
+      case sender_of_reader:
+        sender = sys_.registry().get(f.sender);
+        break;
+      case sender_full:
+        if (f.sender_node == sys_.node())
+          sender = sys_.registry().get(f.sender);
+        else if (f.sender_node == l->peer)
+          sender = mirror(f.sender);
+        else if (proxies_ != nullptr)
+          sender = proxies_->get_or_put(f.sender_node, f.sender);
+        break;
     }
-    caf::message msg;
-    auto pk = in.u8();
-    if (pk == payload_proto) {
-      auto name_len = in.u8();
-      if (!in.ok || in.left() < name_len)
-        return drop("malformed Protobuf payload"), false;
-      std::string_view name{in.pos, name_len};
-      in.pos += name_len;
-      auto size = in.left();
-      auto entry = types_ != nullptr ? types_->find(name) : nullptr;
-      std::string why;
-      if (entry == nullptr) {
-        why = "unregistered type";
-      } else if (size > types_->max_message_size) {
-        why = fmt::format("{} bytes exceed max-message-size {}", size,
-                          types_->max_message_size);
-      } else {
-        auto m = entry->make();
-        if (m->ParseFromArray(in.pos, static_cast<int>(size))) {
-          wire::detail::count_decoded();
-          msg = wire::detail::proto_value::wrap(entry, std::move(m));
-        } else {
-          why = fmt::format("malformed Protobuf payload ({} bytes)", size);
-        }
-      }
-      if (!why.empty()) {
-        // As on CAF's path: the actor gets a rejected_message, not silence.
-        wire::detail::count_rejected();
-        msg = caf::make_message(
-          wire::rejected_message{std::string{name}, std::move(why)});
-      }
-    } else if (pk == payload_caf) {
-      caf::binary_deserializer src{&unit, in.pos, in.left()};
-      if (auto err = inspect(src, msg)) {
-        drop(fmt::format("undecodable message: {}", describe(err)));
-        return false;
-      }
-    } else {
-      return drop("unknown payload kind"), false;
-    }
+    auto& msg = f.content;
     ++frames_in;
     caf::strong_actor_ptr target;
     if (dest == last_dest)

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "cluster/core.hpp"
+#include "introspection/request.hpp"
 #include "troupe/actor/actor_base.hpp"
 #include "troupe/error.hpp"
 #include "troupe/node/node.hpp"
@@ -300,6 +301,11 @@ namespace {
 /// Answers each request from a worker of its own, so a slow member never
 /// holds up the next request.
 caf::behavior introspect(caf::event_based_actor* self, node* owner) {
+  // Anything else from another process gets an error, not a line on stdout.
+  self->set_default_handler([](caf::scheduled_actor*, caf::message_view& x)
+                              -> caf::result<caf::message> {
+    return detail::refuse_introspect_request(x.content());
+  });
   return {
     [self, owner](const wire::SnapshotRequest& req)
       -> caf::result<wire::ClusterSnapshot> {
@@ -319,11 +325,8 @@ caf::behavior introspect(caf::event_based_actor* self, node* owner) {
     },
     [self, owner](const wire::KillRequest& req)
       -> caf::result<wire::KillReply> {
-      if (!owner->config().secret.empty()
-          && req.secret() != owner->config().secret)
-        return make_error(errc::bad_config,
-                          "refused: this cluster requires a secret for "
-                          "'troupe kill' (--secret or TROUPE_SECRET)");
+      if (auto err = detail::check_kill_request(req, owner->config().secret))
+        return err;
       auto rp = self->make_response_promise<wire::KillReply>();
       auto path = req.path();
       self->spawn<caf::detached>([rp, owner, path]() mutable {

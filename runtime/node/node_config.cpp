@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -47,7 +48,9 @@ caf::expected<parsed_config> parse_node_config(int argc,
     ->check(CLI::Range(0, 1024));
   app.add_option("--max-message-size", cfg.max_message_size,
                  "largest Protobuf message in bytes")
-    ->check(CLI::Range(size_t{1}, size_t{1} << 31));
+    // Protobuf parses at most INT_MAX bytes at once.
+    ->check(CLI::Range(size_t{1},
+                       static_cast<size_t>(std::numeric_limits<int>::max())));
   int64_t shutdown_ms = cfg.shutdown_timeout.count();
   app.add_option("--shutdown-timeout-ms", shutdown_ms,
                  "bound on each shutdown phase")

@@ -84,6 +84,13 @@ caf::error read_payload(caf::deserializer& source, size_t size,
   return source.end_sequence();
 }
 
+bool parse_payload(google::protobuf::Message& x, const char* data,
+                   size_t size) {
+  if (size > static_cast<size_t>(std::numeric_limits<int>::max()))
+    return false;
+  return x.ParseFromArray(data, static_cast<int>(size));
+}
+
 const type_registry* registry_of(caf::execution_unit* ctx) noexcept {
   if (ctx == nullptr)
     return nullptr;
@@ -140,7 +147,7 @@ caf::error load_proto(caf::deserializer& source,
   payload_view bytes;
   if (auto err = read_payload(source, hdr.size, bytes))
     return err;
-  if (!x.ParseFromArray(bytes.data, static_cast<int>(bytes.size)))
+  if (!parse_payload(x, bytes.data, bytes.size))
     return caf::make_error(caf::sec::invalid_argument,
                            "malformed Protobuf payload", expected);
   count_decoded();

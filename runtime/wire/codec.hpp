@@ -6,6 +6,10 @@
 
 #include <caf/fwd.hpp>
 
+namespace google::protobuf {
+class Message;
+} // namespace google::protobuf
+
 namespace troupe::wire::detail {
 
 /// Status byte written after the type name of a `troupe.proto` element.
@@ -38,6 +42,11 @@ struct payload_view {
 /// Consumes `size` payload bytes from `source`.
 caf::error read_payload(caf::deserializer& source, size_t size,
                         payload_view& out);
+
+/// Parses `size` bytes into `x`; false if they are malformed, or more than
+/// Protobuf can parse at once (INT_MAX bytes: its size argument is an int).
+[[nodiscard]] bool parse_payload(google::protobuf::Message& x,
+                                 const char* data, size_t size);
 
 void count_encoded() noexcept;
 void count_decoded() noexcept;

@@ -76,7 +76,7 @@ caf::error proto_value::load(caf::deserializer& source) {
     return caf::none;
   }
   auto msg = entry->make();
-  if (!msg->ParseFromArray(bytes.data, static_cast<int>(bytes.size))) {
+  if (!parse_payload(*msg, bytes.data, bytes.size)) {
     reject(std::move(hdr.type_name),
            fmt::format("malformed Protobuf payload ({} bytes)", bytes.size));
     return caf::none;

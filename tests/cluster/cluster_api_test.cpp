@@ -229,3 +229,21 @@ TEST(Introspection, KillIsRefusedWithoutTheClusterSecret) {
   EXPECT_TRUE(ask("wrong"));
   EXPECT_FALSE(ask("s3cret"));
 }
+
+TEST(Introspection, AnythingButItsRequestsIsAnsweredWithAnError) {
+  troupe::node n{config("asked")};
+  ASSERT_FALSE(n.start());
+  auto svc = n.lookup("127.0.0.1", n.port(), "troupe.introspect");
+  ASSERT_TRUE(svc) << troupe::describe(svc.error());
+  caf::scoped_actor self{n.system()};
+  caf::error result;
+  // CAF's default would print the message on stdout and answer
+  // unexpected_message.
+  self->request(*svc, 5s, std::string{"what are you?"}, 42)
+    .receive([] { ADD_FAILURE() << "answered"; },
+             [&](caf::error& err) { result = std::move(err); });
+  EXPECT_EQ(result.category(), troupe::error_category);
+  EXPECT_NE(troupe::describe(result).find("takes a SnapshotRequest"),
+            std::string::npos)
+    << troupe::describe(result);
+}

@@ -112,6 +112,15 @@ TEST(NodeConfig, WrongTypeInEnvironmentIsAClearError) {
   expect_bad(parse({}), "threads");
 }
 
+TEST(NodeConfig, MaxMessageSizeStopsAtWhatProtobufParses) {
+  // Found by tests/fuzz: 2^31 was accepted, and Protobuf's int size would
+  // have wrapped around for a message that large.
+  expect_bad(parse({"--max-message-size", "2147483648"}), "--max-message-size");
+  auto res = parse({"--max-message-size", "2147483647"});
+  ASSERT_TRUE(res) << troupe::describe(res.error());
+  EXPECT_EQ(res->config.max_message_size, 2147483647u);
+}
+
 TEST(NodeConfig, MalformedSeedIsAClearError) {
   expect_bad(parse({"--seeds", "localhost"}), "host:port");
   expect_bad(parse({"--seeds", "h:0"}), "port");

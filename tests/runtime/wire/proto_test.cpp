@@ -11,9 +11,11 @@
 
 #include "runtime/deterministic.hpp"
 #include "troupe/actor/spawn.hpp"
+#include "troupe/log.hpp"
 #include "troupe/wire/rejected_message.hpp"
 #include "troupe/wire/stats.hpp"
 #include "troupe_test/test.pb.h"
+#include "wire/codec.hpp"
 
 using troupe::test::deterministic;
 using troupe::wire::rejected_message;
@@ -173,4 +175,39 @@ TEST(Wire, CorruptFrameFailsToDecodeWithoutCrashing) {
     caf::binary_deserializer source{*a.sys, part};
     EXPECT_TRUE(msg.load(source)) << "cut at " << cut << " decoded";
   }
+}
+
+TEST(Wire, PayloadOverWhatProtobufParsesIsRefusedWithoutReadingIt) {
+  // Protobuf takes an int size: 2 GiB would wrap around to a negative one.
+  // Found by tests/fuzz (node_config accepted max-message-size 2^31).
+  Ping x;
+  char byte = 0;
+  EXPECT_FALSE(troupe::wire::detail::parse_payload(x, &byte, size_t{1} << 31));
+  EXPECT_TRUE(troupe::wire::detail::parse_payload(x, &byte, 0));
+}
+
+TEST(Wire, ProtobufParseErrorsGoToTroupesDebugLog) {
+  // Found by tests/fuzz: a string field that is not UTF-8 made Protobuf
+  // print a line on stderr for every such message a peer sent.
+  deterministic a{[](config_base& cfg) { cfg.types.add<troupe_test::Pong>(); }};
+  const char bad[] = {0x12, 0x02, '\xff', '\xfe'}; // Pong.from = "\xff\xfe"
+  troupe_test::Pong pong;
+  testing::internal::CaptureStderr();
+  bool ok = troupe::wire::detail::parse_payload(pong, bad, sizeof(bad));
+  auto err = testing::internal::GetCapturedStderr();
+  EXPECT_FALSE(ok);
+  EXPECT_EQ(err, "") << "nothing at the default log level";
+  std::vector<std::string> lines;
+  troupe::set_log_level(troupe::log_level::debug);
+  troupe::set_log_observer([&](troupe::log_level lvl, std::string_view line) {
+    if (lvl == troupe::log_level::debug)
+      lines.emplace_back(line);
+  });
+  testing::internal::CaptureStderr();
+  EXPECT_FALSE(troupe::wire::detail::parse_payload(pong, bad, sizeof(bad)));
+  testing::internal::GetCapturedStderr();
+  troupe::set_log_observer(nullptr);
+  troupe::set_log_level(troupe::log_level::info);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines.front().find("UTF-8"), std::string::npos) << lines.front();
 }
