@@ -180,6 +180,10 @@ caf::error node::start() {
   cc.set("middleman.connection-timeout",
          caf::timespan{std::chrono::duration_cast<caf::timespan>(
            fd.failure_timeout)});
+  // BASP decodes on the multiplexer's thread, inside troupe's guarded
+  // stream, which turns CAF's exceptions on malformed input into a closed
+  // connection (on CAF's worker threads they would end the process).
+  cc.set("middleman.workers", size_t{0});
   // Only troupe nodes of this protocol version may connect.
   cc.set("middleman.app-identifiers", std::vector<std::string>{"troupe/1"});
   cc.add_error_category(error_category, [](uint8_t code, caf::atom_value cat,

@@ -212,6 +212,7 @@ guard_stats guard::stats() const {
   s.handshake_timeouts = timeouts_;
   s.auth_failures = auth_failures_;
   s.tls_failures = tls_failures_;
+  s.malformed = malformed_;
   return s;
 }
 

@@ -58,6 +58,7 @@ struct guard_stats {
   uint64_t handshake_timeouts = 0;
   uint64_t auth_failures = 0;
   uint64_t tls_failures = 0;
+  uint64_t malformed = 0;
 };
 
 /// Follows BASP's framing over a byte stream: a 32-byte header whose bytes
@@ -151,6 +152,7 @@ public:
   void count_oversized() { ++oversized_; }
   void count_auth_failure() { ++auth_failures_; }
   void count_tls_failure() { ++tls_failures_; }
+  void count_malformed() { ++malformed_; }
 
   guard_stats stats() const;
 
@@ -171,6 +173,7 @@ private:
   std::atomic<uint64_t> timeouts_{0};
   std::atomic<uint64_t> auth_failures_{0};
   std::atomic<uint64_t> tls_failures_{0};
+  std::atomic<uint64_t> malformed_{0};
   std::mutex mtx_;
   std::condition_variable cv_;
   std::map<uint64_t, pending> pending_;

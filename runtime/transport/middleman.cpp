@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <future>
 #include <optional>
 #include <set>
 
@@ -158,6 +159,18 @@ public:
     return tls_ && tls_->must_read_more(fd, threshold);
   }
 
+  /// What CAF threw while it decoded this peer's input: the connection is
+  /// closed (its next read fails) and the node goes on.
+  void poison(native_socket fd, const char* what) {
+    failed_ = true;
+    guard_->count_malformed();
+    log(log_level::warn,
+        fmt::format("closed the connection with {}: CAF could not decode "
+                    "what it sent ({})",
+                    peer_, what));
+    ::shutdown(fd, SHUT_RDWR);
+  }
+
 private:
   rw_state fail() {
     failed_ = true;
@@ -254,6 +267,45 @@ private:
   unsigned char first_op_ = 0xff;
 };
 
+// Set while a guarded stream hands input to the BASP broker.
+thread_local bool tl_reading_guarded = false;
+
+/// The BASP broker's exception handler: CAF would end the broker (and with
+/// it every connection of the node) on an exception while it decodes a
+/// peer's input. Rethrown, it reaches the guarded stream that read that
+/// input, which closes only that connection.
+caf::error basp_exception_handler(caf::scheduled_actor* self,
+                                  std::exception_ptr& x) {
+  if (tl_reading_guarded)
+    std::rethrow_exception(x);
+  return caf::scheduled_actor::default_exception_handler(self, x);
+}
+
+/// CAF's stream with troupe's policy. BASP decodes messages inside the
+/// stream's read handler (on the multiplexer's thread: the node sets
+/// `middleman.workers` to 0), where some malformed input makes CAF 0.17
+/// throw (a config_value with an unknown type tag, found by fuzzing).
+class guarded_stream : public caf::io::network::stream {
+public:
+  template <class... Ts>
+  guarded_stream(mpx_type& mpx, native_socket fd, Ts&&... xs)
+    : stream(mpx, fd), policy_(std::forward<Ts>(xs)...) {
+  }
+
+  void handle_event(caf::io::network::operation op) override {
+    tl_reading_guarded = true;
+    try {
+      handle_event_impl(op, policy_);
+    } catch (const std::exception& e) {
+      policy_.poison(fd(), e.what());
+    }
+    tl_reading_guarded = false;
+  }
+
+private:
+  guarded_policy policy_;
+};
+
 class guarded_scribe : public caf::io::scribe {
 public:
   guarded_scribe(mpx_type& mpx, native_socket fd, std::shared_ptr<guard> g,
@@ -316,7 +368,7 @@ public:
 
 private:
   bool launched_ = false;
-  caf::io::network::stream_impl<guarded_policy> stream_;
+  guarded_stream stream_;
 };
 
 std::string peer_of(native_socket fd) {
@@ -427,6 +479,15 @@ endpoint::endpoint(caf::actor_system& sys, guard_settings cfg)
   auto basp = sys.middleman().named_broker<caf::io::basp_broker>(
     caf::atom("BASP"));
   mm_ = sys.spawn<guarded_middleman, caf::detached + caf::hidden>(basp, guard_);
+  // The broker runs on the multiplexer's thread: set its handler there.
+  std::promise<void> done;
+  sys.middleman().backend().dispatch([basp, &done] {
+    auto ptr = static_cast<caf::io::basp_broker*>(
+      caf::actor_cast<caf::abstract_actor*>(basp));
+    ptr->set_exception_handler(basp_exception_handler);
+    done.set_value();
+  });
+  done.get_future().wait();
 }
 
 endpoint::~endpoint() {

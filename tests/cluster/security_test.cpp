@@ -11,7 +11,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 #include <gtest/gtest.h>
 
 #include "child_process.hpp"
@@ -401,6 +405,32 @@ TEST_F(Hostile, APeerVanishingMidFrameLeavesTheNodeServing) {
     ASSERT_EQ(::write(fd, frame, sizeof(frame)), 42);
     ::close(fd);
   }
+  expect_echo(a, b_port, "b");
+}
+
+// What a hostile CAF peer can put in a message: CAF's name for its own
+// config_value type, followed by a type tag that does not exist.
+struct fake_config_value {
+  uint8_t tag = 0xff;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fake_config_value& x) {
+  return f(caf::meta::type_name("@config_value"), x.tag);
+}
+
+TEST_F(Hostile, AMessageThatMakesCafThrowEndsTheConnectionNotTheNode) {
+  caf::actor_system_config cfg;
+  cfg.load<caf::io::middleman>();
+  cfg.set("logger.console", caf::atom("none"));
+  cfg.set("middleman.app-identifiers", std::vector<std::string>{"troupe/1"});
+  cfg.add_message_type<fake_config_value>("@config_value");
+  caf::actor_system fake{cfg};
+  auto dir = fake.middleman().remote_actor("127.0.0.1", b_port);
+  ASSERT_TRUE(dir) << caf::to_string(dir.error());
+  caf::anon_send(*dir, fake_config_value{});
+  EXPECT_TRUE(b.wait_for_line("CAF could not decode what it sent"))
+    << b.output();
   expect_echo(a, b_port, "b");
 }
 
