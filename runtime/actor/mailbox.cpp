@@ -132,10 +132,12 @@ caf::invoke_message_result actor_base::consume(caf::mailbox_element& x) {
     discard(x, context());
     return caf::invoke_message_result::dropped;
   }
+  // Taken: it no longer waits, so its slot is free while its handler runs.
+  queued_.fetch_sub(1, std::memory_order_relaxed);
   auto result = consume_counted(x);
-  // A skipped message stays in the mailbox (CAF's cache) and still counts.
-  if (result != caf::invoke_message_result::skipped)
-    queued_.fetch_sub(1, std::memory_order_relaxed);
+  // A skipped message stays in the mailbox (CAF's cache) and waits again.
+  if (result == caf::invoke_message_result::skipped)
+    queued_.fetch_add(1, std::memory_order_relaxed);
   return result;
 }
 

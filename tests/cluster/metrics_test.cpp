@@ -93,17 +93,25 @@ TEST(Metrics, CountsDeadLettersByReasonAndMailboxDrops) {
   // with a bound of 1, everything sent meanwhile is dropped.
   std::promise<void> open;
   std::shared_future<void> gate = open.get_future().share();
+  auto entered = std::make_shared<std::promise<void>>();
+  auto in_handler = entered->get_future();
   troupe::child_spec spec;
   spec.id = "held";
   spec.mailbox = {1, troupe::overflow_policy::drop_newest};
-  spec.start = [gate](caf::actor_system& sys) {
+  spec.start = [entered, gate](caf::actor_system& sys) {
     return troupe::spawn(
       sys,
       [](troupe::stateful_actor<troupe::test::echo_state>*,
+         std::shared_ptr<std::promise<void>> entered,
          std::shared_future<void> gate) -> caf::behavior {
-        return {[gate](int) { gate.wait(); }};
+        return {[entered, gate](int x) {
+          if (x == 0) {
+            entered->set_value();
+            gate.wait();
+          }
+        }};
       },
-      gate);
+      entered, gate);
   };
   auto root = n.start_root({}, {spec});
   caf::scoped_actor self{n.system()};
@@ -114,9 +122,13 @@ TEST(Metrics, CountsDeadLettersByReasonAndMailboxDrops) {
     },
              [&](caf::error& err) { FAIL() << troupe::describe(err); });
   ASSERT_TRUE(held);
-  for (int i = 0; i < 4; ++i)
-    self->send(held, i); // the first is held, the other three dropped
+  // 0 is held in the handler, 1 waits, 2 to 4 are dropped.
+  self->send(held, 0);
+  auto took = in_handler.wait_for(std::chrono::seconds{5});
+  for (int i = 1; i < 5; ++i)
+    self->send(held, i);
   open.set_value();
+  ASSERT_EQ(took, std::future_status::ready);
   self->send(n.global_ref("nobody"), 1);
   child_process curl{{"/usr/bin/curl", "-sS", "--max-time", "10",
                       "http://127.0.0.1:" + std::to_string(n.metrics_port())

@@ -35,14 +35,17 @@ troupe::child_spec worker(std::string id) {
   return spec;
 }
 
-// Holds on to its first message until `gate` opens, so that the test
-// decides when its mailbox is full.
+// Says when it took its first message and holds on to it until `gate`
+// opens, so that the test decides when its mailbox is full.
 caf::behavior holder(troupe::stateful_actor<counter_state>* self,
+                     std::shared_ptr<std::promise<void>> entered,
                      std::shared_future<void> gate) {
   return {
-    [self, gate](int x) {
-      if (x == 0)
+    [self, entered, gate](int x) {
+      if (x == 0) {
+        entered->set_value();
         gate.wait();
+      }
       return self->state.n += x;
     },
   };
@@ -147,8 +150,10 @@ TEST(Snapshot, ShowsBoundedMailboxesAndDeadLettersByReason) {
   troupe::child_spec spec;
   spec.id = "b";
   spec.mailbox = {2, troupe::overflow_policy::reject};
-  spec.start = [gate](caf::actor_system& sys) {
-    return troupe::spawn(sys, holder, gate);
+  auto entered = std::make_shared<std::promise<void>>();
+  auto in_handler = entered->get_future();
+  spec.start = [entered, gate](caf::actor_system& sys) {
+    return troupe::spawn(sys, holder, entered, gate);
   };
   auto root = n.start_root({}, {spec});
   caf::scoped_actor self{n.system()};
@@ -157,9 +162,11 @@ TEST(Snapshot, ShowsBoundedMailboxesAndDeadLettersByReason) {
     .receive([&](std::vector<troupe::child_status>& xs) { b = xs[0].handle; },
              [&](caf::error& err) { FAIL() << troupe::describe(err); });
   ASSERT_TRUE(b);
-  // A message counts until its handler returns: 0 (held) and 1 fill it.
+  // 0 is held in the handler; then 1 and 2 wait and fill the mailbox.
   self->send(b, 0);
+  ASSERT_EQ(in_handler.wait_for(5s), std::future_status::ready);
   self->send(b, 1);
+  auto two = self->request(b, 5s, 2); // answered once b has drained
   for (int i = 0; i < 3; ++i)
     self->send(b, 2); // refused: dead letters
   self->request(b, 5s, 3).receive(
@@ -169,8 +176,10 @@ TEST(Snapshot, ShowsBoundedMailboxesAndDeadLettersByReason) {
         << troupe::describe(err);
     });
   open_gate();
+  two.receive([](int sum) { EXPECT_EQ(sum, 3); },
+              [](caf::error& err) { ADD_FAILURE() << troupe::describe(err); });
   self->request(b, 5s, 10).receive(
-    [](int sum) { EXPECT_EQ(sum, 11); },
+    [](int sum) { EXPECT_EQ(sum, 13); },
     [](caf::error& err) { ADD_FAILURE() << troupe::describe(err); });
   // Dead letters of the other reasons: an ended actor behind a troupe
   // handle, and a name nobody holds.
@@ -181,7 +190,15 @@ TEST(Snapshot, ShowsBoundedMailboxesAndDeadLettersByReason) {
   self->send(via, 1);
   self->send(n.global_ref("nobody"), 1);
 
+  // node.spawn takes a bound too.
+  auto loose = n.spawn(
+    troupe::mailbox_bound{5, troupe::overflow_policy::drop_newest}, counter);
+
   auto snap = n.snapshot_local();
+  auto* solo = find(snap, "/unsupervised/counter-" + std::to_string(loose.id()));
+  ASSERT_NE(solo, nullptr);
+  EXPECT_EQ(solo->figures().mailbox_bound(), 5u);
+  EXPECT_EQ(solo->figures().overflow(), "drop_newest");
   auto* info = find(snap, "/root/b");
   ASSERT_NE(info, nullptr);
   EXPECT_EQ(info->figures().mailbox_bound(), 2u);

@@ -26,9 +26,10 @@ const char* to_string(overflow_policy x) noexcept;
 /// drop_oldest}, fn, ...)`) or in a `child_spec`; the default, capacity 0,
 /// is unbounded and costs one branch per message.
 ///
-/// Exactly what is bounded: *user* messages, counted when they are
-/// enqueued and uncounted when the actor takes them (or skips them for
-/// good). Control messages are never counted, dropped or refused: system
+/// Exactly what is bounded: *user* messages that wait, counted when they
+/// are enqueued and uncounted when the actor takes one for its handler (a
+/// message the behavior skips waits again and counts again, which may put
+/// the count one over the bound for a moment). Control messages are never counted, dropped or refused: system
 /// messages (exit, down, error, timeouts, streams), responses to the
 /// actor's own requests, the cluster's events (`member_event`,
 /// `name_event`), supervision and introspection messages. A full mailbox
