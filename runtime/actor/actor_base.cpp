@@ -169,6 +169,13 @@ void set_actor_figures(bool on) noexcept {
   figures_on.store(on, std::memory_order_relaxed);
 }
 
+caf::invoke_message_result actor_base::consume(caf::mailbox_element& x) {
+  // Here, beside consume_counted, so that the unbounded default inlines it.
+  if (bound_.bounded())
+    return consume_bounded(x); // actor/mailbox.cpp
+  return consume_counted(x);
+}
+
 caf::invoke_message_result
 actor_base::consume_counted(caf::mailbox_element& x) {
   if (!figures_on.load(std::memory_order_relaxed))

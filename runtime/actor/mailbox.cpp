@@ -120,8 +120,9 @@ void actor_base::enqueue_bounded(caf::mailbox_element_ptr what,
   super::enqueue(std::move(what), ctx);
 }
 
-caf::invoke_message_result actor_base::consume(caf::mailbox_element& x) {
-  if (!bound_.bounded() || is_control(x))
+caf::invoke_message_result
+actor_base::consume_bounded(caf::mailbox_element& x) {
+  if (is_control(x))
     return consume_counted(x);
   if (bound_.policy == overflow_policy::drop_oldest &&
       queued_.load(std::memory_order_relaxed) >

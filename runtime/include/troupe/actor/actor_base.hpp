@@ -189,6 +189,8 @@ private:
 
   caf::invoke_message_result consume_counted(caf::mailbox_element& x);
 
+  caf::invoke_message_result consume_bounded(caf::mailbox_element& x);
+
   void enqueue_bounded(caf::mailbox_element_ptr what, caf::execution_unit* ctx);
 
   /// Accounts for a message the bound discards and answers a request.
