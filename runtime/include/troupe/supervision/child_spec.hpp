@@ -51,7 +51,7 @@ struct child_spec {
   /// Bounds the mailbox of the troupe actors `start` spawns in this process
   /// without a bound of their own (unbounded by default). A supervisor
   /// child ignores it, and it does not travel to other nodes.
-  troupe::mailbox_bound mailbox;
+  troupe::mailbox_bound mailbox{};
 };
 
 /// Delays between respawns of a child that keeps dying: `min`, then times
