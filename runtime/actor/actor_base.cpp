@@ -99,8 +99,16 @@ caf::actor& detail::spawning_parent() noexcept {
   return parent;
 }
 
-actor_base::actor_base(caf::actor_config& cfg)
-  : super(cfg), parent_(detail::spawning_parent()) {
+std::optional<mailbox_bound>& detail::spawning_bound() noexcept {
+  thread_local std::optional<mailbox_bound> bound;
+  return bound;
+}
+
+actor_base::actor_base(caf::actor_config& cfg,
+                       std::optional<mailbox_bound> bound)
+  : super(cfg),
+    parent_(detail::spawning_parent()),
+    bound_(bound ? *bound : detail::spawning_bound().value_or(mailbox_bound{})) {
   figures_.started_ns.store(std::chrono::duration_cast<std::chrono::nanoseconds>(
                               std::chrono::steady_clock::now()
                                 .time_since_epoch())
@@ -162,6 +170,14 @@ void set_actor_figures(bool on) noexcept {
 }
 
 caf::invoke_message_result actor_base::consume(caf::mailbox_element& x) {
+  // Here, beside consume_counted, so that the unbounded default inlines it.
+  if (bound_.bounded())
+    return consume_bounded(x); // actor/mailbox.cpp
+  return consume_counted(x);
+}
+
+caf::invoke_message_result
+actor_base::consume_counted(caf::mailbox_element& x) {
   if (!figures_on.load(std::memory_order_relaxed))
     return super::consume(x);
   auto& f = figures_;

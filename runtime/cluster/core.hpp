@@ -129,7 +129,8 @@ public:
 
   // -- counters ---------------------------------------------------------------
 
-  std::atomic<uint64_t> dead_letters{0};
+  // Dead letters are the node's, not only this layer's: see
+  // wire::detail::letter_counts.
   std::atomic<uint64_t> failed_requests{0};
   std::atomic<uint64_t> fenced{0};
 

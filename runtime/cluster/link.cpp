@@ -379,8 +379,8 @@ void link_layer::close_locked(out_link& l) {
     return;
   l.st = out_link::state::closed;
   if (l.frames > 0)
-    if (auto c = core_.lock())
-      c->dead_letters += l.frames;
+    wire::detail::count_dead_letter(sys_, wire::detail::dead_letter::node_down,
+                                    l.frames);
   l.frames = 0;
   l.buf.clear();
   l.wbuf.clear();
@@ -887,7 +887,8 @@ void link_layer::reader(std::shared_ptr<in_link> l) {
                           caf::make_error(caf::sec::request_receiver_down)),
                         &unit);
       else if (!mid.is_response())
-        ++c.dead_letters;
+        wire::detail::count_dead_letter(sys_,
+                                        wire::detail::dead_letter::actor_gone);
       return true;
     }
     target->enqueue(caf::make_mailbox_element(std::move(sender), mid, {},

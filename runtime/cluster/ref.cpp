@@ -14,6 +14,7 @@
 #include "troupe/log.hpp"
 #include "troupe/wire/cluster.pb.h"
 #include "troupe/wire/proto.hpp"
+#include "wire/config_base.hpp"
 
 namespace troupe::cluster {
 
@@ -89,6 +90,15 @@ public:
       // (not a proxy): hand it over directly.
       if (nid == home_system().node()
           || &target->home_system() != &home_system()) {
+        // CAF drops a one-way message to an ended actor without a trace.
+        if (!what->mid.is_request()
+            && target->getf(caf::abstract_actor::is_terminated_flag)) {
+          count(wire::detail::dead_letter::actor_gone,
+                fmt::format("'{}' has ended",
+                            name_.empty() ? fmt::format("actor {}", aid)
+                                          : name_));
+          return;
+        }
         target->enqueue(std::move(what), ctx);
         return;
       }
@@ -204,10 +214,19 @@ private:
                             ctx);
       return;
     }
-    auto n = ++core_->dead_letters;
+    auto name_gone = err.category() == error_category
+                     && err.code()
+                          == static_cast<uint8_t>(errc::name_not_found);
+    count(name_gone ? wire::detail::dead_letter::name_not_found
+                    : wire::detail::dead_letter::node_down,
+          describe(err));
+  }
+
+  void count(wire::detail::dead_letter why, const std::string& what) {
+    auto n = wire::detail::count_dead_letter(home_system(), why);
     if (n == 1 || n % 1000 == 0)
-      log(log_level::warn, fmt::format("dead letter #{}: {}", n,
-                                       describe(err)));
+      log(log_level::warn, fmt::format("dead letter #{} ({}): {}", n,
+                                       wire::detail::to_string(why), what));
   }
 
   // For a mirror: CAF's proxy of the remote actor (null without links).

@@ -47,7 +47,7 @@ public:
     if (!owner_.running())
       return out;
     struct per_type {
-      double actors = 0, messages = 0, mailbox = 0, restarts = 0;
+      double actors = 0, messages = 0, mailbox = 0, restarts = 0, dropped = 0;
     };
     std::map<std::string, per_type> types;
     auto snap = owner_.snapshot_local();
@@ -59,6 +59,7 @@ public:
       t.messages += static_cast<double>(a.figures().messages());
       t.mailbox += static_cast<double>(a.figures().mailbox());
       t.restarts += static_cast<double>(a.restarts());
+      t.dropped += static_cast<double>(a.figures().dropped());
     }
     auto actors = family("troupe_actors", "Running actors by type.",
                          MetricType::Gauge);
@@ -71,17 +72,23 @@ public:
     auto restarts = family("troupe_actor_restarts_total",
                            "Restarts of supervised actors, by actor type.",
                            MetricType::Counter);
+    auto dropped = family("troupe_actor_mailbox_dropped_total",
+                          "Messages discarded by bounded mailboxes, by "
+                          "actor type (running actors).",
+                          MetricType::Counter);
     for (auto& [name, t] : types) {
       std::vector<prometheus::ClientMetric::Label> label{{"type", name}};
       actors.metric.push_back(value(t.actors, MetricType::Gauge, label));
       messages.metric.push_back(value(t.messages, MetricType::Counter, label));
       mailbox.metric.push_back(value(t.mailbox, MetricType::Gauge, label));
       restarts.metric.push_back(value(t.restarts, MetricType::Counter, label));
+      dropped.metric.push_back(value(t.dropped, MetricType::Counter, label));
     }
     out.push_back(std::move(actors));
     out.push_back(std::move(messages));
     out.push_back(std::move(mailbox));
     out.push_back(std::move(restarts));
+    out.push_back(std::move(dropped));
     std::map<std::string, double> by_status;
     for (auto s : {member_status::joining, member_status::up,
                    member_status::suspect, member_status::down,
@@ -102,8 +109,20 @@ public:
       f.metric.push_back(value(static_cast<double>(x), MetricType::Counter));
       out.push_back(std::move(f));
     };
-    counter("troupe_dead_letters_total",
-            "Messages to a down node or an unheld name.", stats.dead_letters);
+    auto dead = family("troupe_dead_letters_total",
+                       "One-way messages that reached no handler, by reason.",
+                       MetricType::Counter);
+    for (auto [reason, n] :
+         {std::pair{"node_down", stats.dead_letters_node_down},
+          std::pair{"name_not_found", stats.dead_letters_name_not_found},
+          std::pair{"actor_gone", stats.dead_letters_actor_gone},
+          std::pair{"mailbox_full", stats.dead_letters_mailbox_full}})
+      dead.metric.push_back(value(static_cast<double>(n), MetricType::Counter,
+                                  {{"reason", reason}}));
+    out.push_back(std::move(dead));
+    counter("troupe_mailbox_dropped_total",
+            "Messages (one-way and requests) bounded mailboxes discarded.",
+            stats.mailbox_dropped);
     counter("troupe_failed_requests_total",
             "Requests failed with node_down or name_not_found.",
             stats.failed_requests);

@@ -68,6 +68,11 @@ void fill_local(caf::blocking_actor* self, const caf::actor& hdl,
     ticks_to_ns(f.handler_ticks_max.load(std::memory_order_relaxed))));
   info.set_uptime_ms(
     steady_ms_since(f.started_ns.load(std::memory_order_relaxed)));
+  if (auto& bound = base->bound(); bound.bounded()) {
+    out->set_mailbox_bound(bound.capacity);
+    out->set_overflow(to_string(bound.policy));
+    out->set_dropped(f.dropped.load(std::memory_order_relaxed));
+  }
   // The depth comes from inside the actor (urgent, so it does not wait
   // behind the mailbox it measures).
   self->request<caf::message_priority::high>(hdl, 200ms,
@@ -147,7 +152,14 @@ node::snapshot_local(std::map<std::string, caf::actor>* handles) {
     if (m.name == cfg_.name)
       *out.mutable_member() = cluster::to_wire(m);
   out.set_reachable(true);
-  out.set_dead_letters(core_->dead_letters.load());
+  auto stats = cluster_statistics();
+  out.set_dead_letters(stats.dead_letters);
+  auto& by_reason = *out.mutable_dead_letters_by_reason();
+  by_reason["node_down"] = stats.dead_letters_node_down;
+  by_reason["name_not_found"] = stats.dead_letters_name_not_found;
+  by_reason["actor_gone"] = stats.dead_letters_actor_gone;
+  by_reason["mailbox_full"] = stats.dead_letters_mailbox_full;
+  out.set_mailbox_dropped(stats.mailbox_dropped);
   out.set_uptime_ms(unix_ms_now() - static_cast<int64_t>(started_unix_ms_));
   caf::scoped_actor self{*sys_, true};
   walker w{self.ptr(), sys_->node(), *core_, out, {}, handles};

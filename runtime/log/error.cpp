@@ -34,6 +34,8 @@ const char* to_string(errc x) noexcept {
       return "fenced";
     case errc::spawn_failed:
       return "spawn_failed";
+    case errc::mailbox_full:
+      return "mailbox_full";
   }
   return "unknown";
 }

@@ -14,6 +14,7 @@
 #include "troupe/actor/spawn.hpp"
 #include "troupe/error.hpp"
 #include "troupe/log.hpp"
+#include "wire/config_base.hpp"
 
 namespace troupe {
 
@@ -51,14 +52,19 @@ struct stable_state {
 
 using stable_actor = caf::stateful_actor<stable_state>;
 
-caf::result<caf::message> refuse(stable_actor* self, caf::response_promise& rp,
-                                 caf::error reason) {
-  if (!rp.async())
+caf::result<caf::message>
+refuse(stable_actor* self, caf::response_promise& rp, caf::error reason,
+       wire::detail::dead_letter why = wire::detail::dead_letter::actor_gone) {
+  if (!rp.async()) {
     rp.deliver(std::move(reason));
-  else
+    return caf::delegated<caf::message>{};
+  }
+  auto n = wire::detail::count_dead_letter(self->home_system(), why);
+  if (n == 1 || n % 1000 == 0)
     log(log_level::warn,
-        fmt::format("dead letter: a message to a child that is gone ({})",
-                    describe(reason)));
+        fmt::format("dead letter #{} ({}): a message to a child that is "
+                    "gone or restarting ({})",
+                    n, wire::detail::to_string(why), describe(reason)));
   return caf::delegated<caf::message>{};
 }
 
@@ -78,9 +84,11 @@ caf::behavior stable_handle(stable_actor* self) {
       return refuse(self, rp, st.gone);
     if (st.held.size() >= stable_state::max_held)
       return refuse(self, rp,
-                    make_error(errc::rejected_message,
-                               "too many messages held for a restarting "
-                               "child"));
+                    make_error(errc::mailbox_full,
+                               fmt::format("more than {} messages held for "
+                                           "the restarting child",
+                                           stable_state::max_held)),
+                    wire::detail::dead_letter::mailbox_full);
     st.held.emplace_back(std::move(rp), std::move(msg));
     return caf::delegated<caf::message>{};
   });
@@ -176,7 +184,10 @@ size_t index_of(supervisor_actor* self, const child_entry& child);
 
 caf::actor start_child(supervisor_actor* self, child_entry& child) {
   {
-    detail::parent_scope scope{caf::actor{self}};
+    std::optional<mailbox_bound> bound;
+    if (child.spec.mailbox.bounded())
+      bound = child.spec.mailbox;
+    detail::parent_scope scope{caf::actor{self}, bound};
     child.hdl = child.spec.start(self->home_system());
   }
   if (child.hdl)
@@ -474,7 +485,9 @@ caf::behavior supervisor(supervisor_actor* self, supervisor_flags flags,
 
 caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_flags flags,
                             std::vector<child_spec> children) {
-  return troupe::spawn(sys, supervisor, flags, std::move(children));
+  // Explicitly unbounded: a supervisor never takes its child spec's bound.
+  return troupe::spawn(sys, mailbox_bound{}, supervisor, flags,
+                       std::move(children));
 }
 
 } // namespace troupe

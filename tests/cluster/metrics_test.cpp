@@ -1,16 +1,19 @@
 // The Prometheus endpoint: scraped with curl, parsed line by line as the
 // text exposition format, with the node's figures in it.
+#include <future>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <string>
 
+#include <caf/scoped_actor.hpp>
 #include <gtest/gtest.h>
 
 #include "child_process.hpp"
 #include "echo_actor.hpp"
 #include "troupe/error.hpp"
 #include "troupe/node/node.hpp"
+#include "troupe/supervision/supervisor.hpp"
 
 using troupe::test::child_process;
 
@@ -66,7 +69,9 @@ TEST(Metrics, ScrapedWithCurlParsesAsPrometheusText) {
   for (auto expected : {"troupe_actors", "troupe_actor_messages_total",
                         "troupe_actor_mailbox_depth",
                         "troupe_actor_restarts_total", "troupe_cluster_members",
-                        "troupe_dead_letters_total"})
+                        "troupe_dead_letters_total",
+                        "troupe_mailbox_dropped_total",
+                        "troupe_actor_mailbox_dropped_total"})
     EXPECT_EQ(names.count(expected), 1u) << expected << "\n" << curl.output();
   EXPECT_NE(curl.output().find("troupe_actors{type=\"echo\"} 1"),
             std::string::npos)
@@ -75,6 +80,71 @@ TEST(Metrics, ScrapedWithCurlParsesAsPrometheusText) {
             std::string::npos)
     << curl.output();
   EXPECT_GT(samples, 10u);
+}
+
+TEST(Metrics, CountsDeadLettersByReasonAndMailboxDrops) {
+  troupe::node_config cfg;
+  cfg.name = "lossy";
+  cfg.log = troupe::log_level::error;
+  cfg.metrics_port = 0;
+  troupe::node n{cfg};
+  ASSERT_FALSE(n.start());
+  // A child that holds its first message until the test opens the gate:
+  // with a bound of 1, everything sent meanwhile is dropped.
+  std::promise<void> open;
+  std::shared_future<void> gate = open.get_future().share();
+  auto entered = std::make_shared<std::promise<void>>();
+  auto in_handler = entered->get_future();
+  troupe::child_spec spec;
+  spec.id = "held";
+  spec.mailbox = {1, troupe::overflow_policy::drop_newest};
+  spec.start = [entered, gate](caf::actor_system& sys) {
+    return troupe::spawn(
+      sys,
+      [](troupe::stateful_actor<troupe::test::echo_state>*,
+         std::shared_ptr<std::promise<void>> entered,
+         std::shared_future<void> gate) -> caf::behavior {
+        return {[entered, gate](int x) {
+          if (x == 0) {
+            entered->set_value();
+            gate.wait();
+          }
+        }};
+      },
+      entered, gate);
+  };
+  auto root = n.start_root({}, {spec});
+  caf::scoped_actor self{n.system()};
+  caf::actor held;
+  self->request(root, std::chrono::seconds{5}, troupe::children_atom::value)
+    .receive([&](std::vector<troupe::child_status>& xs) {
+      held = xs[0].handle;
+    },
+             [&](caf::error& err) { FAIL() << troupe::describe(err); });
+  ASSERT_TRUE(held);
+  // 0 is held in the handler, 1 waits, 2 to 4 are dropped.
+  self->send(held, 0);
+  auto took = in_handler.wait_for(std::chrono::seconds{5});
+  for (int i = 1; i < 5; ++i)
+    self->send(held, i);
+  open.set_value();
+  ASSERT_EQ(took, std::future_status::ready);
+  self->send(n.global_ref("nobody"), 1);
+  child_process curl{{"/usr/bin/curl", "-sS", "--max-time", "10",
+                      "http://127.0.0.1:" + std::to_string(n.metrics_port())
+                        + "/metrics"}};
+  ASSERT_EQ(curl.wait_exit(), 0) << curl.output();
+  auto out = curl.output();
+  for (auto line :
+       {"troupe_dead_letters_total{reason=\"mailbox_full\"} 3",
+        "troupe_dead_letters_total{reason=\"name_not_found\"} 1",
+        "troupe_dead_letters_total{reason=\"actor_gone\"} 0",
+        "troupe_dead_letters_total{reason=\"node_down\"} 0",
+        "troupe_mailbox_dropped_total 3",
+        "troupe_actor_mailbox_dropped_total{type=\"echo\"} 3"})
+    EXPECT_NE(out.find(std::string{line} + "\n"), std::string::npos)
+      << line << "\n"
+      << out;
 }
 
 TEST(Metrics, OffUnlessAPortIsConfigured) {

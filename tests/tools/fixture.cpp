@@ -60,6 +60,10 @@ wire::ClusterSnapshot fixture_snapshot() {
   n1->set_reachable(true);
   n1->set_uptime_ms(3'723'000); // 1h02m03s
   n1->set_dead_letters(2);
+  (*n1->mutable_dead_letters_by_reason())["mailbox_full"] = 1;
+  (*n1->mutable_dead_letters_by_reason())["actor_gone"] = 1;
+  (*n1->mutable_dead_letters_by_reason())["node_down"] = 0;
+  n1->set_mailbox_dropped(40);
   // Listed out of path order: children are drawn in path order.
   auto* workers =
       add_actor(n1, "/root/workers", "/root", 11, "troupe.supervisor", sup);
@@ -76,6 +80,10 @@ wire::ClusterSnapshot fixture_snapshot() {
   auto* w1 =
       add_actor(n1, "/root/workers/w1", "/root/workers", 13, "counter", worker);
   set_figures(w1, 48210, 3, 120.5);
+  // A bounded mailbox that overflowed.
+  w1->mutable_figures()->set_mailbox_bound(64);
+  w1->mutable_figures()->set_overflow("drop_oldest");
+  w1->mutable_figures()->set_dropped(40);
   auto* root = add_actor(n1, "/root", "", 10, "troupe.supervisor", sup);
   set_figures(root, 2, 0, 0.0);
   auto* logger = add_actor(n1, "/root/logger", "/root", 12, "logger", worker);

@@ -44,6 +44,9 @@ enum class errc : uint8_t {
   /// A remote spawn failed: unknown actor type, no live node to place it,
   /// or the factory failed.
   spawn_failed,
+  /// A bounded mailbox discarded the request (`troupe::mailbox_bound`);
+  /// the text names the actor and its bound.
+  mailbox_full,
 };
 
 /// The category atom of troupe's errors.

@@ -1,5 +1,8 @@
 // A node's snapshot of its supervision trees: paths, kinds, figures, and a
 // drill failure that the supervisor counts.
+#include <future>
+
+#include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <gtest/gtest.h>
 
@@ -30,6 +33,22 @@ troupe::child_spec worker(std::string id) {
     return troupe::spawn(sys, counter);
   };
   return spec;
+}
+
+// Says when it took its first message and holds on to it until `gate`
+// opens, so that the test decides when its mailbox is full.
+caf::behavior holder(troupe::stateful_actor<counter_state>* self,
+                     std::shared_ptr<std::promise<void>> entered,
+                     std::shared_future<void> gate) {
+  return {
+    [self, entered, gate](int x) {
+      if (x == 0) {
+        entered->set_value();
+        gate.wait();
+      }
+      return self->state.n += x;
+    },
+  };
 }
 
 const troupe::wire::ActorInfo* find(const troupe::wire::NodeSnapshot& snap,
@@ -104,4 +123,102 @@ TEST(Snapshot, ListsTheTreeWithFiguresAndCountsADrillFailure) {
   auto all = n.snapshot_cluster();
   EXPECT_EQ(all.answered_by(), "solo");
   EXPECT_EQ(all.nodes_size(), 1);
+}
+
+TEST(Snapshot, ShowsBoundedMailboxesAndDeadLettersByReason) {
+  troupe::node_config cfg;
+  cfg.name = "bounded";
+  cfg.log = troupe::log_level::error;
+  troupe::node n{cfg};
+  ASSERT_FALSE(n.start());
+  std::promise<void> open;
+  std::shared_future<void> gate = open.get_future().share();
+  // Opened on every way out, or a failed assertion leaves the node's
+  // shutdown waiting on the held handler.
+  struct opener {
+    std::promise<void>& p;
+    bool opened = false;
+    void operator()() {
+      if (!opened)
+        p.set_value();
+      opened = true;
+    }
+    ~opener() {
+      (*this)();
+    }
+  } open_gate{open};
+  troupe::child_spec spec;
+  spec.id = "b";
+  spec.mailbox = {2, troupe::overflow_policy::reject};
+  auto entered = std::make_shared<std::promise<void>>();
+  auto in_handler = entered->get_future();
+  spec.start = [entered, gate](caf::actor_system& sys) {
+    return troupe::spawn(sys, holder, entered, gate);
+  };
+  auto root = n.start_root({}, {spec});
+  caf::scoped_actor self{n.system()};
+  caf::actor b;
+  self->request(root, 5s, troupe::children_atom::value)
+    .receive([&](std::vector<troupe::child_status>& xs) { b = xs[0].handle; },
+             [&](caf::error& err) { FAIL() << troupe::describe(err); });
+  ASSERT_TRUE(b);
+  // 0 is held in the handler; then 1 and 2 wait and fill the mailbox.
+  self->send(b, 0);
+  ASSERT_EQ(in_handler.wait_for(5s), std::future_status::ready);
+  self->send(b, 1);
+  auto two = self->request(b, 5s, 2); // answered once b has drained
+  for (int i = 0; i < 3; ++i)
+    self->send(b, 2); // refused: dead letters
+  self->request(b, 5s, 3).receive(
+    [](int) { ADD_FAILURE() << "a full mailbox took a request"; },
+    [](caf::error& err) {
+      EXPECT_EQ(err.code(), static_cast<uint8_t>(troupe::errc::mailbox_full))
+        << troupe::describe(err);
+    });
+  open_gate();
+  two.receive([](int sum) { EXPECT_EQ(sum, 3); },
+              [](caf::error& err) { ADD_FAILURE() << troupe::describe(err); });
+  self->request(b, 5s, 10).receive(
+    [](int sum) { EXPECT_EQ(sum, 13); },
+    [](caf::error& err) { ADD_FAILURE() << troupe::describe(err); });
+  // Dead letters of the other reasons: an ended actor behind a troupe
+  // handle, and a name nobody holds.
+  auto plain = n.system().spawn([]() -> caf::behavior { return {[](int) {}}; });
+  auto via = n.ref(plain);
+  self->send_exit(plain, caf::exit_reason::user_shutdown);
+  self->wait_for(plain);
+  self->send(via, 1);
+  self->send(n.global_ref("nobody"), 1);
+
+  // node.spawn takes a bound too.
+  auto loose = n.spawn(
+    troupe::mailbox_bound{5, troupe::overflow_policy::drop_newest}, counter);
+
+  auto snap = n.snapshot_local();
+  auto* solo = find(snap, "/unsupervised/counter-" + std::to_string(loose.id()));
+  ASSERT_NE(solo, nullptr);
+  EXPECT_EQ(solo->figures().mailbox_bound(), 5u);
+  EXPECT_EQ(solo->figures().overflow(), "drop_newest");
+  auto* info = find(snap, "/root/b");
+  ASSERT_NE(info, nullptr);
+  EXPECT_EQ(info->figures().mailbox_bound(), 2u);
+  EXPECT_EQ(info->figures().overflow(), "reject");
+  EXPECT_EQ(info->figures().dropped(), 4u); // 3 sends and a request
+  EXPECT_EQ(snap.mailbox_dropped(), 4u);
+  auto& by_reason = snap.dead_letters_by_reason();
+  ASSERT_EQ(by_reason.count("mailbox_full"), 1u);
+  EXPECT_EQ(by_reason.at("mailbox_full"), 3u);
+  EXPECT_EQ(by_reason.at("actor_gone"), 1u);
+  EXPECT_EQ(by_reason.at("name_not_found"), 1u);
+  EXPECT_EQ(by_reason.at("node_down"), 0u);
+  EXPECT_EQ(snap.dead_letters(), 5u);
+  auto stats = n.cluster_statistics();
+  EXPECT_EQ(stats.dead_letters, 5u);
+  EXPECT_EQ(stats.dead_letters_mailbox_full, 3u);
+  EXPECT_EQ(stats.mailbox_dropped, 4u);
+  // An unbounded actor shows no bound.
+  auto* sup = find(snap, "/root");
+  ASSERT_NE(sup, nullptr);
+  EXPECT_EQ(sup->figures().mailbox_bound(), 0u);
+  EXPECT_EQ(sup->figures().overflow(), "");
 }

@@ -30,6 +30,21 @@ std::string plural(size_t n, const char* what) {
   return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s");
 }
 
+// ` (3 actor_gone, 1 mailbox_full)`: the reasons that occurred, by name.
+std::string reasons(const wire::NodeSnapshot& ns) {
+  std::vector<std::pair<std::string, uint64_t>> xs;
+  for (auto& [reason, n] : ns.dead_letters_by_reason())
+    if (n > 0)
+      xs.emplace_back(reason, n);
+  if (xs.empty())
+    return {};
+  std::sort(xs.begin(), xs.end());
+  std::string out;
+  for (auto& [reason, n] : xs)
+    out += fmt::format("{}{} {}", out.empty() ? " (" : ", ", n, reason);
+  return out + ")";
+}
+
 // `n1  up  incarnation 17  host:port  uptime 1h02m  6 actors`, or the
 // error instead of the figures when the node did not answer.
 std::string heading(const wire::NodeSnapshot& ns, size_t actors, bool color) {
@@ -52,7 +67,8 @@ std::string heading(const wire::NodeSnapshot& ns, size_t actors, bool color) {
                   plural(actors, "actor"));
   if (ns.dead_letters() > 0)
     line += "  " + paint(color, detail::ansi::yellow,
-                         plural(ns.dead_letters(), "dead letter"));
+                         plural(ns.dead_letters(), "dead letter")
+                           + reasons(ns));
   return line;
 }
 
@@ -62,6 +78,11 @@ std::string notes(const actor_entry& e) {
   auto& a = *e.info;
   if (e.orphan)
     out = fmt::format("supervisor {} not in snapshot", a.parent());
+  if (auto dropped = a.figures().dropped(); dropped > 0) {
+    if (!out.empty())
+      out += "; ";
+    out += fmt::format("dropped {} ({})", dropped, a.figures().overflow());
+  }
   if (!a.last_failure().empty() || a.last_failure_unix_ms() != 0) {
     if (!out.empty())
       out += "; ";
@@ -72,6 +93,13 @@ std::string notes(const actor_entry& e) {
       out += ": " + detail::one_line(a.last_failure());
   }
   return out;
+}
+
+// `3`, or `3/64` for a bounded mailbox.
+std::string mailbox(const wire::ActorFigures& fig) {
+  if (fig.mailbox_bound() == 0)
+    return std::to_string(fig.mailbox());
+  return fmt::format("{}/{}", fig.mailbox(), fig.mailbox_bound());
 }
 
 // Adds the row of actor `i` and, below it, its subtree. `prefix` is the
@@ -97,7 +125,7 @@ void draw(table& t, const forest& f, size_t i, const std::string& tree_node,
       {detail::name_of(a.status()), detail::color_of(a.status())},
       {std::to_string(a.restarts()),
        a.restarts() > 0 ? detail::ansi::yellow : std::string_view{}, true},
-      {known ? std::to_string(fig.mailbox()) : "-", {}, true},
+      {known ? mailbox(fig) : "-", {}, true},
       {known ? detail::format_rate(fig.msgs_per_sec()) : "-", {}, true},
       {notes(e), detail::ansi::red},
   });

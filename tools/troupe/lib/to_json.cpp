@@ -29,8 +29,14 @@ nlohmann::json to_json(const wire::ClusterSnapshot& snap) {
           {"handler_ns_total", fig.handler_ns_total()},
           {"handler_ns_max", fig.handler_ns_max()},
           {"msgs_per_sec", fig.msgs_per_sec()},
+          {"mailbox_bound", fig.mailbox_bound()},
+          {"overflow", fig.overflow()},
+          {"dropped", fig.dropped()},
       });
     }
+    auto reasons = nlohmann::json::object();
+    for (auto& [reason, n] : ns.dead_letters_by_reason())
+      reasons[reason] = n;
     nodes.push_back({
         {"name", m.name()},
         {"status", detail::name_of(m.status())},
@@ -41,6 +47,8 @@ nlohmann::json to_json(const wire::ClusterSnapshot& snap) {
         {"error", ns.error()},
         {"uptime_ms", ns.uptime_ms()},
         {"dead_letters", ns.dead_letters()},
+        {"dead_letters_by_reason", reasons},
+        {"mailbox_dropped", ns.mailbox_dropped()},
         {"actors", std::move(actors)},
     });
   }

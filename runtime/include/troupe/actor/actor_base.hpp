@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <caf/atom.hpp>
@@ -11,6 +12,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/invoke_message_result.hpp>
 #include <caf/mailbox_element.hpp>
+
+#include "troupe/actor/mailbox_bound.hpp"
 
 namespace troupe {
 
@@ -37,13 +40,17 @@ struct handler_failure {
 /// the largest sampled one. The mailbox depth is
 /// not here: CAF 0.17's mailbox cannot be sized safely from outside, so the
 /// actor answers an urgent `figures_atom` request with it (see
-/// `mailbox_depth_atom`).
+/// `mailbox_depth_atom`). `dropped` is the exception to "only the actor
+/// writes": a bounded mailbox discards in the sender's thread, so senders
+/// add to it (a locked add, on the overflow path only).
 struct actor_figures {
   std::atomic<uint64_t> consumed{0};
   std::atomic<uint64_t> handler_ticks_total{0};
   std::atomic<uint64_t> handler_ticks_max{0};
   /// Nanoseconds since the epoch of the steady clock when it (re)started.
   std::atomic<int64_t> started_ns{0};
+  /// Messages its bounded mailbox discarded (see `mailbox_bound`).
+  std::atomic<uint64_t> dropped{0};
 };
 
 /// Converts timestamp ticks of `actor_figures` to nanoseconds.
@@ -75,8 +82,14 @@ using mailbox_depth_atom = caf::atom_constant<caf::atom("trp_depth")>;
 /// CAF does. An exit message with reason `errc::restart_requested` (sent by
 /// a supervisor to the siblings of a failed child) also restarts it in place.
 ///
+/// A troupe actor may have a bounded mailbox (`mailbox_bound`, given at
+/// spawn); `enqueue` enforces it in the sender's thread. A one-way message
+/// that arrives after the actor ended counts as a dead letter of its node
+/// (CAF drops it silently; requests CAF answers itself).
+///
 /// Thread safety: like any CAF actor, only the actor itself touches these
-/// members, from inside its handlers.
+/// members, from inside its handlers; `enqueue`, `figures()` and `bound()`
+/// are safe from any thread.
 class actor_base : public caf::event_based_actor {
 public:
   using super = caf::event_based_actor;
@@ -84,7 +97,10 @@ public:
   /// Decides what happens after a handler threw. Called inside the actor.
   using failure_handler = std::function<void(actor_base*, handler_failure&)>;
 
-  explicit actor_base(caf::actor_config& cfg);
+  /// Without `bound`, the actor takes the one its supervisor's child spec
+  /// gives (see `child_spec::mailbox`), else it is unbounded.
+  explicit actor_base(caf::actor_config& cfg,
+                      std::optional<mailbox_bound> bound = std::nullopt);
 
   ~actor_base() override;
 
@@ -132,8 +148,22 @@ public:
   /// Describes the types of a message, Protobuf messages by full name.
   std::string describe_types(const caf::type_erased_tuple& xs) const;
 
-  /// Handles one message and accounts for it: count and time in handler.
+  using super::enqueue;
+
+  /// Enforces the mailbox bound and counts messages to an ended actor, then
+  /// enqueues as CAF does.
+  void enqueue(caf::mailbox_element_ptr what,
+               caf::execution_unit* ctx) override;
+
+  /// Handles one message and accounts for it: count and time in handler;
+  /// under `drop_oldest`, discards it instead while the backlog is over the
+  /// bound.
   caf::invoke_message_result consume(caf::mailbox_element& x) override;
+
+  /// The mailbox bound (unbounded by default). Constant after spawn.
+  const mailbox_bound& bound() const noexcept {
+    return bound_;
+  }
 
   /// Messages waiting in the mailbox. Call only from inside the actor.
   uint64_t mailbox_depth();
@@ -157,9 +187,25 @@ protected:
 private:
   bool count_consumed(uint64_t n);
 
+  caf::invoke_message_result consume_counted(caf::mailbox_element& x);
+
+  caf::invoke_message_result consume_bounded(caf::mailbox_element& x);
+
+  void enqueue_bounded(caf::mailbox_element_ptr what, caf::execution_unit* ctx);
+
+  /// Accounts for a message the bound discards and answers a request.
+  void discard(caf::mailbox_element& x, caf::execution_unit* ctx);
+
+  /// Counts a one-way message to this actor after it ended.
+  void count_gone(const caf::mailbox_element& x);
+
   failure_handler failure_handler_;
   caf::actor parent_;
   actor_figures figures_;
+  mailbox_bound bound_;
+  /// User messages in the mailbox (bounded mailboxes only): senders add,
+  /// the actor subtracts.
+  std::atomic<int64_t> queued_{0};
 };
 
 } // namespace troupe

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -29,8 +30,13 @@ using actor_impl_t = std::remove_pointer_t<first_arg_t<F>>;
 /// The arguments are kept (copied) with `fn`, so that the actor can be
 /// rebuilt in place after a failure; they must be copyable. This is the
 /// same contract as Akka's `Props` or an OTP child spec's start function.
+///
+/// `bound` limits its mailbox (see `mailbox_bound`); the overload without
+/// it leaves the mailbox unbounded unless a supervisor's child spec says
+/// otherwise.
 template <class F, class... Ts>
-caf::actor spawn(caf::actor_system& sys, F fn, Ts&&... args) {
+caf::actor spawn(caf::actor_system& sys, std::optional<mailbox_bound> bound,
+                 F fn, Ts&&... args) {
   using impl = detail::actor_impl_t<F>;
   static_assert(std::is_base_of_v<actor_base, impl>,
                 "the first argument of fn must be troupe::stateful_actor<S>*");
@@ -39,7 +45,20 @@ caf::actor spawn(caf::actor_system& sys, F fn, Ts&&... args) {
       impl* self) mutable -> caf::behavior {
     return std::apply([&](auto&... ys) { return fn(self, ys...); }, xs);
   };
-  return sys.spawn<impl>(std::move(init));
+  return sys.spawn<impl>(std::move(init), bound);
+}
+
+template <class F, class... Ts>
+caf::actor spawn(caf::actor_system& sys, mailbox_bound bound, F fn,
+                 Ts&&... args) {
+  return troupe::spawn(sys, std::optional<mailbox_bound>{bound}, std::move(fn),
+                       std::forward<Ts>(args)...);
+}
+
+template <class F, class... Ts>
+caf::actor spawn(caf::actor_system& sys, F fn, Ts&&... args) {
+  return troupe::spawn(sys, std::optional<mailbox_bound>{}, std::move(fn),
+                       std::forward<Ts>(args)...);
 }
 
 } // namespace troupe

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <new>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -84,8 +85,9 @@ class stateful_actor : public actor_base {
 public:
   using init_fn = std::function<caf::behavior(stateful_actor*)>;
 
-  explicit stateful_actor(caf::actor_config& cfg, init_fn init = nullptr)
-    : actor_base(cfg), state(state_), init_(std::move(init)) {
+  explicit stateful_actor(caf::actor_config& cfg, init_fn init = nullptr,
+                          std::optional<mailbox_bound> bound = std::nullopt)
+    : actor_base(cfg, bound), state(state_), init_(std::move(init)) {
     construct_state();
   }
 

@@ -81,9 +81,23 @@ using actor_factory =
 
 /// Counters of the cluster layer (cumulative).
 struct cluster_stats {
-  /// One-way messages sent through troupe handles to an actor on a node
-  /// that was down, or to a name nobody holds.
+  /// One-way messages that reached no handler: the sum of the four
+  /// reasons below.
   uint64_t dead_letters = 0;
+  /// To an actor on a node that was down (through troupe handles), or
+  /// waiting on a direct link that closed.
+  uint64_t dead_letters_node_down = 0;
+  /// To a cluster-wide name nobody held.
+  uint64_t dead_letters_name_not_found = 0;
+  /// To an actor of this node that had ended (troupe actors, actors behind
+  /// troupe handles, and messages from direct links). Messages that other
+  /// nodes send to this node's ended actors over CAF's own transport are
+  /// dropped by CAF and not counted.
+  uint64_t dead_letters_actor_gone = 0;
+  /// Discarded by a bounded mailbox (`mailbox_bound`).
+  uint64_t dead_letters_mailbox_full = 0;
+  /// Messages, one-way and requests, that bounded mailboxes discarded.
+  uint64_t mailbox_dropped = 0;
   /// Requests failed with `errc::node_down` (at once, or when their node
   /// went down while they were pending).
   uint64_t failed_requests = 0;

@@ -10,6 +10,8 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/fwd.hpp>
 
+#include "troupe/actor/mailbox_bound.hpp"
+
 namespace troupe {
 
 /// When a child is restarted (Erlang/OTP's restart types).
@@ -46,6 +48,10 @@ struct child_spec {
   /// (OTP's `brutal_kill`).
   std::chrono::milliseconds shutdown{5000};
   child_kind kind = child_kind::worker;
+  /// Bounds the mailbox of the troupe actors `start` spawns in this process
+  /// without a bound of their own (unbounded by default). A supervisor
+  /// child ignores it, and it does not travel to other nodes.
+  troupe::mailbox_bound mailbox{};
 };
 
 /// Delays between respawns of a child that keeps dying: `min`, then times
