@@ -120,6 +120,20 @@ public:
       dead.metric.push_back(value(static_cast<double>(n), MetricType::Counter,
                                   {{"reason", reason}}));
     out.push_back(std::move(dead));
+    auto refused = family("troupe_connections_refused_total",
+                          "Connections the transport guard refused or "
+                          "dropped, by reason.",
+                          MetricType::Counter);
+    for (auto [reason, n] :
+         {std::pair{"max_connections", stats.refused_over_limit},
+          std::pair{"oversized_frame", stats.refused_oversized},
+          std::pair{"handshake_timeout", stats.refused_handshake_timeout},
+          std::pair{"secret", stats.refused_secret},
+          std::pair{"tls", stats.refused_tls},
+          std::pair{"malformed", stats.refused_malformed}})
+      refused.metric.push_back(value(static_cast<double>(n),
+                                     MetricType::Counter, {{"reason", reason}}));
+    out.push_back(std::move(refused));
     counter("troupe_mailbox_dropped_total",
             "Messages (one-way and requests) bounded mailboxes discarded.",
             stats.mailbox_dropped);

@@ -584,6 +584,15 @@ cluster_stats node::cluster_statistics() const {
     x.link_frames_in = links->frames_in.load();
     x.link_bad_frames = links->bad_frames.load();
   }
+  if (auto& net = core_->net) {
+    auto g = net->stats();
+    x.refused_over_limit = g.over_limit;
+    x.refused_oversized = g.oversized_frames;
+    x.refused_handshake_timeout = g.handshake_timeouts;
+    x.refused_secret = g.auth_failures;
+    x.refused_tls = g.tls_failures;
+    x.refused_malformed = g.malformed;
+  }
   return x;
 }
 

@@ -168,6 +168,9 @@ TEST_F(Secret, AWrongSecretIsRefusedWithinASecond) {
   troupe::node c{config("c", {"guess", {}, {}, {}})};
   serve(c);
   expect_refused(c, a.port());
+  // Both ends counted it (a refused c's proof, c refused a's).
+  EXPECT_GE(a.cluster_statistics().refused_secret, 1u);
+  EXPECT_GE(c.cluster_statistics().refused_secret, 1u);
   expect_cluster_unaffected(a, *b);
   c.shutdown();
 }
@@ -265,6 +268,10 @@ TEST_F(Tls, APeerWithACertificateOfAnotherCaIsRefusedWithinASecond) {
   troupe::node x{config("x", cas().of("other", "x"))};
   serve(x);
   expect_refused(x, a.port());
+  // Whichever end checked the other's certificate first counted it.
+  EXPECT_GE(a.cluster_statistics().refused_tls
+              + x.cluster_statistics().refused_tls,
+            1u);
   expect_cluster_unaffected(a, *b);
   x.shutdown();
 }

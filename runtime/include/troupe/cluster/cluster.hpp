@@ -111,6 +111,16 @@ struct cluster_stats {
   uint64_t link_frames_in = 0;
   /// Connections to the data port dropped for bad input.
   uint64_t link_bad_frames = 0;
+  /// Connections the transport guard refused or dropped, by reason (see the
+  /// README's "Security"): over --max-connections, a frame over the size
+  /// limit, no handshake in time, a failed secret challenge, a failed TLS
+  /// handshake, input CAF could not decode.
+  uint64_t refused_over_limit = 0;
+  uint64_t refused_oversized = 0;
+  uint64_t refused_handshake_timeout = 0;
+  uint64_t refused_secret = 0;
+  uint64_t refused_tls = 0;
+  uint64_t refused_malformed = 0;
 };
 
 /// Failure-detector settings, the same on every node of a cluster (a node
