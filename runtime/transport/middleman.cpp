@@ -298,6 +298,8 @@ public:
       handle_event_impl(op, policy_);
     } catch (const std::exception& e) {
       policy_.poison(fd(), e.what());
+    } catch (...) {
+      policy_.poison(fd(), "an exception of unknown type");
     }
     tl_reading_guarded = false;
   }
