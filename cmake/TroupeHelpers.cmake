@@ -16,16 +16,23 @@ function(troupe_add_component name)
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   target_link_libraries(troupe_${name} PUBLIC ${ARG_PUBLIC_DEPENDS}
                         PRIVATE ${ARG_PRIVATE_DEPENDS})
+  if(TROUPE_SANITIZE)
+    # An instrumented static library needs the sanitizer runtime wherever it
+    # is linked, also in an application using the installed package.
+    target_link_options(troupe_${name} INTERFACE -fsanitize=${TROUPE_SANITIZE})
+  endif()
   set_property(GLOBAL APPEND PROPERTY TROUPE_EXPORTED_TARGETS troupe_${name})
 endfunction()
 
 # troupe_add_gtest(target SOURCES ... [LIBS ...] [LABELS ...] [TIMEOUT s])
-# One test executable; each GoogleTest case becomes a ctest with a TIMEOUT.
+# One test executable; each GoogleTest case becomes a ctest with a TIMEOUT,
+# multiplied by TROUPE_TEST_TIMEOUT_SCALE (cmake/TroupeSanitizers.cmake).
 function(troupe_add_gtest target)
   cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 60)
   endif()
+  math(EXPR ARG_TIMEOUT "${ARG_TIMEOUT} * ${TROUPE_TEST_TIMEOUT_SCALE}")
   add_executable(${target} ${ARG_SOURCES})
   target_compile_options(${target} PRIVATE ${TROUPE_WARNINGS})
   target_link_libraries(${target} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gmock

@@ -1,5 +1,6 @@
 #include "troupe/node/node.hpp"
 
+#include <atomic>
 #include <csignal>
 #include <future>
 #include <thread>
@@ -35,7 +36,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-volatile std::sig_atomic_t signal_received = 0;
+// Set by the handler, read by any thread (stop_requested() is polled by
+// application threads): volatile sig_atomic_t only covers the interrupted
+// thread, a lock-free atomic is signal-safe and visible to all.
+std::atomic<int> signal_received{0};
+static_assert(std::atomic<int>::is_always_lock_free);
 
 // The first SIGINT/SIGTERM asks for an orderly shutdown; the handler then
 // steps aside, so a second one ends the process at once.

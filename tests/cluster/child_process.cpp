@@ -1,5 +1,7 @@
 #include "child_process.hpp"
 
+#include <gtest/gtest.h>
+
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -64,6 +66,11 @@ child_process::~child_process() {
   }
   if (reader_.joinable())
     reader_.join();
+  // Every line is read now (EOF): a report printed at any point, also while
+  // the child was being stopped, is seen here.
+  if (auto report = sanitizer_report(); !report.empty())
+    ADD_FAILURE() << "sanitizer report from child " << pid_ << ":\n"
+                  << report;
 }
 
 void child_process::read_loop(int fd) {
@@ -165,6 +172,31 @@ std::string child_process::output() const {
   std::string result;
   for (auto& line : lines())
     result += line + "\n";
+  return result;
+}
+
+namespace {
+
+bool starts_sanitizer_report(const std::string& line) {
+  for (auto* kind : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                     "WARNING: ThreadSanitizer", "ERROR: ThreadSanitizer",
+                     ": runtime error: "})
+    if (line.find(kind) != std::string::npos)
+      return true;
+  return false;
+}
+
+} // namespace
+
+std::string child_process::sanitizer_report() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  std::string result;
+  bool in_report = false;
+  for (auto& line : lines_) {
+    in_report = in_report || starts_sanitizer_report(line);
+    if (in_report)
+      result += line + "\n";
+  }
   return result;
 }
 

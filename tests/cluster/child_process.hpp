@@ -15,6 +15,10 @@ namespace troupe::test {
 /// A program the test starts, whose output (stdout and stderr, merged) the
 /// test reads line by line. The destructor stops it (SIGTERM, then SIGKILL)
 /// by its PID, so a failing test leaves nothing behind.
+///
+/// In sanitizer builds (tools/dev asan|tsan) the child is instrumented too:
+/// a sanitizer report in its output fails the running test when the
+/// child_process is destroyed, whatever the test expected of the child.
 class child_process {
 public:
   /// Starts `argv[0]` with `argv` and extra `env` entries ("KEY=value").
@@ -58,6 +62,11 @@ public:
 
   /// Every line read so far, joined (for failure messages).
   std::string output() const;
+
+  /// The first sanitizer report ("WARNING: ThreadSanitizer: ...", "ERROR:
+  /// AddressSanitizer: ...", UBSan's "runtime error:") in the output read
+  /// so far, from its first line to the end of the output; empty if none.
+  std::string sanitizer_report() const;
 
 private:
   void read_loop(int fd);

@@ -251,7 +251,14 @@ void blast_at_frozen_node(bool direct_links) {
     EXPECT_GE(stats.dead_letters, uint64_t{blast} - 2 * 1024);
     EXPECT_EQ(stats.link_frames_out, 0u);
   }
+#if !defined(__SANITIZE_ADDRESS__)
+  // Not under ASan: its quarantine keeps up to 256 MiB of freed messages
+  // (the dead letters) and its shadow memory adds more, so there the peak
+  // RSS says nothing about the sender's queues (446 MiB measured).
   EXPECT_LT(grown_mib, 64u) << "the sender grew by " << grown_mib << " MiB";
+#else
+  (void) grown_mib;
+#endif
   n1.signal(SIGKILL);
 }
 
