@@ -17,10 +17,13 @@
 #include <gtest/gtest.h>
 
 #include "echo_actor.hpp"
+#include "raw_peer.hpp"
 #include "troupe/error.hpp"
 #include "troupe/node/node.hpp"
 
 using namespace std::chrono_literals;
+
+using troupe::test::raw_peer;
 
 namespace {
 
@@ -116,51 +119,6 @@ caf::behavior pinger(troupe::stateful_actor<pinger_state>* self,
     [got](const troupe_test::Pong& x) { got->set_value(x.seq()); },
   };
 }
-
-/// A raw TCP connection to 127.0.0.1:port.
-struct raw_peer {
-  int fd = -1;
-
-  explicit raw_peer(uint16_t port) {
-    fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-      ::close(fd);
-      fd = -1;
-    }
-  }
-
-  ~raw_peer() {
-    if (fd >= 0)
-      ::close(fd);
-  }
-
-  void write(const std::string& bytes) const {
-    auto n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    (void) n;
-  }
-
-  /// Waits (bounded) until the node closes the connection.
-  bool closed_by_peer(std::chrono::milliseconds timeout) const {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    char buf[256];
-    for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0)
-        return false;
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
-        return false;
-      auto n = ::recv(fd, buf, sizeof(buf), 0);
-      if (n <= 0)
-        return true; // EOF or reset
-    }
-  }
-};
 
 std::string be32(uint32_t x) {
   return {static_cast<char>(x >> 24), static_cast<char>(x >> 16),

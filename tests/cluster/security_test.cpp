@@ -20,6 +20,7 @@
 
 #include "child_process.hpp"
 #include "echo_actor.hpp"
+#include "raw_peer.hpp"
 #include "troupe/error.hpp"
 #include "troupe/node/node.hpp"
 #include "troupe_test/test.pb.h"
@@ -27,6 +28,7 @@
 using namespace std::chrono_literals;
 using troupe::test::child_process;
 using troupe::test::program;
+using troupe::test::raw_peer;
 using steady = std::chrono::steady_clock;
 
 namespace {
@@ -85,12 +87,11 @@ void expect_refused(troupe::node& outsider, uint16_t port) {
   auto start = steady::now();
   auto found = outsider.lookup("127.0.0.1", port, "echo");
   auto took = steady::now() - start;
-  EXPECT_FALSE(found) << "an outsider reached echo";
-  if (!found)
-    EXPECT_NE(troupe::describe(found.error()).find("refused during the "
-                                                   "handshake"),
-              std::string::npos)
-      << troupe::describe(found.error());
+  ASSERT_FALSE(found) << "an outsider reached echo";
+  EXPECT_NE(troupe::describe(found.error()).find("refused during the "
+                                                 "handshake"),
+            std::string::npos)
+    << troupe::describe(found.error());
   EXPECT_LT(took, 1s) << std::chrono::duration_cast<std::chrono::milliseconds>(
                            took)
                            .count()
@@ -102,6 +103,13 @@ void expect_cluster_unaffected(troupe::node& a, troupe::node& b) {
   EXPECT_EQ(a.members().size(), 2u);
   EXPECT_EQ(b.members().size(), 2u);
   expect_echo(b, a.port(), "a");
+}
+
+// How long the node took to close `peer`'s connection (10 s: safety net).
+std::chrono::milliseconds closed(const raw_peer& peer) {
+  auto took = peer.until_closed(10s);
+  EXPECT_TRUE(took) << "the node did not close the connection";
+  return took.value_or(10s);
 }
 
 // -- the cluster secret -----------------------------------------------------
@@ -143,23 +151,18 @@ TEST_F(Secret, NodesThatShareItFormAClusterAndTalkOverLinksAndBasp) {
   EXPECT_GE(a.cluster_statistics().link_frames_in, 1u);
 }
 
-// Declared with the hostile tests below.
-int dial(uint16_t port);
-std::chrono::milliseconds until_closed(int fd);
-
 TEST_F(Secret, TheDataPortRefusesAHelloWithoutTheProof) {
-  auto fd = dial(a.link_port());
-  ASSERT_GE(fd, 0);
+  raw_peer peer{a.link_port()};
+  ASSERT_GE(peer.fd, 0);
   char challenge[32];
-  ASSERT_EQ(::recv(fd, challenge, sizeof(challenge), MSG_WAITALL), 32);
+  ASSERT_EQ(::recv(peer.fd, challenge, sizeof(challenge), MSG_WAITALL), 32);
   // A well-formed length and a hello whose last 32 bytes are no proof.
   std::string hello(4 + 100, 'x');
   hello[0] = hello[1] = hello[2] = 0;
   hello[3] = 100;
   auto bad_before = a.cluster_statistics().link_bad_frames;
-  ASSERT_EQ(::send(fd, hello.data(), hello.size(), MSG_NOSIGNAL),
-            static_cast<ssize_t>(hello.size()));
-  EXPECT_LT(until_closed(fd), 1s);
+  ASSERT_TRUE(peer.write(hello));
+  EXPECT_LT(closed(peer), 1s);
   EXPECT_EQ(a.cluster_statistics().link_bad_frames, bad_before + 1);
   expect_cluster_unaffected(a, *b);
 }
@@ -320,36 +323,6 @@ TEST(TlsConfig, ANodeProcessWithHalfATlsConfigExitsAtOnce) {
 
 // -- what a peer can do before it proved anything ----------------------------
 
-int dial(uint16_t port) {
-  auto fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  timeval tv{10, 0}; // safety net: the node closes first
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  return fd;
-}
-
-// Reads until the node closes the connection; how long that took.
-std::chrono::milliseconds until_closed(int fd) {
-  auto start = steady::now();
-  char buf[512];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof(buf))) > 0)
-    ; // the node's own handshake
-  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
-    steady::now() - start);
-  EXPECT_EQ(n, 0) << "expected the node to close the connection (errno "
-                  << errno << ")";
-  ::close(fd);
-  return took;
-}
-
 struct Hostile : ::testing::Test {
   child_process b{{program("troupe_test_node"), "--name", "b",
                    "--max-connections", "3", "--handshake-timeout-ms", "500"}};
@@ -371,34 +344,44 @@ struct Hostile : ::testing::Test {
 };
 
 TEST_F(Hostile, AHugeLengthPrefixIsRefusedBeforeAnythingIsAllocated) {
-  auto fd = dial(b_port);
-  ASSERT_GE(fd, 0);
+  raw_peer peer{b_port};
+  ASSERT_GE(peer.fd, 0);
   // BASP's client handshake header announcing 4 GiB - 16 of payload.
-  unsigned char hdr[32] = {1, 0, 0, 0, 0xff, 0xff, 0xff, 0xf0};
-  ASSERT_EQ(::write(fd, hdr, sizeof(hdr)), 32);
-  EXPECT_LT(until_closed(fd), 400ms);
+  std::string hdr(32, '\0');
+  hdr[0] = 1;
+  hdr[4] = hdr[5] = hdr[6] = '\xff';
+  hdr[7] = '\xf0';
+  ASSERT_TRUE(peer.write(hdr));
+  EXPECT_LT(closed(peer), 400ms);
   EXPECT_TRUE(b.wait_for_line("a frame announced 4294967280 bytes"))
     << b.output();
   expect_echo(a, b_port, "b");
 }
 
 TEST_F(Hostile, ASilentPeerIsDroppedAfterTheHandshakeTimeout) {
-  auto fd = dial(b_port);
-  ASSERT_GE(fd, 0);
-  auto took = until_closed(fd);
+  raw_peer peer{b_port};
+  ASSERT_GE(peer.fd, 0);
+  auto took = closed(peer);
   EXPECT_GE(took, 400ms);
   EXPECT_LT(took, 1500ms);
   EXPECT_TRUE(b.wait_for_line("no handshake within 500 ms")) << b.output();
   expect_echo(a, b_port, "b");
 }
 
+// A client handshake announcing 1000 bytes, of which 10 ever come.
+std::string truncated_frame() {
+  std::string frame(32 + 10, '\0');
+  frame[0] = 1;
+  frame[6] = '\x03';
+  frame[7] = '\xe8';
+  return frame;
+}
+
 TEST_F(Hostile, ATruncatedFrameThenSilenceIsDropped) {
-  auto fd = dial(b_port);
-  ASSERT_GE(fd, 0);
-  // A client handshake announcing 1000 bytes, of which 10 ever come.
-  unsigned char frame[32 + 10] = {1, 0, 0, 0, 0, 0, 0x03, 0xe8};
-  ASSERT_EQ(::write(fd, frame, sizeof(frame)), 42);
-  auto took = until_closed(fd);
+  raw_peer peer{b_port};
+  ASSERT_GE(peer.fd, 0);
+  ASSERT_TRUE(peer.write(truncated_frame()));
+  auto took = closed(peer);
   EXPECT_GE(took, 300ms);
   EXPECT_LT(took, 1500ms);
   expect_echo(a, b_port, "b");
@@ -406,11 +389,9 @@ TEST_F(Hostile, ATruncatedFrameThenSilenceIsDropped) {
 
 TEST_F(Hostile, APeerVanishingMidFrameLeavesTheNodeServing) {
   for (int i = 0; i < 20; ++i) {
-    auto fd = dial(b_port);
-    ASSERT_GE(fd, 0);
-    unsigned char frame[32 + 10] = {1, 0, 0, 0, 0, 0, 0x03, 0xe8};
-    ASSERT_EQ(::write(fd, frame, sizeof(frame)), 42);
-    ::close(fd);
+    raw_peer peer{b_port};
+    ASSERT_GE(peer.fd, 0);
+    ASSERT_TRUE(peer.write(truncated_frame()));
   }
   expect_echo(a, b_port, "b");
 }
@@ -444,15 +425,15 @@ TEST_F(Hostile, AMessageThatMakesCafThrowEndsTheConnectionNotTheNode) {
 TEST_F(Hostile, ConnectionsBeyondTheLimitAreClosedAtOnce) {
   // a's own connection is one of the three; two silent peers fill the rest.
   expect_echo(a, b_port, "b");
-  auto s1 = dial(b_port);
-  auto s2 = dial(b_port);
-  auto s3 = dial(b_port);
-  ASSERT_GE(s3, 0);
-  EXPECT_LT(until_closed(s3), 400ms);
+  raw_peer s1{b_port};
+  raw_peer s2{b_port};
+  raw_peer s3{b_port};
+  ASSERT_GE(s3.fd, 0);
+  EXPECT_LT(closed(s3), 400ms);
   EXPECT_TRUE(b.wait_for_line("connections are open (max-connections)"))
     << b.output();
-  ::close(s1);
-  ::close(s2);
+  s1.close();
+  s2.close();
   expect_echo(a, b_port, "b");
 }
 
