@@ -229,6 +229,8 @@ out_link::out_link(caf::node_id p, std::string h, uint16_t pt)
 
 struct link_layer::in_link {
   int fd = -1;
+  // Set once by the reader after the handshake, under link_layer::mtx_, so
+  // that close() (which reads it under mtx_ from any thread) sees it whole.
   caf::node_id peer;
   std::atomic<bool> closed{false};
   std::atomic<bool> done{false};
@@ -824,7 +826,10 @@ void link_layer::reader(std::shared_ptr<in_link> l) {
       log(log_level::debug, "direct link refused: not an up member (yet)");
       ok = false;
     } else {
-      l->peer = hi.node;
+      {
+        std::lock_guard<std::shared_mutex> guard{mtx_};
+        l->peer = hi.node;
+      }
       if (hi.back_port != 0)
         open(hi.node, hi.back_host, hi.back_port);
       char ack = static_cast<char>(handshake_ok);

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Builds CAF (core and io) with -fsanitize=thread from Debian's own source
+# Builds CAF (core, io and openssl) with -fsanitize=thread from Debian's own source
 # package of the installed libcaf-dev, into PREFIX (a folder of the TSan
 # build dir; never committed). Usage: build_caf_tsan.sh PREFIX
 #
-# Why: Debian's libcaf_core/libcaf_io are not instrumented, so TSan cannot
+# Why: Debian's CAF libraries are not instrumented, so TSan cannot
 # see the happens-before edges of CAF's lock-free mailboxes and reports
 # every message handed between actors as a race (about 25,000 reports over
 # the suite); suppressing CAF's frames would hide the actor side of any
@@ -16,7 +16,8 @@
 set -euo pipefail
 
 prefix="$1"
-if [ -f "$prefix/lib/libcaf_core.so" ] && [ -f "$prefix/lib/libcaf_io.so" ]; then
+if [ -f "$prefix/lib/libcaf_core.so" ] && [ -f "$prefix/lib/libcaf_io.so" ] \
+   && [ -f "$prefix/lib/libcaf_openssl.so" ]; then
   exit 0
 fi
 work="$prefix.work"
@@ -50,7 +51,7 @@ elif [ -f "$work/${source_pkg}_$upstream.orig.tar.gz" ]; then
     --strip-components=1
   # Debian's patches show in the headers libcaf-dev installed (for 0.17.6:
   # an #include <limits> g++ 12 needs); take those over upstream's.
-  (cd "$work/src" && for h in libcaf_core/caf libcaf_io/caf; do
+  (cd "$work/src" && for h in libcaf_core/caf libcaf_io/caf libcaf_openssl/caf; do
      find "$h" -name '*.hpp' | while read -r f; do
        installed="/usr/include/caf/${f#*/caf/}"
        if [ -f "$installed" ]; then cp "$installed" "$f"; fi
@@ -69,7 +70,7 @@ cmake -S "$src" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=thread \
   -DCAF_LOG_LEVEL=QUIET -DCAF_NO_EXAMPLES=yes -DCAF_NO_UNIT_TESTS=yes \
   -DCAF_NO_TOOLS=yes -DCAF_NO_PYTHON=yes -DCAF_NO_OPENCL=yes \
-  -DCAF_NO_OPENSSL=yes -DCAF_NO_SUMMARY=yes -DCAF_NO_COMPILER_CHECK=yes
+  -DCAF_NO_SUMMARY=yes -DCAF_NO_COMPILER_CHECK=yes
 cmake --build "$work/build" -j "$jobs"
 cmake --install "$work/build"
 rm -rf "$work"
