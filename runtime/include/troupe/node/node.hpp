@@ -299,6 +299,7 @@ private:
   void stop_actors(bool kill);
   bool await_actors(std::chrono::milliseconds timeout);
   void close_network();
+  void stop_basp();
   caf::actor spawn_introspection();
   wire::NodeSnapshot
   snapshot_local(std::map<std::string, caf::actor>* handles);
