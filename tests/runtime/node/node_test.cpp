@@ -7,6 +7,7 @@
 #include <caf/actor_registry.hpp>
 #include <caf/blocking_actor.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/io/basp_broker.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <gtest/gtest.h>
@@ -238,4 +239,30 @@ TEST(Node, FailingRootSupervisorEndsTheApplicationWithAnError) {
     return x.find("root supervisor failed") != std::string::npos
            && x.find("escalated") != std::string::npos;
   }));
+}
+
+// CAF 0.17.6 never closes a broker's mailbox when the broker ends, and a
+// heartbeat tick of the BASP broker (sent by the broker to itself) left in
+// it kept the broker alive for good. With a 1 ms heartbeat a tick is due
+// around most shutdowns: without node::stop_basp 21 to 26 of these 30
+// brokers outlived their system; now none may.
+TEST(Node, ShutdownFreesTheNetworkBrokerWhateverHeartbeatIsInFlight) {
+  auto cfg = quick_config();
+  cfg.failure_detector.heartbeat_interval = 1ms;
+  cfg.failure_detector.failure_timeout = 100ms;
+  int alive_after_shutdown = 0;
+  for (int round = 0; round < 30; ++round) {
+    troupe::node n{cfg};
+    ASSERT_FALSE(n.start());
+    // A weak reference: it keeps the broker's memory, not the broker.
+    auto basp = n.system()
+                  .middleman()
+                  .named_broker<caf::io::basp_broker>(caf::atom("BASP"))
+                  .address();
+    ASSERT_TRUE(n.shutdown());
+    if (caf::actor_cast<caf::actor>(basp) != nullptr)
+      ++alive_after_shutdown;
+  }
+  EXPECT_EQ(alive_after_shutdown, 0)
+    << "BASP brokers outlived their actor system";
 }
