@@ -207,10 +207,15 @@ void blast_at_frozen_node(bool direct_links) {
   // layer when the receiver stops reading (hundreds of MB). Through a
   // troupe handle the sender waits once its window is full, and the rest
   // become dead letters once the frozen node is marked down.
-  child_process n1{member_args("n1", "")};
+  // n1 is marked down 4 s after it froze (not the default 1.6 s): under
+  // TSan the blast fills the link's buffer only after about a second.
+  auto n1_args = member_args("n1", "");
+  n1_args.insert(n1_args.end(), {"--failure-timeout-ms", "4000"});
+  child_process n1{n1_args};
   auto ready = n1.wait_for_line("READY");
   ASSERT_TRUE(ready) << n1.output();
   troupe::node_config cfg;
+  cfg.failure_detector.failure_timeout = 4s;
   // Smaller than "n1": on the tie of a two-node cluster this side stays.
   cfg.name = "a-sender";
   cfg.seeds = {"127.0.0.1:" + std::to_string(port_of(*ready))};
