@@ -94,6 +94,27 @@ caf::behavior directory(stateful_actor<directory_state>* self, node* owner) {
   };
 }
 
+// Runs `f(broker, backend)` on the BASP broker's own thread (the
+// multiplexer's), as CAF's middleman does with its brokers; false when it
+// did not run within `timeout`.
+template <class F>
+bool on_basp(caf::actor_system& sys, std::chrono::milliseconds timeout, F f) {
+  auto& mm = sys.middleman();
+  auto basp = mm.named_broker<caf::io::basp_broker>(caf::atom("BASP"));
+  if (!basp)
+    return true;
+  auto done = std::make_shared<std::promise<void>>();
+  auto ran = done->get_future();
+  auto* backend = &mm.backend();
+  backend->dispatch([basp, done, backend, f] {
+    f(*static_cast<caf::io::basp_broker*>(
+        caf::actor_cast<caf::abstract_actor*>(basp)),
+      *backend);
+    done->set_value();
+  });
+  return ran.wait_for(timeout) == std::future_status::ready;
+}
+
 } // namespace
 
 node::node(node_config cfg)
@@ -688,36 +709,25 @@ void node::stop_actors(bool kill) {
 }
 
 void node::close_network() {
-  auto& mm = sys_->middleman();
   if (core_->net)
     core_->net->stop();
   directory_ = nullptr;
   daemon_ = nullptr;
   introspect_ = nullptr;
   // Ports published with CAF's own API keep their actors alive, and CAF has
-  // no call that lists them. The BASP broker knows them; ask it from its own
-  // thread (the multiplexer's), as CAF's middleman does when it stops.
-  auto basp = mm.named_broker<caf::io::basp_broker>(caf::atom("BASP"));
-  if (!basp)
-    return;
-  auto done = std::make_shared<std::promise<size_t>>();
-  auto closed = done->get_future();
-  mm.backend().dispatch([basp, done] {
-    size_t n = 0;
-    auto ptr = static_cast<caf::io::basp_broker*>(
-      caf::actor_cast<caf::abstract_actor*>(basp));
-    if (!ptr->getf(caf::abstract_actor::is_terminated_flag)) {
-      std::vector<uint16_t> ports;
-      for (auto& kvp : ptr->instance.published_actors())
-        ports.emplace_back(kvp.first);
-      for (auto port : ports) {
-        n += ptr->instance.remove_published_actor(port, nullptr);
-        ptr->close(ptr->hdl_by_port(port));
-      }
+  // no call that lists them. The BASP broker knows them.
+  auto closed = on_basp(*sys_, cfg_.shutdown_timeout, [](auto& basp, auto&) {
+    if (basp.getf(caf::abstract_actor::is_terminated_flag))
+      return;
+    std::vector<uint16_t> ports;
+    for (auto& kvp : basp.instance.published_actors())
+      ports.emplace_back(kvp.first);
+    for (auto port : ports) {
+      basp.instance.remove_published_actor(port, nullptr);
+      basp.close(basp.hdl_by_port(port));
     }
-    done->set_value(n);
   });
-  if (closed.wait_for(cfg_.shutdown_timeout) != std::future_status::ready)
+  if (!closed)
     log(log_level::warn, "the network layer did not answer at shutdown");
 }
 
@@ -732,29 +742,20 @@ void node::close_network() {
 // skipped scheduled_actor::cleanup, which closes and drains its mailbox.
 // Everything that arrives later is refused and freed by its sender.
 void node::stop_basp() {
-  auto& mm = sys_->middleman();
-  auto basp = mm.named_broker<caf::io::basp_broker>(caf::atom("BASP"));
-  if (!basp)
-    return;
-  auto done = std::make_shared<std::promise<void>>();
-  auto stopped = done->get_future();
-  auto* backend = &mm.backend();
-  backend->dispatch([basp, done, backend] {
-    auto ptr = static_cast<caf::io::basp_broker*>(
-      caf::actor_cast<caf::abstract_actor*>(basp));
-    if (!ptr->getf(caf::abstract_actor::is_terminated_flag)) {
-      ptr->context(backend);
-      ptr->quit(caf::exit_reason::user_shutdown);
-      ptr->finalize();
+  auto stopped = on_basp(*sys_, cfg_.shutdown_timeout, [](auto& basp,
+                                                          auto& backend) {
+    if (!basp.getf(caf::abstract_actor::is_terminated_flag)) {
+      basp.context(&backend);
+      basp.quit(caf::exit_reason::user_shutdown);
+      basp.finalize();
     }
     // The part of the cleanup CAF skipped (it finds the actor cleaned up
     // and stops there): close and drain the mailbox.
-    if (!ptr->mailbox().closed())
-      ptr->caf::scheduled_actor::cleanup(
-        caf::make_error(caf::exit_reason::user_shutdown), backend);
-    done->set_value();
+    if (!basp.mailbox().closed())
+      basp.caf::scheduled_actor::cleanup(
+        caf::make_error(caf::exit_reason::user_shutdown), &backend);
   });
-  if (stopped.wait_for(cfg_.shutdown_timeout) != std::future_status::ready)
+  if (!stopped)
     log(log_level::warn, "the network layer did not stop in time");
 }
 
