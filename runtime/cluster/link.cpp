@@ -59,6 +59,15 @@ constexpr uint8_t handshake_ok = 0x5a;
 constexpr size_t challenge_size = 32;
 constexpr size_t mac_size = 32;
 
+/// The dialer's proof that it knows the secret, bound to the acceptor's
+/// challenge and to everything its hello says (`hello`: the hello's bytes
+/// after the length prefix, without the proof).
+std::string link_proof(const std::string& secret, const std::string& challenge,
+                       const char* hello, size_t size) {
+  return transport::hmac_sha256(secret, "troupe-link" + challenge
+                                          + std::string(hello, size));
+}
+
 // A corked thread flushes a link once it holds this much.
 constexpr size_t cork_limit = 64 * 1024;
 // Messages an actor runs inline in a reader before the scheduler takes it.
@@ -685,11 +694,8 @@ void link_layer::poll_loop() {
           auto back_host = host_;
           sink(self, back_port, back_host);
           if (!cfg_.secret.empty()) {
-            // Proof that we know the secret, bound to this connection's
-            // challenge and to everything this hello says.
-            auto mac = transport::hmac_sha256(
-              cfg_.secret, "troupe-link" + l.challenge
-                             + std::string(hello.data() + 4, hello.size() - 4));
+            auto mac = link_proof(cfg_.secret, l.challenge, hello.data() + 4,
+                                  hello.size() - 4);
             hello.insert(hello.end(), mac.begin(), mac.end());
           }
           put_u32(hello.data(), static_cast<uint32_t>(hello.size() - 4));
@@ -808,8 +814,7 @@ void link_layer::reader(std::shared_ptr<in_link> l) {
   }
   if (ok && !cfg_.secret.empty()) {
     auto proof_at = rb.size() > mac_size ? rb.size() - mac_size : 0;
-    auto mac = transport::hmac_sha256(
-      cfg_.secret, "troupe-link" + challenge + std::string(rb.data(), proof_at));
+    auto mac = link_proof(cfg_.secret, challenge, rb.data(), proof_at);
     if (proof_at == 0
         || CRYPTO_memcmp(mac.data(), rb.data() + proof_at, mac_size) != 0) {
       drop("it does not know this cluster's secret");
