@@ -1,6 +1,8 @@
 #include "introspection/metrics.hpp"
 
+#include <initializer_list>
 #include <map>
+#include <utility>
 
 #include <prometheus/collectable.h>
 #include <prometheus/exposer.h>
@@ -109,31 +111,29 @@ public:
       f.metric.push_back(value(static_cast<double>(x), MetricType::Counter));
       out.push_back(std::move(f));
     };
-    auto dead = family("troupe_dead_letters_total",
-                       "One-way messages that reached no handler, by reason.",
-                       MetricType::Counter);
-    for (auto [reason, n] :
-         {std::pair{"node_down", stats.dead_letters_node_down},
-          std::pair{"name_not_found", stats.dead_letters_name_not_found},
-          std::pair{"actor_gone", stats.dead_letters_actor_gone},
-          std::pair{"mailbox_full", stats.dead_letters_mailbox_full}})
-      dead.metric.push_back(value(static_cast<double>(n), MetricType::Counter,
-                                  {{"reason", reason}}));
-    out.push_back(std::move(dead));
-    auto refused = family("troupe_connections_refused_total",
-                          "Connections the transport guard refused or "
-                          "dropped, by reason.",
-                          MetricType::Counter);
-    for (auto [reason, n] :
-         {std::pair{"max_connections", stats.refused_over_limit},
-          std::pair{"oversized_frame", stats.refused_oversized},
-          std::pair{"handshake_timeout", stats.refused_handshake_timeout},
-          std::pair{"secret", stats.refused_secret},
-          std::pair{"tls", stats.refused_tls},
-          std::pair{"malformed", stats.refused_malformed}})
-      refused.metric.push_back(value(static_cast<double>(n),
-                                     MetricType::Counter, {{"reason", reason}}));
-    out.push_back(std::move(refused));
+    // A counter family with one metric per reason.
+    using by_reason = std::initializer_list<std::pair<const char*, uint64_t>>;
+    auto counters = [&](const char* name, const char* help, by_reason xs) {
+      auto f = family(name, help, MetricType::Counter);
+      for (auto [reason, n] : xs)
+        f.metric.push_back(value(static_cast<double>(n), MetricType::Counter,
+                                 {{"reason", reason}}));
+      out.push_back(std::move(f));
+    };
+    counters("troupe_dead_letters_total",
+             "One-way messages that reached no handler, by reason.",
+             {{"node_down", stats.dead_letters_node_down},
+              {"name_not_found", stats.dead_letters_name_not_found},
+              {"actor_gone", stats.dead_letters_actor_gone},
+              {"mailbox_full", stats.dead_letters_mailbox_full}});
+    counters("troupe_connections_refused_total",
+             "Connections the transport guard refused or dropped, by reason.",
+             {{"max_connections", stats.refused_over_limit},
+              {"oversized_frame", stats.refused_oversized},
+              {"handshake_timeout", stats.refused_handshake_timeout},
+              {"secret", stats.refused_secret},
+              {"tls", stats.refused_tls},
+              {"malformed", stats.refused_malformed}});
     counter("troupe_mailbox_dropped_total",
             "Messages (one-way and requests) bounded mailboxes discarded.",
             stats.mailbox_dropped);
