@@ -97,13 +97,26 @@ private:
 /// CAF's mailbox, gives a message without content an empty one (CAF
 /// 0.17's `source(msg)` yields no content, and no error, for a message it
 /// cannot decode: BASP delivers it so).
+///
+/// Some malformed input makes CAF 0.17.6 throw instead of returning an
+/// error (a config_value or other variant with an unknown type tag). The
+/// node's guarded stream (transport/middleman.cpp) catches that and closes
+/// only that connection, so a throw is a refusal here too, not a crash
+/// (`Hostile.AMessageThatMakesCafThrowEndsTheConnectionNotTheNode` in
+/// tests/cluster/security_test.cpp shows it on a live node).
 inline caf::error decode_basp_content(caf::execution_unit* ctx,
                                       const uint8_t* data, size_t size,
                                       caf::message& msg) {
   caf::binary_deserializer source{ctx, reinterpret_cast<const char*>(data),
                                   size};
   std::vector<caf::strong_actor_ptr> stages;
-  auto err = source(stages, msg);
+  caf::error err;
+  try {
+    err = source(stages, msg);
+  } catch (const std::exception&) {
+    msg = caf::message{};
+    return caf::make_error(caf::sec::malformed_basp_message);
+  }
   if (msg.vals() == nullptr)
     msg = caf::message_builder{}.to_message();
   return err;
