@@ -8,7 +8,8 @@
 #include <stdexcept>
 
 #include <poll.h>
-#include <spawn.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,14 +24,8 @@ std::string program(const std::string& name) {
 
 child_process::child_process(std::vector<std::string> argv,
                              std::vector<std::string> env) {
-  int fds[2];
-  if (::pipe(fds) != 0)
-    throw std::runtime_error("pipe failed");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
-  posix_spawn_file_actions_addclose(&actions, fds[0]);
+  // Everything the child needs is built before fork: between fork and exec
+  // it only makes async-signal-safe calls (the test process has threads).
   std::vector<char*> args;
   for (auto& x : argv)
     args.push_back(x.data());
@@ -44,16 +39,61 @@ child_process::child_process(std::vector<std::string> argv,
   for (auto& x : env_store)
     envp.push_back(x.data());
   envp.push_back(nullptr);
-  auto rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(),
-                        envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(fds[1]);
-  if (rc != 0) {
-    ::close(fds[0]);
-    throw std::runtime_error("cannot start " + argv[0] + ": "
-                             + std::strerror(rc));
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe failed");
+  // Carries exec's errno to the parent; closed by a successful exec.
+  int status[2];
+  if (::pipe2(status, O_CLOEXEC) != 0) {
+    ::close(out[0]);
+    ::close(out[1]);
+    throw std::runtime_error("pipe failed");
   }
-  reader_ = std::thread{[this, fd = fds[0]] { read_loop(fd); }};
+  auto parent = ::getpid();
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    // The child dies with the test process, also when that one ends
+    // without running destructors (a sanitizer abort, a crash, SIGKILL
+    // from ctest's timeout). The signal comes when the thread that forked
+    // ends: child_process is made on the test's main thread.
+    int err = 0;
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+      err = errno;
+    else if (::getppid() != parent)
+      err = ESRCH; // the test process is already gone
+    else if (::dup2(out[1], STDOUT_FILENO) < 0
+             || ::dup2(out[1], STDERR_FILENO) < 0)
+      err = errno;
+    else {
+      ::execve(args[0], args.data(), envp.data());
+      err = errno;
+    }
+    while (::write(status[1], &err, sizeof(err)) < 0 && errno == EINTR) {
+    }
+    ::_exit(127);
+  }
+  auto fork_errno = errno;
+  ::close(out[1]);
+  ::close(status[1]);
+  if (pid_ < 0) {
+    ::close(out[0]);
+    ::close(status[0]);
+    throw std::runtime_error("cannot start " + argv[0]
+                             + ": fork: " + std::strerror(fork_errno));
+  }
+  int err = 0;
+  ssize_t n;
+  while ((n = ::read(status[0], &err, sizeof(err))) < 0 && errno == EINTR) {
+  }
+  ::close(status[0]);
+  if (n > 0) {
+    ::close(out[0]);
+    ::waitpid(pid_, nullptr, 0);
+    exit_code_ = 127;
+    throw std::runtime_error("cannot start " + argv[0] + ": "
+                             + std::strerror(err));
+  }
+  reader_ = std::thread{[this, fd = out[0]] { read_loop(fd); }};
 }
 
 child_process::~child_process() {

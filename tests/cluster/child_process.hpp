@@ -14,7 +14,11 @@ namespace troupe::test {
 
 /// A program the test starts, whose output (stdout and stderr, merged) the
 /// test reads line by line. The destructor stops it (SIGTERM, then SIGKILL)
-/// by its PID, so a failing test leaves nothing behind.
+/// by its PID, so a failing test leaves nothing behind; and the child gets
+/// SIGKILL when the test process dies without running destructors (a
+/// sanitizer abort, ctest's timeout), through PR_SET_PDEATHSIG. That signal
+/// follows the thread that started the child, so start children from the
+/// test's own thread, not from a thread that ends before they should.
 ///
 /// In sanitizer builds (tools/dev asan|tsan) the child is instrumented too:
 /// a sanitizer report in its output fails the running test when the

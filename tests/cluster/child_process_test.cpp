@@ -1,7 +1,15 @@
 // A sanitizer report in a child process fails the test that started it,
-// whatever the test expected of the child (sanitizer builds only).
+// whatever the test expected of the child (sanitizer builds only); a child
+// does not outlive the process that started it.
+#include <csignal>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
+
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
@@ -15,7 +23,7 @@ namespace {
 
 // Runs the probe with `what` to its exit; the child_process's destructor
 // reports the finding as a test failure, which this expects.
-void expect_report_fails_test(const std::string& what,
+[[maybe_unused]] void expect_report_fails_test(const std::string& what,
                               const std::string& report) {
   std::optional<int> code;
   std::string found;
@@ -49,4 +57,55 @@ TEST(ChildProcess, CleanChildHasNoSanitizerReport) {
   child_process probe{{program("troupe_sanitizer_probe"), "none"}};
   EXPECT_EQ(probe.wait_exit(), 2);
   EXPECT_EQ(probe.sanitizer_report(), "") << probe.output();
+}
+
+namespace {
+
+/// The parent PID of `pid`, from /proc/<pid>/stat; -1 if it is gone.
+pid_t parent_of(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string stat;
+  if (!std::getline(in, stat))
+    return -1;
+  // "pid (comm) state ppid ...": comm may hold spaces, so read after ')'.
+  std::istringstream rest{stat.substr(stat.rfind(')') + 1)};
+  char state = 0;
+  pid_t ppid = -1;
+  rest >> state >> ppid;
+  return ppid;
+}
+
+} // namespace
+
+TEST(ChildProcess, AChildDiesWithTheProcessThatStartedIt) {
+  // The probe starts a child through child_process and is then killed,
+  // so no destructor stops that child: the death signal must.
+  child_process probe{{program("troupe_orphan_probe")}};
+  auto line = probe.wait_for_line("CHILD pid=");
+  ASSERT_TRUE(line) << probe.output();
+  auto pid = static_cast<pid_t>(std::stoi(line->substr(line->find('=') + 1)));
+  // A pidfd names that very process (no PID reuse); checked to be the
+  // probe's child while the probe still lives.
+  auto fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  ASSERT_GE(fd, 0) << "the child is already gone";
+  ASSERT_EQ(parent_of(pid), probe.pid());
+  probe.signal(SIGKILL);
+  EXPECT_EQ(probe.wait_exit(), 128 + SIGKILL);
+  pollfd pfd{fd, POLLIN, 0};
+  auto rc = ::poll(&pfd, 1, 10000); // readable once it has exited
+  EXPECT_EQ(rc, 1) << "the child outlived the process that started it";
+  if (rc != 1)
+    ::syscall(SYS_pidfd_send_signal, fd, SIGKILL, nullptr, 0);
+  ::close(fd);
+}
+
+TEST(ChildProcess, AProgramThatCannotStartThrowsWithTheReason) {
+  try {
+    child_process missing{{program("no_such_program")}};
+    FAIL() << "started a program that does not exist";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string{e.what()}.find("No such file or directory"),
+              std::string::npos)
+      << e.what();
+  }
 }
