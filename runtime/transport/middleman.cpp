@@ -49,6 +49,11 @@ bool send_all(native_socket fd, const std::string& bytes) {
   return true;
 }
 
+/// What a dialer hears when the other end refused it while they shook hands.
+constexpr const char* handshake_refused =
+    "refused during the handshake: both sides need the same cluster secret, "
+    "or TLS certificates of the same CA";
+
 std::string tls_reason() {
   std::string out;
   while (auto code = ERR_get_error()) {
@@ -449,8 +454,22 @@ protected:
       ERR_clear_error();
       tls = caf::openssl::make_session(system(), *fd, false);
       auto why = tls_reason();
-      if (!tls)
-        return make_error(errc::connect_failed, "cannot start TLS: " + why);
+      if (!tls) {
+        // SSL_connect reads what the peer already sent: when the acceptor
+        // answers fast, this end checks its certificate here, not later
+        // in the stream. A refusal counts the same either way.
+        auto peer = fmt::format("{}:{}", host, port);
+        if (why.empty() || why.find("unexpected eof") != std::string::npos)
+          return make_error(errc::connect_failed,
+                            fmt::format("{} closed the connection during the "
+                                        "TLS handshake",
+                                        peer));
+        guard_->count_tls_failure();
+        log(log_level::warn,
+            fmt::format("TLS handshake with {} failed: {}", peer, why));
+        return make_error(errc::connect_failed,
+                          fmt::format("{}: {}", handshake_refused, why));
+      }
     }
     closer.release();
     return caf::make_counted<guarded_scribe>(mpx(), *fd, guard_, false,
@@ -517,9 +536,7 @@ caf::expected<caf::actor> endpoint::connect(const std::string& host,
   auto f = caf::make_function_view(mm_);
   auto res = f(caf::connect_atom_v, host, port);
   if (!res && res.error() == caf::sec::disconnect_during_handshake)
-    return make_error(errc::connect_failed,
-                      "refused during the handshake: both sides need the same "
-                      "cluster secret, or TLS certificates of the same CA");
+    return make_error(errc::connect_failed, handshake_refused);
   if (!res)
     return std::move(res.error());
   auto ptr = std::move(std::get<1>(*res));
