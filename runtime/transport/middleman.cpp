@@ -319,6 +319,7 @@ public:
                  bool accepted, std::string peer,
                  caf::openssl::session_ptr tls)
     : scribe(caf::io::network::conn_hdl_from_socket(fd)),
+      accepted_(accepted),
       stream_(mpx, fd, std::move(g), fd, accepted, std::move(peer),
               std::move(tls)) {
   }
@@ -327,6 +328,8 @@ public:
     stream_.configure_read(config);
     if (!launched_) {
       launched_ = true;
+      if (!accepted_)
+        mark_seen_now();
       stream_.start(this);
       // Drives a TLS handshake that waits for a write (as CAF's openssl
       // scribe does); a plain stream just drops the empty write.
@@ -370,10 +373,41 @@ public:
   }
 
   void remove_from_loop() override {
+    // CAF 0.17.6's multiplexer squashes the changes to one socket within
+    // one round: adding it for reading and removing it again before the
+    // round ends leaves nothing to do, so the stream never hears
+    // removed_from_loop(read) and its reader_ keeps this scribe alive for
+    // good. Seen (LSan) when BASP's heartbeat closed a just-dialed
+    // connection in the round that dialed it (see mark_seen_now); any close
+    // in that round, e.g. while the node shuts down, is the same case.
+    // When the read registration has not taken effect yet, release it here.
+    caf::intrusive_ptr<guarded_scribe> keep{this};
+    bool reading = (stream_.eventbf() & caf::io::network::input_mask) != 0;
     stream_.passivate();
+    if (!reading)
+      stream_.removed_from_loop(caf::io::network::operation::read);
   }
 
 private:
+  /// CAF 0.17.6's BASP broker makes the context of a connection it dials
+  /// with a "last seen" time of zero (basp_broker.cpp, connect_atom), and
+  /// its heartbeat tick closes every connection not seen within the
+  /// connection timeout: a tick before the peer's handshake arrives
+  /// closed the fresh connection ("connection_timeout"), so a dial over a
+  /// link slower than one heartbeat interval always failed. BASP calls
+  /// configure_read right after it made that context, on its own thread:
+  /// the connection counts as seen when it was dialed.
+  void mark_seen_now() {
+    auto basp = dynamic_cast<caf::io::basp_broker*>(parent());
+    if (basp == nullptr)
+      return;
+    auto i = basp->ctx.find(hdl());
+    if (i != basp->ctx.end()
+        && i->second.last_seen == caf::actor_clock::time_point{})
+      i->second.last_seen = basp->clock().now();
+  }
+
+  bool accepted_;
   bool launched_ = false;
   guarded_stream stream_;
 };

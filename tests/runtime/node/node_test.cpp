@@ -16,6 +16,7 @@
 #include "troupe/supervision/supervisor.hpp"
 #include "troupe/wire/proto.hpp"
 #include "troupe_test/test.pb.h"
+#include "slow_relay.hpp"
 
 using namespace std::chrono_literals;
 
@@ -265,4 +266,51 @@ TEST(Node, ShutdownFreesTheNetworkBrokerWhateverHeartbeatIsInFlight) {
   }
   EXPECT_EQ(alive_after_shutdown, 0)
     << "BASP brokers outlived their actor system";
+}
+
+// CAF 0.17.6's BASP broker gives a connection it dials a "last seen" time
+// of zero, so a heartbeat tick between the dial and the peer's handshake
+// took the fresh connection for one silent past the failure timeout and
+// closed it ("connection_timeout"): on a link slower than one heartbeat
+// interval every dial failed. Here the relay holds the answer for 20 ticks
+// of a 1 ms heartbeat (the failure timeout is 1 s): each lookup failed so
+// before the fix.
+TEST(Node, ADialedConnectionSurvivesHeartbeatsBeforeTheHandshake) {
+  auto cfg = quick_config();
+  cfg.failure_detector.heartbeat_interval = 1ms;
+  cfg.failure_detector.failure_timeout = 1s;
+  troupe::node b{cfg};
+  ASSERT_FALSE(b.start());
+  ASSERT_FALSE(b.register_name("echo", b.system().spawn(idle)));
+  troupe::test::slow_relay relay{b.port(), 20ms};
+  for (int round = 0; round < 5; ++round) {
+    troupe::node a{cfg}; // a new node dials a new connection
+    ASSERT_FALSE(a.start());
+    auto found = a.lookup("127.0.0.1", relay.port(), "echo");
+    EXPECT_TRUE(found) << "round " << round << ": "
+                       << troupe::describe(found.error());
+    ASSERT_TRUE(a.shutdown());
+  }
+  EXPECT_TRUE(b.shutdown());
+}
+
+// A node that dials itself closes that connection as soon as BASP sees its
+// own id. Before the fix above, a 1 ms heartbeat closed it first, often in
+// the multiplexer round that opened it, which CAF 0.17.6 mishandles (see
+// guarded_scribe::remove_from_loop): in ASan builds the lookup failed and
+// LSan found the dialing scribe leaked. The node must answer, and (LSan)
+// free what it dialed.
+TEST(Node, ANodeThatDialsItselfUnderAFastHeartbeatStillAnswers) {
+  auto cfg = quick_config();
+  cfg.failure_detector.heartbeat_interval = 1ms;
+  cfg.failure_detector.failure_timeout = 100ms;
+  for (int round = 0; round < 10; ++round) {
+    troupe::node n{cfg};
+    ASSERT_FALSE(n.start());
+    ASSERT_FALSE(n.register_name("echo", n.system().spawn(idle)));
+    auto found = n.lookup("127.0.0.1", n.port(), "echo");
+    EXPECT_TRUE(found) << "round " << round << ": "
+                       << troupe::describe(found.error());
+    ASSERT_TRUE(n.shutdown());
+  }
 }
