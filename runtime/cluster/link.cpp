@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 #include <caf/actor_registry.hpp>
@@ -28,6 +29,8 @@
 #include <caf/sec.hpp>
 #include <fmt/format.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "cluster/core.hpp"
 #include "cluster/link_frame.hpp"
@@ -151,11 +154,95 @@ int set_nodelay(int fd) {
   return ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+/// Maps the result `r` of an OpenSSL read or write on a non-blocking socket
+/// to what recv/send say: bytes, 0 at the end, -1 with errno (EAGAIN when it
+/// would block). OpenSSL's error queue is per thread, and a link's thread
+/// may be any sender's: it is left empty.
+ssize_t tls_result(SSL* ssl, int r) {
+  if (r > 0)
+    return r;
+  auto code = SSL_get_error(ssl, r);
+  ERR_clear_error();
+  switch (code) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_ZERO_RETURN:
+      return 0;
+    default:
+      errno = ECONNRESET;
+      return -1;
+  }
+}
+
+/// recv on a non-blocking socket, through TLS when `ssl` is set.
+ssize_t link_recv(SSL* ssl, int fd, char* data, size_t size) {
+  if (ssl == nullptr)
+    return ::recv(fd, data, size, MSG_DONTWAIT);
+  ERR_clear_error();
+  return tls_result(ssl, SSL_read(ssl, data,
+                                  static_cast<int>(std::min<size_t>(size,
+                                                                    INT_MAX))));
+}
+
+/// send on a non-blocking socket, through TLS when `ssl` is set. After
+/// EAGAIN under TLS, the next call must pass the same bytes again (a
+/// link's write buffer keeps them until they are written).
+ssize_t link_send(SSL* ssl, int fd, const char* data, size_t size) {
+  if (ssl == nullptr)
+    return ::send(fd, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+  ERR_clear_error();
+  return tls_result(ssl, SSL_write(ssl, data,
+                                   static_cast<int>(std::min<size_t>(size,
+                                                                     INT_MAX))));
+}
+
+/// One TLS context for both ends of every link: this node's certificate
+/// and key, and the cluster's CA, which the peer's certificate must chain
+/// to (either way: mutual authentication, as on BASP).
+caf::expected<std::shared_ptr<SSL_CTX>>
+make_tls_context(const transport::tls_files& files) {
+  ERR_clear_error();
+  std::shared_ptr<SSL_CTX> ctx{SSL_CTX_new(TLS_method()), SSL_CTX_free};
+  auto fail = [&](const std::string& what) {
+    return make_error(errc::bad_config,
+                      fmt::format("direct links: {}: {}", what,
+                                  transport::openssl_errors()));
+  };
+  if (!ctx)
+    return fail("cannot make a TLS context");
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  if (!files.key_passphrase.empty())
+    SSL_CTX_set_default_passwd_cb_userdata(
+      ctx.get(), const_cast<char*>(files.key_passphrase.c_str()));
+  if (SSL_CTX_use_certificate_chain_file(ctx.get(), files.cert_file.c_str())
+      != 1)
+    return fail("cannot load certificate " + files.cert_file);
+  if (SSL_CTX_use_PrivateKey_file(ctx.get(), files.key_file.c_str(),
+                                  SSL_FILETYPE_PEM)
+      != 1)
+    return fail("cannot load key " + files.key_file);
+  if (SSL_CTX_load_verify_locations(ctx.get(), files.ca_file.c_str(), nullptr)
+      != 1)
+    return fail("cannot load CA " + files.ca_file);
+  SSL_CTX_set_verify(ctx.get(),
+                     SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                     nullptr);
+  // A link is one-way after its handshake: the acceptor never writes, so it
+  // sends no session tickets either (nothing would read them).
+  SSL_CTX_set_num_tickets(ctx.get(), 0);
+  SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE
+                                | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  return ctx;
+}
+
 /// Writes all of `data` to a blocking-or-not socket within `deadline`.
-bool write_all(int fd, const char* data, size_t size,
+bool write_all(int fd, SSL* ssl, const char* data, size_t size,
                steady::time_point deadline) {
   while (size > 0) {
-    auto n = ::send(fd, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    auto n = link_send(ssl, fd, data, size);
     if (n > 0) {
       data += n;
       size -= static_cast<size_t>(n);
@@ -178,9 +265,10 @@ bool write_all(int fd, const char* data, size_t size,
 }
 
 /// Reads exactly `size` bytes within `deadline`.
-bool read_all(int fd, char* data, size_t size, steady::time_point deadline) {
+bool read_all(int fd, SSL* ssl, char* data, size_t size,
+              steady::time_point deadline) {
   while (size > 0) {
-    auto n = ::recv(fd, data, size, MSG_DONTWAIT);
+    auto n = link_recv(ssl, fd, data, size);
     if (n > 0) {
       data += n;
       size -= static_cast<size_t>(n);
@@ -238,6 +326,7 @@ out_link::out_link(caf::node_id p, std::string h, uint16_t pt)
 
 struct link_layer::in_link {
   int fd = -1;
+  std::unique_ptr<SSL, ssl_free> ssl; // under TLS; the reader's
   // Set once by the reader after the handshake, under link_layer::mtx_, so
   // that close() (which reads it under mtx_ from any thread) sees it whole.
   caf::node_id peer;
@@ -259,6 +348,13 @@ link_layer::~link_layer() {
 
 caf::error link_layer::start(const std::string& host) {
   host_ = host;
+  if (cfg_.tls.enabled()) {
+    auto ctx = make_tls_context(cfg_.tls);
+    if (!ctx)
+      return std::move(ctx.error());
+    tls_ = std::move(*ctx);
+    cfg_.secret.clear(); // TLS authenticates (as on BASP)
+  }
   types_ = wire::detail::registry_of(sys_.dummy_execution_unit());
   auto basp = sys_.middleman().named_broker<caf::io::basp_broker>(
     caf::atom("BASP"));
@@ -398,12 +494,21 @@ void link_layer::close_locked(out_link& l) {
   l.wpos = 0;
   if (l.fd >= 0) {
     ::shutdown(l.fd, SHUT_RDWR);
-    if (!l.flushing) {
-      ::close(l.fd);
-      l.fd = -1;
-    }
+    if (!l.flushing)
+      drop_socket(l);
   }
   l.space.notify_all();
+}
+
+void link_layer::drop_socket(out_link& l) {
+  l.ssl.reset(); // no close_notify: the socket goes anyway
+  if (l.fd >= 0)
+    ::close(l.fd);
+  l.fd = -1;
+  l.hello_sent = false;
+  l.challenge.clear();
+  l.tls_ready = false;
+  l.tls_want = POLLOUT;
 }
 
 bool link_layer::encode(std::vector<char>& out, uint64_t dest,
@@ -534,10 +639,11 @@ void link_layer::flush_locked(out_link& l, std::unique_lock<std::mutex>& guard) 
       l.wbuf.swap(l.buf);
     }
     auto fd = l.fd;
+    auto ssl = l.ssl.get(); // only the flusher uses it once the link is up
     auto data = l.wbuf.data() + l.wpos;
     auto size = l.wbuf.size() - l.wpos;
     guard.unlock();
-    auto n = ::send(fd, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    auto n = link_send(ssl, fd, data, size);
     auto err = errno;
     guard.lock();
     if (l.st == out_link::state::closed)
@@ -566,10 +672,8 @@ void link_layer::flush_locked(out_link& l, std::unique_lock<std::mutex>& guard) 
     return;
   }
   l.flushing = false;
-  if (l.st == out_link::state::closed && l.fd >= 0) {
-    ::close(l.fd);
-    l.fd = -1;
-  }
+  if (l.st == out_link::state::closed && l.fd >= 0)
+    drop_socket(l);
 }
 
 void link_layer::poll_loop() {
@@ -616,18 +720,17 @@ void link_layer::poll_loop() {
       }
       // With a secret, the dialer first waits for the acceptor's challenge.
       bool challenged = !cfg_.secret.empty();
+      bool shaking = l->ssl && !l->tls_ready; // in its TLS handshake
       if (l->st == out_link::state::connecting && l->fd >= 0
-          && (l->hello_sent || challenged)
+          && (l->hello_sent || challenged || l->ssl)
           && now - l->connect_started > handshake_timeout) {
-        ::close(l->fd); // no answer: redial
-        l->fd = -1;
-        l->hello_sent = false;
-        l->challenge.clear();
+        drop_socket(*l); // no answer: redial
       }
       if (l->st == out_link::state::connecting && l->fd >= 0) {
         fds.push_back({l->fd,
-                       l->hello_sent || challenged ? short{POLLIN}
-                                                   : short{POLLOUT},
+                       shaking                        ? l->tls_want
+                       : l->hello_sent || challenged ? short{POLLIN}
+                                                      : short{POLLOUT},
                        0});
         owners.push_back(l);
       } else if (l->st == out_link::state::up && l->want_write && !l->flushing) {
@@ -668,6 +771,40 @@ void link_layer::poll_loop() {
         socklen_t len = sizeof(err);
         ::getsockopt(l.fd, SOL_SOCKET, SO_ERROR, &err, &len);
         ok = err == 0;
+        if (ok && tls_ && !l.tls_ready) {
+          // TLS first (driven by the poller: it waits for what OpenSSL
+          // wants), then the hello inside it.
+          if (!l.ssl) {
+            l.ssl.reset(SSL_new(tls_.get()));
+            ok = l.ssl && SSL_set_fd(l.ssl.get(), l.fd) == 1;
+            if (ok)
+              SSL_set_connect_state(l.ssl.get());
+            l.connect_started = steady::now();
+          }
+          if (ok) {
+            ERR_clear_error();
+            auto r = SSL_do_handshake(l.ssl.get());
+            if (r == 1) {
+              l.tls_ready = true;
+            } else {
+              auto code = SSL_get_error(l.ssl.get(), r);
+              if (code == SSL_ERROR_WANT_READ
+                  || code == SSL_ERROR_WANT_WRITE) {
+                ERR_clear_error();
+                l.tls_want = code == SSL_ERROR_WANT_READ ? short{POLLIN}
+                                                         : short{POLLOUT};
+                continue;
+              }
+              ++bad_frames;
+              auto why = transport::openssl_errors();
+              log(log_level::warn,
+                  fmt::format("direct link to {}:{}: TLS handshake failed: {}",
+                              l.host, l.port,
+                              why.empty() ? "the peer closed it" : why));
+              ok = false;
+            }
+          }
+        }
         if (ok && !cfg_.secret.empty()
             && l.challenge.size() < challenge_size) {
           char buf[challenge_size];
@@ -700,8 +837,7 @@ void link_layer::poll_loop() {
           }
           put_u32(hello.data(), static_cast<uint32_t>(hello.size() - 4));
           // A fresh socket takes these few bytes at once.
-          auto n = ::send(l.fd, hello.data(), hello.size(),
-                          MSG_NOSIGNAL | MSG_DONTWAIT);
+          auto n = link_send(l.ssl.get(), l.fd, hello.data(), hello.size());
           ok = n == static_cast<ssize_t>(hello.size());
           l.hello_sent = ok;
           l.connect_started = steady::now();
@@ -710,16 +846,13 @@ void link_layer::poll_loop() {
           continue;
       } else if (ok) {
         char ack = 0;
-        auto n = ::recv(l.fd, &ack, 1, MSG_DONTWAIT);
+        auto n = link_recv(l.ssl.get(), l.fd, &ack, 1);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
           continue;
         ok = n == 1 && ack == static_cast<char>(handshake_ok);
       }
       if (!ok) {
-        ::close(l.fd);
-        l.fd = -1; // redialed after redial_delay while the link is wanted
-        l.hello_sent = false;
-        l.challenge.clear();
+        drop_socket(l); // redialed after redial_delay while it is wanted
         continue;
       }
       l.st = out_link::state::up;
@@ -776,6 +909,8 @@ void link_layer::reader(std::shared_ptr<in_link> l) {
     l->done = true;
     return;
   }
+  // Only this thread uses the session (close() from elsewhere shuts the
+  // socket down); it goes with the socket, at the end.
   auto& c = *cptr;
   inline_unit unit{&sys_, proxies_};
   // A frame is its payload plus headers well under 64 KiB.
@@ -795,12 +930,44 @@ void link_layer::reader(std::shared_ptr<in_link> l) {
   auto deadline = steady::now() + handshake_timeout;
   std::string challenge;
   bool ok = true;
-  if (!cfg_.secret.empty()) {
+  if (tls_) {
+    l->ssl.reset(SSL_new(tls_.get()));
+    ok = l->ssl && SSL_set_fd(l->ssl.get(), l->fd) == 1;
+    if (ok)
+      SSL_set_accept_state(l->ssl.get());
+    while (ok) {
+      ERR_clear_error();
+      auto r = SSL_do_handshake(l->ssl.get());
+      if (r == 1)
+        break;
+      auto code = SSL_get_error(l->ssl.get(), r);
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - steady::now());
+      if ((code != SSL_ERROR_WANT_READ && code != SSL_ERROR_WANT_WRITE)
+          || left.count() <= 0 || l->closed) {
+        auto why = transport::openssl_errors();
+        // A peer that closes before its first TLS record was a probe.
+        if ((!why.empty() && why.find("unexpected eof") == std::string::npos)
+            || left.count() <= 0)
+          drop(fmt::format("TLS handshake failed: {}",
+                           why.empty() ? "timed out" : why));
+        ok = false;
+        break;
+      }
+      ERR_clear_error();
+      pollfd p{l->fd, code == SSL_ERROR_WANT_READ ? short{POLLIN}
+                                                  : short{POLLOUT},
+               0};
+      ::poll(&p, 1, static_cast<int>(std::min<long>(left.count(), 100)));
+    }
+  }
+  auto ssl = l->ssl.get();
+  if (ok && !cfg_.secret.empty()) {
     challenge = transport::random_bytes(challenge_size);
-    ok = write_all(l->fd, challenge.data(), challenge.size(), deadline);
+    ok = write_all(l->fd, ssl, challenge.data(), challenge.size(), deadline);
   }
   char hdr[4];
-  ok = ok && read_all(l->fd, hdr, 4, deadline);
+  ok = ok && read_all(l->fd, ssl, hdr, 4, deadline);
   std::vector<char> rb;
   if (ok) {
     auto len = get_u32(hdr);
@@ -809,7 +976,7 @@ void link_layer::reader(std::shared_ptr<in_link> l) {
       ok = false;
     } else {
       rb.resize(len);
-      ok = read_all(l->fd, rb.data(), len, deadline);
+      ok = read_all(l->fd, ssl, rb.data(), len, deadline);
     }
   }
   if (ok && !cfg_.secret.empty()) {
@@ -838,7 +1005,7 @@ void link_layer::reader(std::shared_ptr<in_link> l) {
       if (hi.back_port != 0)
         open(hi.node, hi.back_host, hi.back_port);
       char ack = static_cast<char>(handshake_ok);
-      ok = write_all(l->fd, &ack, 1, steady::now() + handshake_timeout);
+      ok = write_all(l->fd, ssl, &ack, 1, steady::now() + handshake_timeout);
     }
   }
   std::unordered_map<caf::actor_id, caf::strong_actor_ptr> mirrors;
@@ -907,7 +1074,7 @@ void link_layer::reader(std::shared_ptr<in_link> l) {
     return true;
   };
   while (ok && !stopping_ && !l->closed) {
-    auto n = ::recv(l->fd, rb.data() + have, rb.size() - have, MSG_DONTWAIT);
+    auto n = link_recv(ssl, l->fd, rb.data() + have, rb.size() - have);
     if (n > 0) {
       have += static_cast<size_t>(n);
       size_t pos = 0;
@@ -962,6 +1129,7 @@ void link_layer::reader(std::shared_ptr<in_link> l) {
   mirrors.clear();
   std::lock_guard<std::shared_mutex> guard{mtx_};
   l->closed = true;
+  l->ssl.reset();
   ::close(l->fd);
   l->fd = -1;
   l->done = true;

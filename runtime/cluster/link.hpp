@@ -12,10 +12,15 @@
 #include <unordered_map>
 #include <vector>
 
+#include <poll.h>
+
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 #include <caf/node_id.hpp>
+#include <openssl/ssl.h>
+
+#include "transport/guard.hpp"
 
 namespace troupe::wire {
 class type_registry;
@@ -36,9 +41,21 @@ struct link_settings {
   /// Unsent bytes one peer's link may hold before a sender waits.
   size_t max_buffer = 1 << 20;
   /// The cluster secret: a dialer must answer the acceptor's challenge.
+  /// Not used under TLS (as on BASP).
   std::string secret;
+  /// TLS with mutual authentication, from the same files as BASP's: each
+  /// link is a TLS connection whose peer shows a certificate of the
+  /// cluster's CA. All empty: plaintext.
+  transport::tls_files tls;
   /// Incoming links alive at once (one per peer is normal).
   size_t max_connections = 512;
+};
+
+/// Frees an OpenSSL session (a link's, under TLS).
+struct ssl_free {
+  void operator()(SSL* x) const noexcept {
+    SSL_free(x);
+  }
 };
 
 /// One node's outgoing connection to one peer: frames appended by any
@@ -66,6 +83,9 @@ private:
   int fd = -1;
   bool hello_sent = false; // connecting: waiting for the peer's answer
   std::string challenge;   // connecting, with a secret: the peer's nonce
+  std::unique_ptr<SSL, ssl_free> ssl; // under TLS, freed with `fd`
+  bool tls_ready = false;  // its TLS handshake is done
+  short tls_want = POLLOUT; // the event its TLS handshake waits for
   bool flushing = false;  // a thread is writing wbuf
   bool want_write = false; // the socket was full: the poller flushes
   std::vector<char> buf;  // appended frames
@@ -156,6 +176,8 @@ private:
   void reader(std::shared_ptr<in_link> l);
   void flush_locked(out_link& l, std::unique_lock<std::mutex>& guard);
   void close_locked(out_link& l);
+  /// Closes `l`'s socket (and TLS session) so that it is dialed again.
+  void drop_socket(out_link& l);
   void wake();
   bool encode(std::vector<char>& out, uint64_t dest, caf::mailbox_element& x,
               const caf::node_id& peer);
@@ -164,6 +186,7 @@ private:
   std::weak_ptr<core> core_;
   link_settings cfg_;
   caf::proxy_registry* proxies_ = nullptr;
+  std::shared_ptr<SSL_CTX> tls_; // under TLS: both ends of every link
   const wire::type_registry* types_ = nullptr;
   int listen_fd_ = -1;
   int wake_fd_ = -1;

@@ -260,15 +260,11 @@ caf::error node::start() {
   core_->flow_window = cfg_.flow_window;
   core_->flow_actor = cluster::make_flow_actor(*sys_, core_);
   core_->responder = cluster::make_ref(*sys_, core_, {});
-  if (cfg_.direct_links && tls.enabled())
-    log(log_level::info,
-        fmt::format("node '{}': direct links are off under TLS (BASP carries "
-                    "every message, encrypted)",
-                    cfg_.name));
-  if (cfg_.direct_links && !tls.enabled()) {
+  if (cfg_.direct_links) {
     cluster::link_settings ls;
     ls.spin = cfg_.link_spin;
-    ls.secret = cfg_.secret;
+    ls.secret = cfg_.secret; // not used under TLS
+    ls.tls = tls;
     ls.max_connections = cfg_.max_connections;
     auto links = std::make_shared<cluster::link_layer>(*sys_, core_, ls);
     if (auto err = links->start(cfg_.host)) {

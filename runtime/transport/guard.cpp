@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -22,6 +23,18 @@ std::string hmac_sha256(const std::string& key, const std::string& data) {
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
        &len);
   return std::string(reinterpret_cast<char*>(out), len);
+}
+
+std::string openssl_errors() {
+  std::string out;
+  while (auto code = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(code, buf, sizeof(buf));
+    if (!out.empty())
+      out += "; ";
+    out += buf;
+  }
+  return out;
 }
 
 std::string random_bytes(size_t size) {

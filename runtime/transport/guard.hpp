@@ -25,6 +25,10 @@ std::string hmac_sha256(const std::string& key, const std::string& data);
 /// `size` random bytes from OpenSSL's generator.
 std::string random_bytes(size_t size);
 
+/// Takes every entry of this thread's OpenSSL error queue, as one line
+/// ("; " between entries); empty if there is none.
+std::string openssl_errors();
+
 /// TLS files (PEM). All empty: plaintext.
 struct tls_files {
   std::string ca_file;

@@ -55,15 +55,7 @@ constexpr const char* handshake_refused =
     "or TLS certificates of the same CA";
 
 std::string tls_reason() {
-  std::string out;
-  while (auto code = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(code, buf, sizeof(buf));
-    if (!out.empty())
-      out += "; ";
-    out += buf;
-  }
-  return out;
+  return openssl_errors();
 }
 
 /// The byte stream of one guarded connection: TLS (CAF's openssl session) or

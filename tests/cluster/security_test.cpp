@@ -17,6 +17,8 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "child_process.hpp"
 #include "echo_actor.hpp"
@@ -254,9 +256,59 @@ struct Tls : ::testing::Test {
 
 TEST_F(Tls, NodesWithCertificatesOfTheClusterCaFormACluster) {
   expect_cluster_unaffected(a, *b);
-  // Under TLS, BASP carries what direct links would.
+  // The direct links are TLS connections too: the request took one.
   expect_ref_echo(*b, a);
-  EXPECT_EQ(b->cluster_statistics().link_frames_out, 0u);
+  EXPECT_GE(b->cluster_statistics().link_frames_out, 1u);
+  EXPECT_GE(a.cluster_statistics().link_frames_in, 1u);
+  EXPECT_EQ(a.cluster_statistics().link_bad_frames, 0u);
+}
+
+TEST_F(Tls, TheDataPortRefusesAPlaintextHello) {
+  expect_ref_echo(*b, a);
+  raw_peer peer{a.link_port()};
+  ASSERT_GE(peer.fd, 0);
+  // What a plaintext node's link says first: a length and troupe's hello.
+  std::string hello = std::string{"\0\0\0\x28\x01TRP1", 10}
+                      + std::string(35, '\0');
+  auto bad_before = a.cluster_statistics().link_bad_frames;
+  ASSERT_TRUE(peer.write(hello));
+  EXPECT_LT(closed(peer), 1s);
+  EXPECT_EQ(a.cluster_statistics().link_bad_frames, bad_before + 1);
+  expect_cluster_unaffected(a, *b);
+  expect_ref_echo(*b, a);
+}
+
+// A TLS client with a certificate of another CA (that does not check the
+// node's certificate itself, so that the node's check is what refuses it).
+TEST_F(Tls, TheDataPortRefusesACertificateOfAnotherCa) {
+  expect_ref_echo(*b, a);
+  auto x = cas().of("other", "x");
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx{
+    SSL_CTX_new(TLS_client_method()), SSL_CTX_free};
+  ASSERT_TRUE(ctx);
+  ASSERT_EQ(SSL_CTX_use_certificate_chain_file(ctx.get(), x.cert.c_str()), 1);
+  ASSERT_EQ(SSL_CTX_use_PrivateKey_file(ctx.get(), x.key.c_str(),
+                                        SSL_FILETYPE_PEM),
+            1);
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+  raw_peer peer{a.link_port()};
+  ASSERT_GE(peer.fd, 0);
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl{SSL_new(ctx.get()), SSL_free};
+  SSL_set_fd(ssl.get(), peer.fd);
+  auto bad_before = a.cluster_statistics().link_bad_frames;
+  auto start = steady::now();
+  // Blocking socket: under TLS 1.3 the client may finish its side before
+  // the node has checked its certificate; the node's refusal then ends the
+  // first read.
+  if (SSL_connect(ssl.get()) == 1) {
+    char byte;
+    EXPECT_LE(SSL_read(ssl.get(), &byte, 1), 0);
+  }
+  ERR_clear_error();
+  EXPECT_LT(steady::now() - start, 1s);
+  EXPECT_EQ(a.cluster_statistics().link_bad_frames, bad_before + 1);
+  expect_cluster_unaffected(a, *b);
+  expect_ref_echo(*b, a);
 }
 
 TEST_F(Tls, APlaintextPeerIsRefusedWithinASecond) {

@@ -48,8 +48,8 @@ struct node_config {
   /// TLS with mutual authentication between nodes (CAF's openssl module):
   /// PEM files of the cluster's CA, this node's certificate (signed by that
   /// CA) and its key. All three or none; a peer without a certificate of the
-  /// same CA is refused. Direct links are off under TLS (BASP carries
-  /// everything, encrypted). See tools/tls/make-dev-ca.
+  /// same CA is refused. The direct links are TLS connections with the
+  /// same files. See tools/tls/make-dev-ca.
   std::string tls_ca;
   std::string tls_cert;
   std::string tls_key;
