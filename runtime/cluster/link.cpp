@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <climits>
 #include <cstring>
 
@@ -79,6 +80,8 @@ constexpr auto handshake_timeout = std::chrono::seconds{2};
 constexpr auto redial_delay = std::chrono::milliseconds{100};
 
 thread_local int tl_cork_depth = 0;
+// This thread (the poller, a reader) has SIGPIPE blocked for good.
+thread_local bool tl_sigpipe_blocked = false;
 thread_local bool tl_reader = false;
 // The last local sender this thread made sure the peers can answer.
 thread_local const caf::actor_system* tl_last_exported_sys = nullptr;
@@ -176,10 +179,54 @@ ssize_t tls_result(SSL* ssl, int r) {
   }
 }
 
+/// OpenSSL writes with write(2), and a write to a socket whose peer has gone
+/// raises SIGPIPE, which ends the process. The link layer's own threads
+/// block it for good (`block_sigpipe`); in any other thread (a sender that
+/// flushes) this blocks it for one call and takes the one the call raised,
+/// as CAF's openssl module does.
+class sigpipe_guard {
+public:
+  sigpipe_guard() : active_(!tl_sigpipe_blocked) {
+    if (!active_)
+      return;
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+  }
+
+  ~sigpipe_guard() {
+    if (!active_)
+      return;
+    timespec zero{};
+    while (sigtimedwait(&set_, nullptr, &zero) > 0) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+  sigpipe_guard(const sigpipe_guard&) = delete;
+  sigpipe_guard& operator=(const sigpipe_guard&) = delete;
+
+private:
+  bool active_;
+  sigset_t set_;
+  sigset_t old_;
+};
+
+/// Blocks SIGPIPE in the calling thread (one of the link layer's) for good:
+/// a SIGPIPE a write raises stays pending there, harmless.
+void block_sigpipe() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  tl_sigpipe_blocked = true;
+}
+
 /// recv on a non-blocking socket, through TLS when `ssl` is set.
 ssize_t link_recv(SSL* ssl, int fd, char* data, size_t size) {
   if (ssl == nullptr)
     return ::recv(fd, data, size, MSG_DONTWAIT);
+  sigpipe_guard no_sigpipe; // SSL_read may write (an alert)
   ERR_clear_error();
   return tls_result(ssl, SSL_read(ssl, data,
                                   static_cast<int>(std::min<size_t>(size,
@@ -192,6 +239,7 @@ ssize_t link_recv(SSL* ssl, int fd, char* data, size_t size) {
 ssize_t link_send(SSL* ssl, int fd, const char* data, size_t size) {
   if (ssl == nullptr)
     return ::send(fd, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+  sigpipe_guard no_sigpipe;
   ERR_clear_error();
   return tls_result(ssl, SSL_write(ssl, data,
                                    static_cast<int>(std::min<size_t>(size,
@@ -678,6 +726,7 @@ void link_layer::flush_locked(out_link& l, std::unique_lock<std::mutex>& guard) 
 
 void link_layer::poll_loop() {
   pthread_setname_np(pthread_self(), "troupe.links");
+  block_sigpipe();
   std::vector<pollfd> fds;
   std::vector<std::shared_ptr<out_link>> owners;
   while (!stopping_) {
@@ -899,6 +948,7 @@ void link_layer::accept_one() {
 
 void link_layer::reader(std::shared_ptr<in_link> l) {
   pthread_setname_np(pthread_self(), "troupe.link.in");
+  block_sigpipe();
   tl_reader = true;
   auto cptr = core_.lock();
   if (!cptr) {

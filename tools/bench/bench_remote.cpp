@@ -20,13 +20,17 @@
 // This binary is the client; it starts itself as `bench_remote serve KIND`
 // (KIND: troupe, caf, tcp) for each run, reads the line `PORT <n>` the
 // server prints once it listens, and ends that child (and only it) with
-// SIGTERM afterwards (see remote_common.hpp). Each repetition runs every
+// SIGTERM afterwards (see remote_common.hpp). TROUPE_BENCH_TLS=DIR runs
+// troupe and raw CAF over TLS (certificates from `tools/tls/make-dev-ca DIR
+// bench`); the plain TCP floor stays plaintext. Each repetition runs every
 // variant once, in an order that rotates. The extra argument `caf-only`
 // skips the troupe and plain TCP runs (for tools/bench/explore_sched.sh);
 // `caf-defaults` runs raw CAF with CAF's defaults instead of the node's
 // thread count.
 #include <functional>
 
+#include <caf/openssl/publish.hpp>
+#include <caf/openssl/remote_actor.hpp>
 #include <caf/send.hpp>
 
 #include "plain_tcp.hpp"
@@ -55,7 +59,9 @@ int serve(const std::string& kind, const bench::options& opts) {
   configure_caf(cfg, opts);
   caf::actor_system sys{cfg};
   auto pong = sys.spawn(caf_pong);
-  auto port = sys.middleman().publish(pong, 0, "127.0.0.1", true);
+  auto port = tls_dir() != nullptr
+                ? caf::openssl::publish(pong, 0, "127.0.0.1", true)
+                : sys.middleman().publish(pong, 0, "127.0.0.1", true);
   if (!port)
     fail(sys.render(port.error()));
   std::printf("PORT %u\n", static_cast<unsigned>(*port));
@@ -113,7 +119,9 @@ sample caf_run(const bench::options& opts) {
     caf::actor_system_config cfg;
     configure_caf(cfg, opts);
     caf::actor_system sys{cfg};
-    auto pong = sys.middleman().remote_actor("127.0.0.1", srv.port);
+    auto pong = tls_dir() != nullptr
+                  ? caf::openssl::remote_actor(sys, "127.0.0.1", srv.port)
+                  : sys.middleman().remote_actor("127.0.0.1", srv.port);
     if (!pong)
       fail(sys.render(pong.error()));
     s = measure(opts.count, [&](uint64_t k, std::shared_ptr<run_data> rd) {
@@ -176,8 +184,10 @@ int main(int argc, char** argv) {
                    t.p50_us, c.rate, c.p50_us, p.rate, p.p50_us);
     }
   }
-  auto label = "remote ping-pong 64 B, loopback, node defaults vs CAF ("
-               + bench::describe(opts.settings) + ")";
+  auto label = std::string{"remote ping-pong 64 B, loopback"}
+               + (tls_dir() != nullptr ? ", TLS" : "")
+               + ", node defaults vs CAF (" + bench::describe(opts.settings)
+               + ")";
   bench::row(label + " [round trips/s]", med(ts, &sample::rate),
              med(cs, &sample::rate));
   bench::row(label + " [RTT p50 us, lower is better]",

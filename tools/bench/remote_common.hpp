@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 
 #include "remote_actors.hpp"
 
@@ -223,11 +224,26 @@ inline int64_t peak_rss_kb() {
   return 0;
 }
 
-/// Raw CAF side: the --set settings, the middleman and `raw_payload`.
+/// TROUPE_BENCH_TLS=DIR in the environment: both runtimes talk TLS with
+/// mutual authentication, with DIR's files from `tools/tls/make-dev-ca DIR
+/// bench` (both processes show the same certificate). Null: plaintext.
+inline const char* tls_dir() {
+  return std::getenv("TROUPE_BENCH_TLS");
+}
+
+/// Raw CAF side: the --set settings, the middleman and `raw_payload`; under
+/// TLS (`tls_dir`) CAF's openssl module, used with `caf::openssl::publish`
+/// and `caf::openssl::remote_actor`.
 inline void configure_caf(caf::actor_system_config& cfg,
                           const bench::options& o) {
   bench::apply(cfg, o.settings);
   cfg.load<caf::io::middleman>();
+  if (auto dir = tls_dir()) {
+    cfg.openssl_cafile = std::string{dir} + "/ca.pem";
+    cfg.openssl_certificate = std::string{dir} + "/bench.pem";
+    cfg.openssl_key = std::string{dir} + "/bench.key";
+    cfg.load<caf::openssl::manager>();
+  }
   cfg.add_message_type<raw_payload>("bench.raw_payload");
 }
 
@@ -242,6 +258,11 @@ inline troupe::node_config node_cfg() {
     nc.link_spin = std::chrono::microseconds{std::atoll(x)};
   if (auto x = std::getenv("TROUPE_DIRECT_LINKS"))
     nc.direct_links = std::string{x} != "0";
+  if (auto dir = tls_dir()) {
+    nc.tls_ca = std::string{dir} + "/ca.pem";
+    nc.tls_cert = std::string{dir} + "/bench.pem";
+    nc.tls_key = std::string{dir} + "/bench.key";
+  }
   return nc;
 }
 
