@@ -279,6 +279,19 @@ TEST_F(Tls, TheDataPortRefusesAPlaintextHello) {
   expect_ref_echo(*b, a);
 }
 
+TEST_F(Tls, ASilentPeerOnTheDataPortIsDroppedWhileOthersAreServed) {
+  expect_ref_echo(*b, a);
+  auto bad_before = a.cluster_statistics().link_bad_frames;
+  raw_peer silent{a.link_port()};
+  ASSERT_GE(silent.fd, 0);
+  // Its TLS handshake never starts; the node serves b meanwhile and drops
+  // it after the handshake timeout (2 s; 5 s: safety net).
+  expect_ref_echo(*b, a);
+  EXPECT_TRUE(silent.closed_by_peer(5s));
+  EXPECT_EQ(a.cluster_statistics().link_bad_frames, bad_before + 1);
+  expect_ref_echo(*b, a);
+}
+
 // A TLS client with a certificate of another CA (that does not check the
 // node's certificate itself, so that the node's check is what refuses it).
 TEST_F(Tls, TheDataPortRefusesACertificateOfAnotherCa) {
