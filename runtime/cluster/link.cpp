@@ -385,6 +385,19 @@ struct link_layer::in_link {
 
 // -- link_layer ----------------------------------------------------------------
 
+std::unique_ptr<SSL, ssl_free> link_layer::new_tls_session() {
+  // A context of its own, as CAF's openssl module makes one per session:
+  // OpenSSL fills some caches of shared certificates lazily (a name's
+  // canonical encoding), and TSan saw that race between two links' threads
+  // sharing one context. The session holds its context.
+  auto ctx = make_tls_context(cfg_.tls);
+  if (!ctx) {
+    log(log_level::warn, describe(ctx.error()));
+    return nullptr;
+  }
+  return std::unique_ptr<SSL, ssl_free>{SSL_new(ctx->get())};
+}
+
 link_layer::link_layer(caf::actor_system& sys, std::weak_ptr<core> c,
                        link_settings cfg)
   : sys_(sys), core_(std::move(c)), cfg_(cfg) {
@@ -397,10 +410,10 @@ link_layer::~link_layer() {
 caf::error link_layer::start(const std::string& host) {
   host_ = host;
   if (cfg_.tls.enabled()) {
-    auto ctx = make_tls_context(cfg_.tls);
-    if (!ctx)
+    // Checked once here, so that bad files are a startup error.
+    if (auto ctx = make_tls_context(cfg_.tls); !ctx)
       return std::move(ctx.error());
-    tls_ = std::move(*ctx);
+    tls_ = true;
     cfg_.secret.clear(); // TLS authenticates (as on BASP)
   }
   types_ = wire::detail::registry_of(sys_.dummy_execution_unit());
@@ -824,7 +837,7 @@ void link_layer::poll_loop() {
           // TLS first (driven by the poller: it waits for what OpenSSL
           // wants), then the hello inside it.
           if (!l.ssl) {
-            l.ssl.reset(SSL_new(tls_.get()));
+            l.ssl = new_tls_session();
             ok = l.ssl && SSL_set_fd(l.ssl.get(), l.fd) == 1;
             if (ok)
               SSL_set_connect_state(l.ssl.get());
@@ -981,7 +994,7 @@ void link_layer::reader(std::shared_ptr<in_link> l) {
   std::string challenge;
   bool ok = true;
   if (tls_) {
-    l->ssl.reset(SSL_new(tls_.get()));
+    l->ssl = new_tls_session();
     ok = l->ssl && SSL_set_fd(l->ssl.get(), l->fd) == 1;
     if (ok)
       SSL_set_accept_state(l->ssl.get());

@@ -178,6 +178,9 @@ private:
   void close_locked(out_link& l);
   /// Closes `l`'s socket (and TLS session) so that it is dialed again.
   void drop_socket(out_link& l);
+  /// A new TLS session for one link (null, logged, if the files no longer
+  /// load).
+  std::unique_ptr<SSL, ssl_free> new_tls_session();
   void wake();
   bool encode(std::vector<char>& out, uint64_t dest, caf::mailbox_element& x,
               const caf::node_id& peer);
@@ -186,7 +189,7 @@ private:
   std::weak_ptr<core> core_;
   link_settings cfg_;
   caf::proxy_registry* proxies_ = nullptr;
-  std::shared_ptr<SSL_CTX> tls_; // under TLS: both ends of every link
+  bool tls_ = false; // every link is a TLS connection
   const wire::type_registry* types_ = nullptr;
   int listen_fd_ = -1;
   int wake_fd_ = -1;
