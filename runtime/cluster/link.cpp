@@ -246,6 +246,23 @@ ssize_t link_send(SSL* ssl, int fd, const char* data, size_t size) {
                                                                      INT_MAX))));
 }
 
+/// One step of a TLS handshake on a non-blocking socket: 0 once it is
+/// done, POLLIN or POLLOUT for what it waits for, -1 if it failed (then
+/// `why` says how: OpenSSL's reason, or empty if the peer just closed).
+int handshake_step(SSL* ssl, std::string& why) {
+  ERR_clear_error();
+  auto r = SSL_do_handshake(ssl);
+  if (r == 1)
+    return 0;
+  auto code = SSL_get_error(ssl, r);
+  why = transport::openssl_errors();
+  if (code == SSL_ERROR_WANT_READ)
+    return POLLIN;
+  if (code == SSL_ERROR_WANT_WRITE)
+    return POLLOUT;
+  return -1;
+}
+
 /// One TLS context for both ends of every link: this node's certificate
 /// and key, and the cluster's CA, which the peer's certificate must chain
 /// to (either way: mutual authentication, as on BASP).
@@ -843,29 +860,21 @@ void link_layer::poll_loop() {
               SSL_set_connect_state(l.ssl.get());
             l.connect_started = steady::now();
           }
-          if (ok) {
-            ERR_clear_error();
-            auto r = SSL_do_handshake(l.ssl.get());
-            if (r == 1) {
-              l.tls_ready = true;
-            } else {
-              auto code = SSL_get_error(l.ssl.get(), r);
-              if (code == SSL_ERROR_WANT_READ
-                  || code == SSL_ERROR_WANT_WRITE) {
-                ERR_clear_error();
-                l.tls_want = code == SSL_ERROR_WANT_READ ? short{POLLIN}
-                                                         : short{POLLOUT};
-                continue;
-              }
-              ++bad_frames;
-              auto why = transport::openssl_errors();
-              log(log_level::warn,
-                  fmt::format("direct link to {}:{}: TLS handshake failed: {}",
-                              l.host, l.port,
-                              why.empty() ? "the peer closed it" : why));
-              ok = false;
-            }
+          std::string why;
+          auto step = ok ? handshake_step(l.ssl.get(), why) : -1;
+          if (step > 0) {
+            l.tls_want = static_cast<short>(step);
+            continue;
           }
+          l.tls_ready = step == 0;
+          if (ok && step < 0) {
+            ++bad_frames;
+            log(log_level::warn,
+                fmt::format("direct link to {}:{}: TLS handshake failed: {}",
+                            l.host, l.port,
+                            why.empty() ? "the peer closed it" : why));
+          }
+          ok = l.tls_ready;
         }
         if (ok && !cfg_.secret.empty()
             && l.challenge.size() < challenge_size) {
@@ -999,28 +1008,23 @@ void link_layer::reader(std::shared_ptr<in_link> l) {
     if (ok)
       SSL_set_accept_state(l->ssl.get());
     while (ok) {
-      ERR_clear_error();
-      auto r = SSL_do_handshake(l->ssl.get());
-      if (r == 1)
+      std::string why;
+      auto step = handshake_step(l->ssl.get(), why);
+      if (step == 0)
         break;
-      auto code = SSL_get_error(l->ssl.get(), r);
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - steady::now());
-      if ((code != SSL_ERROR_WANT_READ && code != SSL_ERROR_WANT_WRITE)
-          || left.count() <= 0 || l->closed) {
-        auto why = transport::openssl_errors();
+      if (step < 0 || left.count() <= 0 || l->closed) {
         // A peer that closes before its first TLS record was a probe.
-        if ((!why.empty() && why.find("unexpected eof") == std::string::npos)
+        if ((step < 0 && !why.empty()
+             && why.find("unexpected eof") == std::string::npos)
             || left.count() <= 0)
           drop(fmt::format("TLS handshake failed: {}",
-                           why.empty() ? "timed out" : why));
+                           left.count() <= 0 ? "timed out" : why));
         ok = false;
         break;
       }
-      ERR_clear_error();
-      pollfd p{l->fd, code == SSL_ERROR_WANT_READ ? short{POLLIN}
-                                                  : short{POLLOUT},
-               0};
+      pollfd p{l->fd, static_cast<short>(step), 0};
       ::poll(&p, 1, static_cast<int>(std::min<long>(left.count(), 100)));
     }
   }

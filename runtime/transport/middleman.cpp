@@ -54,10 +54,6 @@ constexpr const char* handshake_refused =
     "refused during the handshake: both sides need the same cluster secret, "
     "or TLS certificates of the same CA";
 
-std::string tls_reason() {
-  return openssl_errors();
-}
-
 /// The byte stream of one guarded connection: TLS (CAF's openssl session) or
 /// plain TCP with troupe's secret challenge first, and BASP's framing
 /// checked on the way in.
@@ -237,7 +233,7 @@ private:
   // the next "would block" on another look fatal and closes it; we clear
   // before each call and drain after a failure.
   void closed_early() {
-    auto why = tls_reason();
+    auto why = openssl_errors();
     if (got_data_ || !tls_)
       return;
     // Nothing, or an EOF before the first TLS record: a port probe.
@@ -431,7 +427,7 @@ public:
     if (guard_->settings().tls.enabled()) {
       ERR_clear_error();
       tls = caf::openssl::make_session(parent()->system(), fd, true);
-      auto why = tls_reason();
+      auto why = openssl_errors();
       if (!tls) {
         guard_->release();
         if (why.find("unexpected eof") == std::string::npos) {
@@ -479,7 +475,7 @@ protected:
     if (guard_->settings().tls.enabled()) {
       ERR_clear_error();
       tls = caf::openssl::make_session(system(), *fd, false);
-      auto why = tls_reason();
+      auto why = openssl_errors();
       if (!tls) {
         // SSL_connect reads what the peer already sent: when the acceptor
         // answers fast, this end checks its certificate here, not later
