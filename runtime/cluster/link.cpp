@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <csignal>
 #include <climits>
 #include <cstring>
 
@@ -80,8 +79,6 @@ constexpr auto handshake_timeout = std::chrono::seconds{2};
 constexpr auto redial_delay = std::chrono::milliseconds{100};
 
 thread_local int tl_cork_depth = 0;
-// This thread (the poller, a reader) has SIGPIPE blocked for good.
-thread_local bool tl_sigpipe_blocked = false;
 thread_local bool tl_reader = false;
 // The last local sender this thread made sure the peers can answer.
 thread_local const caf::actor_system* tl_last_exported_sys = nullptr;
@@ -179,54 +176,74 @@ ssize_t tls_result(SSL* ssl, int r) {
   }
 }
 
-/// OpenSSL writes with write(2), and a write to a socket whose peer has gone
-/// raises SIGPIPE, which ends the process. The link layer's own threads
-/// block it for good (`block_sigpipe`); in any other thread (a sender that
-/// flushes) this blocks it for one call and takes the one the call raised,
-/// as CAF's openssl module does.
-class sigpipe_guard {
-public:
-  sigpipe_guard() : active_(!tl_sigpipe_blocked) {
-    if (!active_)
-      return;
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+/// The socket under a link's TLS session: OpenSSL's socket BIO writes with
+/// write(2), which raises SIGPIPE (ending the process) when the peer has
+/// gone; this one sends with MSG_NOSIGNAL, as the plaintext links do. The
+/// socket is the BIO's data; the link closes it.
+int bio_write(BIO* b, const char* data, int size) {
+  auto fd = static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(b)));
+  BIO_clear_retry_flags(b);
+  auto n = ::send(fd, data, static_cast<size_t>(size),
+                  MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    BIO_set_retry_write(b);
+  return static_cast<int>(n);
+}
+
+int bio_read(BIO* b, char* data, int size) {
+  auto fd = static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(b)));
+  BIO_clear_retry_flags(b);
+  auto n = ::recv(fd, data, static_cast<size_t>(size), MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    BIO_set_retry_read(b);
+  if (n == 0)
+    BIO_set_flags(b, BIO_FLAGS_IN_EOF); // OpenSSL asks: an unexpected EOF?
+  return static_cast<int>(n);
+}
+
+long bio_ctrl(BIO* b, int cmd, long, void*) {
+  switch (cmd) {
+    case BIO_CTRL_FLUSH:
+      return 1;
+    case BIO_CTRL_EOF:
+      return BIO_test_flags(b, BIO_FLAGS_IN_EOF) != 0;
+    default:
+      return 0;
   }
+}
 
-  ~sigpipe_guard() {
-    if (!active_)
-      return;
-    timespec zero{};
-    while (sigtimedwait(&set_, nullptr, &zero) > 0) {
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+/// A BIO on `fd` for a link's TLS session (made once, shared by all).
+BIO* socket_bio(int fd) {
+  static BIO_METHOD* method = [] {
+    auto m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+                          "troupe link socket");
+    BIO_meth_set_write(m, bio_write);
+    BIO_meth_set_read(m, bio_read);
+    BIO_meth_set_ctrl(m, bio_ctrl);
+    return m;
+  }();
+  auto b = BIO_new(method);
+  if (b != nullptr) {
+    BIO_set_data(b, reinterpret_cast<void*>(static_cast<intptr_t>(fd)));
+    BIO_set_init(b, 1);
   }
+  return b;
+}
 
-  sigpipe_guard(const sigpipe_guard&) = delete;
-  sigpipe_guard& operator=(const sigpipe_guard&) = delete;
-
-private:
-  bool active_;
-  sigset_t set_;
-  sigset_t old_;
-};
-
-/// Blocks SIGPIPE in the calling thread (one of the link layer's) for good:
-/// a SIGPIPE a write raises stays pending there, harmless.
-void block_sigpipe() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  tl_sigpipe_blocked = true;
+/// Puts `ssl` on `fd` through `socket_bio`; false if OpenSSL is out of
+/// memory.
+bool attach(SSL* ssl, int fd) {
+  auto b = socket_bio(fd);
+  if (b == nullptr)
+    return false;
+  SSL_set_bio(ssl, b, b); // the session owns the one reference
+  return true;
 }
 
 /// recv on a non-blocking socket, through TLS when `ssl` is set.
 ssize_t link_recv(SSL* ssl, int fd, char* data, size_t size) {
   if (ssl == nullptr)
     return ::recv(fd, data, size, MSG_DONTWAIT);
-  sigpipe_guard no_sigpipe; // SSL_read may write (an alert)
   ERR_clear_error();
   return tls_result(ssl, SSL_read(ssl, data,
                                   static_cast<int>(std::min<size_t>(size,
@@ -239,7 +256,6 @@ ssize_t link_recv(SSL* ssl, int fd, char* data, size_t size) {
 ssize_t link_send(SSL* ssl, int fd, const char* data, size_t size) {
   if (ssl == nullptr)
     return ::send(fd, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
-  sigpipe_guard no_sigpipe;
   ERR_clear_error();
   return tls_result(ssl, SSL_write(ssl, data,
                                    static_cast<int>(std::min<size_t>(size,
@@ -756,7 +772,6 @@ void link_layer::flush_locked(out_link& l, std::unique_lock<std::mutex>& guard) 
 
 void link_layer::poll_loop() {
   pthread_setname_np(pthread_self(), "troupe.links");
-  block_sigpipe();
   std::vector<pollfd> fds;
   std::vector<std::shared_ptr<out_link>> owners;
   while (!stopping_) {
@@ -855,7 +870,7 @@ void link_layer::poll_loop() {
           // wants), then the hello inside it.
           if (!l.ssl) {
             l.ssl = new_tls_session();
-            ok = l.ssl && SSL_set_fd(l.ssl.get(), l.fd) == 1;
+            ok = l.ssl && attach(l.ssl.get(), l.fd);
             if (ok)
               SSL_set_connect_state(l.ssl.get());
             l.connect_started = steady::now();
@@ -970,7 +985,6 @@ void link_layer::accept_one() {
 
 void link_layer::reader(std::shared_ptr<in_link> l) {
   pthread_setname_np(pthread_self(), "troupe.link.in");
-  block_sigpipe();
   tl_reader = true;
   auto cptr = core_.lock();
   if (!cptr) {
@@ -1004,7 +1018,7 @@ void link_layer::reader(std::shared_ptr<in_link> l) {
   bool ok = true;
   if (tls_) {
     l->ssl = new_tls_session();
-    ok = l->ssl && SSL_set_fd(l->ssl.get(), l->fd) == 1;
+    ok = l->ssl && attach(l->ssl.get(), l->fd);
     if (ok)
       SSL_set_accept_state(l->ssl.get());
     while (ok) {
