@@ -1030,9 +1030,7 @@ void link_layer::reader(std::shared_ptr<in_link> l) {
         deadline - steady::now());
       if (step < 0 || left.count() <= 0 || l->closed) {
         // A peer that closes before its first TLS record was a probe.
-        if ((step < 0 && !why.empty()
-             && why.find("unexpected eof") == std::string::npos)
-            || left.count() <= 0)
+        if ((step < 0 && !transport::tls_probe(why)) || left.count() <= 0)
           drop(fmt::format("TLS handshake failed: {}",
                            left.count() <= 0 ? "timed out" : why));
         ok = false;

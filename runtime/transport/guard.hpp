@@ -29,6 +29,13 @@ std::string random_bytes(size_t size);
 /// ("; " between entries); empty if there is none.
 std::string openssl_errors();
 
+/// Whether a TLS handshake that failed with `why` (`openssl_errors()`) was
+/// only a probe: nothing said, or an EOF before the first TLS record. Not a
+/// refusal to count or warn about.
+inline bool tls_probe(const std::string& why) {
+  return why.empty() || why.find("unexpected eof") != std::string::npos;
+}
+
 /// TLS files (PEM). All empty: plaintext.
 struct tls_files {
   std::string ca_file;

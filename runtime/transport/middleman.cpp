@@ -237,7 +237,7 @@ private:
     if (got_data_ || !tls_)
       return;
     // Nothing, or an EOF before the first TLS record: a port probe.
-    if (why.empty() || why.find("unexpected eof") != std::string::npos)
+    if (tls_probe(why))
       return;
     guard_->count_tls_failure();
     log(log_level::warn,
@@ -430,7 +430,7 @@ public:
       auto why = openssl_errors();
       if (!tls) {
         guard_->release();
-        if (why.find("unexpected eof") == std::string::npos) {
+        if (!tls_probe(why)) {
           guard_->count_tls_failure();
           log(log_level::warn,
               fmt::format("TLS handshake with {} failed: {}", peer, why));
@@ -481,7 +481,7 @@ protected:
         // answers fast, this end checks its certificate here, not later
         // in the stream. A refusal counts the same either way.
         auto peer = fmt::format("{}:{}", host, port);
-        if (why.empty() || why.find("unexpected eof") != std::string::npos)
+        if (tls_probe(why))
           return make_error(errc::connect_failed,
                             fmt::format("{} closed the connection during the "
                                         "TLS handshake",
