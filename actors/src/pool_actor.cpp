@@ -14,6 +14,7 @@
 #include "troupe/log.hpp"
 #include "troupe/node/node.hpp"
 #include "troupe/supervision/supervisor.hpp"
+#include "troupe/supervision/supervisor_handle.hpp"
 #include "troupe/wire/proto.hpp"
 #include "worker.hpp"
 
@@ -400,7 +401,11 @@ void recycle(pool_actor* self, worker_entry& w) {
     return;
   w.replaced = true;
   ++self->state.stats.recycled;
-  self->send(self->state.sup, terminate_child_atom::value, w.slot);
+  // OTP's terminate_child keeps the spec: delete it once the worker is down.
+  supervisor_handle sup{self->state.sup, std::chrono::hours{24}};
+  sup.terminate_child(self, w.slot, [self, sup, slot = w.slot](caf::error) {
+    sup.delete_child(self, slot, [](caf::error) {});
+  });
   start_slot(self);
 }
 

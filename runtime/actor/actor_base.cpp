@@ -41,6 +41,13 @@ guarded_behavior::invoke(caf::detail::invoke_result_visitor& f,
     owner_->uncounted_ = true; // introspection does not count itself
     return caf::match_case::match;
   }
+  // A drill ('troupe kill --mode throw'): fail as a throwing handler would.
+  if (xs.size() == 2 && xs.match_element<caf::atom_value>(0)
+      && xs.get_as<caf::atom_value>(0) == fail_atom::value
+      && xs.match_element<std::string>(1)) {
+    owner_->handle_failure(xs.get_as<std::string>(1), "troupe.kill");
+    return caf::match_case::match;
+  }
   // What the handler sends to other nodes over direct links leaves in one
   // write when it returns.
   cluster::cork_scope cork;
@@ -97,6 +104,11 @@ std::string sender_node(actor_base* self) {
 caf::actor& detail::spawning_parent() noexcept {
   thread_local caf::actor parent;
   return parent;
+}
+
+std::string& detail::spawning_path() noexcept {
+  thread_local std::string path;
+  return path;
 }
 
 std::optional<mailbox_bound>& detail::spawning_bound() noexcept {
@@ -224,6 +236,10 @@ bool actor_base::try_restart_in_place(const caf::error&) {
   return false;
 }
 
+bool actor_base::can_restart_in_place() const noexcept {
+  return false;
+}
+
 actor_base::~actor_base() {
   // nop
 }
@@ -290,10 +306,14 @@ std::string actor_base::describe_types(const caf::type_erased_tuple& xs) const {
 
 void actor_base::handle_failure(std::string what,
                                 const caf::type_erased_tuple& xs) {
+  handle_failure(std::move(what), describe_types(xs));
+}
+
+void actor_base::handle_failure(std::string what, std::string message_type) {
   handler_failure out;
   out.what = std::move(what);
   out.exception = std::current_exception();
-  out.message_type = describe_types(xs);
+  out.message_type = std::move(message_type);
   // The requester of the failing message hears about it at once.
   auto rp = make_response_promise();
   if (rp.pending() && !rp.async())
@@ -304,15 +324,24 @@ void actor_base::handle_failure(std::string what,
     failure_handler_(this, out);
     return;
   }
-  if (parent_) {
+  if (parent_ && can_restart_in_place()) {
+    // The supervisor decides; until it does, nothing else is taken from the
+    // mailbox (an awaited response comes before every other message).
     auto reason = make_error(errc::handler_failed,
                              fmt::format("{} on {}", out.what,
                                          out.message_type));
-    if (try_restart_in_place(reason)) {
-      send(parent_, detail::child_failed_atom::value, address(), out.what,
-           out.message_type);
-      return;
-    }
+    request(parent_, caf::infinite, detail::child_failed_atom::value,
+            address(), out.what, out.message_type, std::string{name()})
+      .await([this, reason](caf::atom_value order) mutable {
+               if (order != detail::restart_atom::value
+                   || !try_restart_in_place(reason))
+                 quit(std::move(reason));
+             },
+             [this, reason](caf::error&) mutable {
+               // The supervisor is gone: nobody may restart this actor.
+               quit(std::move(reason));
+             });
+    return;
   }
   default_failure(out);
 }

@@ -36,6 +36,10 @@ const char* to_string(errc x) noexcept {
       return "spawn_failed";
     case errc::mailbox_full:
       return "mailbox_full";
+    case errc::node_left:
+      return "node_left";
+    case errc::child_running:
+      return "child_running";
   }
   return "unknown";
 }

@@ -7,12 +7,15 @@
 #include <unistd.h>
 
 #include <caf/actor_system.hpp>
+#include <caf/after.hpp>
 #include <caf/timespan.hpp>
 #include <caf/local_actor.hpp>
 #include <caf/io/basp_broker.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/system_messages.hpp>
 #include <fmt/format.h>
 
 #include "cluster/core.hpp"
@@ -21,6 +24,7 @@
 #include "cluster/ref.hpp"
 #include "introspection/metrics.hpp"
 #include "node/caf_config.hpp"
+#include "supervision/name_binder.hpp"
 #include "transport/endpoint.hpp"
 #include "troupe/error.hpp"
 #include "troupe/log.hpp"
@@ -113,6 +117,40 @@ bool on_basp(caf::actor_system& sys, std::chrono::milliseconds timeout, F f) {
     done->set_value();
   });
   return ran.wait_for(timeout) == std::future_status::ready;
+}
+
+// Stops the actors this node hosts for other nodes with `errc::node_left`,
+// so that their supervisors move them without counting a failure (the node
+// did not fail, it left), and waits at most `timeout` until they are gone:
+// their down messages are then on their way to those supervisors, ahead of
+// anything the rest of the shutdown sends or closes. Run after the node
+// left the cluster, so that no supervisor places a child here again.
+void stop_hosted(caf::actor_system& sys, const cluster::core& core,
+                 const std::string& node_name,
+                 std::chrono::milliseconds timeout) {
+  caf::scoped_actor self{sys, true};
+  size_t waiting = 0;
+  for (auto& addr : core.hosted())
+    if (auto hdl = caf::actor_cast<caf::actor>(addr)) {
+      self->monitor(hdl);
+      self->send_exit(hdl, make_error(errc::node_left,
+                                      "its node left the cluster"));
+      ++waiting;
+    }
+  if (waiting == 0)
+    return;
+  log(log_level::info,
+      fmt::format("node '{}' stops {} actor(s) it hosts for other nodes",
+                  node_name, waiting));
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (waiting > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      break;
+    self->receive([&](const caf::down_msg&) { --waiting; },
+                  caf::after(left) >> [] {});
+  }
 }
 
 } // namespace
@@ -275,6 +313,14 @@ caf::error node::start() {
   }
   daemon_ = cluster::spawn_daemon(*sys_, {core_, cfg_.seeds});
   register_name("troupe.cluster", daemon_);
+  // Supervisors bind their children's cluster-wide names through the
+  // daemon, without waiting (they run on scheduler threads).
+  supervision::set_name_binder(
+    *sys_, [d = caf::actor_addr{daemon_.address()}](const std::string& name,
+                                                     const caf::actor& hdl) {
+      if (auto daemon = caf::actor_cast<caf::actor>(d))
+        caf::anon_send(daemon, cluster::register_atom::value, name, hdl, true);
+    });
   started_unix_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
@@ -336,6 +382,11 @@ void node::track(const caf::actor& hdl) {
 
 caf::actor node::start_root(supervisor_flags flags,
                              std::vector<child_spec> children) {
+  if (flags.path.empty()) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    flags.path = roots_.empty() ? std::string{"/root"}
+                                : fmt::format("/root{}", roots_.size() + 1);
+  }
   auto root = spawn_supervisor(system(), flags, std::move(children));
   track(root);
   {
@@ -564,20 +615,15 @@ child_spec node::remote_child(std::string id, std::string type,
   // A node that went down a moment ago may still be chosen before the
   // daemon has processed its loss; the spawn then fails with node_down and
   // the next attempt places the child elsewhere.
-  spec.start = [this, type = std::move(type), name = std::move(global_name),
-                how, args = std::move(args)](caf::actor_system&) {
+  spec.global_name = std::move(global_name); // the supervisor binds it
+  spec.start = [this, type = std::move(type), how,
+                args = std::move(args)](caf::actor_system&) {
     for (int attempt = 0; attempt < 3; ++attempt) {
       auto hdl = spawn_placed(type, how, args);
-      if (!hdl) {
-        log(log_level::warn, fmt::format("placing '{}' failed: {}", type,
-                                         describe(hdl.error())));
-        continue;
-      }
-      if (!name.empty())
-        if (auto err = rebind_global(name, *hdl))
-          log(log_level::warn, fmt::format("binding '{}' failed: {}", name,
-                                           describe(err)));
-      return *hdl;
+      if (hdl)
+        return *hdl;
+      log(log_level::warn, fmt::format("placing '{}' failed: {}", type,
+                                       describe(hdl.error())));
     }
     return caf::actor{};
   };
@@ -787,6 +833,8 @@ bool node::shutdown() {
   request_shutdown();
   metrics_.reset();
   leave();
+  stop_hosted(*sys_, *core_, cfg_.name,
+              std::min(cfg_.shutdown_timeout, std::chrono::milliseconds{1000}));
   stop_actors(false);
   {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -811,6 +859,7 @@ bool node::shutdown() {
     clean = await_actors(cfg_.shutdown_timeout);
   }
   core_->clear();
+  supervision::set_name_binder(*sys_, {});
   if (clean) {
     stop_basp();
     sys_.reset();

@@ -47,6 +47,12 @@ enum class errc : uint8_t {
   /// A bounded mailbox discarded the request (`troupe::mailbox_bound`);
   /// the text names the actor and its bound.
   mailbox_full,
+  /// Exit reason of the actors a node hosted for other nodes when it leaves
+  /// the cluster on purpose: their supervisors move them, uncounted.
+  node_left,
+  /// A supervisor was asked to restart or delete a child that is running
+  /// (OTP's `{error, running}`).
+  child_running,
 };
 
 /// The category atom of troupe's errors.

@@ -64,6 +64,11 @@ void set_actor_figures(bool on) noexcept;
 /// read from inside the actor, where it is safe.
 using mailbox_depth_atom = caf::atom_constant<caf::atom("trp_depth")>;
 
+/// Urgent one-way message to a troupe actor: fail as if a handler had thrown
+/// (`troupe kill --mode throw`): the text (a std::string) is the exception
+/// text, and the supervisor decides as for a real throw.
+using fail_atom = caf::atom_constant<caf::atom("trp_fail")>;
+
 /// Base class of every troupe actor: a CAF `event_based_actor` whose
 /// behaviors are guarded.
 ///
@@ -76,10 +81,11 @@ using mailbox_depth_atom = caf::atom_constant<caf::atom("trp_depth")>;
 /// answered with `errc::rejected_message`.
 ///
 /// What happens next: a custom `on_failure` handler decides if one is set;
-/// else an actor started by a supervisor restarts in place (it keeps its
-/// address and mailbox, because the exception never left the handler) and
-/// reports the failure to the supervisor; else it ends with the error, as
-/// CAF does. An exit message with reason `errc::restart_requested` (sent by
+/// else an actor started by a supervisor that can restart in place asks
+/// its supervisor and waits for the answer (its mailbox keeps filling,
+/// nothing is taken meanwhile): the supervisor orders a restart in place
+/// (the actor keeps its address and mailbox, because the exception never
+/// left the handler) or an end; else it ends with the error, as CAF does. An exit message with reason `errc::restart_requested` (sent by
 /// a supervisor to the siblings of a failed child) also restarts it in place.
 ///
 /// A troupe actor may have a bounded mailbox (`mailbox_bound`, given at
@@ -127,6 +133,9 @@ public:
   /// (it was not spawned with a kept init function).
   virtual bool try_restart_in_place(const caf::error& reason);
 
+  /// Whether `try_restart_in_place` would succeed.
+  virtual bool can_restart_in_place() const noexcept;
+
   /// The supervisor this actor was started by, if any.
   const caf::actor& parent() const noexcept {
     return parent_;
@@ -136,6 +145,10 @@ public:
   /// what was thrown, `xs` is the failing message.
   /// @private
   void handle_failure(std::string what, const caf::type_erased_tuple& xs);
+
+  /// As above, with the failing message's type already described.
+  /// @private
+  void handle_failure(std::string what, std::string message_type);
 
   /// Logs a message the wire layer refused and answers its requester.
   /// @private

@@ -131,6 +131,10 @@ public:
     return static_cast<bool>(init_);
   }
 
+  bool can_restart_in_place() const noexcept override {
+    return restartable();
+  }
+
   bool try_restart_in_place(const caf::error& reason) override {
     if (!restartable())
       return false;

@@ -52,6 +52,16 @@ struct child_spec {
   /// without a bound of their own (unbounded by default). A supervisor
   /// child ignores it, and it does not travel to other nodes.
   troupe::mailbox_bound mailbox{};
+  /// OTP 24's significant child: when it ends for good (a transient child
+  /// that ended normally, a temporary one that ended at all), the
+  /// supervisor's `auto_shutdown` may stop the supervisor. Only transient
+  /// and temporary children can be significant, and only under an
+  /// `auto_shutdown` other than `never` (see `check_child_specs`).
+  bool significant = false;
+  /// A cluster-wide name bound to the child on every start and restart,
+  /// local or remote (empty: none). Needs a node in the process; without
+  /// one it is ignored with a warning.
+  std::string global_name;
 };
 
 /// Delays between respawns of a child that keeps dying: `min`, then times
@@ -75,6 +85,17 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::child_spec)
 
 namespace troupe {
 
+/// When a supervisor stops itself because significant children ended
+/// (OTP 24's `auto_shutdown`).
+enum class auto_shutdown {
+  /// Never; significant children are not allowed.
+  never,
+  /// As soon as any significant child ended for good.
+  any_significant,
+  /// Once every significant child ended for good.
+  all_significant,
+};
+
 /// A supervisor's strategy and restart intensity.
 ///
 /// More than `max_restarts` restarts within `period` make the supervisor
@@ -87,6 +108,12 @@ struct supervisor_flags {
   std::chrono::milliseconds period{5000};
   /// Off unless set: respawn at once.
   std::optional<troupe::backoff> backoff;
+  /// OTP 24's automatic shutdown on significant children (off by default).
+  troupe::auto_shutdown auto_shutdown = auto_shutdown::never;
+  /// The supervisor's path in crash reports when it is nobody's child
+  /// (`"/root"` for a node's root); a child supervisor's path is its
+  /// parent's path and its id. Empty: `"/sup-<actor id>"`.
+  std::string path;
 };
 
 } // namespace troupe

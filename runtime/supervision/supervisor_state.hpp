@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+// What a supervisor keeps, shared by its lifecycle (supervisor.cpp) and its
+// OTP API (supervisor_api.cpp).
+#pragma once
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/message_handler.hpp>
+#include <caf/response_promise.hpp>
+
+#include "supervision/decision.hpp"
+#include "troupe/actor/stateful_actor.hpp"
+#include "troupe/supervision/supervisor.hpp"
+
+namespace troupe::supervision {
+
+struct child_entry {
+  child_spec spec;
+  /// The current incarnation; null while down.
+  caf::actor hdl;
+  /// Forwards to `hdl`, survives respawns (made on first demand).
+  caf::actor stable;
+  uint64_t restarts = 0;
+  std::string last_failure;
+  time_point last_failure_time{};
+  /// Why its last start failed.
+  std::string start_error;
+  /// The actor type its last failure named (for crash reports).
+  std::string type_name;
+  /// terminate_child: stop it, answer these when it is down.
+  bool terminating = false;
+  std::vector<caf::response_promise> terminated;
+  /// Sent restart_requested by the strategy.
+  bool restart_asked = false;
+  /// Told to stop after a throw (its crash report is written).
+  bool stop_ordered = false;
+  /// Stopped while a sibling waits for its backoff (rest_for_one,
+  /// one_for_all); started again with it.
+  bool held = false;
+  /// Waiting for its backoff delay before a respawn.
+  bool respawn_pending = false;
+  uint32_t backoff_step = 0;
+  time_point started{};
+};
+
+struct supervisor_state;
+
+using supervisor_actor = stateful_actor<supervisor_state>;
+
+struct supervisor_state {
+  static inline const char* name = "troupe.supervisor";
+
+  /// Reads the path its parent gave it (see `detail::parent_scope`).
+  explicit supervisor_state(supervisor_actor* self);
+
+  supervisor_flags flags;
+  std::vector<child_entry> children;
+  restart_intensity intensity;
+  node_losses losses;
+  /// This supervisor's path in crash reports (e.g. "/root/workers").
+  std::string path;
+  bool stopping = false;
+  caf::error stop_reason;
+  size_t stop_index = 0; // children[stop_index - 1] is being stopped
+  std::minstd_rand rng;  // backoff jitter
+};
+
+child_entry* find(supervisor_actor* self, const std::string& id);
+
+/// Starts (or restarts from its spec) one child; false when `start`
+/// returned no actor.
+bool start_child(supervisor_actor* self, child_entry& child);
+
+/// The child's stable handle, made on first demand.
+const caf::actor& ensure_stable(supervisor_actor* self, child_entry& child);
+
+/// Asks a child to stop within its shutdown time (zero: kill at once).
+void stop_child(supervisor_actor* self, child_entry& child);
+
+/// Drops a child for good: its stable handle answers `reason` from now on.
+void forget_child(supervisor_actor* self, child_entry& child,
+                  const caf::error& reason);
+
+/// Tells the child's stable handle that no incarnation follows (for now).
+void mark_gone(supervisor_actor* self, child_entry& child, caf::error reason);
+
+child_status status_of(supervisor_actor* self, child_entry& child);
+
+/// The OTP API: start_child, restart_child, terminate_child, delete_child,
+/// which_children, count_children, get_childspec (supervisor_api.cpp).
+caf::message_handler api_handlers(supervisor_actor* self);
+
+} // namespace troupe::supervision
