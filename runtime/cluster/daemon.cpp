@@ -120,6 +120,9 @@ struct peer {
   /// when judging whether this node is in the minority.
   bool unreachable = false;
   steady::time_point down_at;
+  /// Marked down by this node before or when this node was fenced: that
+  /// judgement is void, so the member's messages must not fence it in turn.
+  bool down_by_own_fence = false;
 };
 
 struct daemon_state {
@@ -392,8 +395,12 @@ void fence(daemon_actor* self, const std::string& why) {
   st.hosted.clear();
   for (auto& kvp : st.peers) {
     auto& p = kvp.second;
-    if (p.info.status != member_status::left)
+    if (p.info.status != member_status::left) {
       st.remembered.emplace_back(endpoint_of(p.info));
+      // Whatever this incarnation judged of the others is void: it was the
+      // one cut off or frozen.
+      p.down_by_own_fence = true;
+    }
     if (is_live(p))
       mark_down(self, p, member_status::down, "this node was fenced");
   }
@@ -481,6 +488,7 @@ peer& add_peer(daemon_actor* self, const member& m, const caf::actor& daemon) {
   p.ref = make_ref(self->home_system(), st.shared, {}, daemon);
   p.last_heard = steady::now();
   p.unreachable = false;
+  p.down_by_own_fence = false;
   if (!renewed) {
     self->monitor(daemon);
     // Flow control towards the peer starts once its flow actor is known.
@@ -540,6 +548,18 @@ bool is_fenced(daemon_actor* self, const std::string& name,
   return incarnation < p.info.incarnation
          || (incarnation == p.info.incarnation
              && p.info.status == member_status::down);
+}
+
+/// Whether to tell `name`/`incarnation` that it is fenced: it is, and not
+/// only because this node marked it down before it was fenced itself (a
+/// frozen node that wakes up would otherwise fence the healthy members
+/// whose heartbeats reach it before it has met them again).
+bool judged_fenced(daemon_actor* self, const std::string& name,
+                   uint64_t incarnation) {
+  if (!is_fenced(self, name, incarnation))
+    return false;
+  auto& p = self->state.peers.find(name)->second;
+  return incarnation < p.info.incarnation || !p.down_by_own_fence;
 }
 
 void send_heartbeats(daemon_actor* self) {
@@ -900,7 +920,7 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
         return err;
       }
       auto m = from_wire(j.member());
-      if (is_fenced(self, m.name, m.incarnation))
+      if (judged_fenced(self, m.name, m.incarnation))
         return make_error(errc::fenced,
                           fmt::format("incarnation {} of '{}' was marked down",
                                       m.incarnation, m.name));
@@ -918,6 +938,8 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
     [self](const wire::Heartbeat& hb) {
       auto& st = self->state;
       if (is_fenced(self, hb.name(), hb.incarnation())) {
+        if (!judged_fenced(self, hb.name(), hb.incarnation()))
+          return; // met again through this node's rejoin
         wire::Fenced f;
         f.set_reason(fmt::format("incarnation {} of '{}' was marked down",
                                  hb.incarnation(), hb.name()));
@@ -990,7 +1012,11 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
       auto hdl = spawn_here(self, req.type(), args, err);
       if (!hdl)
         return err;
-      self->state.hosted.emplace_back(hdl.address());
+      auto& st = self->state;
+      st.hosted.emplace_back(hdl.address());
+      // Published at once, not at the next tick: a node that shuts down
+      // right after it stops what it hosts with `errc::node_left`.
+      st.shared->set_hosted(st.hosted);
       return hdl;
     },
     [self](tick_atom) { on_tick(self); },

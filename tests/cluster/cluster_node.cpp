@@ -1,6 +1,7 @@
 // A cluster member for the multi-process tests.
 //
-//   troupe_cluster_node [node flags] [supervise=N]
+//   troupe_cluster_node [node flags] [supervise=N] [children=K]
+//                       [max_restarts=R] [period_ms=P]
 //
 // Registers the actor type "echo" (see echo_actor.hpp) so that other nodes
 // can spawn it here, and prints what the tests synchronise on:
@@ -12,10 +13,18 @@
 //   SUPERVISING                     (supervise=N) once N members are up and
 //                                   the root supervisor runs its remote
 //                                   child "worker" (type "echo", cluster
-//                                   name "worker", placement spread)
+//                                   name "worker", placement spread); with
+//                                   children=K, K of them, "worker-0" to
+//                                   "worker-<K-1>" (id and cluster name).
+//                                   The root's intensity: max_restarts=R
+//                                   (10 unless given) within period_ms=P
+//                                   (5000 unless given).
 #include <atomic>
 #include <iostream>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <caf/event_based_actor.hpp>
 #include <troupe/error.hpp>
@@ -58,9 +67,25 @@ int main(int argc, char** argv) {
     return 2;
   }
   size_t supervise_at = 0;
-  for (auto& arg : parsed->positional)
-    if (arg.rfind("supervise=", 0) == 0)
-      supervise_at = std::stoul(arg.substr(10));
+  size_t children = 0;
+  troupe::supervisor_flags flags;
+  flags.max_restarts = 10;
+  for (auto& arg : parsed->positional) {
+    auto value = [&](const char* key) -> std::optional<size_t> {
+      auto prefix = std::string{key} + "=";
+      if (arg.rfind(prefix, 0) != 0)
+        return std::nullopt;
+      return std::stoul(arg.substr(prefix.size()));
+    };
+    if (auto x = value("supervise"))
+      supervise_at = *x;
+    else if (auto x = value("children"))
+      children = *x;
+    else if (auto x = value("max_restarts"))
+      flags.max_restarts = *x;
+    else if (auto x = value("period_ms"))
+      flags.period = std::chrono::milliseconds{*x};
+  }
   troupe::node n{parsed->config};
   troupe::test::add_echo_types(n);
   n.add_actor_type("echo", [name = n.name()](caf::actor_system& sys,
@@ -71,8 +96,8 @@ int main(int argc, char** argv) {
     std::cerr << "cluster_node: " << troupe::describe(err) << '\n';
     return 1;
   }
-  auto printer = n.system().spawn([&n, supervise_at](caf::event_based_actor*
-                                                       self) {
+  auto printer = n.system().spawn([&n, supervise_at, children,
+                                   flags](caf::event_based_actor* self) {
     auto last_up = std::make_shared<size_t>(0);
     auto started = std::make_shared<bool>(false);
     return caf::behavior{
@@ -90,10 +115,16 @@ int main(int argc, char** argv) {
         }
         if (supervise_at > 0 && !*started && up >= supervise_at) {
           *started = true;
-          troupe::supervisor_flags flags;
-          flags.max_restarts = 10;
-          n.start_root(flags, {n.remote_child("worker", "echo", "worker",
-                                              troupe::placement::spread)});
+          std::vector<troupe::child_spec> specs;
+          if (children == 0)
+            specs.emplace_back(n.remote_child("worker", "echo", "worker",
+                                              troupe::placement::spread));
+          for (size_t i = 0; i < children; ++i) {
+            auto id = "worker-" + std::to_string(i);
+            specs.emplace_back(
+              n.remote_child(id, "echo", id, troupe::placement::spread));
+          }
+          n.start_root(flags, std::move(specs));
           say("SUPERVISING");
         }
       },
