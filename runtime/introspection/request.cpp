@@ -41,7 +41,40 @@ caf::error check_kill_request(const wire::KillRequest& req,
                       fmt::format("'{}' is not an actor path (such as "
                                   "/root/workers/w1)",
                                   clip(path)));
+  if (!wire::KillRequest::Mode_IsValid(req.mode()))
+    return make_error(errc::bad_config,
+                      fmt::format("unknown kill mode {} (this node knows "
+                                  "exit and throw)",
+                                  static_cast<int>(req.mode())));
   return caf::none;
+}
+
+std::string kill_text(const kill_outcome& x) {
+  auto who = fmt::format("{} (actor {} on {})", x.path, x.id, x.node);
+  auto temporary = x.restart == restart_type::temporary;
+  if (!x.thrown) {
+    auto head = fmt::format("killed {}: exit", who);
+    if (!x.supervised)
+      return head + "; it has no supervisor: nothing restarts it";
+    if (temporary)
+      return head + "; it is a temporary child: its supervisor does not "
+                    "restart it";
+    return head + "; its supervisor respawns it from its spec (new address)" +
+           (x.restart ? "" : " unless the child is temporary");
+  }
+  auto head = fmt::format("failed {} as a handler throw would", who);
+  if (!x.supervised)
+    return head + "; it has no supervisor: it ends with the error";
+  if (temporary)
+    return head + "; its supervisor decides: a temporary child stays down";
+  if (x.remote)
+    return head +
+           "; it runs on another node, where it cannot restart in "
+           "place: its supervisor respawns it from its spec (new "
+           "address)" +
+           (x.restart ? "" : " unless the child is temporary");
+  return head + "; its supervisor decides: restart in place (same address)" +
+         (x.restart ? "" : " unless the child is temporary");
 }
 
 caf::error refuse_introspect_request(const caf::type_erased_tuple& content) {

@@ -1,9 +1,13 @@
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include <caf/error.hpp>
 #include <caf/fwd.hpp>
+
+#include "troupe/supervision/child_spec.hpp"
 
 namespace troupe::wire {
 class KillRequest;
@@ -19,10 +23,31 @@ constexpr size_t max_actor_path = 4096;
 
 /// Whether a KillRequest may run on a node whose secret is `secret`: with a
 /// secret set, the request must carry it (compared in constant time, so its
-/// answer time says nothing about how much of a guess was right), and its
-/// path must look like an actor path ("/root/...").
+/// answer time says nothing about how much of a guess was right), its path
+/// must look like an actor path ("/root/..."), and its mode must be one this
+/// node knows (`errc::bad_config` otherwise: Protobuf keeps unknown enum
+/// values).
 caf::error check_kill_request(const wire::KillRequest& req,
                               const std::string& secret);
+
+/// What a KillRequest did, as `kill_text` words it for the user.
+struct kill_outcome {
+  std::string path;
+  std::string node;       // the member the actor runs on
+  uint64_t id = 0;        // its CAF actor id there
+  bool thrown = false;    // troupe::fail_atom, rather than an exit message
+  bool supervised = true; // false for a root or an unsupervised actor
+  /// It runs on another node than the one asked (a remote child): spawned
+  /// there by a factory, it cannot restart in place.
+  bool remote = false;
+  /// The child's restart type, when its supervisor said.
+  std::optional<restart_type> restart;
+};
+
+/// One sentence: what was done to the actor and what its supervisor does
+/// next, such as "killed /root/a (actor 42 on n2): exit; its supervisor
+/// respawns it from its spec (new address)". The reply's `text`.
+std::string kill_text(const kill_outcome& x);
 
 /// The service's answer to anything but its two requests (SnapshotRequest,
 /// KillRequest): an error that says why, where CAF's default handler would

@@ -2,6 +2,7 @@
 // serves them (local name "troupe.introspect", request/response in
 // proto/troupe/wire/introspect.proto).
 #include <map>
+#include <optional>
 #include <set>
 
 #include <caf/actor_system.hpp>
@@ -113,6 +114,8 @@ struct walker {
     return info;
   }
 
+  /// Lists `sup`'s children in the order it gives them (start order, which
+  /// `rest_for_one` follows), each subtree right after its root.
   void supervisor(const caf::actor& sup, const std::string& path) {
     std::vector<child_status> children;
     self->request(sup, 1s, children_atom::value)
@@ -127,6 +130,8 @@ struct walker {
       info.set_status(c.running ? wire::ActorInfo::RUNNING
                                 : wire::ActorInfo::RESTARTING);
       info.set_restarts(c.restarts);
+      info.set_global_name(c.global_name);
+      // Verbatim: the supervisor words every cause alike.
       info.set_last_failure(c.last_failure);
       if (c.last_failure_ns != 0)
         info.set_last_failure_unix_ms(steady_ns_to_unix_ms(c.last_failure_ns));
@@ -283,24 +288,78 @@ wire::ClusterSnapshot node::snapshot_cluster(std::chrono::milliseconds timeout) 
   return out;
 }
 
-caf::expected<wire::KillReply> node::fail_actor(const std::string& path) {
+namespace {
+
+/// What `path`'s supervisor (`sup`) says about how it restarts the child.
+std::optional<restart_type> restart_of(caf::blocking_actor* self,
+                                       const caf::actor& sup,
+                                       const std::string& path) {
+  std::optional<restart_type> out;
+  if (!sup)
+    return out;
+  auto id = path.substr(path.rfind('/') + 1);
+  self->request(sup, 1s, children_atom::value)
+    .receive(
+      [&](const std::vector<child_status>& xs) {
+        for (auto& c : xs)
+          if (c.id == id)
+            out = c.restart;
+      },
+      [&](caf::error&) {});
+  return out;
+}
+
+} // namespace
+
+caf::expected<wire::KillReply> node::fail_actor(const std::string& path,
+                                                fail_mode mode) {
   std::map<std::string, caf::actor> handles;
   auto snap = snapshot_local(&handles);
   for (auto& info : snap.actors()) {
     if (info.path() != path)
       continue;
-    // A child on another node is failed through its proxy: the exit
-    // message travels like any other.
     auto hdl = handles[path];
     if (!hdl)
       break;
+    detail::kill_outcome done;
+    done.path = path;
+    done.node = info.node();
+    done.id = info.id();
+    done.thrown = mode == fail_mode::handler_throw;
+    done.supervised = !info.parent().empty();
+    done.remote = hdl.node() != sys_->node();
     caf::scoped_actor self{*sys_, true};
-    self->send_exit(hdl,
-                    make_error(errc::handler_failed,
-                               "made to fail by 'troupe kill'"));
+    if (done.supervised)
+      done.restart = restart_of(self.ptr(), handles[info.parent()], path);
+    // A child on another node is failed through its proxy: the message
+    // travels like any other (and only a troupe actor there understands
+    // fail_atom; this node cannot tell from here).
+    if (done.thrown && !done.remote) {
+      auto ptr = caf::actor_cast<caf::abstract_actor*>(hdl);
+      if (dynamic_cast<actor_base*>(ptr) == nullptr) {
+        auto local = dynamic_cast<caf::local_actor*>(ptr);
+        return make_error(
+          errc::bad_config,
+          fmt::format("'{}' (actor {}{}) is not a troupe actor, so it cannot "
+                      "fail as a handler throw would; use mode exit",
+                      path, info.id(),
+                      local ? fmt::format(", type '{}'", local->name())
+                            : std::string{}));
+      }
+    }
+    if (done.thrown) {
+      self->send<caf::message_priority::high>(
+        hdl, fail_atom::value, std::string{"made to fail by 'troupe kill'"});
+    } else {
+      self->send_exit(hdl, make_error(errc::handler_failed,
+                                      "made to fail by 'troupe kill'"));
+    }
     wire::KillReply reply;
     reply.set_node(info.node());
     reply.set_id(info.id());
+    reply.set_mode(done.thrown ? wire::KillRequest::THROW
+                               : wire::KillRequest::EXIT);
+    reply.set_text(detail::kill_text(done));
     return reply;
   }
   return make_error(errc::name_not_found,
@@ -341,8 +400,11 @@ caf::behavior introspect(caf::event_based_actor* self, node* owner) {
         return err;
       auto rp = self->make_response_promise<wire::KillReply>();
       auto path = req.path();
-      self->spawn<caf::detached>([rp, owner, path]() mutable {
-        auto res = owner->fail_actor(path);
+      auto mode = req.mode() == wire::KillRequest::THROW
+                    ? node::fail_mode::handler_throw
+                    : node::fail_mode::exit;
+      self->spawn<caf::detached>([rp, owner, path, mode]() mutable {
+        auto res = owner->fail_actor(path, mode);
         if (res)
           rp.deliver(std::move(*res));
         else

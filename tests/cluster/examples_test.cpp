@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -91,12 +93,157 @@ TEST(Examples, ClusterTreeThroughTheTool) {
           killed_actor = actor;
   }
   ASSERT_FALSE(killed_actor.is_null()) << killed.second << "\n" << last;
-  EXPECT_NE(killed_actor["last_failure"].get<std::string>().find(
-              "made to fail by 'troupe kill'"),
-            std::string::npos)
+  EXPECT_EQ(killed_actor["last_failure"],
+            "handler_failed: made to fail by 'troupe kill'")
     << killed_actor.dump();
   auto unknown = run_tool({"kill", seed, "/root/nope"});
   EXPECT_EQ(unknown.first, 4) << unknown.second;
+}
+
+namespace {
+
+// The actor at `path` in a `tree --json` document, or null.
+nlohmann::json actor_at(const nlohmann::json& doc, const std::string& path) {
+  for (auto& node : doc["nodes"])
+    for (auto& actor : node["actors"])
+      if (actor["path"] == path)
+        return actor;
+  return nullptr;
+}
+
+// Asks for the tree until the actor at `path` counts `restarts` and runs
+// (a few seconds at most); returns it, or null with `last` the last answer.
+nlohmann::json await_restarts(const std::string& seed, const std::string& path,
+                              uint64_t restarts, std::string& last) {
+  for (int i = 0; i < 20; ++i) {
+    auto res = run_tool({"tree", "--json", seed});
+    last = res.second;
+    if (res.first != 0)
+      continue;
+    auto actor = actor_at(nlohmann::json::parse(res.second), path);
+    if (!actor.is_null() && actor["restarts"] == restarts
+        && actor["status"] == "running")
+      return actor;
+  }
+  return nullptr;
+}
+
+} // namespace
+
+// `troupe tree` lists a supervisor's children in start order with their
+// cluster-wide names; `troupe kill --mode exit` has the child respawned from
+// its spec (a new actor), `--mode throw` has it restarted in place (the same
+// actor), and the tool says which it did.
+TEST(Examples, KillModesStartOrderAndNamesThroughTheTool) {
+  std::string cluster = std::string{TROUPE_EXAMPLES_BIN_DIR} + "/cluster";
+  child_process n1{{cluster, "--name", "n1", "supervise", "3"}};
+  auto ready = n1.wait_for_line("READY port=");
+  ASSERT_TRUE(ready) << n1.output();
+  auto port = ready->substr(ready->find("port=") + 5);
+  auto seed = "127.0.0.1:" + port.substr(0, port.find(' '));
+  child_process n2{{cluster, "--name", "n2", "--seeds", seed}};
+  child_process n3{{cluster, "--name", "n3", "--seeds", seed}};
+  ASSERT_TRUE(n1.wait_for_line("SUPERVISING")) << n1.output();
+  auto [code, out] = run_tool({"tree", "--json", seed});
+  ASSERT_EQ(code, 0) << out;
+  auto doc = nlohmann::json::parse(out);
+
+  // Start order (by name, caller would come first).
+  std::vector<std::string> children;
+  for (auto& node : doc["nodes"])
+    if (node["name"] == "n1")
+      for (auto& actor : node["actors"])
+        if (actor["parent"] == "/root")
+          children.push_back(actor["path"].get<std::string>());
+  EXPECT_EQ(children,
+            (std::vector<std::string>{"/root/greeter-1", "/root/greeter-2",
+                                      "/root/greeter-3", "/root/local",
+                                      "/root/caller"}))
+    << out;
+  auto [tree_code, tree] = run_tool({"tree", "--no-color", seed});
+  ASSERT_EQ(tree_code, 0) << tree;
+  auto row = [&](const std::string& part) { return tree.find(part); };
+  EXPECT_LT(row("├─ greeter-1 @"), row("├─ greeter-2 @")) << tree;
+  EXPECT_LT(row("├─ greeter-3 @"), row("├─ local ")) << tree;
+  EXPECT_LT(row("├─ local "), row("└─ caller ")) << tree;
+
+  // Each greeter's cluster-wide name, in the JSON and in the tree's NOTE.
+  for (auto name : {"greeter-1", "greeter-2", "greeter-3"}) {
+    auto actor = actor_at(doc, std::string{"/root/"} + name);
+    ASSERT_FALSE(actor.is_null()) << name;
+    EXPECT_EQ(actor["global_name"], name) << actor.dump();
+    auto at = tree.find(std::string{"├─ "} + name + " @");
+    ASSERT_NE(at, std::string::npos) << tree;
+    auto line = tree.substr(at, tree.find('\n', at) - at);
+    EXPECT_NE(line.find(std::string{"name '"} + name + "'"),
+              std::string::npos)
+      << tree;
+  }
+  EXPECT_EQ(actor_at(doc, "/root/local")["global_name"], "");
+
+  // --mode exit: a new actor from the spec.
+  auto a_id = actor_at(doc, "/root/local/a")["id"].get<uint64_t>();
+  auto exited = run_tool({"kill", "--mode", "exit", seed, "/root/local/a"});
+  ASSERT_EQ(exited.first, 0) << exited.second;
+  EXPECT_NE(exited.second.find("killed /root/local/a (actor "
+                               + std::to_string(a_id)
+                               + " on n1): exit; its supervisor respawns it "
+                                 "from its spec (new address)"),
+            std::string::npos)
+    << exited.second;
+  std::string last;
+  auto a = await_restarts(seed, "/root/local/a", 1, last);
+  ASSERT_FALSE(a.is_null()) << last;
+  EXPECT_NE(a["id"].get<uint64_t>(), a_id) << a.dump();
+  EXPECT_EQ(a["last_failure"], "handler_failed: made to fail by 'troupe kill'")
+    << a.dump();
+
+  // --mode throw: the same actor, restarted in place.
+  auto b_id = actor_at(doc, "/root/local/b")["id"].get<uint64_t>();
+  auto thrown = run_tool({"kill", seed, "/root/local/b", "--mode", "throw"});
+  ASSERT_EQ(thrown.first, 0) << thrown.second;
+  EXPECT_NE(thrown.second.find("failed /root/local/b (actor "
+                               + std::to_string(b_id)
+                               + " on n1) as a handler throw would; its "
+                                 "supervisor decides: restart in place "
+                                 "(same address)"),
+            std::string::npos)
+    << thrown.second;
+  auto b = await_restarts(seed, "/root/local/b", 1, last);
+  ASSERT_FALSE(b.is_null()) << last;
+  EXPECT_EQ(b["id"].get<uint64_t>(), b_id) << b.dump();
+  auto failure = b["last_failure"].get<std::string>();
+  EXPECT_EQ(failure.rfind("handler_failed: ", 0), 0u) << failure;
+  EXPECT_NE(failure.find("made to fail by 'troupe kill'"), std::string::npos)
+    << failure;
+  // Its sibling was not touched by either drill.
+  EXPECT_EQ(actor_at(nlohmann::json::parse(last), "/root/local/a")["restarts"],
+            1)
+    << last;
+
+  // A child on another node was spawned there by a factory, not by its
+  // supervisor: a throw ends it, and it is respawned from its spec.
+  auto g1 = actor_at(doc, "/root/greeter-1");
+  auto remote = run_tool({"kill", "--mode", "throw", seed, "/root/greeter-1"});
+  ASSERT_EQ(remote.first, 0) << remote.second;
+  EXPECT_NE(remote.second.find(
+              "failed /root/greeter-1 (actor "
+              + std::to_string(g1["id"].get<uint64_t>()) + " on "
+              + g1["node"].get<std::string>()
+              + ") as a handler throw would; it runs on another node, where "
+                "it cannot restart in place: its supervisor respawns it from "
+                "its spec (new address)"),
+            std::string::npos)
+    << remote.second;
+  auto g1_after = await_restarts(seed, "/root/greeter-1", 1, last);
+  ASSERT_FALSE(g1_after.is_null()) << last;
+  EXPECT_NE(std::pair(g1_after["node"], g1_after["id"]),
+            std::pair(g1["node"], g1["id"]))
+    << g1_after.dump();
+  EXPECT_EQ(g1_after["global_name"], "greeter-1") << g1_after.dump();
+
+  auto bad = run_tool({"kill", "--mode", "crash", seed, "/root/local/a"});
+  EXPECT_EQ(bad.first, 2) << bad.second;
 }
 
 // A TLS cluster: the tool gets in with a client certificate of the

@@ -2,7 +2,7 @@
 // another process (runtime/introspection/request.cpp, snapshot.cpp): the
 // message is decoded as CAF's BASP path decodes it, then matched as the
 // service matches it: a SnapshotRequest is served, a KillRequest is
-// checked (secret, path), anything else is refused with an error. Input:
+// checked (secret, path, mode), anything else is refused with an error. Input:
 // the content of a BASP message (stages, then message).
 #include <caf/behavior.hpp>
 
@@ -29,11 +29,15 @@ caf::error answer(caf::message& msg, const std::string& secret) {
         bool has_secret = req.secret() == secret;
         bool is_path = !req.path().empty() && req.path()[0] == '/' &&
                        req.path().size() <= detail::max_actor_path;
+        bool is_mode = req.mode() == wire::KillRequest::EXIT ||
+                       req.mode() == wire::KillRequest::THROW;
         if (!result && (!has_secret && !secret.empty()))
           fuzz::fail("a KillRequest without the secret was accepted");
         if (!result && !is_path)
           fuzz::fail("a KillRequest without an actor path was accepted");
-        if (result && (secret.empty() || has_secret) && is_path)
+        if (!result && !is_mode)
+          fuzz::fail("a KillRequest of an unknown mode was accepted");
+        if (result && (secret.empty() || has_secret) && is_path && is_mode)
           fuzz::fail("a valid KillRequest was refused");
       },
   };

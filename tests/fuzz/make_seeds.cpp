@@ -144,6 +144,11 @@ std::vector<std::pair<std::string, caf::message>> basp_messages() {
   out.emplace_back("kill_no_secret", caf::make_message(kill));
   kill.set_path("root");
   out.emplace_back("kill_bad_path", caf::make_message(kill));
+  kill.set_path("/root/workers/w1");
+  kill.set_mode(wire::KillRequest::THROW);
+  out.emplace_back("kill_throw", caf::make_message(kill));
+  kill.set_mode(static_cast<wire::KillRequest::Mode>(7));
+  out.emplace_back("kill_bad_mode", caf::make_message(kill));
   wire::ClusterSnapshot snap;
   snap.set_answered_by("n1");
   auto& node = *snap.add_nodes();

@@ -19,8 +19,10 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -129,6 +131,9 @@ caf::behavior fake_introspect(troupe::stateful_actor<fake_state>* self,
         wire::KillReply rep;
         rep.set_node("n1");
         rep.set_id(13);
+        rep.set_mode(req.mode());
+        rep.set_text(req.mode() == wire::KillRequest::THROW ? "threw"
+                                                            : "exited");
         return rep;
       },
   };
@@ -216,19 +221,63 @@ TEST_F(Client, ANodeThatDoesNotAnswerInTimeIsUnreachable) {
 }
 
 TEST_F(Client, KillsAKnownPathAndReportsUnknownOnes) {
-  auto rep = kill_actor(ep_, "/root/workers/w1", "s3cret", opts_);
+  auto rep = kill_actor(ep_, "/root/workers/w1", "s3cret",
+                        wire::KillRequest::EXIT, opts_);
   ASSERT_TRUE(rep) << describe(rep.error());
   EXPECT_EQ(rep->node(), "n1");
   EXPECT_EQ(rep->id(), 13u);
-  auto unknown = kill_actor(ep_, "/root/nobody", "s3cret", opts_);
+  EXPECT_EQ(rep->text(), "exited");
+  auto unknown =
+      kill_actor(ep_, "/root/nobody", "s3cret", wire::KillRequest::EXIT, opts_);
   ASSERT_FALSE(unknown);
   EXPECT_EQ(exit_code(unknown.error()), 4);
   EXPECT_EQ(describe(unknown.error()),
             "no actor at /root/nobody (the node says: no actor at "
             "'/root/nobody')");
-  auto refused = kill_actor(ep_, "/root/workers/w1", "wrong", opts_);
+  auto refused = kill_actor(ep_, "/root/workers/w1", "wrong",
+                            wire::KillRequest::EXIT, opts_);
   ASSERT_FALSE(refused);
   EXPECT_EQ(exit_code(refused.error()), 1) << describe(refused.error());
+}
+
+TEST_F(Client, SendsTheKillModeAndPrintsTheNodesWords) {
+  auto rep = kill_actor(ep_, "/root/workers/w1", "s3cret",
+                        wire::KillRequest::THROW, opts_);
+  ASSERT_TRUE(rep) << describe(rep.error());
+  EXPECT_EQ(rep->mode(), wire::KillRequest::THROW);
+  EXPECT_EQ(kill_summary("/root/workers/w1", *rep, wire::KillRequest::THROW),
+            "threw");
+}
+
+// -- kill modes ---------------------------------------------------------------
+
+TEST(KillMode, ParsesExitAndThrowOnly) {
+  EXPECT_EQ(*parse_kill_mode("exit"), wire::KillRequest::EXIT);
+  EXPECT_EQ(*parse_kill_mode("throw"), wire::KillRequest::THROW);
+  for (auto text : {"", "Exit", "kill", "throw "}) {
+    auto mode = parse_kill_mode(text);
+    ASSERT_FALSE(mode) << text;
+    EXPECT_EQ(exit_code(mode.error()), 2) << text;
+  }
+  EXPECT_EQ(describe(parse_kill_mode("kill").error()),
+            "bad kill mode 'kill' (expected exit or throw)");
+}
+
+TEST(KillSummary, SaysWhatAnOlderNodeDidWhenItSaysNothing) {
+  // A node older than kill modes answers node and id only, and exits.
+  wire::KillReply old;
+  old.set_node("n2");
+  old.set_id(42);
+  EXPECT_EQ(kill_summary("/root/a", old, wire::KillRequest::EXIT),
+            "killed /root/a (actor 42 on n2): exit; its supervisor respawns "
+            "it from its spec (new address)");
+  EXPECT_EQ(kill_summary("/root/a", old, wire::KillRequest::THROW),
+            "killed /root/a (actor 42 on n2): exit; its supervisor respawns "
+            "it from its spec (new address) (the node is older than kill "
+            "modes: it only knows exit)");
+  old.set_text("failed it\nsomehow");
+  EXPECT_EQ(kill_summary("/root/a", old, wire::KillRequest::THROW),
+            "failed it somehow");
 }
 
 // Against the runtime's own service, as the `troupe` command talks to it.
@@ -252,12 +301,125 @@ TEST(RealService, AnswersSnapshotsAndKills) {
   auto tree = render_tree(*snap);
   EXPECT_NE(tree.find("  /root "), std::string::npos) << tree;
   EXPECT_NE(tree.find("  └─ w1 "), std::string::npos) << tree;
-  auto rep = kill_actor(ep, "/root/w1", "");
+  auto rep = kill_actor(ep, "/root/w1", "", wire::KillRequest::EXIT);
   ASSERT_TRUE(rep) << describe(rep.error());
   EXPECT_EQ(rep->node(), "real");
-  auto unknown = kill_actor(ep, "/root/nobody", "");
+  EXPECT_EQ(rep->mode(), wire::KillRequest::EXIT);
+  auto unknown = kill_actor(ep, "/root/nobody", "", wire::KillRequest::EXIT);
   ASSERT_FALSE(unknown);
   EXPECT_EQ(exit_code(unknown.error()), 4) << describe(unknown.error());
+}
+
+namespace {
+
+// The snapshot's entry at `path`, or nullptr.
+const wire::ActorInfo* find_actor(const wire::ClusterSnapshot& snap,
+                                  const std::string& path) {
+  for (auto& ns : snap.nodes())
+    for (auto& a : ns.actors())
+      if (a.path() == path)
+        return &a;
+  return nullptr;
+}
+
+// Polls the node's snapshot until the actor at `path` counts `restarts`
+// and runs; returns that entry (empty when it never did within 5 s).
+std::optional<wire::ActorInfo>
+await_restarts(const endpoint& ep, const std::string& path, uint64_t restarts) {
+  for (int i = 0; i < 100; ++i) {
+    auto snap = fetch_snapshot(ep);
+    if (snap)
+      if (auto* a = find_actor(*snap, path);
+          a != nullptr && a->restarts() == restarts &&
+          a->status() == wire::ActorInfo::RUNNING)
+        return *a;
+    std::this_thread::sleep_for(50ms);
+  }
+  return std::nullopt;
+}
+
+caf::behavior plain_actor() {
+  return {[](int x) {
+    return x;
+  }};
+}
+
+} // namespace
+
+// `kill --mode exit` respawns the child from its spec (a new actor);
+// `--mode throw` has it restarted in place (the same actor). Either way the
+// supervisor counts one restart and words the failure as "<cause>: <text>".
+TEST(RealService, KillModesRespawnOrRestartInPlace) {
+  node_config cfg;
+  cfg.name = "modes";
+  cfg.log = log_level::error;
+  cfg.shutdown_timeout = 500ms;
+  node n{cfg};
+  ASSERT_FALSE(n.start());
+  auto spec = [](std::string id) {
+    child_spec s;
+    s.id = std::move(id);
+    s.start = [](caf::actor_system& sys) {
+      return troupe::spawn(sys, fake_introspect, false);
+    };
+    return s;
+  };
+  child_spec plain;
+  plain.id = "plain";
+  plain.start = [](caf::actor_system& sys) {
+    return sys.spawn(plain_actor);
+  };
+  n.start_root({}, {spec("ex"), spec("th"), plain});
+  endpoint ep{"127.0.0.1", n.port()};
+  auto before = fetch_snapshot(ep);
+  ASSERT_TRUE(before) << describe(before.error());
+  auto* ex = find_actor(*before, "/root/ex");
+  auto* th = find_actor(*before, "/root/th");
+  ASSERT_TRUE(ex != nullptr && th != nullptr) << render_tree(*before);
+  auto ex_id = ex->id();
+  auto th_id = th->id();
+
+  auto exited = kill_actor(ep, "/root/ex", "", wire::KillRequest::EXIT);
+  ASSERT_TRUE(exited) << describe(exited.error());
+  EXPECT_EQ(exited->mode(), wire::KillRequest::EXIT);
+  EXPECT_EQ(kill_summary("/root/ex", *exited, wire::KillRequest::EXIT),
+            "killed /root/ex (actor " + std::to_string(ex_id) +
+                " on modes): exit; its supervisor respawns it from its spec "
+                "(new address)");
+  auto ex_after = await_restarts(ep, "/root/ex", 1);
+  ASSERT_TRUE(ex_after) << "/root/ex was not respawned";
+  EXPECT_NE(ex_after->id(), ex_id) << "exit mode respawns: a new actor";
+  EXPECT_EQ(ex_after->last_failure(),
+            "handler_failed: made to fail by 'troupe kill'");
+
+  auto thrown = kill_actor(ep, "/root/th", "", wire::KillRequest::THROW);
+  ASSERT_TRUE(thrown) << describe(thrown.error());
+  EXPECT_EQ(thrown->mode(), wire::KillRequest::THROW);
+  EXPECT_EQ(kill_summary("/root/th", *thrown, wire::KillRequest::THROW),
+            "failed /root/th (actor " + std::to_string(th_id) +
+                " on modes) as a handler throw would; its supervisor "
+                "decides: restart in place (same address)");
+  auto th_after = await_restarts(ep, "/root/th", 1);
+  ASSERT_TRUE(th_after) << "/root/th was not restarted";
+  EXPECT_EQ(th_after->id(), th_id) << "throw mode restarts in place";
+  EXPECT_EQ(th_after->last_failure().rfind("handler_failed: ", 0), 0u)
+      << th_after->last_failure();
+  EXPECT_NE(th_after->last_failure().find("made to fail by 'troupe kill'"),
+            std::string::npos)
+      << th_after->last_failure();
+
+  // A plain CAF actor cannot fail as a handler throw would: refused, and
+  // left alone.
+  auto refused = kill_actor(ep, "/root/plain", "", wire::KillRequest::THROW);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(exit_code(refused.error()), 1);
+  EXPECT_NE(describe(refused.error()).find("is not a troupe actor"),
+            std::string::npos)
+      << describe(refused.error());
+  auto after = fetch_snapshot(ep);
+  ASSERT_TRUE(after);
+  ASSERT_NE(find_actor(*after, "/root/plain"), nullptr);
+  EXPECT_EQ(find_actor(*after, "/root/plain")->restarts(), 0u);
 }
 
 } // namespace troupe::tool::test

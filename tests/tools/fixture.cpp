@@ -64,19 +64,14 @@ wire::ClusterSnapshot fixture_snapshot() {
   (*n1->mutable_dead_letters_by_reason())["actor_gone"] = 1;
   (*n1->mutable_dead_letters_by_reason())["node_down"] = 0;
   n1->set_mailbox_dropped(40);
-  // Listed out of path order: children are drawn in path order.
+  // Listed as the runtime walks a tree: each supervisor's children in start
+  // order (workers, remote, logger), which is not their name order; each
+  // subtree right after its root. Renderers keep that order.
+  auto* root = add_actor(n1, "/root", "", 10, "troupe.supervisor", sup);
+  set_figures(root, 2, 0, 0.0);
   auto* workers =
       add_actor(n1, "/root/workers", "/root", 11, "troupe.supervisor", sup);
   set_figures(workers, 4, 0, 0.0);
-  auto* w2 =
-      add_actor(n1, "/root/workers/w2", "/root/workers", 14, "counter", worker);
-  w2->set_status(wire::ActorInfo::RESTARTING);
-  w2->set_restarts(3);
-  w2->set_last_failure("handler_failed: std::runtime_error: disk full "
-                       "(in a message of type app.Write)");
-  w2->set_last_failure_unix_ms(1714564800123); // 2024-05-01T12:00:00.123Z
-  w2->set_uptime_ms(0);
-  set_figures(w2, 5120, 17, 0.0);
   auto* w1 =
       add_actor(n1, "/root/workers/w1", "/root/workers", 13, "counter", worker);
   set_figures(w1, 48210, 3, 120.5);
@@ -84,23 +79,34 @@ wire::ClusterSnapshot fixture_snapshot() {
   w1->mutable_figures()->set_mailbox_bound(64);
   w1->mutable_figures()->set_overflow("drop_oldest");
   w1->mutable_figures()->set_dropped(40);
-  auto* root = add_actor(n1, "/root", "", 10, "troupe.supervisor", sup);
-  set_figures(root, 2, 0, 0.0);
-  auto* logger = add_actor(n1, "/root/logger", "/root", 12, "logger", worker);
-  logger->set_status(wire::ActorInfo::STOPPED);
-  set_figures(logger, 310, 0, 0.0);
+  auto* w2 =
+      add_actor(n1, "/root/workers/w2", "/root/workers", 14, "counter", worker);
+  w2->set_status(wire::ActorInfo::RESTARTING);
+  w2->set_restarts(3);
+  // As every supervisor words a failure: "<cause>: <text>".
+  w2->set_last_failure("handler_failed: std::runtime_error: disk full "
+                       "(in a message of type app.Write)");
+  w2->set_last_failure_unix_ms(1714564800123); // 2024-05-01T12:00:00.123Z
+  w2->set_uptime_ms(0);
+  set_figures(w2, 5120, 17, 0.0);
   auto* remote =
       add_actor(n1, "/root/remote", "/root", 15, "troupe.supervisor", sup);
   set_figures(remote, 1, 0, 0.0);
-  n2->set_reachable(true);
-  n2->set_uptime_ms(600'000); // 10m
   // n1's remote child: listed by n1 (the supervisor's node, as the runtime
-  // does), it runs on n2.
+  // does), it runs on n2 under a cluster-wide name.
   auto* r1 =
       add_actor(n1, "/root/remote/r1", "/root/remote", 22, "shard", worker);
   r1->set_node("n2");
   r1->set_restarts(1);
+  r1->set_global_name("app.shard-1");
+  r1->set_last_failure("node_lost: remote_link_unreachable");
+  r1->set_last_failure_unix_ms(1714564500000); // 2024-05-01T11:55:00Z
   set_figures(r1, 25200, 1, 42.0);
+  auto* logger = add_actor(n1, "/root/logger", "/root", 12, "logger", worker);
+  logger->set_status(wire::ActorInfo::STOPPED);
+  set_figures(logger, 310, 0, 0.0);
+  n2->set_reachable(true);
+  n2->set_uptime_ms(600'000); // 10m
   // n2 has a "/root" of its own: paths are unique per node only.
   auto* root2 = add_actor(n2, "/root", "", 20, "troupe.supervisor", sup);
   set_figures(root2, 0, 0, 0.0);

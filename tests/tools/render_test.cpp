@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 #include <utility>
 
@@ -128,6 +129,97 @@ TEST(RenderTree, ShowsTheLastFailure) {
       << w2;
 }
 
+// The supervisor words every failure "<cause>: <text>"; the tree, the DOT
+// tooltip and the JSON all show that text verbatim, the first two in one
+// and the same note.
+TEST(RenderTree, ShowsEveryCauseOfFailureInOneFormat) {
+  auto snap = fixture_snapshot();
+  auto text = render_tree(snap);
+  auto dot = to_dot(snap);
+  auto json = to_json(snap);
+  for (auto [actor, note] :
+       {std::pair{"w2", "last failure 2024-05-01T12:00:00Z: handler_failed: "
+                        "std::runtime_error: disk full (in a message of type "
+                        "app.Write)"},
+        std::pair{"r1 @n2", "last failure 2024-05-01T11:55:00Z: node_lost: "
+                            "remote_link_unreachable"}}) {
+    EXPECT_TRUE(contains(line_with(text, actor), note)) << text;
+    EXPECT_TRUE(contains(dot, std::string{"tooltip=\""} + note + "\"")) << dot;
+  }
+  std::set<std::string> failures;
+  for (auto& node : json["nodes"])
+    for (auto& a : node["actors"])
+      if (!a["last_failure"].get<std::string>().empty())
+        failures.insert(a["last_failure"].get<std::string>());
+  EXPECT_EQ(failures,
+            (std::set<std::string>{"handler_failed: std::runtime_error: disk "
+                                   "full (in a message of type app.Write)",
+                                   "node_lost: remote_link_unreachable"}));
+}
+
+TEST(RenderTree, ListsChildrenInStartOrderNotByName) {
+  // The fixture's /root started workers, remote, then logger.
+  auto text = render_tree(fixture_snapshot());
+  auto workers = text.find("├─ workers");
+  auto remote = text.find("├─ remote");
+  auto logger = text.find("└─ logger");
+  ASSERT_TRUE(workers != std::string::npos && remote != std::string::npos &&
+              logger != std::string::npos)
+      << text;
+  EXPECT_LT(workers, remote) << text;
+  EXPECT_LT(remote, logger) << text;
+  // Ids whose name order is the reverse of their start order, as a
+  // supervisor lists them.
+  wire::ClusterSnapshot snap;
+  auto* ns = snap.add_nodes();
+  ns->mutable_member()->set_name("a");
+  ns->set_reachable(true);
+  auto* root = ns->add_actors();
+  root->set_path("/root");
+  root->set_kind(wire::ActorInfo::SUPERVISOR);
+  for (auto id : {"db", "cache-10", "cache-9", "api"}) {
+    auto* x = ns->add_actors();
+    x->set_path(std::string{"/root/"} + id);
+    x->set_parent("/root");
+  }
+  text = render_tree(snap);
+  auto at = [&](const std::string& row) {
+    return text.find(row);
+  };
+  EXPECT_LT(at("├─ db "), at("├─ cache-10 ")) << text;
+  EXPECT_LT(at("├─ cache-10 "), at("├─ cache-9 ")) << text;
+  EXPECT_LT(at("├─ cache-9 "), at("└─ api ")) << text;
+  auto dot = to_dot(snap);
+  auto edge = [&](const std::string& id) {
+    return dot.find("\"a:/root\" -> \"a:/root/" + id + "\";");
+  };
+  EXPECT_LT(edge("db"), edge("cache-10")) << dot;
+  EXPECT_LT(edge("cache-10"), edge("cache-9")) << dot;
+  EXPECT_LT(edge("cache-9"), edge("api")) << dot;
+  auto json = to_json(snap);
+  EXPECT_EQ(json["nodes"][0]["actors"][1]["path"], "/root/db");
+  EXPECT_EQ(json["nodes"][0]["actors"][4]["path"], "/root/api");
+}
+
+TEST(RenderTree, ShowsTheClusterWideName) {
+  auto snap = fixture_snapshot();
+  auto r1 = line_with(render_tree(snap), "r1 @n2");
+  EXPECT_TRUE(contains(r1, "name 'app.shard-1'; last failure")) << r1;
+  // Not in red with the alerts that follow it.
+  auto colored = line_with(render_tree(snap, {true}), "r1 ");
+  EXPECT_TRUE(contains(colored, "name 'app.shard-1'; \033[31mlast failure"))
+      << colored;
+  EXPECT_TRUE(contains(to_dot(snap), "running, 1 restart\\nname "
+                                     "'app.shard-1'\""));
+  auto json = to_json(snap);
+  std::string name;
+  for (auto& node : json["nodes"])
+    for (auto& a : node["actors"])
+      if (a["path"] == "/root/remote/r1")
+        name = a["global_name"].get<std::string>();
+  EXPECT_EQ(name, "app.shard-1");
+}
+
 TEST(RenderTree, DrawsAnActorWhoseSupervisorIsMissingAsARoot) {
   wire::ClusterSnapshot snap;
   auto* ns = snap.add_nodes();
@@ -175,10 +267,12 @@ TEST(ToJson, KeepsNumbersExactAndEnumsAsNames) {
   EXPECT_EQ(n1["name"], "n1");
   EXPECT_EQ(n1["incarnation"].get<uint64_t>(), 1714560000000001u);
   EXPECT_EQ(n1["status"], "up");
-  EXPECT_EQ(n1["actors"][1]["kind"], "worker");
-  EXPECT_EQ(n1["actors"][1]["status"], "restarting");
-  EXPECT_EQ(n1["actors"][1]["last_failure_unix_ms"].get<int64_t>(),
-            1714564800123);
+  auto& w2 = n1["actors"][3];
+  EXPECT_EQ(w2["path"], "/root/workers/w2");
+  EXPECT_EQ(w2["kind"], "worker");
+  EXPECT_EQ(w2["status"], "restarting");
+  EXPECT_EQ(w2["last_failure_unix_ms"].get<int64_t>(), 1714564800123);
+  EXPECT_EQ(w2["global_name"], "");
   EXPECT_EQ(j["nodes"][2]["reachable"], false);
 }
 

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
              "unreachable, 4 unknown actor path (kill).");
   std::string address;
   std::string path;
+  std::string mode = "exit";
   std::string secret;
   std::string tls_ca, tls_cert, tls_key;
   double timeout_s = 10;
@@ -74,10 +75,17 @@ int main(int argc, char** argv) {
   add_common(top, "any node of the cluster");
   auto* kill =
       app.add_subcommand("kill", "make an actor fail, to drill its supervisor");
-  add_common(kill, "the node the actor runs on");
+  add_common(kill, "the node whose tree lists the actor");
   kill->add_option("path", path, "its supervision path on that node")
       ->type_name("PATH")
       ->required();
+  kill->add_option("--mode", mode,
+                   "exit: it ends and its supervisor respawns it from its "
+                   "spec (new address); throw: it fails as a handler throw "
+                   "would and its supervisor decides (restart in place, same "
+                   "address, unless temporary)")
+      ->type_name("exit|throw")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -100,11 +108,13 @@ int main(int argc, char** argv) {
     auto checked = parse_actor_path(path);
     if (!checked)
       return fail(checked.error());
-    auto reply = kill_actor(*ep, *checked, secret, opts);
+    auto how = parse_kill_mode(mode);
+    if (!how)
+      return fail(how.error());
+    auto reply = kill_actor(*ep, *checked, secret, *how, opts);
     if (!reply)
       return fail(reply.error());
-    std::cout << "killed " << *checked << " (actor " << reply->id() << " on "
-              << reply->node() << ")\n";
+    std::cout << kill_summary(*checked, *reply, *how) << '\n';
     return 0;
   }
   if (top->parsed())

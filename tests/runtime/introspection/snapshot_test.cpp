@@ -1,6 +1,10 @@
 // A node's snapshot of its supervision trees: paths, kinds, figures, and a
 // drill failure that the supervisor counts.
 #include <future>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
@@ -116,8 +120,13 @@ TEST(Snapshot, ListsTheTreeWithFiguresAndCountsADrillFailure) {
   ASSERT_NE(after, nullptr);
   EXPECT_EQ(after->restarts(), 1u);
   EXPECT_NE(after->id(), a.id()); // a new incarnation
-  EXPECT_NE(after->last_failure().find("troupe kill"), std::string::npos)
-    << after->last_failure();
+  // One format whatever the cause: "<cause>: <text>".
+  EXPECT_EQ(after->last_failure(),
+            "handler_failed: made to fail by 'troupe kill'");
+  EXPECT_EQ(killed->mode(), troupe::wire::KillRequest::EXIT);
+  EXPECT_NE(killed->text().find("respawns it from its spec (new address)"),
+            std::string::npos)
+    << killed->text();
   EXPECT_GT(after->last_failure_unix_ms(), 0);
   // Cluster-wide from a lone node: just this one.
   auto all = n.snapshot_cluster();
@@ -221,4 +230,111 @@ TEST(Snapshot, ShowsBoundedMailboxesAndDeadLettersByReason) {
   ASSERT_NE(sup, nullptr);
   EXPECT_EQ(sup->figures().mailbox_bound(), 0u);
   EXPECT_EQ(sup->figures().overflow(), "");
+}
+
+namespace {
+
+// Polls the node's snapshot until the actor at `path` counts `restarts`
+// and runs (at most 5 s).
+std::optional<troupe::wire::ActorInfo>
+await_restarts(troupe::node& n, const std::string& path, uint64_t restarts) {
+  for (int i = 0; i < 100; ++i) {
+    auto snap = n.snapshot_local();
+    if (auto* x = find(snap, path); x != nullptr && x->restarts() == restarts
+                                    && x->status()
+                                         == troupe::wire::ActorInfo::RUNNING)
+      return *x;
+    std::this_thread::sleep_for(50ms);
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+// A drill in throw mode: the actor fails as a handler throw would, and its
+// supervisor restarts it in place (same actor, fresh state).
+TEST(Snapshot, ADrillThrowRestartsTheChildInPlace) {
+  troupe::node_config cfg;
+  cfg.name = "thrown";
+  cfg.log = troupe::log_level::error;
+  troupe::node n{cfg};
+  ASSERT_FALSE(n.start());
+  auto root = n.start_root({}, {worker("a")});
+  caf::scoped_actor self{n.system()};
+  caf::actor a;
+  self->request(root, 5s, troupe::children_atom::value)
+    .receive([&](std::vector<troupe::child_status>& xs) { a = xs[0].handle; },
+             [&](caf::error& err) { FAIL() << troupe::describe(err); });
+  self->request(a, 5s, 5).receive([](int) {}, [](caf::error&) {});
+  auto failed = n.fail_actor("/root/a", troupe::node::fail_mode::handler_throw);
+  ASSERT_TRUE(failed) << troupe::describe(failed.error());
+  EXPECT_EQ(failed->id(), a.id());
+  EXPECT_EQ(failed->mode(), troupe::wire::KillRequest::THROW);
+  EXPECT_EQ(failed->text(),
+            "failed /root/a (actor " + std::to_string(a.id())
+              + " on thrown) as a handler throw would; its supervisor "
+                "decides: restart in place (same address)");
+  auto after = await_restarts(n, "/root/a", 1);
+  ASSERT_TRUE(after) << "not restarted";
+  EXPECT_EQ(after->id(), a.id()) << "restarted in place";
+  EXPECT_EQ(after->last_failure().rfind("handler_failed: ", 0), 0u)
+    << after->last_failure();
+  EXPECT_NE(after->last_failure().find("made to fail by 'troupe kill'"),
+            std::string::npos)
+    << after->last_failure();
+  // Fresh state, same address.
+  self->request(a, 5s, 1).receive(
+    [](int x) { EXPECT_EQ(x, 1); },
+    [](caf::error& err) { ADD_FAILURE() << troupe::describe(err); });
+}
+
+TEST(Snapshot, ADrillThrowAtAPlainCafActorIsRefused) {
+  troupe::node_config cfg;
+  cfg.name = "plain";
+  cfg.log = troupe::log_level::error;
+  troupe::node n{cfg};
+  ASSERT_FALSE(n.start());
+  troupe::child_spec spec;
+  spec.id = "p";
+  spec.start = [](caf::actor_system& sys) {
+    return sys.spawn([]() -> caf::behavior { return {[](int x) { return x; }}; });
+  };
+  n.start_root({}, {spec});
+  auto refused = n.fail_actor("/root/p", troupe::node::fail_mode::handler_throw);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(),
+            static_cast<uint8_t>(troupe::errc::bad_config));
+  EXPECT_NE(troupe::describe(refused.error()).find("is not a troupe actor"),
+            std::string::npos)
+    << troupe::describe(refused.error());
+  auto snap = n.snapshot_local();
+  ASSERT_NE(find(snap, "/root/p"), nullptr);
+  EXPECT_EQ(find(snap, "/root/p")->restarts(), 0u);
+}
+
+// Children are listed in start order (the order rest_for_one follows), with
+// the cluster-wide name their supervisor binds.
+TEST(Snapshot, ListsChildrenInStartOrderWithTheirClusterWideNames) {
+  troupe::node_config cfg;
+  cfg.name = "ordered";
+  cfg.log = troupe::log_level::error;
+  troupe::node n{cfg};
+  ASSERT_FALSE(n.start());
+  auto named = worker("a10");
+  named.global_name = "ordered.a10";
+  n.start_root({}, {worker("b"), named, worker("a9")});
+  auto snap = n.snapshot_local();
+  std::vector<std::string> paths;
+  for (auto& x : snap.actors())
+    if (x.parent() == "/root")
+      paths.push_back(x.path());
+  EXPECT_EQ(paths,
+            (std::vector<std::string>{"/root/b", "/root/a10", "/root/a9"}));
+  auto* a10 = find(snap, "/root/a10");
+  ASSERT_NE(a10, nullptr);
+  EXPECT_EQ(a10->global_name(), "ordered.a10");
+  EXPECT_EQ(find(snap, "/root/b")->global_name(), "");
+  auto bound = n.whereis_global("ordered.a10");
+  ASSERT_TRUE(bound);
+  EXPECT_EQ(bound.id(), a10->id());
 }

@@ -150,13 +150,26 @@ fetch_snapshot(const endpoint& ep, const client_options& opts) {
       });
 }
 
+caf::expected<wire::KillRequest::Mode>
+parse_kill_mode(const std::string& text) {
+  if (text == "exit")
+    return wire::KillRequest::EXIT;
+  if (text == "throw")
+    return wire::KillRequest::THROW;
+  return make_error(
+      tool_errc::usage,
+      fmt::format("bad kill mode '{}' (expected exit or throw)", text));
+}
+
 caf::expected<wire::KillReply> kill_actor(const endpoint& ep,
                                           const std::string& path,
                                           const std::string& secret,
+                                          wire::KillRequest::Mode mode,
                                           const client_options& opts) {
   wire::KillRequest req;
   req.set_path(path);
   req.set_secret(secret);
+  req.set_mode(mode);
   return ask<wire::KillReply>(
       ep, std::move(req), opts, [&](const caf::error& err) {
         if (is(err, troupe::errc::name_not_found))
@@ -165,6 +178,19 @@ caf::expected<wire::KillReply> kill_actor(const endpoint& ep,
                                         path, text_of(err)));
         return classify(err, ep, opts, "the kill request");
       });
+}
+
+std::string kill_summary(const std::string& path, const wire::KillReply& reply,
+                         wire::KillRequest::Mode asked) {
+  if (!reply.text().empty())
+    return detail::one_line(reply.text());
+  // A node older than kill modes sends an exit whatever was asked.
+  auto out = fmt::format("killed {} (actor {} on {}): exit; its supervisor "
+                         "respawns it from its spec (new address)",
+                         path, reply.id(), reply.node());
+  if (asked != wire::KillRequest::EXIT)
+    out += " (the node is older than kill modes: it only knows exit)";
+  return out;
 }
 
 } // namespace troupe::tool

@@ -75,7 +75,9 @@ forest build_forest(const wire::ClusterSnapshot& snap) {
   for (size_t i = 0; i < order.size(); ++i)
     order[i] = i;
   std::sort(order.begin(), order.end(), by_path_order);
-  for (auto i : order)
+  // Children in the snapshot's order: a supervisor lists them in start
+  // order (which rest_for_one follows), not by name.
+  for (size_t i = 0; i < f.actors.size(); ++i)
     if (auto p = f.actors[i].parent; p != none)
       f.actors[p].children.push_back(i);
   std::vector<bool> reached(f.actors.size(), false);

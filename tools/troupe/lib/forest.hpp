@@ -26,7 +26,7 @@ struct actor_entry {
   std::string listed_by;
   /// Index of its supervisor in `forest::actors`, or `none`.
   size_t parent = none;
-  /// Its children, in path order.
+  /// Its children, in the snapshot's order: their supervisor's start order.
   std::vector<size_t> children;
   /// Whose section draws its tree: the node of its root (index into
   /// `snap.nodes()`).

@@ -84,6 +84,23 @@ std::string one_line(std::string text) {
   return text;
 }
 
+std::string last_failure_note(const wire::ActorInfo& a) {
+  if (a.last_failure().empty() && a.last_failure_unix_ms() == 0)
+    return {};
+  std::string out = "last failure";
+  if (a.last_failure_unix_ms() != 0)
+    out += " " + format_utc(a.last_failure_unix_ms());
+  if (!a.last_failure().empty())
+    out += ": " + one_line(a.last_failure());
+  return out;
+}
+
+std::string global_name_note(const wire::ActorInfo& a) {
+  if (a.global_name().empty())
+    return {};
+  return fmt::format("name '{}'", one_line(a.global_name()));
+}
+
 std::vector<int> nodes_by_name(const wire::ClusterSnapshot& snap) {
   std::vector<int> out(static_cast<size_t>(snap.nodes_size()));
   for (int i = 0; i < snap.nodes_size(); ++i)

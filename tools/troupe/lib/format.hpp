@@ -32,6 +32,15 @@ std::string last_segment(const std::string& path);
 /// `text` on one line: control characters become spaces.
 std::string one_line(std::string text);
 
+/// `last failure 2024-05-01T12:00:00Z: handler_failed: ...`, or "" for an
+/// actor that never failed: every view shows a failure this way. The text
+/// is the supervisor's, verbatim (`"<cause>: <text>"` whatever the cause),
+/// on one line.
+std::string last_failure_note(const wire::ActorInfo& a);
+
+/// `name 'bank.account-1'`: the actor's cluster-wide name, or "" for none.
+std::string global_name_note(const wire::ActorInfo& a);
+
 /// Indices of `snap.nodes()` ordered by member name (stable).
 std::vector<int> nodes_by_name(const wire::ClusterSnapshot& snap);
 

@@ -72,26 +72,25 @@ std::string heading(const wire::NodeSnapshot& ns, size_t actors, bool color) {
   return line;
 }
 
-// What goes after the figures: a missing supervisor, the last failure.
-std::string notes(const actor_entry& e) {
-  std::string out;
+// What goes after the figures: the cluster-wide name (plain), then what
+// needs attention (in red): a missing supervisor, drops, the last failure.
+cell notes(const actor_entry& e, bool color) {
   auto& a = *e.info;
+  std::vector<std::string> alerts;
   if (e.orphan)
-    out = fmt::format("supervisor {} not in snapshot", a.parent());
-  if (auto dropped = a.figures().dropped(); dropped > 0) {
-    if (!out.empty())
-      out += "; ";
-    out += fmt::format("dropped {} ({})", dropped, a.figures().overflow());
-  }
-  if (!a.last_failure().empty() || a.last_failure_unix_ms() != 0) {
-    if (!out.empty())
-      out += "; ";
-    out += "last failure";
-    if (a.last_failure_unix_ms() != 0)
-      out += " " + detail::format_utc(a.last_failure_unix_ms());
-    if (!a.last_failure().empty())
-      out += ": " + detail::one_line(a.last_failure());
-  }
+    alerts.push_back(fmt::format("supervisor {} not in snapshot", a.parent()));
+  if (auto dropped = a.figures().dropped(); dropped > 0)
+    alerts.push_back(
+        fmt::format("dropped {} ({})", dropped, a.figures().overflow()));
+  if (auto failure = detail::last_failure_note(a); !failure.empty())
+    alerts.push_back(std::move(failure));
+  std::string alert;
+  for (auto& x : alerts)
+    alert += (alert.empty() ? "" : "; ") + x;
+  auto name = detail::global_name_note(a);
+  auto sep = !name.empty() && !alert.empty() ? "; " : "";
+  cell out{name + sep + alert};
+  out.painted = name + sep + paint(color, detail::ansi::red, alert);
   return out;
 }
 
@@ -127,7 +126,7 @@ void draw(table& t, const forest& f, size_t i, const std::string& tree_node,
        a.restarts() > 0 ? detail::ansi::yellow : std::string_view{}, true},
       {known ? mailbox(fig) : "-", {}, true},
       {known ? detail::format_rate(fig.msgs_per_sec()) : "-", {}, true},
-      {notes(e), detail::ansi::red},
+      notes(e, color),
   });
   auto below = prefix + (glyph == "├─ " ? "│  " : glyph.empty() ? "" : "   ");
   for (size_t k = 0; k < e.children.size(); ++k) {

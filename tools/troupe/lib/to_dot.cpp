@@ -5,7 +5,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -60,10 +59,8 @@ std::string to_dot(const wire::ClusterSnapshot& snap) {
         home = k;
     members[static_cast<size_t>(home)].push_back(i);
   }
-  for (auto& mine : members)
-    std::sort(mine.begin(), mine.end(), [&](size_t a, size_t b) {
-      return f.actors[a].info->path() < f.actors[b].info->path();
-    });
+  // Within a cluster, actors keep the snapshot's order (a supervisor's
+  // children in start order), which is also the order dot lays them out in.
   for (auto k : detail::nodes_by_name(snap)) {
     auto& ns = snap.nodes(k);
     auto& m = ns.member();
@@ -92,6 +89,8 @@ std::string to_dot(const wire::ClusterSnapshot& snap) {
       if (a.restarts() > 0)
         lines.back() += fmt::format(", {} restart{}", a.restarts(),
                                     a.restarts() == 1 ? "" : "s");
+      if (auto name = detail::global_name_note(a); !name.empty())
+        lines.push_back(std::move(name));
       std::string attrs = "label=" + label(lines);
       if (a.kind() != wire::ActorInfo::SUPERVISOR)
         attrs += ", shape=ellipse";
@@ -107,8 +106,8 @@ std::string to_dot(const wire::ClusterSnapshot& snap) {
       default:
         attrs += ", color=red, style=dashed";
       }
-      if (!a.last_failure().empty())
-        attrs += ", tooltip=" + quote("last failure: " + a.last_failure());
+      if (auto failure = detail::last_failure_note(a); !failure.empty())
+        attrs += ", tooltip=" + quote(failure);
       out += fmt::format("    {} [{}];\n", actor_id(e), attrs);
     }
     out += "  }\n";

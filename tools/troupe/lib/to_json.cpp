@@ -32,6 +32,7 @@ nlohmann::json to_json(const wire::ClusterSnapshot& snap) {
           {"mailbox_bound", fig.mailbox_bound()},
           {"overflow", fig.overflow()},
           {"dropped", fig.dropped()},
+          {"global_name", a.global_name()},
       });
     }
     auto reasons = nlohmann::json::object();

@@ -263,9 +263,26 @@ public:
   wire::ClusterSnapshot
   snapshot_cluster(std::chrono::milliseconds timeout = std::chrono::seconds{2});
 
-  /// Makes the local actor at `path` fail (for drills): it exits with
-  /// `errc::handler_failed`, and its supervisor restarts it.
-  caf::expected<wire::KillReply> fail_actor(const std::string& path);
+  /// How `fail_actor` makes an actor fail (`troupe kill --mode`).
+  enum class fail_mode {
+    /// An exit message with `errc::handler_failed`: the actor ends, and its
+    /// supervisor respawns it from its spec (a new address).
+    exit,
+    /// `troupe::fail_atom`: a troupe actor fails as if a handler had thrown,
+    /// and its supervisor decides as for a real throw (restart in place, at
+    /// the same address, unless the child is temporary; a child on another
+    /// node cannot restart in place and is respawned).
+    handler_throw,
+  };
+
+  /// Makes the actor at `path` in this node's trees fail (for drills); a
+  /// child on another node is reached through its proxy. The reply names
+  /// the actor and says in `text` what was done and what its supervisor
+  /// does next. Errors: `errc::name_not_found` for an unknown path,
+  /// `errc::bad_config` for `handler_throw` at a local actor that is not a
+  /// troupe actor (a plain CAF actor cannot fail that way).
+  caf::expected<wire::KillReply> fail_actor(const std::string& path,
+                                            fail_mode mode = fail_mode::exit);
 
   /// Asks `run()` to return (as SIGINT would). Safe from any thread.
   void request_shutdown() noexcept;

@@ -57,14 +57,30 @@ struct client_options {
 caf::expected<wire::ClusterSnapshot>
 fetch_snapshot(const endpoint& ep, const client_options& opts = {});
 
-/// Asks the node at `ep` to make its actor at `path` fail (a drill: its
-/// supervisor restarts it). Paths are the node's own (every node has a
-/// `/root`), so `ep` is the node the actor runs on. Errors as for
-/// `fetch_snapshot`, plus `tool_errc::unknown_path` when the node has no
-/// actor at `path`.
+/// Parses `--mode` of `kill`: "exit" (the default) or "throw". Fails with
+/// `tool_errc::usage`.
+caf::expected<wire::KillRequest::Mode> parse_kill_mode(const std::string& text);
+
+/// Asks the node at `ep` to make the actor at `path` in its trees fail (a
+/// drill): `EXIT` sends it an exit message (it ends, and its supervisor
+/// respawns it from its spec at a new address), `THROW` makes a troupe
+/// actor fail as a handler throw would (its supervisor decides: restart in
+/// place, same address, unless the child is temporary). Paths are the
+/// node's own (every node has a `/root`); a child it supervises on another
+/// node is reached through that node. Errors as for `fetch_snapshot`, plus
+/// `tool_errc::unknown_path` when the node has no actor at `path`, and
+/// `tool_errc::failed` when it refuses (a wrong secret, `THROW` at a plain
+/// CAF actor).
 caf::expected<wire::KillReply> kill_actor(const endpoint& ep,
                                           const std::string& path,
                                           const std::string& secret,
+                                          wire::KillRequest::Mode mode,
                                           const client_options& opts = {});
+
+/// The line `troupe kill` prints: the node's own words (`reply.text()`),
+/// or, from a node older than kill modes, what it must have done (an exit,
+/// whatever `asked` was).
+std::string kill_summary(const std::string& path, const wire::KillReply& reply,
+                         wire::KillRequest::Mode asked);
 
 } // namespace troupe::tool

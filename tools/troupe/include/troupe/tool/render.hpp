@@ -16,12 +16,17 @@ struct render_options {
 };
 
 // All renderers are pure: the same snapshot gives the same text. Nodes are
-// listed by name and children by path; `to_json` keeps the snapshot's order.
+// listed by name; children in the snapshot's order, which is their
+// supervisor's start order (the order `rest_for_one` follows), never by
+// name. `to_json` keeps the snapshot's order throughout. A last failure is
+// shown verbatim as its supervisor worded it ("<cause>: <text>").
 
 /// Draws the cluster's supervision trees like `pstree`, one section per node
 /// (unreachable nodes too, with their error). A tree belongs to the node of
 /// its root; a child that runs elsewhere is drawn under its supervisor with
-/// `@node`, and its own node's section says where it is drawn.
+/// `@node`, and its own node's section says where it is drawn. NOTE shows
+/// a child's cluster-wide name (`name 'bank.account-1'`), then drops and
+/// the last failure.
 std::string render_tree(const wire::ClusterSnapshot& snap,
                         const render_options& opts = {});
 
