@@ -314,24 +314,16 @@ void actor_base::handle_failure(std::string what, std::string message_type) {
   out.what = std::move(what);
   out.exception = std::current_exception();
   out.message_type = std::move(message_type);
-  // The requester of the failing message hears about it at once.
   auto rp = make_response_promise();
-  if (rp.pending() && !rp.async())
-    rp.deliver(make_error(errc::handler_failed,
-                          fmt::format("'{}' failed on {}: {}", name(),
-                                      out.message_type, out.what)));
-  if (failure_handler_) {
-    failure_handler_(this, out);
-    return;
-  }
-  if (parent_ && can_restart_in_place()) {
+  if (!failure_handler_ && parent_ && can_restart_in_place()) {
     // The supervisor decides; until it does, nothing else is taken from the
-    // mailbox (an awaited response comes before every other message).
+    // mailbox (an awaited response comes before every other message). Asked
+    // first, so that it decides while the requester hears of the failure.
     auto reason = make_error(errc::handler_failed,
                              fmt::format("{} on {}", out.what,
                                          out.message_type));
     request(parent_, caf::infinite, detail::child_failed_atom::value,
-            address(), out.what, out.message_type, std::string{name()})
+            address(), out.what, out.message_type)
       .await([this, reason](caf::atom_value order) mutable {
                if (order != detail::restart_atom::value
                    || !try_restart_in_place(reason))
@@ -341,9 +333,24 @@ void actor_base::handle_failure(std::string what, std::string message_type) {
                // The supervisor is gone: nobody may restart this actor.
                quit(std::move(reason));
              });
+    answer_failure(rp, out);
+    return;
+  }
+  answer_failure(rp, out);
+  if (failure_handler_) {
+    failure_handler_(this, out);
     return;
   }
   default_failure(out);
+}
+
+void actor_base::answer_failure(caf::response_promise& rp,
+                                const handler_failure& out) {
+  // The requester of the failing message hears about it at once.
+  if (rp.pending() && !rp.async())
+    rp.deliver(make_error(errc::handler_failed,
+                          fmt::format("'{}' failed on {}: {}", name(),
+                                      out.message_type, out.what)));
 }
 
 void actor_base::default_failure(handler_failure& failure) {

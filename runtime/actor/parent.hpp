@@ -11,7 +11,7 @@
 namespace troupe::detail {
 
 /// Request of a supervised actor whose handler threw, to its supervisor:
-/// (child_failed_atom, child address, what, message type, actor type name).
+/// (child_failed_atom, child address, what, message type).
 /// The actor waits for the answer (CAF's `await`: its other messages stay
 /// queued) and does what it says: `restart_atom` restarts it in place,
 /// `stop_atom` (or an error) ends it with the failure.

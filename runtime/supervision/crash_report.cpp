@@ -21,20 +21,27 @@ report_budget budget{burst, refill};
 
 } // namespace
 
-void crash_report(log_level lvl, std::string line) {
-  uint64_t dropped = 0;
-  {
-    auto now = std::chrono::steady_clock::now();
-    std::lock_guard<std::mutex> guard{mtx};
-    if (!budget.take(now))
-      return;
-    dropped = budget.take_suppressed();
-  }
+bool take_crash_report(uint64_t& dropped) {
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> guard{mtx};
+  if (!budget.take(now))
+    return false;
+  dropped = budget.take_suppressed();
+  return true;
+}
+
+void write_crash_report(log_level lvl, std::string line, uint64_t dropped) {
   if (dropped > 0)
     line += fmt::format(" ({} crash report(s) dropped before this one: more "
                         "than 20 at once or 10 per second)",
                         dropped);
   log(lvl, line);
+}
+
+void crash_report(log_level lvl, std::string line) {
+  uint64_t dropped = 0;
+  if (take_crash_report(dropped))
+    write_crash_report(lvl, std::move(line), dropped);
 }
 
 void reset_crash_report_budget() {

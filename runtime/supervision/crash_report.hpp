@@ -2,6 +2,7 @@
 // Crash reports: one log line per failure and decision, rate-limited.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "troupe/log.hpp"
@@ -13,6 +14,15 @@ namespace troupe::supervision {
 /// steady clock); the next line written says how many were dropped.
 /// Thread-safe.
 void crash_report(log_level lvl, std::string line);
+
+/// Takes one crash report from the budget: false when it is spent (the
+/// report is dropped and counted); else `dropped` says how many were
+/// dropped before it. For callers that build the line only when it is
+/// written (`write_crash_report`).
+bool take_crash_report(uint64_t& dropped);
+
+/// Writes a line `take_crash_report` allowed.
+void write_crash_report(log_level lvl, std::string line, uint64_t dropped);
 
 /// Refills the budget (tests start from a known state).
 void reset_crash_report_budget();

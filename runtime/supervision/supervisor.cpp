@@ -7,6 +7,7 @@
 #include <utility>
 
 #include <caf/actor_system.hpp>
+#include <caf/local_actor.hpp>
 #include <caf/system_messages.hpp>
 #include <fmt/format.h>
 
@@ -53,17 +54,27 @@ std::string limit_text(supervisor_actor* self) {
                      f.period.count());
 }
 
-/// One crash report: what happened to the child and what was decided.
+/// One crash report: what happened to the child (`what()`) and what was
+/// decided (`decision()`), built only when the budget allows a line.
+template <class What, class Decision>
 void report(supervisor_actor* self, const child_entry& child,
-            caf::actor_id id, const std::string& what,
-            const std::string& decision, log_level lvl = log_level::error) {
-  crash_report(lvl,
-               fmt::format("crash report: {} ({}actor {}) {}; supervisor {}: "
-                           "{}",
-                           child_path(self, child),
-                           child.type_name.empty() ? ""
-                                                   : child.type_name + ", ",
-                           id, what, self->state.path, decision));
+            caf::actor_id id, What what, Decision decision,
+            log_level lvl = log_level::error) {
+  uint64_t dropped = 0;
+  if (!take_crash_report(dropped))
+    return;
+  // The actor's type, when it is still there to ask (in this process).
+  std::string type;
+  if (child.hdl)
+    if (auto ptr = dynamic_cast<caf::local_actor*>(
+          caf::actor_cast<caf::abstract_actor*>(child.hdl)))
+      type = std::string{ptr->name()} + ", ";
+  write_crash_report(lvl,
+                     fmt::format("crash report: {} ({}actor {}) {}; "
+                                 "supervisor {}: {}",
+                                 child_path(self, child), type, id, what(),
+                                 self->state.path, decision()),
+                     dropped);
 }
 
 void begin_stop(supervisor_actor* self, caf::error reason);
@@ -143,7 +154,9 @@ void respawn(supervisor_actor* self, child_entry& child, bool siblings) {
     auto text = fmt::format("start failed: {}", child.start_error);
     if (!admit_restart(self, child, text, true))
       return;
-    report(self, child, 0, text, "try again (" + limit_text(self) + ")");
+    report(
+      self, child, 0, [&] { return text; },
+      [&] { return "try again (" + limit_text(self) + ")"; });
     child.respawn_pending = true;
     self->send(self, respawn_atom::value, child.spec.id);
     return;
@@ -238,8 +251,7 @@ void check_auto_shutdown(supervisor_actor* self) {
 caf::atom_value on_child_failed(supervisor_actor* self,
                                 const caf::actor_addr& addr,
                                 const std::string& what,
-                                const std::string& type,
-                                const std::string& type_name) {
+                                const std::string& type) {
   auto& st = self->state;
   caf::atom_value stop = detail::stop_atom::value;
   caf::atom_value restart = detail::restart_atom::value;
@@ -251,22 +263,21 @@ caf::atom_value on_child_failed(supervisor_actor* self,
   }
   if (st.stopping)
     return stop;
-  child->type_name = type_name;
-  auto reason = make_error(errc::handler_failed,
-                           fmt::format("{} on {}", what, type));
-  auto text = failure_text(reason);
-  auto failed = "failed: " + text;
+  // As failure_text(make_error(errc::handler_failed, ...)) would write it.
+  auto text = fmt::format("handler_failed: {} on {}", what, type);
   if (after_stop(child->spec.restart, exit_cause::failure)
       != verdict::restart) {
-    report(self, *child, addr.id(), failed,
-           "not restarted (temporary child)");
+    report(
+      self, *child, addr.id(), [&] { return "failed: " + text; },
+      [] { return "not restarted (temporary child)"; });
     child->stop_ordered = true; // reported: its down message only removes it
     return stop;
   }
-  if (!admit_restart(self, *child, text, true))
+  if (!admit_restart(self, *child, std::move(text), true))
     return stop;
-  report(self, *child, addr.id(), failed,
-         "restart in place (" + limit_text(self) + ")");
+  report(
+    self, *child, addr.id(), [&] { return "failed: " + child->last_failure; },
+    [&] { return "restart in place (" + limit_text(self) + ")"; });
   restart_siblings(self, index_of(self, *child));
   return restart;
 }
@@ -319,7 +330,9 @@ void on_child_down(supervisor_actor* self, caf::down_msg& dm) {
   switch (after_stop(child->spec.restart, cause)) {
     case verdict::forget:
       if (cause != exit_cause::normal && !child->stop_ordered)
-        report(self, *child, id, what, "not restarted (temporary child)");
+        report(
+          self, *child, id, [&] { return what; },
+          [] { return "not restarted (temporary child)"; });
       forget_child(self, *child, dm.reason);
       if (significant)
         check_auto_shutdown(self);
@@ -355,8 +368,9 @@ void on_child_down(supervisor_actor* self, caf::down_msg& dm) {
                  : cause == exit_cause::node_left
                      ? " (not counted: its node left on purpose)"
                      : " (not counted: its node's loss was counted once)";
-  report(self, *child, id, what, how,
-         cause == exit_cause::node_left ? log_level::info : log_level::error);
+  report(
+    self, *child, id, [&] { return what; }, [&] { return how; },
+    cause == exit_cause::node_left ? log_level::info : log_level::error);
   if (delay.count() > 0) {
     child->respawn_pending = true;
     hold_siblings(self, index_of(self, *child));
@@ -407,9 +421,8 @@ caf::behavior supervisor(supervisor_actor* self, supervisor_flags flags,
     }
   caf::message_handler core{
     [self](detail::child_failed_atom, const caf::actor_addr& addr,
-           const std::string& what, const std::string& type,
-           const std::string& type_name) {
-      return on_child_failed(self, addr, what, type, type_name);
+           const std::string& what, const std::string& type) {
+      return on_child_failed(self, addr, what, type);
     },
     [self](respawn_atom, const std::string& id) {
       if (self->state.stopping)

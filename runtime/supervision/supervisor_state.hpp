@@ -28,8 +28,6 @@ struct child_entry {
   time_point last_failure_time{};
   /// Why its last start failed.
   std::string start_error;
-  /// The actor type its last failure named (for crash reports).
-  std::string type_name;
   /// terminate_child: stop it, answer these when it is down.
   bool terminating = false;
   std::vector<caf::response_promise> terminated;

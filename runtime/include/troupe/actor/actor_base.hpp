@@ -198,6 +198,9 @@ protected:
   void default_failure(handler_failure& failure);
 
 private:
+  /// Answers the requester of the failing message, if any.
+  void answer_failure(caf::response_promise& rp, const handler_failure& out);
+
   bool count_consumed(uint64_t n);
 
   caf::invoke_message_result consume_counted(caf::mailbox_element& x);
