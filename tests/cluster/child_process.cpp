@@ -22,6 +22,17 @@ std::string program(const std::string& name) {
   return std::string{TROUPE_TEST_BIN_DIR} + "/" + name;
 }
 
+std::vector<std::string> member_args(const std::string& name,
+                                     const std::string& seed) {
+  std::vector<std::string> args{program("troupe_cluster_node"), "--name",
+                                name, "--port", "0"};
+  if (!seed.empty()) {
+    args.emplace_back("--seeds");
+    args.emplace_back(seed);
+  }
+  return args;
+}
+
 child_process::child_process(std::vector<std::string> argv,
                              std::vector<std::string> env) {
   // Everything the child needs is built before fork: between fork and exec

@@ -87,6 +87,11 @@ private:
 /// Path of a program built next to the test binary (set by CMake).
 std::string program(const std::string& name);
 
+/// The command line of a troupe_cluster_node member named `name` on an
+/// OS-chosen port, joining through `seed` (none: it is the seed).
+std::vector<std::string> member_args(const std::string& name,
+                                     const std::string& seed);
+
 /// Waits for the "READY port=<p> ..." line troupe's test nodes print and
 /// returns `<p>`; throws with the output if the node did not start.
 std::string ready_port(child_process& node);

@@ -2,6 +2,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -39,25 +40,45 @@ std::pair<int, std::string> run_tool(std::vector<std::string> args) {
   return {code.value_or(-1), tool.output()};
 }
 
+// The `cluster` example on three nodes, n1 supervising a tree that spans
+// them; `seed` is n1's address. The nodes stop with it (n3 first).
+struct cluster_example {
+  std::optional<child_process> n1, n2, n3;
+  std::string seed;
+  std::string tree; // the first `tree --json` through `seed`
+  nlohmann::json doc; // `tree`, parsed
+
+  // Starts the nodes, waits until n1 supervises (the tree's remote children
+  // are placed before SUPERVISING is printed) and asks for the tree.
+  void start() {
+    std::string cluster = std::string{TROUPE_EXAMPLES_BIN_DIR} + "/cluster";
+    using argv = std::vector<std::string>;
+    n1.emplace(argv{cluster, "--name", "n1", "supervise", "3"});
+    auto ready = n1->wait_for_line("READY port=");
+    ASSERT_TRUE(ready) << n1->output();
+    auto port = ready->substr(ready->find("port=") + 5);
+    seed = "127.0.0.1:" + port.substr(0, port.find(' '));
+    n2.emplace(argv{cluster, "--name", "n2", "--seeds", seed});
+    n3.emplace(argv{cluster, "--name", "n3", "--seeds", seed});
+    ASSERT_TRUE(n1->wait_for_line("SUPERVISING")) << n1->output();
+    auto [code, out] = run_tool({"tree", "--json", seed});
+    ASSERT_EQ(code, 0) << out;
+    tree = out;
+    doc = nlohmann::json::parse(out);
+  }
+};
+
 } // namespace
 
 // The main job: a 3-node cluster whose supervision tree spans the nodes,
 // seen whole through one node with the `troupe` tool; a drill failure shows
 // up as a restart with its reason.
 TEST(Examples, ClusterTreeThroughTheTool) {
-  std::string cluster = std::string{TROUPE_EXAMPLES_BIN_DIR} + "/cluster";
-  child_process n1{{cluster, "--name", "n1", "supervise", "3"}};
-  auto ready = n1.wait_for_line("READY port=");
-  ASSERT_TRUE(ready) << n1.output();
-  auto port = ready->substr(ready->find("port=") + 5);
-  auto seed = "127.0.0.1:" + port.substr(0, port.find(' '));
-  child_process n2{{cluster, "--name", "n2", "--seeds", seed}};
-  child_process n3{{cluster, "--name", "n3", "--seeds", seed}};
-  ASSERT_TRUE(n1.wait_for_line("SUPERVISING")) << n1.output();
-  // The tree's remote children are placed before SUPERVISING is printed.
-  auto [code, out] = run_tool({"tree", "--json", seed});
-  ASSERT_EQ(code, 0) << out;
-  auto doc = nlohmann::json::parse(out);
+  cluster_example example;
+  ASSERT_NO_FATAL_FAILURE(example.start());
+  const auto& seed = example.seed;
+  const auto& out = example.tree;
+  auto& doc = example.doc;
   EXPECT_EQ(doc["answered_by"], "n1");
   std::map<std::string, std::string> where; // path -> node it runs on
   std::set<std::string> nodes;
@@ -135,18 +156,11 @@ nlohmann::json await_restarts(const std::string& seed, const std::string& path,
 // its spec (a new actor), `--mode throw` has it restarted in place (the same
 // actor), and the tool says which it did.
 TEST(Examples, KillModesStartOrderAndNamesThroughTheTool) {
-  std::string cluster = std::string{TROUPE_EXAMPLES_BIN_DIR} + "/cluster";
-  child_process n1{{cluster, "--name", "n1", "supervise", "3"}};
-  auto ready = n1.wait_for_line("READY port=");
-  ASSERT_TRUE(ready) << n1.output();
-  auto port = ready->substr(ready->find("port=") + 5);
-  auto seed = "127.0.0.1:" + port.substr(0, port.find(' '));
-  child_process n2{{cluster, "--name", "n2", "--seeds", seed}};
-  child_process n3{{cluster, "--name", "n3", "--seeds", seed}};
-  ASSERT_TRUE(n1.wait_for_line("SUPERVISING")) << n1.output();
-  auto [code, out] = run_tool({"tree", "--json", seed});
-  ASSERT_EQ(code, 0) << out;
-  auto doc = nlohmann::json::parse(out);
+  cluster_example example;
+  ASSERT_NO_FATAL_FAILURE(example.start());
+  const auto& seed = example.seed;
+  const auto& out = example.tree;
+  auto& doc = example.doc;
 
   // Start order (by name, caller would come first).
   std::vector<std::string> children;

@@ -23,6 +23,7 @@
 
 using namespace std::chrono_literals;
 using troupe::test::child_process;
+using troupe::test::member_args;
 using troupe::test::program;
 
 namespace {
@@ -38,17 +39,6 @@ constexpr const char* gives_up = "gives up";
 
 std::string worker(size_t i) {
   return "worker-" + std::to_string(i);
-}
-
-std::vector<std::string> member_args(const std::string& name,
-                                     const std::string& seed) {
-  std::vector<std::string> args{program("troupe_cluster_node"), "--name",
-                                name, "--port", "0"};
-  if (!seed.empty()) {
-    args.emplace_back("--seeds");
-    args.emplace_back(seed);
-  }
-  return args;
 }
 
 bool has_error(const caf::error& err, troupe::errc code) {

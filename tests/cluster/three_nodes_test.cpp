@@ -20,6 +20,7 @@
 
 using namespace std::chrono_literals;
 using troupe::test::child_process;
+using troupe::test::member_args;
 using troupe::test::program;
 using steady = std::chrono::steady_clock;
 
@@ -28,17 +29,6 @@ namespace {
 int port_of(const std::string& ready_line) {
   auto pos = ready_line.find("port=");
   return pos == std::string::npos ? 0 : std::stoi(ready_line.substr(pos + 5));
-}
-
-std::vector<std::string> member_args(const std::string& name,
-                                     const std::string& seed) {
-  std::vector<std::string> args{program("troupe_cluster_node"), "--name",
-                                name, "--port", "0"};
-  if (!seed.empty()) {
-    args.emplace_back("--seeds");
-    args.emplace_back(seed);
-  }
-  return args;
 }
 
 /// Waits for a member event about `name` with `status`; returns the event

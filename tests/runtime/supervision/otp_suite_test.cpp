@@ -23,6 +23,7 @@
 #include <gtest/gtest.h>
 
 #include "runtime/deterministic.hpp"
+#include "runtime/supervision/worker.hpp"
 #include "troupe/actor/spawn.hpp"
 #include "troupe/error.hpp"
 #include "troupe/supervision/supervisor.hpp"
@@ -36,7 +37,7 @@ using troupe::errc;
 using troupe::restart_type;
 using troupe::strategy;
 
-using journal = std::shared_ptr<std::vector<std::string>>;
+using troupe::test::journal;
 using counts_t =
     std::array<size_t, 4>; // OTP's [specs, active, supervisors, workers]
 
@@ -62,19 +63,8 @@ const caf::error kill_reason{caf::exit_reason::kill};
 
 // OTP's supervisor_1 as a troupe actor: sums ints, ends on request, and
 // writes "start <id>" and "stop <id>" into a journal that outlives it.
-struct worker_state {
+struct worker_state : troupe::test::journaled_state {
   static inline const char* name = "otp.worker";
-  std::string id;
-  journal log;
-  int sum = 0;
-
-  void on_start(troupe::stateful_actor<worker_state>*) {
-    log->push_back("start " + id);
-  }
-
-  void on_stop(troupe::stateful_actor<worker_state>*, const caf::error&) {
-    log->push_back("stop " + id);
-  }
 };
 
 caf::behavior worker(troupe::stateful_actor<worker_state>* self, std::string id,
@@ -416,6 +406,145 @@ struct OtpSuite : ::testing::Test {
     return st && st->running ? st->handle : caf::actor{};
   }
 
+  // -- shared steps of several cases ------------------------------------------
+
+  // OTP's usual supervisor: one_for_one, at most 2 restarts an hour.
+  caf::actor one_for_one_sup() {
+    return supervisor(flags(strategy::one_for_one, 2, 3600s));
+  }
+
+  // Starts each of `specs` under `sup` and watches it: the handles, in order
+  // (none for a child that did not start).
+  std::vector<caf::actor> start_watched(const caf::actor& sup,
+                                        std::vector<troupe::child_spec> specs) {
+    std::vector<caf::actor> hs;
+    for (auto& s : specs) {
+      auto st = start_child(sup, s);
+      EXPECT_TRUE(ok(st)) << s.id;
+      hs.push_back(st ? st->handle : caf::actor{});
+      watch(hs.back());
+    }
+    return hs;
+  }
+
+  // The termination groups: one_for_one_sup() with child1 (a worker), and
+  // child1's handle.
+  std::pair<caf::actor, caf::actor> sup_with_child1(restart_type restart) {
+    auto sup = one_for_one_sup();
+    EXPECT_TRUE(ok(start_child(sup, spec("child1", log, restart))));
+    return {sup, handle_of(sup, "child1")};
+  }
+
+  // child1 of `sup` runs again, as a new actor (not `before`), and is the
+  // one child: its handle, or none.
+  caf::actor restarted_child1(const caf::actor& sup, const caf::actor& before,
+                              const std::string& when) {
+    auto h = handle_of(sup, "child1");
+    EXPECT_TRUE(h) << "not restarted " << when;
+    EXPECT_NE(h, before);
+    EXPECT_EQ(counts(sup), (counts_t{1, 1, 0, 1}));
+    return h;
+  }
+
+  // A child that ends with its own `reason` when asked to stop (or on
+  // stop_atom), counting its starts in `starts`.
+  static troupe::child_spec own_reason_spec(const std::string& id,
+                                            std::shared_ptr<int> starts,
+                                            caf::error reason,
+                                            restart_type restart) {
+    return custom(
+        id,
+        [starts, reason](caf::actor_system& sys) {
+          ++*starts;
+          return sys.spawn(own_reason, reason);
+        },
+        restart);
+  }
+
+  // restart_one_for_one/one_for_all: child1 and child2 (workers) under `s`;
+  // child2 gets some state, then child1 dies. The supervisor and the two
+  // handles from before the death.
+  std::array<caf::actor, 3> pair_after_first_dies(strategy s) {
+    auto sup = supervisor(flags(s, 2, 3600s));
+    EXPECT_TRUE(ok(start_child(sup, spec("child1", log))));
+    EXPECT_TRUE(ok(start_child(sup, spec("child2", log))));
+    auto c1 = handle_of(sup, "child1");
+    auto c2 = handle_of(sup, "child2");
+    add(c2, 1);
+    send(c1, die_atom::value);
+    return {sup, c1, c2};
+  }
+
+  // The *_escalation cases: child1, a worker, dies, and the strategy's restart
+  // of child2, a plain child that cannot start twice, fails: the supervisor
+  // escalates.
+  void expect_escalation_when_child2_cannot_restart(strategy s) {
+    auto t = make_tracker();
+    auto sup = supervisor(flags(s, 4, 3600s));
+    ASSERT_TRUE(ok(start_child(sup, spec("child1", log))));
+    ASSERT_TRUE(ok(start_child(sup, plain_spec("child2", t, from(2)))));
+    auto c2 = t->started.at(0);
+    watch(c2);
+    send(handle_of(sup, "child1"), die_atom::value);
+    EXPECT_TRUE(down(c2));
+    EXPECT_TRUE(ended_with(sup, errc::escalated));
+  }
+
+  // The *_other_child_fails_restart cases: plain children child1 and child2,
+  // whose second start fails, under `s`.
+  caf::actor sup_where_child2_fails_once(strategy s, const tracker& t1,
+                                         const tracker& t2) {
+    return supervisor(flags(s, 3, 3600s), {plain_spec("child1", t1),
+                                           plain_spec("child2", t2, only(2))});
+  }
+
+  // `sup` runs and lists exactly two running children, `first` and `second`.
+  void expect_running_pair(const caf::actor& sup, const caf::actor& first,
+                           const caf::actor& second) {
+    auto kids = which(sup);
+    ASSERT_EQ(kids.size(), 2u);
+    EXPECT_EQ(kids[0].handle, first);
+    EXPECT_EQ(kids[1].handle, second);
+    EXPECT_TRUE(kids[0].running && kids[1].running);
+    EXPECT_TRUE(still_up(sup));
+  }
+
+  // The significant-children cases: a supervisor with `mode` and, all with
+  // `restart`, the significant child1 and child2 and the non-significant
+  // child3, started and watched.
+  std::pair<caf::actor, std::vector<caf::actor>>
+  significant_trio(restart_type restart, troupe::auto_shutdown mode) {
+    troupe::supervisor_flags f;
+    f.auto_shutdown = mode;
+    f.max_restarts = 5;
+    auto sup = supervisor(f);
+    return {sup, start_watched(sup, {spec("child1", log, restart, true),
+                                     spec("child2", log, restart, true),
+                                     spec("child3", log, restart, false)})};
+  }
+
+  // all_significant: the supervisor shuts down once child1 and child2 both
+  // ended normally, and stops child3.
+  void expect_all_significant_waits_for_both(restart_type restart) {
+    auto [sup, hs] =
+        significant_trio(restart, troupe::auto_shutdown::all_significant);
+    send(hs[0], stop_atom::value);
+    EXPECT_TRUE(still_up(hs[1]));
+    EXPECT_TRUE(still_up(hs[2]));
+    EXPECT_TRUE(still_up(sup));
+    send(hs[1], stop_atom::value);
+    EXPECT_TRUE(ended_with(sup, shutdown_reason));
+    EXPECT_TRUE(down(hs[2]));
+  }
+
+  // Kills every child of `sup`; then it counts none.
+  void kill_all_children(const caf::actor& sup) {
+    for (auto& k : which(sup))
+      caf::anon_send_exit(k.handle, caf::exit_reason::kill);
+    ctx.run();
+    EXPECT_EQ(counts(sup), (counts_t{0, 0, 0, 0}));
+  }
+
   // -- exits ------------------------------------------------------------------
 
   std::set<caf::actor_addr> watched_;
@@ -478,7 +607,7 @@ struct OtpSuite : ::testing::Test {
 // -- group sup_start ----------------------------------------------------------
 
 TEST_F(OtpSuite, SupStartNormalStartsWithoutChildrenAndStopsOnShutdown) {
-  auto sup = supervisor(flags(strategy::one_for_one, 2, 3600s));
+  auto sup = one_for_one_sup();
   EXPECT_TRUE(which(sup).empty());
   EXPECT_TRUE(still_up(sup));
   stop(sup);
@@ -486,7 +615,7 @@ TEST_F(OtpSuite, SupStartNormalStartsWithoutChildrenAndStopsOnShutdown) {
 }
 
 TEST_F(OtpSuite, SupStartChildReturnsErrorAddsNoChild) {
-  auto sup = supervisor(flags(strategy::one_for_one, 2, 3600s));
+  auto sup = one_for_one_sup();
   auto none = custom("child1", [](caf::actor_system&) { return caf::actor{}; });
   auto throws = custom("child2", [](caf::actor_system&) -> caf::actor {
     throw std::runtime_error("no start");
@@ -569,7 +698,7 @@ TEST_F(OtpSuite, SupStartMapFaultySpecsAreRefusedBeforeAnyChildStarts) {
 // -- group sup_stop -----------------------------------------------------------
 
 TEST_F(OtpSuite, SupStopInfinityStopsWorkerAndSupervisorChildrenWithShutdown) {
-  auto sup = supervisor(flags(strategy::one_for_one, 2, 3600s));
+  auto sup = one_for_one_sup();
   auto c1 = custom("child1", [](caf::actor_system& sys) {
     return troupe::spawn_supervisor(sys, {}, {});
   });
@@ -577,83 +706,67 @@ TEST_F(OtpSuite, SupStopInfinityStopsWorkerAndSupervisorChildrenWithShutdown) {
   c1.shutdown = 24h; // troupe has no `infinity`: a day stands in for it
   auto c2 = spec("child2", log);
   c2.shutdown = 24h;
-  auto h1 = start_child(sup, c1);
-  auto h2 = start_child(sup, c2);
-  ASSERT_TRUE(ok(h1));
-  ASSERT_TRUE(ok(h2));
-  watch(h1->handle);
-  watch(h2->handle);
+  auto hs = start_watched(sup, {c1, c2});
+  ASSERT_TRUE(hs[0] && hs[1]);
   stop(sup); // no virtual time passes
-  EXPECT_TRUE(ended_with(h1->handle, shutdown_reason));
-  EXPECT_TRUE(ended_with(h2->handle, shutdown_reason));
+  EXPECT_TRUE(ended_with(hs[0], shutdown_reason));
+  EXPECT_TRUE(ended_with(hs[1], shutdown_reason));
   EXPECT_TRUE(ended_with(sup, shutdown_reason));
 }
 
 TEST_F(OtpSuite, SupStopTimeoutKillsAChildThatOutlivesItsShutdownTime) {
-  auto sup = supervisor(flags(strategy::one_for_one, 2, 3600s));
+  auto sup = one_for_one_sup();
   auto c1 = spec("child1", log);
   c1.shutdown = 1000ms;
   auto c2 = custom("child2",
                    [](caf::actor_system& sys) { return sys.spawn(stubborn); });
   c2.shutdown = 1000ms;
-  auto h1 = start_child(sup, c1);
-  auto h2 = start_child(sup, c2);
-  ASSERT_TRUE(ok(h1));
-  ASSERT_TRUE(ok(h2));
-  watch(h1->handle);
-  watch(h2->handle);
+  auto hs = start_watched(sup, {c1, c2});
+  ASSERT_TRUE(hs[0] && hs[1]);
   stop(sup);
-  EXPECT_TRUE(still_up(h2->handle)) << "killed before its shutdown time";
+  EXPECT_TRUE(still_up(hs[1])) << "killed before its shutdown time";
   advance(1000ms);
-  EXPECT_TRUE(ended_with(h1->handle, shutdown_reason));
-  EXPECT_TRUE(ended_with(h2->handle, kill_reason));
+  EXPECT_TRUE(ended_with(hs[0], shutdown_reason));
+  EXPECT_TRUE(ended_with(hs[1], kill_reason));
   EXPECT_TRUE(ended_with(sup, shutdown_reason));
 }
 
 // OTP's simple_one_for_one children are troupe's children added by
 // start_child.
 TEST_F(OtpSuite, SupStopTimeoutDynamicKillsADynamicChildAfterItsTime) {
-  auto sup = supervisor(flags(strategy::one_for_one, 2, 3600s));
+  auto sup = one_for_one_sup();
   auto c1 = spec("child1", log, restart_type::temporary);
   c1.shutdown = 1000ms;
   auto c2 = custom(
       "child2", [](caf::actor_system& sys) { return sys.spawn(stubborn); },
       restart_type::temporary);
   c2.shutdown = 1000ms;
-  auto h1 = start_child(sup, c1);
-  auto h2 = start_child(sup, c2);
-  ASSERT_TRUE(ok(h1));
-  ASSERT_TRUE(ok(h2));
-  watch(h1->handle);
-  watch(h2->handle);
+  auto hs = start_watched(sup, {c1, c2});
+  ASSERT_TRUE(hs[0] && hs[1]);
   stop(sup);
-  EXPECT_TRUE(still_up(h2->handle));
+  EXPECT_TRUE(still_up(hs[1]));
   advance(1000ms);
   EXPECT_TRUE(ended_with(sup, shutdown_reason));
-  EXPECT_TRUE(ended_with(h1->handle, shutdown_reason));
-  EXPECT_TRUE(ended_with(h2->handle, kill_reason));
+  EXPECT_TRUE(ended_with(hs[0], shutdown_reason));
+  EXPECT_TRUE(ended_with(hs[1], kill_reason));
 }
 
 TEST_F(OtpSuite, SupStopBrutalKillKillsAChildWithZeroShutdownTime) {
-  auto sup = supervisor(flags(strategy::one_for_one, 2, 3600s));
+  auto sup = one_for_one_sup();
   auto c1 = spec("child1", log);
   c1.shutdown = 1000ms;
   auto c2 = spec("child2", log);
   c2.shutdown = 0ms;
-  auto h1 = start_child(sup, c1);
-  auto h2 = start_child(sup, c2);
-  ASSERT_TRUE(ok(h1));
-  ASSERT_TRUE(ok(h2));
-  watch(h1->handle);
-  watch(h2->handle);
+  auto hs = start_watched(sup, {c1, c2});
+  ASSERT_TRUE(hs[0] && hs[1]);
   stop(sup);
-  EXPECT_TRUE(ended_with(h1->handle, shutdown_reason));
-  EXPECT_TRUE(ended_with(h2->handle, kill_reason));
+  EXPECT_TRUE(ended_with(hs[0], shutdown_reason));
+  EXPECT_TRUE(ended_with(hs[1], kill_reason));
   EXPECT_TRUE(ended_with(sup, shutdown_reason));
 }
 
 TEST_F(OtpSuite, SupStopBrutalKillDynamicKillsEveryDynamicChild) {
-  auto sup = supervisor(flags(strategy::one_for_one, 2, 3600s));
+  auto sup = one_for_one_sup();
   std::vector<caf::actor> kids;
   for (int i = 1; i <= 10; ++i) {
     auto c = spec("child" + std::to_string(i), log, restart_type::temporary);
@@ -670,7 +783,7 @@ TEST_F(OtpSuite, SupStopBrutalKillDynamicKillsEveryDynamicChild) {
 }
 
 TEST_F(OtpSuite, SupStopRaceFinishesWhileChildrenEndOnTheirOwn) {
-  auto sup = supervisor(flags(strategy::one_for_one, 2, 3600s));
+  auto sup = one_for_one_sup();
   auto starts = std::make_shared<int>(0);
   auto a = spec("child_a", log, restart_type::temporary);
   a.shutdown = 1000ms;
@@ -682,13 +795,8 @@ TEST_F(OtpSuite, SupStopRaceFinishesWhileChildrenEndOnTheirOwn) {
   for (auto restart : {restart_type::temporary, restart_type::transient,
                        restart_type::permanent})
     for (auto& reason : {caf::error{}, shutdown_reason, died()}) {
-      auto c = custom(
-          "child" + std::to_string(++n),
-          [starts, reason](caf::actor_system& sys) {
-            ++*starts;
-            return sys.spawn(own_reason, reason);
-          },
-          restart);
+      auto c = own_reason_spec("child" + std::to_string(++n), starts, reason,
+                               restart);
       c.shutdown = 1000ms;
       auto st = start_child(sup, c);
       ASSERT_TRUE(ok(st));
@@ -727,17 +835,12 @@ TEST_F(OtpSuite, SupStopNonShutdownExitDynamicEndsEachChildWithItsReason) {
                        restart_type::permanent}) {
     SCOPED_TRACE("restart type " + std::to_string(static_cast<int>(restart)));
     auto starts = std::make_shared<int>(0);
-    auto sup = supervisor(flags(strategy::one_for_one, 2, 3600s));
+    auto sup = one_for_one_sup();
     std::vector<std::pair<caf::actor, caf::error>> kids;
     int n = 0;
     for (auto& reason : {caf::error{}, shutdown_reason, died()}) {
-      auto c = custom(
-          "child" + std::to_string(++n),
-          [starts, reason](caf::actor_system& sys) {
-            ++*starts;
-            return sys.spawn(own_reason, reason);
-          },
-          restart);
+      auto c = own_reason_spec("child" + std::to_string(++n), starts, reason,
+                               restart);
       auto st = start_child(sup, c);
       ASSERT_TRUE(ok(st));
       watch(st->handle);
@@ -830,7 +933,7 @@ TEST_F(OtpSuite, ChildSpecsCheckAcceptsValidSpecsAndRefusesBadOnes) {
   EXPECT_TRUE(
       fails_with(handle::check_childspecs({negative}), errc::bad_config));
   // start_child refuses what the check refuses, and adds nothing.
-  auto sup = supervisor(flags(strategy::one_for_one, 2, 3600s));
+  auto sup = one_for_one_sup();
   EXPECT_TRUE(fails_with(start_child(sup, negative), errc::bad_config));
   troupe::child_spec no_start;
   no_start.id = "child";
@@ -933,13 +1036,7 @@ TEST_F(OtpSuite, MultipleRestartsSpacedBeyondThePeriodNeverEscalate) {
 // -- group restart_one_for_one ------------------------------------------------
 
 TEST_F(OtpSuite, OneForOneRestartsOnlyTheDeadChildThenEscalates) {
-  auto sup = supervisor(flags(strategy::one_for_one, 2, 3600s));
-  ASSERT_TRUE(ok(start_child(sup, spec("child1", log))));
-  ASSERT_TRUE(ok(start_child(sup, spec("child2", log))));
-  auto c1 = handle_of(sup, "child1");
-  auto c2 = handle_of(sup, "child2");
-  add(c2, 1);
-  send(c1, die_atom::value);
+  auto [sup, c1, c2] = pair_after_first_dies(strategy::one_for_one);
   auto kids = which(sup);
   ASSERT_EQ(kids.size(), 2u);
   EXPECT_TRUE(kids[0].running);
@@ -969,13 +1066,7 @@ TEST_F(OtpSuite, OneForOneEscalationWhenAChildCannotBeRestarted) {
 // -- group restart_one_for_all ------------------------------------------------
 
 TEST_F(OtpSuite, OneForAllRestartsEveryChildThenEscalates) {
-  auto sup = supervisor(flags(strategy::one_for_all, 2, 3600s));
-  ASSERT_TRUE(ok(start_child(sup, spec("child1", log))));
-  ASSERT_TRUE(ok(start_child(sup, spec("child2", log))));
-  auto c1 = handle_of(sup, "child1");
-  auto c2 = handle_of(sup, "child2");
-  add(c2, 1);
-  send(c1, die_atom::value);
+  auto [sup, c1, c2] = pair_after_first_dies(strategy::one_for_all);
   auto kids = which(sup);
   ASSERT_EQ(kids.size(), 2u);
   EXPECT_TRUE(kids[0].running);
@@ -991,24 +1082,14 @@ TEST_F(OtpSuite, OneForAllRestartsEveryChildThenEscalates) {
 }
 
 TEST_F(OtpSuite, OneForAllEscalationWhenASiblingCannotBeRestarted) {
-  auto t = make_tracker();
-  auto sup = supervisor(flags(strategy::one_for_all, 4, 3600s));
-  ASSERT_TRUE(ok(start_child(sup, spec("child1", log))));
-  ASSERT_TRUE(ok(start_child(sup, plain_spec("child2", t, from(2)))));
-  auto c2 = t->started.at(0);
-  watch(c2);
-  send(handle_of(sup, "child1"), die_atom::value);
-  EXPECT_TRUE(down(c2));
-  EXPECT_TRUE(ended_with(sup, errc::escalated));
+  expect_escalation_when_child2_cannot_restart(strategy::one_for_all);
 }
 
 TEST_F(OtpSuite,
        OneForAllOtherChildFailsRestartStopsTheRestartedOneAndRetries) {
   auto t1 = make_tracker();
   auto t2 = make_tracker();
-  auto sup =
-      supervisor(flags(strategy::one_for_all, 3, 3600s),
-                 {plain_spec("child1", t1), plain_spec("child2", t2, only(2))});
+  auto sup = sup_where_child2_fails_once(strategy::one_for_all, t1, t2);
   ASSERT_EQ(t1->started.size(), 1u);
   ASSERT_EQ(t2->started.size(), 1u);
   send(t1->started[0], die_atom::value);
@@ -1018,12 +1099,7 @@ TEST_F(OtpSuite,
   ASSERT_EQ(t1->started.size(), 3u);
   EXPECT_TRUE(ended_with(t1->started[1], errc::restart_requested));
   EXPECT_EQ(t2->calls, 3);
-  auto kids = which(sup);
-  ASSERT_EQ(kids.size(), 2u);
-  EXPECT_EQ(kids[0].handle, t1->started[2]);
-  EXPECT_EQ(kids[1].handle, t2->started.back());
-  EXPECT_TRUE(kids[0].running && kids[1].running);
-  EXPECT_TRUE(still_up(sup));
+  expect_running_pair(sup, t1->started[2], t2->started.back());
   stop(sup);
 }
 
@@ -1054,42 +1130,26 @@ TEST_F(OtpSuite, RestForOneRestartsTheDeadChildAndLaterOnesThenEscalates) {
 }
 
 TEST_F(OtpSuite, RestForOneEscalationWhenALaterChildCannotBeRestarted) {
-  auto t = make_tracker();
-  auto sup = supervisor(flags(strategy::rest_for_one, 4, 3600s));
-  ASSERT_TRUE(ok(start_child(sup, spec("child1", log))));
-  ASSERT_TRUE(ok(start_child(sup, plain_spec("child2", t, from(2)))));
-  auto c2 = t->started.at(0);
-  watch(c2);
-  send(handle_of(sup, "child1"), die_atom::value);
-  EXPECT_TRUE(down(c2));
-  EXPECT_TRUE(ended_with(sup, errc::escalated));
+  expect_escalation_when_child2_cannot_restart(strategy::rest_for_one);
 }
 
 TEST_F(OtpSuite, RestForOneOtherChildFailsRestartRetriesOnlyFromThatChild) {
   auto t1 = make_tracker();
   auto t2 = make_tracker();
-  auto sup =
-      supervisor(flags(strategy::rest_for_one, 3, 3600s),
-                 {plain_spec("child1", t1), plain_spec("child2", t2, only(2))});
+  auto sup = sup_where_child2_fails_once(strategy::rest_for_one, t1, t2);
   send(t1->started.at(0), die_atom::value);
   ASSERT_EQ(t1->started.size(), 2u) << "child1 was restarted twice";
   EXPECT_TRUE(still_up(t1->started[1]));
   EXPECT_EQ(t2->calls, 3);
-  auto kids = which(sup);
-  ASSERT_EQ(kids.size(), 2u);
-  EXPECT_EQ(kids[0].handle, t1->started[1]);
-  EXPECT_EQ(kids[1].handle, t2->started.back());
-  EXPECT_TRUE(kids[0].running && kids[1].running);
-  EXPECT_TRUE(still_up(sup));
+  expect_running_pair(sup, t1->started[1], t2->started.back());
   stop(sup);
 }
 
 // -- groups normal_termination, shutdown_termination, abnormal_termination ----
 
 TEST_F(OtpSuite, PermanentNormalChildIsRestarted) {
-  auto sup = supervisor(flags(strategy::one_for_one, 2, 3600s));
-  ASSERT_TRUE(ok(start_child(sup, spec("child1", log))));
-  auto h = handle_of(sup, "child1");
+  auto [sup, h] = sup_with_child1(restart_type::permanent);
+  ASSERT_TRUE(h);
   send(h, stop_atom::value);
   EXPECT_TRUE(ended_with(h, caf::error{}));
   auto st = status(sup, "child1");
@@ -1101,10 +1161,9 @@ TEST_F(OtpSuite, PermanentNormalChildIsRestarted) {
 }
 
 TEST_F(OtpSuite, TransientNormalChildIsKeptButNotRestarted) {
-  auto sup = supervisor(flags(strategy::one_for_one, 2, 3600s));
-  ASSERT_TRUE(
-      ok(start_child(sup, spec("child1", log, restart_type::transient))));
-  send(handle_of(sup, "child1"), stop_atom::value);
+  auto [sup, h] = sup_with_child1(restart_type::transient);
+  ASSERT_TRUE(h);
+  send(h, stop_atom::value);
   auto st = status(sup, "child1");
   ASSERT_TRUE(st);
   EXPECT_FALSE(st->running);
@@ -1113,10 +1172,9 @@ TEST_F(OtpSuite, TransientNormalChildIsKeptButNotRestarted) {
 }
 
 TEST_F(OtpSuite, TemporaryNormalChildIsForgotten) {
-  auto sup = supervisor(flags(strategy::one_for_one, 2, 3600s));
-  ASSERT_TRUE(
-      ok(start_child(sup, spec("child1", log, restart_type::temporary))));
-  send(handle_of(sup, "child1"), stop_atom::value);
+  auto [sup, h] = sup_with_child1(restart_type::temporary);
+  ASSERT_TRUE(h);
+  send(h, stop_atom::value);
   EXPECT_TRUE(which(sup).empty());
   EXPECT_EQ(counts(sup), (counts_t{0, 0, 0, 0}));
   stop(sup);
@@ -1125,34 +1183,25 @@ TEST_F(OtpSuite, TemporaryNormalChildIsForgotten) {
 // OTP's `{shutdown, Term}` has no counterpart; the second exit is the
 // child's own `user_shutdown`.
 TEST_F(OtpSuite, PermanentShutdownChildIsRestarted) {
-  auto sup = supervisor(flags(strategy::one_for_one, 2, 3600s));
-  ASSERT_TRUE(ok(start_child(sup, spec("child1", log))));
-  auto h1 = handle_of(sup, "child1");
+  auto [sup, h1] = sup_with_child1(restart_type::permanent);
+  ASSERT_TRUE(h1);
   watch(h1);
-  caf::anon_send_exit(h1, caf::exit_reason::user_shutdown);
-  ctx.run();
+  stop(h1);
   EXPECT_TRUE(ended_with(h1, shutdown_reason));
-  auto h2 = handle_of(sup, "child1");
-  ASSERT_TRUE(h2) << "not restarted after a shutdown";
-  EXPECT_NE(h2, h1);
-  EXPECT_EQ(counts(sup), (counts_t{1, 1, 0, 1}));
+  auto h2 = restarted_child1(sup, h1, "after a shutdown");
+  ASSERT_TRUE(h2);
   send(h2, shutdown_atom::value);
   EXPECT_TRUE(ended_with(h2, shutdown_reason));
-  auto h3 = handle_of(sup, "child1");
-  ASSERT_TRUE(h3) << "not restarted after ending with user_shutdown";
-  EXPECT_NE(h3, h2);
-  EXPECT_EQ(counts(sup), (counts_t{1, 1, 0, 1}));
+  auto h3 = restarted_child1(sup, h2, "after ending with user_shutdown");
+  ASSERT_TRUE(h3);
   stop(sup);
 }
 
 TEST_F(OtpSuite, TransientShutdownChildIsKeptButNotRestarted) {
-  auto sup = supervisor(flags(strategy::one_for_one, 2, 3600s));
-  ASSERT_TRUE(
-      ok(start_child(sup, spec("child1", log, restart_type::transient))));
-  auto h1 = handle_of(sup, "child1");
+  auto [sup, h1] = sup_with_child1(restart_type::transient);
+  ASSERT_TRUE(h1);
   watch(h1);
-  caf::anon_send_exit(h1, caf::exit_reason::user_shutdown);
-  ctx.run();
+  stop(h1);
   EXPECT_TRUE(ended_with(h1, shutdown_reason));
   EXPECT_FALSE(handle_of(sup, "child1"));
   EXPECT_EQ(counts(sup), (counts_t{1, 0, 0, 1}));
@@ -1166,12 +1215,10 @@ TEST_F(OtpSuite, TransientShutdownChildIsKeptButNotRestarted) {
 }
 
 TEST_F(OtpSuite, TemporaryShutdownChildIsForgotten) {
-  auto sup = supervisor(flags(strategy::one_for_one, 2, 3600s));
+  auto sup = one_for_one_sup();
   auto child1 = spec("child1", log, restart_type::temporary);
   ASSERT_TRUE(ok(start_child(sup, child1)));
-  caf::anon_send_exit(handle_of(sup, "child1"),
-                      caf::exit_reason::user_shutdown);
-  ctx.run();
+  stop(handle_of(sup, "child1"));
   EXPECT_TRUE(which(sup).empty());
   EXPECT_EQ(counts(sup), (counts_t{0, 0, 0, 0}));
   ASSERT_TRUE(ok(start_child(sup, child1))) << "its id is free again";
@@ -1204,15 +1251,12 @@ TEST_F(OtpSuite, FaultyApplicationShutdownNamesTheChildThatDidNotStart) {
 }
 
 TEST_F(OtpSuite, PermanentAbnormalChildIsRestarted) {
-  auto sup = supervisor(flags(strategy::one_for_one, 2, 3600s));
-  ASSERT_TRUE(ok(start_child(sup, spec("child1", log))));
-  auto h = handle_of(sup, "child1");
+  auto [sup, h] = sup_with_child1(restart_type::permanent);
+  ASSERT_TRUE(h);
   send(h, die_atom::value);
   EXPECT_TRUE(ended_with(h, died()));
-  auto h2 = handle_of(sup, "child1");
+  auto h2 = restarted_child1(sup, h, "after an abnormal exit");
   ASSERT_TRUE(h2);
-  EXPECT_NE(h2, h);
-  EXPECT_EQ(counts(sup), (counts_t{1, 1, 0, 1}));
   // A handler's throw: restarted in place.
   send(h2, crash_atom::value);
   EXPECT_EQ(handle_of(sup, "child1"), h2);
@@ -1222,15 +1266,11 @@ TEST_F(OtpSuite, PermanentAbnormalChildIsRestarted) {
 }
 
 TEST_F(OtpSuite, TransientAbnormalChildIsRestarted) {
-  auto sup = supervisor(flags(strategy::one_for_one, 2, 3600s));
-  ASSERT_TRUE(
-      ok(start_child(sup, spec("child1", log, restart_type::transient))));
-  auto h = handle_of(sup, "child1");
+  auto [sup, h] = sup_with_child1(restart_type::transient);
+  ASSERT_TRUE(h);
   send(h, die_atom::value);
-  auto h2 = handle_of(sup, "child1");
-  ASSERT_TRUE(h2) << "not restarted after an abnormal exit";
-  EXPECT_NE(h2, h);
-  EXPECT_EQ(counts(sup), (counts_t{1, 1, 0, 1}));
+  auto h2 = restarted_child1(sup, h, "after an abnormal exit");
+  ASSERT_TRUE(h2);
   send(h2, crash_atom::value);
   EXPECT_EQ(handle_of(sup, "child1"), h2);
   EXPECT_EQ(status(sup, "child1")->restarts, 2u);
@@ -1238,7 +1278,7 @@ TEST_F(OtpSuite, TransientAbnormalChildIsRestarted) {
 }
 
 TEST_F(OtpSuite, TemporaryAbnormalChildIsForgotten) {
-  auto sup = supervisor(flags(strategy::one_for_one, 2, 3600s));
+  auto sup = one_for_one_sup();
   auto child1 = spec("child1", log, restart_type::temporary);
   ASSERT_TRUE(ok(start_child(sup, child1)));
   send(handle_of(sup, "child1"), die_atom::value);
@@ -1283,7 +1323,7 @@ TEST_F(OtpSuite, TemporaryBystanderStoppedByTheStrategyIsNotRestarted) {
 // point is that it keeps serving while terminate_child waits for a child
 // that does not stop.
 TEST_F(OtpSuite, ChildUnlinkSupervisorKeepsServingWhileTerminateChildWaits) {
-  auto sup = supervisor(flags(strategy::one_for_one, 2, 3600s));
+  auto sup = one_for_one_sup();
   auto naughty = custom("naughty_child", [](caf::actor_system& sys) {
     return sys.spawn(stubborn);
   });
@@ -1471,89 +1511,48 @@ TEST_F(OtpSuite, NonsignificantTransientChildNeverShutsTheSupervisorDown) {
 
 TEST_F(OtpSuite, SignificantTemporaryChildShutsTheSupervisorDownWhenItEnds) {
   using troupe::auto_shutdown;
-  auto child1 = spec("child1", log, restart_type::temporary, true);
-  auto child2 = spec("child2", log, restart_type::temporary, true);
-  auto child3 = spec("child3", log, restart_type::temporary, false);
-  auto start_all = [&](auto_shutdown mode) {
-    troupe::supervisor_flags f;
-    f.auto_shutdown = mode;
-    f.max_restarts = 5;
-    auto sup = supervisor(f);
-    std::vector<caf::actor> hs;
-    for (auto& c : {child1, child2, child3}) {
-      auto st = start_child(sup, c);
-      EXPECT_TRUE(ok(st));
-      hs.push_back(st ? st->handle : caf::actor{});
-      watch(hs.back());
-    }
-    return std::make_pair(sup, hs);
-  };
   {
     SCOPED_TRACE("any_significant, terminate_child, then a kill");
-    auto [sup, hs] = start_all(auto_shutdown::any_significant);
+    auto [sup, hs] =
+        significant_trio(restart_type::temporary, auto_shutdown::any_significant);
     EXPECT_TRUE(ok(terminate_child(sup, "child1")));
     EXPECT_TRUE(down(hs[0]));
     EXPECT_TRUE(still_up(hs[1]));
     EXPECT_TRUE(still_up(hs[2]));
     EXPECT_TRUE(still_up(sup)) << "terminate_child triggered auto_shutdown";
-    auto again = start_child(sup, child1);
+    auto again =
+        start_child(sup, spec("child1", log, restart_type::temporary, true));
     ASSERT_TRUE(ok(again));
     kill(again->handle);
     EXPECT_TRUE(ended_with(sup, shutdown_reason));
     EXPECT_TRUE(down(hs[1]));
     EXPECT_TRUE(down(hs[2]));
   }
-  {
-    SCOPED_TRACE("any_significant, an abnormal exit");
-    auto [sup, hs] = start_all(auto_shutdown::any_significant);
-    send(hs[0], die_atom::value);
-    EXPECT_TRUE(ended_with(sup, shutdown_reason));
-    EXPECT_TRUE(down(hs[1]));
-    EXPECT_TRUE(down(hs[2]));
-  }
-  {
-    SCOPED_TRACE("any_significant, a normal exit");
-    auto [sup, hs] = start_all(auto_shutdown::any_significant);
-    send(hs[0], stop_atom::value);
+  for (bool abnormal : {true, false}) {
+    SCOPED_TRACE(abnormal ? "any_significant, an abnormal exit"
+                          : "any_significant, a normal exit");
+    auto [sup, hs] =
+        significant_trio(restart_type::temporary, auto_shutdown::any_significant);
+    if (abnormal)
+      send(hs[0], die_atom::value);
+    else
+      send(hs[0], stop_atom::value);
     EXPECT_TRUE(ended_with(sup, shutdown_reason));
     EXPECT_TRUE(down(hs[1]));
     EXPECT_TRUE(down(hs[2]));
   }
   {
     SCOPED_TRACE("all_significant");
-    auto [sup, hs] = start_all(auto_shutdown::all_significant);
-    send(hs[0], stop_atom::value);
-    EXPECT_TRUE(still_up(hs[1]));
-    EXPECT_TRUE(still_up(hs[2]));
-    EXPECT_TRUE(still_up(sup));
-    send(hs[1], stop_atom::value);
-    EXPECT_TRUE(ended_with(sup, shutdown_reason));
-    EXPECT_TRUE(down(hs[2]));
+    expect_all_significant_waits_for_both(restart_type::temporary);
   }
 }
 
 TEST_F(OtpSuite, SignificantTransientChildShutsTheSupervisorDownOnANormalEnd) {
   using troupe::auto_shutdown;
-  auto child1 = spec("child1", log, restart_type::transient, true);
-  auto child2 = spec("child2", log, restart_type::transient, true);
-  auto child3 = spec("child3", log, restart_type::transient, false);
-  auto start_all = [&](auto_shutdown mode) {
-    troupe::supervisor_flags f;
-    f.auto_shutdown = mode;
-    f.max_restarts = 5;
-    auto sup = supervisor(f);
-    std::vector<caf::actor> hs;
-    for (auto& c : {child1, child2, child3}) {
-      auto st = start_child(sup, c);
-      EXPECT_TRUE(ok(st));
-      hs.push_back(st ? st->handle : caf::actor{});
-      watch(hs.back());
-    }
-    return std::make_pair(sup, hs);
-  };
   {
     SCOPED_TRACE("any_significant");
-    auto [sup, hs] = start_all(auto_shutdown::any_significant);
+    auto [sup, hs] =
+        significant_trio(restart_type::transient, auto_shutdown::any_significant);
     EXPECT_TRUE(ok(terminate_child(sup, "child1")));
     EXPECT_TRUE(down(hs[0]));
     EXPECT_TRUE(still_up(sup)) << "terminate_child triggered auto_shutdown";
@@ -1579,14 +1578,7 @@ TEST_F(OtpSuite, SignificantTransientChildShutsTheSupervisorDownOnANormalEnd) {
   }
   {
     SCOPED_TRACE("all_significant");
-    auto [sup, hs] = start_all(auto_shutdown::all_significant);
-    send(hs[0], stop_atom::value);
-    EXPECT_TRUE(still_up(hs[1]));
-    EXPECT_TRUE(still_up(hs[2]));
-    EXPECT_TRUE(still_up(sup));
-    send(hs[1], stop_atom::value);
-    EXPECT_TRUE(ended_with(sup, shutdown_reason));
-    EXPECT_TRUE(down(hs[2]));
+    expect_all_significant_waits_for_both(restart_type::transient);
   }
 }
 
@@ -1678,7 +1670,7 @@ TEST_F(OtpSuite, SignificantEscalationClimbsOnlyThroughSignificantChildren) {
 // OTP's simple_one_for_one children are troupe's children added by
 // start_child (one spec each, so specs == active here).
 TEST_F(OtpSuite, CountChildrenCountsThousandsOfDynamicChildren) {
-  auto sup = supervisor(flags(strategy::one_for_one, 2, 3600s));
+  auto sup = one_for_one_sup();
   auto start_many = [&](int first, int n) {
     for (int i = first; i < first + n; ++i)
       ASSERT_TRUE(ok(start_child(sup, spec("child" + std::to_string(i), log,
@@ -1701,15 +1693,12 @@ TEST_F(OtpSuite, CountChildrenCountsThousandsOfDynamicChildren) {
     EXPECT_EQ(children3[i].id, children2[i].id);
     EXPECT_EQ(children3[i].handle, children2[i].handle);
   }
-  for (auto& k : children3)
-    caf::anon_send_exit(k.handle, caf::exit_reason::kill);
-  ctx.run();
-  EXPECT_EQ(counts(sup), (counts_t{0, 0, 0, 0}));
+  kill_all_children(sup);
   stop(sup);
 }
 
 TEST_F(OtpSuite, CountChildrenSupervisorCountsChildSupervisors) {
-  auto sup = supervisor(flags(strategy::one_for_one, 2, 3600s));
+  auto sup = one_for_one_sup();
   auto start_many = [&](int first, int n) {
     for (int i = first; i < first + n; ++i) {
       auto s = custom(
@@ -1727,13 +1716,9 @@ TEST_F(OtpSuite, CountChildrenSupervisorCountsChildSupervisors) {
   EXPECT_EQ(which(sup).size(), 1000u);
   EXPECT_EQ(counts(sup), (counts_t{1000, 1000, 1000, 0}));
   start_many(1000, 1000);
-  auto children = which(sup);
-  EXPECT_EQ(children.size(), 2000u);
+  EXPECT_EQ(which(sup).size(), 2000u);
   EXPECT_EQ(counts(sup), (counts_t{2000, 2000, 2000, 0}));
-  for (auto& k : children)
-    caf::anon_send_exit(k.handle, caf::exit_reason::kill);
-  ctx.run();
-  EXPECT_EQ(counts(sup), (counts_t{0, 0, 0, 0}));
+  kill_all_children(sup);
   stop(sup);
 }
 
@@ -1796,28 +1781,28 @@ TEST_F(OtpSuite, DoNotSaveChildSpecsForTemporaryChildrenWhicheverWayTheyEnd) {
           break;
         }
       };
-      // Permanent: kept; restarted unless terminated through the supervisor.
-      auto permanent = spec("child1", log, restart_type::permanent);
-      ASSERT_TRUE(ok(start_child(sup, permanent)));
-      finish("child1");
-      EXPECT_FALSE(start_child(sup, permanent));
-      if (end == how::supervisor) {
-        EXPECT_FALSE(handle_of(sup, "child1"));
-        EXPECT_TRUE(ok(restart_child(sup, "child1")));
-      } else {
-        EXPECT_TRUE(handle_of(sup, "child1")) << "child1 not restarted";
-      }
-      // Transient: kept; restarted only after a failure.
-      auto transient = spec("child2", log, restart_type::transient);
-      ASSERT_TRUE(ok(start_child(sup, transient)));
-      finish("child2");
-      EXPECT_FALSE(start_child(sup, transient));
-      if (end == how::supervisor || end == how::normal) {
-        EXPECT_FALSE(handle_of(sup, "child2"));
-        EXPECT_TRUE(ok(restart_child(sup, "child2")));
-      } else {
-        EXPECT_TRUE(handle_of(sup, "child2")) << "child2 not restarted";
-      }
+      // Kept (its id stays taken), and restarted by the supervisor unless it
+      // `stays_down`; then restart_child restarts it.
+      auto kept = [&](const std::string& id, restart_type restart,
+                      bool stays_down) {
+        auto c = spec(id, log, restart);
+        ASSERT_TRUE(ok(start_child(sup, c)));
+        finish(id);
+        EXPECT_FALSE(start_child(sup, c));
+        if (stays_down) {
+          EXPECT_FALSE(handle_of(sup, id));
+          EXPECT_TRUE(ok(restart_child(sup, id)));
+        } else {
+          EXPECT_TRUE(handle_of(sup, id)) << id << " not restarted";
+        }
+      };
+      // Permanent: restarted unless terminated through the supervisor.
+      ASSERT_NO_FATAL_FAILURE(
+          kept("child1", restart_type::permanent, end == how::supervisor));
+      // Transient: restarted only after a failure.
+      ASSERT_NO_FATAL_FAILURE(kept("child2", restart_type::transient,
+                                   end == how::supervisor ||
+                                       end == how::normal));
       // Temporary: forgotten, so it can be started again.
       auto temporary = spec("child3", log, restart_type::temporary);
       ASSERT_TRUE(ok(start_child(sup, temporary)));

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "runtime/deterministic.hpp"
+#include "runtime/supervision/worker.hpp"
 #include "supervision/crash_report.hpp"
 #include "troupe/log.hpp"
 #include "troupe/actor/spawn.hpp"
@@ -21,24 +22,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-using journal = std::shared_ptr<std::vector<std::string>>;
+using troupe::test::journal;
 using get_atom = caf::atom_constant<caf::atom("get")>;
 
 // A worker that sums ints, throws on multiples of 100, and writes its
 // lifecycle and every handled value into a journal that outlives restarts.
-struct worker_state {
+struct worker_state : troupe::test::journaled_state {
   static inline const char* name = "worker";
-  std::string id;
-  journal log;
-  int sum = 0;
-
-  void on_start(troupe::stateful_actor<worker_state>*) {
-    log->push_back("start " + id);
-  }
-
-  void on_stop(troupe::stateful_actor<worker_state>*, const caf::error&) {
-    log->push_back("stop " + id);
-  }
 };
 
 caf::behavior worker(troupe::stateful_actor<worker_state>* self,
@@ -101,6 +91,21 @@ struct Supervisor : ::testing::Test {
     auto sup = troupe::spawn_supervisor(*ctx.sys, flags, std::move(specs));
     ctx.run();
     return sup;
+  }
+
+  // Starts `ids` under one_for_one with at most 2 restarts and makes the
+  // first child throw three times (100, 200, 300): the supervisor's exit
+  // reason, which must say it escalated.
+  caf::error crash_first_child_three_times(std::vector<std::string> ids) {
+    auto sup = start(troupe::strategy::one_for_one, std::move(ids), 2);
+    self->monitor(sup);
+    auto first = children(sup)[0].handle;
+    for (int i = 1; i <= 3; ++i)
+      ask<int>(first, 100 * i);
+    caf::error reason;
+    self->receive([&](caf::down_msg& dm) { reason = dm.reason; });
+    EXPECT_EQ(reason.code(), static_cast<uint8_t>(troupe::errc::escalated));
+    return reason;
   }
 
   int sum_of(const caf::actor& hdl) {
@@ -250,14 +255,7 @@ TEST_F(Supervisor, RestartTypesDecideWhoComesBack) {
 }
 
 TEST_F(Supervisor, TooManyRestartsEscalate) {
-  auto sup = start(troupe::strategy::one_for_one, {"a", "b"}, 2);
-  self->monitor(sup);
-  auto a = children(sup)[0].handle;
-  for (int i = 1; i <= 3; ++i)
-    ask<int>(a, 100 * i);
-  caf::error reason;
-  self->receive([&](caf::down_msg& dm) { reason = dm.reason; });
-  EXPECT_EQ(reason.code(), static_cast<uint8_t>(troupe::errc::escalated));
+  auto reason = crash_first_child_three_times({"a", "b"});
   EXPECT_NE(troupe::describe(reason).find("more than 2 restarts"),
             std::string::npos)
     << troupe::describe(reason);
@@ -618,14 +616,7 @@ TEST_F(Supervisor, AThrowingTransientChildRestartsInPlace) {
 // The restart is counted before it happens: the throw that exceeds the
 // intensity is not followed by one more restart in place.
 TEST_F(Supervisor, ACrashLoopEscalatesWithoutOneExtraRestart) {
-  auto sup = start(troupe::strategy::one_for_one, {"a"}, 2);
-  self->monitor(sup);
-  auto a = children(sup)[0].handle;
-  for (int i = 1; i <= 3; ++i)
-    ask<int>(a, 100 * i);
-  caf::error reason;
-  self->receive([&](caf::down_msg& dm) { reason = dm.reason; });
-  EXPECT_EQ(reason.code(), static_cast<uint8_t>(troupe::errc::escalated));
+  crash_first_child_three_times({"a"});
   EXPECT_EQ(std::count(log->begin(), log->end(), "start a"), 3)
     << "the initial start and two restarts, not a third";
 }
