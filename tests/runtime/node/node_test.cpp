@@ -10,10 +10,12 @@
 #include <caf/io/basp_broker.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 #include <gtest/gtest.h>
 
 #include "troupe/error.hpp"
 #include "troupe/supervision/supervisor.hpp"
+#include "troupe/supervision/supervisor_handle.hpp"
 #include "troupe/wire/proto.hpp"
 #include "troupe_test/test.pb.h"
 #include "slow_relay.hpp"
@@ -313,4 +315,67 @@ TEST(Node, ANodeThatDialsItselfUnderAFastHeartbeatStillAnswers) {
                        << troupe::describe(found.error());
     ASSERT_TRUE(n.shutdown());
   }
+}
+
+namespace {
+
+// Polls `f` until it holds, for at most 5 s (a name binds asynchronously).
+template <class F>
+bool eventually(F f) {
+  for (int i = 0; i < 500; ++i) {
+    if (f())
+      return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return f();
+}
+
+} // namespace
+
+// A child spec's cluster-wide name is bound on every start, so it follows
+// the child through a respawn; the typed supervisor API works from plain
+// code against a running node.
+TEST(Node, AChildsClusterWideNameFollowsItsRespawns) {
+  troupe::node n{quick_config()};
+  ASSERT_FALSE(n.start());
+  troupe::child_spec spec;
+  spec.id = "svc";
+  spec.global_name = "test.svc";
+  spec.start = [](caf::actor_system& sys) { return sys.spawn(idle); };
+  auto root = n.start_root({}, {spec});
+  troupe::supervisor_handle sup{root};
+  auto kids = sup.which_children();
+  ASSERT_TRUE(kids) << troupe::describe(kids.error());
+  ASSERT_EQ(kids->size(), 1u);
+  auto first = kids->at(0).handle;
+  EXPECT_EQ(kids->at(0).global_name, "test.svc");
+  ASSERT_TRUE(eventually([&] { return n.whereis_global("test.svc") == first; }));
+  caf::anon_send_exit(first, caf::exit_reason::kill);
+  caf::actor second;
+  ASSERT_TRUE(eventually([&] {
+    auto now = sup.which_children();
+    if (!now || now->empty() || !now->at(0).running
+        || now->at(0).handle == first)
+      return false;
+    second = now->at(0).handle;
+    return true;
+  }));
+  ASSERT_TRUE(eventually([&] { return n.whereis_global("test.svc") == second; }));
+  {
+    caf::scoped_actor self{n.system()};
+    int answer = 0;
+    self->request(n.global_ref("test.svc"), 5s, 7)
+      .receive([&](int x) { answer = x; }, [](caf::error&) {});
+    EXPECT_EQ(answer, 7);
+  }
+  auto counts = sup.count_children();
+  ASSERT_TRUE(counts);
+  EXPECT_EQ(counts->specs, 1u);
+  EXPECT_EQ(counts->active, 1u);
+  EXPECT_EQ(sup.restart_child("svc").error().code(),
+            static_cast<uint8_t>(troupe::errc::child_running));
+  EXPECT_FALSE(sup.terminate_child("svc"));
+  EXPECT_FALSE(sup.delete_child("svc"));
+  EXPECT_EQ(sup.count_children()->specs, 0u);
+  EXPECT_TRUE(n.shutdown());
 }
