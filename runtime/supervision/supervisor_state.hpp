@@ -33,8 +33,6 @@ struct child_entry {
   std::vector<caf::response_promise> terminated;
   /// Sent restart_requested by the strategy.
   bool restart_asked = false;
-  /// Told to stop after a throw (its crash report is written).
-  bool stop_ordered = false;
   /// Stopped while a sibling waits for its backoff (rest_for_one,
   /// one_for_all); started again with it.
   bool held = false;
@@ -51,8 +49,9 @@ using supervisor_actor = stateful_actor<supervisor_state>;
 struct supervisor_state {
   static inline const char* name = "troupe.supervisor";
 
-  /// Reads the path its parent gave it (see `detail::parent_scope`).
-  explicit supervisor_state(supervisor_actor* self);
+  /// Reads the path its parent gave it (see `detail::parent_scope`): the
+  /// state is made while the supervisor is spawned.
+  supervisor_state();
 
   supervisor_flags flags;
   std::vector<child_entry> children;
@@ -66,7 +65,15 @@ struct supervisor_state {
   std::minstd_rand rng;  // backoff jitter
 };
 
+/// Sent to itself when a stopping child's shutdown time is up.
+using stop_timeout_atom = caf::atom_constant<caf::atom("stoptmo")>;
+
 child_entry* find(supervisor_actor* self, const std::string& id);
+
+size_t index_of(supervisor_actor* self, const child_entry& child);
+
+/// The child's path in crash reports: the supervisor's path and its id.
+std::string child_path(supervisor_actor* self, const child_entry& child);
 
 /// Starts (or restarts from its spec) one child; false when `start`
 /// returned no actor.
