@@ -18,6 +18,7 @@
 #include "troupe/supervision/supervisor_handle.hpp"
 #include "troupe/wire/proto.hpp"
 #include "troupe_test/test.pb.h"
+#include "cluster/name_events.hpp"
 #include "slow_relay.hpp"
 
 using namespace std::chrono_literals;
@@ -317,21 +318,6 @@ TEST(Node, ANodeThatDialsItselfUnderAFastHeartbeatStillAnswers) {
   }
 }
 
-namespace {
-
-// Polls `f` until it holds, for at most 5 s (a name binds asynchronously).
-template <class F>
-bool eventually(F f) {
-  for (int i = 0; i < 500; ++i) {
-    if (f())
-      return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return f();
-}
-
-} // namespace
-
 // A child spec's cluster-wide name is bound on every start, so it follows
 // the child through a respawn; the typed supervisor API works from plain
 // code against a running node.
@@ -344,27 +330,26 @@ TEST(Node, AChildsClusterWideNameFollowsItsRespawns) {
   spec.start = [](caf::actor_system& sys) { return sys.spawn(idle); };
   auto root = n.start_root({}, {spec});
   troupe::supervisor_handle sup{root};
-  auto kids = sup.which_children();
-  ASSERT_TRUE(kids) << troupe::describe(kids.error());
-  ASSERT_EQ(kids->size(), 1u);
-  auto first = kids->at(0).handle;
-  EXPECT_EQ(kids->at(0).global_name, "test.svc");
-  ASSERT_TRUE(eventually([&] { return n.whereis_global("test.svc") == first; }));
-  caf::anon_send_exit(first, caf::exit_reason::kill);
-  caf::actor second;
-  ASSERT_TRUE(eventually([&] {
-    auto now = sup.which_children();
-    if (!now || now->empty() || !now->at(0).running
-        || now->at(0).handle == first)
-      return false;
-    second = now->at(0).handle;
-    return true;
-  }));
-  ASSERT_TRUE(eventually([&] { return n.whereis_global("test.svc") == second; }));
-  {
-    caf::scoped_actor self{n.system()};
+  { // `events` must be gone before the node shuts down
+    caf::scoped_actor events{n.system()};
+    n.subscribe_names(events);
+    auto kids = sup.which_children();
+    ASSERT_TRUE(kids) << troupe::describe(kids.error());
+    ASSERT_EQ(kids->size(), 1u);
+    auto first = kids->at(0).handle;
+    EXPECT_EQ(kids->at(0).global_name, "test.svc");
+    auto held_by = [&](auto ok) {
+      return troupe::test::await_holder(events, n, "test.svc", ok);
+    };
+    ASSERT_TRUE(held_by([&](const caf::actor& x) { return x == first; }));
+    caf::anon_send_exit(first, caf::exit_reason::kill);
+    // The respawned child takes the name over.
+    ASSERT_TRUE(held_by([&](const caf::actor& x) { return x && x != first; }));
+    kids = sup.which_children();
+    ASSERT_TRUE(kids && kids->size() == 1u && kids->at(0).running);
+    EXPECT_EQ(kids->at(0).handle, n.whereis_global("test.svc"));
     int answer = 0;
-    self->request(n.global_ref("test.svc"), 5s, 7)
+    events->request(n.global_ref("test.svc"), 5s, 7)
       .receive([&](int x) { answer = x; }, [](caf::error&) {});
     EXPECT_EQ(answer, 7);
   }
