@@ -4,6 +4,7 @@
 #include "troupe/log.hpp"
 #include "troupe/node/node.hpp"
 #include "troupe/supervision/supervisor.hpp"
+#include "troupe/supervision/supervisor_handle.hpp"
 #include "troupe/tool/error.hpp"
 #include "troupe/tool/render.hpp"
 #include "troupe/wire/proto.hpp"
@@ -11,7 +12,9 @@
 #include "fixture.hpp"
 
 #include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/sec.hpp>
+#include <caf/system_messages.hpp>
 #include <gtest/gtest.h>
 
 #include <google/protobuf/util/message_differencer.h>
@@ -22,7 +25,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -322,8 +324,9 @@ const wire::ActorInfo* find_actor(const wire::ClusterSnapshot& snap,
   return nullptr;
 }
 
-// Polls the node's snapshot until the actor at `path` counts `restarts`
-// and runs; returns that entry (empty when it never did within 5 s).
+// Asks for the node's snapshot until the actor at `path` counts `restarts`
+// and runs (paced by the answers, a few at most: call it after an event
+// that says the restart is under way); returns that entry, or nothing.
 std::optional<wire::ActorInfo>
 await_restarts(const endpoint& ep, const std::string& path, uint64_t restarts) {
   for (int i = 0; i < 100; ++i) {
@@ -333,7 +336,6 @@ await_restarts(const endpoint& ep, const std::string& path, uint64_t restarts) {
           a != nullptr && a->restarts() == restarts &&
           a->status() == wire::ActorInfo::RUNNING)
         return *a;
-    std::this_thread::sleep_for(50ms);
   }
   return std::nullopt;
 }
@@ -369,8 +371,12 @@ TEST(RealService, KillModesRespawnOrRestartInPlace) {
   plain.start = [](caf::actor_system& sys) {
     return sys.spawn(plain_actor);
   };
-  n.start_root({}, {spec("ex"), spec("th"), plain});
+  auto root = n.start_root({}, {spec("ex"), spec("th"), plain});
   endpoint ep{"127.0.0.1", n.port()};
+  auto kids = supervisor_handle{root}.which_children();
+  ASSERT_TRUE(kids && kids->size() == 3u);
+  caf::scoped_actor self{n.system()};
+  self->monitor(kids->at(0).handle);
   auto before = fetch_snapshot(ep);
   ASSERT_TRUE(before) << describe(before.error());
   auto* ex = find_actor(*before, "/root/ex");
@@ -386,6 +392,7 @@ TEST(RealService, KillModesRespawnOrRestartInPlace) {
             "killed /root/ex (actor " + std::to_string(ex_id) +
                 " on modes): exit; its supervisor respawns it from its spec "
                 "(new address)");
+  self->receive([](const caf::down_msg&) {}); // the old "ex" is gone
   auto ex_after = await_restarts(ep, "/root/ex", 1);
   ASSERT_TRUE(ex_after) << "/root/ex was not respawned";
   EXPECT_NE(ex_after->id(), ex_id) << "exit mode respawns: a new actor";
@@ -399,6 +406,11 @@ TEST(RealService, KillModesRespawnOrRestartInPlace) {
             "failed /root/th (actor " + std::to_string(th_id) +
                 " on modes) as a handler throw would; its supervisor "
                 "decides: restart in place (same address)");
+  // "th" takes nothing else until its supervisor ordered the restart: this
+  // answer comes after it.
+  self->request(kids->at(1).handle, 5s, wire::SnapshotRequest{})
+      .receive([](const wire::ClusterSnapshot&) {},
+               [](caf::error& err) { ADD_FAILURE() << describe(err); });
   auto th_after = await_restarts(ep, "/root/th", 1);
   ASSERT_TRUE(th_after) << "/root/th was not restarted";
   EXPECT_EQ(th_after->id(), th_id) << "throw mode restarts in place";
