@@ -308,18 +308,20 @@ void on_child_down(supervisor_actor* self, caf::down_msg& dm) {
     return;
   }
   auto cause = classify(dm.reason);
-  auto text = failure_text(dm.reason);
   auto id = dm.source.id();
   bool significant = child->spec.significant;
-  auto what = cause == exit_cause::node_lost   ? "lost with its node: " + text
-              : cause == exit_cause::node_left ? "left with its node: " + text
-                                               : "exited: " + text;
+  // The report's texts are made only when a report is written.
+  auto what = [&] {
+    auto text = failure_text(dm.reason);
+    return cause == exit_cause::node_lost   ? "lost with its node: " + text
+           : cause == exit_cause::node_left ? "left with its node: " + text
+                                            : "exited: " + text;
+  };
   switch (after_stop(child->spec.restart, cause)) {
     case verdict::forget:
       if (cause != exit_cause::normal)
-        report(
-          self, *child, id, [&] { return what; },
-          [] { return "not restarted (temporary child)"; });
+        report(self, *child, id, what,
+               [] { return "not restarted (temporary child)"; });
       forget_child(self, *child, dm.reason);
       if (significant)
         check_auto_shutdown(self);
@@ -336,28 +338,29 @@ void on_child_down(supervisor_actor* self, caf::down_msg& dm) {
                && st.losses.first(dm.source.node(), self->clock().now(),
                                   st.flags.period);
   bool counted = counts(cause, first);
-  if (!admit_restart(self, *child, text, counted))
+  if (!admit_restart(self, *child, failure_text(dm.reason), counted))
     return;
   // Hold messages at the stable handle until the new incarnation is up.
   if (child->stable)
     self->send(child->stable, target_atom::value, caf::actor{});
   auto delay = next_backoff(self, *child);
-  std::string how = cause == exit_cause::node_lost
-                        || cause == exit_cause::node_left
-                      ? "move to a live node"
-                      : "respawn from its spec";
-  if (delay.count() > 0)
-    how += fmt::format(" in {} ms",
-                       std::chrono::duration_cast<std::chrono::milliseconds>(
-                         delay)
-                         .count());
-  how += counted ? " (" + limit_text(self) + ")"
-                 : cause == exit_cause::node_left
-                     ? " (not counted: its node left on purpose)"
-                     : " (not counted: its node's loss was counted once)";
-  report(
-    self, *child, id, [&] { return what; }, [&] { return how; },
-    cause == exit_cause::node_left ? log_level::info : log_level::error);
+  auto how = [&] {
+    std::string out = cause == exit_cause::node_lost
+                          || cause == exit_cause::node_left
+                        ? "move to a live node"
+                        : "respawn from its spec";
+    if (delay.count() > 0)
+      out += fmt::format(
+        " in {} ms",
+        std::chrono::duration_cast<std::chrono::milliseconds>(delay).count());
+    out += counted ? " (" + limit_text(self) + ")"
+           : cause == exit_cause::node_left
+             ? " (not counted: its node left on purpose)"
+             : " (not counted: its node's loss was counted once)";
+    return out;
+  };
+  report(self, *child, id, what, how,
+         cause == exit_cause::node_left ? log_level::info : log_level::error);
   if (delay.count() > 0) {
     child->respawn_pending = true;
     hold_siblings(self, index_of(self, *child));
