@@ -2,7 +2,6 @@
 // serves them (local name "troupe.introspect", request/response in
 // proto/troupe/wire/introspect.proto).
 #include <map>
-#include <optional>
 #include <set>
 
 #include <caf/actor_system.hpp>
@@ -26,6 +25,24 @@ namespace troupe {
 namespace {
 
 using namespace std::chrono_literals;
+
+wire::ActorInfo::Restart to_wire(restart_type x) {
+  switch (x) {
+    case restart_type::permanent:
+      return wire::ActorInfo::PERMANENT;
+    case restart_type::transient:
+      return wire::ActorInfo::TRANSIENT;
+    case restart_type::temporary:
+      return wire::ActorInfo::TEMPORARY;
+  }
+  return wire::ActorInfo::RESTART_UNKNOWN;
+}
+
+restart_type from_wire(wire::ActorInfo::Restart x) {
+  return x == wire::ActorInfo::TEMPORARY   ? restart_type::temporary
+         : x == wire::ActorInfo::TRANSIENT ? restart_type::transient
+                                           : restart_type::permanent;
+}
 
 int64_t unix_ms_now() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -131,6 +148,7 @@ struct walker {
                                 : wire::ActorInfo::RESTARTING);
       info.set_restarts(c.restarts);
       info.set_global_name(c.global_name);
+      info.set_restart(to_wire(c.restart));
       // Verbatim: the supervisor words every cause alike.
       info.set_last_failure(c.last_failure);
       if (c.last_failure_ns != 0)
@@ -288,29 +306,6 @@ wire::ClusterSnapshot node::snapshot_cluster(std::chrono::milliseconds timeout) 
   return out;
 }
 
-namespace {
-
-/// What `path`'s supervisor (`sup`) says about how it restarts the child.
-std::optional<restart_type> restart_of(caf::blocking_actor* self,
-                                       const caf::actor& sup,
-                                       const std::string& path) {
-  std::optional<restart_type> out;
-  if (!sup)
-    return out;
-  auto id = path.substr(path.rfind('/') + 1);
-  self->request(sup, 1s, children_atom::value)
-    .receive(
-      [&](const std::vector<child_status>& xs) {
-        for (auto& c : xs)
-          if (c.id == id)
-            out = c.restart;
-      },
-      [&](caf::error&) {});
-  return out;
-}
-
-} // namespace
-
 caf::expected<wire::KillReply> node::fail_actor(const std::string& path,
                                                 fail_mode mode) {
   std::map<std::string, caf::actor> handles;
@@ -329,8 +324,8 @@ caf::expected<wire::KillReply> node::fail_actor(const std::string& path,
     done.supervised = !info.parent().empty();
     done.remote = hdl.node() != sys_->node();
     caf::scoped_actor self{*sys_, true};
-    if (done.supervised)
-      done.restart = restart_of(self.ptr(), handles[info.parent()], path);
+    if (info.restart() != wire::ActorInfo::RESTART_UNKNOWN)
+      done.restart = from_wire(info.restart());
     // A child on another node is failed through its proxy: the message
     // travels like any other (and only a troupe actor there understands
     // fail_atom; this node cannot tell from here).
