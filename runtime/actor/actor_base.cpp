@@ -32,21 +32,22 @@ guarded_behavior::guarded_behavior(actor_base* owner, pointer inner)
 caf::match_case::result
 guarded_behavior::invoke(caf::detail::invoke_result_visitor& f,
                          caf::type_erased_tuple& xs) {
-  // Introspection first: a user handler for any atom would otherwise take
-  // it (one size check for every other message).
-  if (xs.size() == 1 && xs.match_element<caf::atom_value>(0)
-      && xs.get_as<caf::atom_value>(0) == mailbox_depth_atom::value) {
-    auto rp = owner_->make_response_promise();
-    rp.deliver(owner_->mailbox_depth());
-    owner_->uncounted_ = true; // introspection does not count itself
-    return caf::match_case::match;
-  }
-  // A drill ('troupe kill --mode throw'): fail as a throwing handler would.
-  if (xs.size() == 2 && xs.match_element<caf::atom_value>(0)
-      && xs.get_as<caf::atom_value>(0) == fail_atom::value
-      && xs.match_element<std::string>(1)) {
-    owner_->handle_failure(xs.get_as<std::string>(1), "troupe.kill");
-    return caf::match_case::match;
+  // troupe's own control messages first: a user handler for any atom would
+  // otherwise take them (one size read for every other message).
+  auto n = xs.size();
+  if (n <= 2 && n > 0 && xs.match_element<caf::atom_value>(0)) {
+    auto a = xs.get_as<caf::atom_value>(0);
+    if (n == 1 && a == mailbox_depth_atom::value) {
+      auto rp = owner_->make_response_promise();
+      rp.deliver(owner_->mailbox_depth());
+      owner_->uncounted_ = true; // introspection does not count itself
+      return caf::match_case::match;
+    }
+    // A drill ('troupe kill --mode throw'): fail as a handler throw would.
+    if (n == 2 && a == fail_atom::value && xs.match_element<std::string>(1)) {
+      owner_->handle_failure(xs.get_as<std::string>(1), "troupe.kill");
+      return caf::match_case::match;
+    }
   }
   // What the handler sends to other nodes over direct links leaves in one
   // write when it returns.
