@@ -40,6 +40,12 @@ const char* to_string(errc x) noexcept {
       return "node_left";
     case errc::child_running:
       return "child_running";
+    case errc::persistence_failed:
+      return "persistence_failed";
+    case errc::writer_fenced:
+      return "writer_fenced";
+    case errc::revision_conflict:
+      return "revision_conflict";
   }
   return "unknown";
 }

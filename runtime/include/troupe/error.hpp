@@ -53,6 +53,16 @@ enum class errc : uint8_t {
   /// A supervisor was asked to restart or delete a child that is running
   /// (OTP's `{error, running}`).
   child_running,
+  /// A journal write or read failed (I/O, a lost database connection,
+  /// corrupt or unknown stored data); the text names the persistence id and
+  /// sequence number where known.
+  persistence_failed,
+  /// A newer incarnation of a persistent actor took its writer epoch: this
+  /// incarnation's write was refused and it stops for good.
+  writer_fenced,
+  /// A journal refused a write whose sequence number or revision is not the
+  /// next one (a concurrent writer, or a compare-and-set that lost).
+  revision_conflict,
 };
 
 /// The category atom of troupe's errors.
