@@ -31,10 +31,14 @@ exit_cause classify(const caf::error& reason) noexcept {
     return exit_cause::node_lost;
   if (is_troupe(reason, errc::node_left))
     return exit_cause::node_left;
+  if (is_troupe(reason, errc::writer_fenced))
+    return exit_cause::superseded;
   return exit_cause::failure;
 }
 
 verdict after_stop(restart_type type, exit_cause cause) noexcept {
+  if (type != restart_type::temporary && cause == exit_cause::superseded)
+    return verdict::keep_down;
   switch (type) {
     case restart_type::temporary:
       return verdict::forget;
@@ -50,6 +54,7 @@ verdict after_stop(restart_type type, exit_cause cause) noexcept {
 bool counts(exit_cause cause, bool first_of_its_node) noexcept {
   switch (cause) {
     case exit_cause::node_left:
+    case exit_cause::superseded:
       return false;
     case exit_cause::node_lost:
       return first_of_its_node;

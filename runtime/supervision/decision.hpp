@@ -30,6 +30,10 @@ enum class exit_cause {
   node_lost,
   /// Its node left the cluster on purpose (a graceful shutdown).
   node_left,
+  /// A newer incarnation of this persistent child took its writer epoch
+  /// (`errc::writer_fenced`): it lives on elsewhere, so this one is not
+  /// restarted (that would fence the newer one in turn) and does not count.
+  superseded,
 };
 
 /// Classifies a down message's reason.
@@ -46,7 +50,8 @@ enum class verdict {
 };
 
 /// OTP's restart types, plus: a child whose node is lost or left is moved
-/// unless it is temporary (it did not fail, its node did).
+/// unless it is temporary (it did not fail, its node did); a superseded
+/// child is kept down (forgotten if temporary).
 verdict after_stop(restart_type type, exit_cause cause) noexcept;
 
 /// Whether a stop counts towards the restart intensity. A node that left

@@ -60,6 +60,18 @@ TEST(Decision, RestartTypesFollowOtp) {
             verdict::restart);
 }
 
+TEST(Decision, ASupersededPersistentChildStaysDownUncounted) {
+  EXPECT_EQ(classify(make_error(errc::writer_fenced, "w")),
+            exit_cause::superseded);
+  EXPECT_EQ(after_stop(restart_type::permanent, exit_cause::superseded),
+            verdict::keep_down);
+  EXPECT_EQ(after_stop(restart_type::transient, exit_cause::superseded),
+            verdict::keep_down);
+  EXPECT_EQ(after_stop(restart_type::temporary, exit_cause::superseded),
+            verdict::forget);
+  EXPECT_FALSE(counts(exit_cause::superseded, true));
+}
+
 TEST(Decision, ALostNodeCountsOnceALeftNodeNever) {
   EXPECT_TRUE(counts(exit_cause::failure, false));
   EXPECT_TRUE(counts(exit_cause::node_lost, true));

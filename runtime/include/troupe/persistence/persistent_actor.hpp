@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: Apache-2.0
+// What event-sourced and durable-state actors share: a persistence id, the
+// writer epoch, and waiting (in order) while the journal works.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <caf/actor_config.hpp>
+#include <caf/behavior.hpp>
+#include <caf/timespan.hpp>
+
+#include "troupe/actor/actor_base.hpp"
+#include "troupe/persistence/journal_service.hpp"
+
+namespace troupe::persistence {
+
+/// Names a persistent actor's stored state on every node: its type (such as
+/// "account") and its key (such as "7"). Written `type|key`.
+struct persistence_id {
+  std::string type;
+  std::string key;
+
+  std::string str() const {
+    return type + "|" + key;
+  }
+};
+
+/// Base of `event_sourced` and `durable_state`.
+///
+/// While the actor recovers and while one of its writes is in flight, it
+/// takes no other message: they wait in its mailbox, in order, and run after
+/// (CAF's skip). A write that the journal refuses because a newer
+/// incarnation took the writer epoch stops this incarnation for good with
+/// `errc::writer_fenced`. Any other failed write answers the requester of the
+/// message that made it with the error, then fails the actor as a throw
+/// would: its supervisor decides, and a restart in place recovers again from
+/// what was stored, under a new epoch. A recovery that fails because the
+/// journal is unreachable is retried with back-off (50 ms doubling, 6
+/// tries) before it fails the actor likewise.
+///
+/// Thread safety: as any actor, from inside its own handlers only; the
+/// figures (`last_sequence_nr`, ...) are readable from any thread.
+class persistent_base : public actor_base {
+public:
+  persistent_base(caf::actor_config& cfg, std::optional<mailbox_bound> bound);
+
+  ~persistent_base() override;
+
+  /// `type|key`, empty until set.
+  const std::string& pid() const noexcept {
+    return pid_;
+  }
+
+  /// Sequence number of the last stored event (revision of a durable state).
+  uint64_t last_sequence_nr() const noexcept {
+    return last_seq_.load(std::memory_order_relaxed);
+  }
+
+  /// This incarnation's writer epoch (0 until recovered).
+  uint64_t writer_epoch() const noexcept {
+    return epoch_.load(std::memory_order_relaxed);
+  }
+
+  /// How long the last recovery took, in nanoseconds (-1: still running).
+  int64_t recovery_ns() const noexcept {
+    return recovery_ns_.load(std::memory_order_relaxed);
+  }
+
+  /// Whether a write or the recovery is in flight.
+  bool waiting() const noexcept {
+    return static_cast<bool>(pending_);
+  }
+
+  /// Remembers the requester of each message, then consumes it as
+  /// `actor_base` does.
+  caf::invoke_message_result consume(caf::mailbox_element& x) override;
+
+protected:
+  using continuation = std::function<void(detail::journal_reply&)>;
+
+  /// Sets the persistence id (from the init function).
+  void set_id(struct persistence_id id);
+
+  /// Asks for recovery; `done` runs with the reply (error or not) once the
+  /// journal answered, and must install the user's behavior.
+  /// @returns the behavior to install meanwhile.
+  caf::behavior start_recovery(detail::job_kind kind, continuation done);
+
+  /// Sends `job` (an append or a state save) and waits for its reply; the
+  /// user's behavior comes back and `then` runs once it is durable.
+  void write(detail::journal_job job, std::function<void()> then);
+
+  /// Queues a job without waiting (snapshots).
+  void write_async(detail::journal_job job);
+
+  /// Installs `bhvr` (already guarded) as the one behavior.
+  void install(const caf::behavior& bhvr);
+
+  /// Fails this incarnation after a journal error (see the class comment).
+  void fail_persistence(const caf::error& err, const char* what);
+
+  /// Forgets a recovery or write in flight (its late reply is ignored):
+  /// before a restart in place.
+  void drop_pending();
+
+  void set_last_seq(uint64_t x) noexcept {
+    last_seq_.store(x, std::memory_order_relaxed);
+  }
+
+  void set_epoch(uint64_t x) noexcept {
+    epoch_.store(x, std::memory_order_relaxed);
+  }
+
+  /// The user's behavior, guarded.
+  caf::behavior user_;
+
+private:
+  void on_reply(detail::journal_reply& r);
+  void retry_recovery();
+  caf::behavior waiting_behavior();
+  void enter_waiting();
+  void leave_waiting();
+
+  std::shared_ptr<journal_service> svc_;
+  struct persistence_id id_;
+  std::string pid_;
+  std::atomic<uint64_t> last_seq_{0};
+  std::atomic<uint64_t> epoch_{0};
+  std::atomic<int64_t> recovery_ns_{-1};
+  int64_t recovery_started_ns_ = 0;
+  uint64_t tag_ = 0;
+  continuation pending_;
+  detail::job_kind recovery_kind_ = detail::job_kind::recover_events;
+  int recovery_tries_ = 0;
+  bool recovering_ = false;
+  /// Whether unmatched messages are skipped (while waiting).
+  bool skipping_ = false;
+  caf::strong_actor_ptr current_asker_;
+  caf::message_id current_mid_;
+  /// Who asked for the write in flight, answered if it fails.
+  caf::strong_actor_ptr asker_;
+  caf::message_id asker_mid_;
+  default_handler saved_default_;
+  caf::behavior waiting_;
+};
+
+} // namespace troupe::persistence

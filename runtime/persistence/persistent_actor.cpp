@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: Apache-2.0
+// The waiting, replying and failing that event-sourced and durable-state
+// actors share.
+#include "troupe/persistence/persistent_actor.hpp"
+
+#include <chrono>
+
+#include <caf/actor_system.hpp>
+#include <caf/make_message.hpp>
+#include <caf/skip.hpp>
+#include <fmt/format.h>
+
+#include "troupe/error.hpp"
+#include "troupe/log.hpp"
+
+namespace troupe::persistence {
+
+namespace {
+
+using retry_atom = caf::atom_constant<caf::atom("trp_jretry")>;
+
+constexpr int max_recovery_tries = 6;
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
+bool is(const caf::error& err, errc code) {
+  return err.category() == error_category
+         && err.code() == static_cast<uint8_t>(code);
+}
+
+} // namespace
+
+persistent_base::persistent_base(caf::actor_config& cfg,
+                                 std::optional<mailbox_bound> bound)
+  : actor_base(cfg, bound), svc_(journal_service_of(home_system())) {
+}
+
+persistent_base::~persistent_base() = default;
+
+void persistent_base::set_id(struct persistence_id id) {
+  id_ = std::move(id);
+  pid_ = id_.str();
+}
+
+caf::invoke_message_result persistent_base::consume(caf::mailbox_element& x) {
+  // Remember who asked, before a response promise takes the sender away:
+  // a failed write answers them.
+  if (x.mid.is_request()) {
+    current_asker_ = x.sender;
+    current_mid_ = x.mid;
+  } else {
+    current_asker_.reset();
+  }
+  return actor_base::consume(x);
+}
+
+caf::behavior persistent_base::waiting_behavior() {
+  if (!waiting_)
+    waiting_ = guard(caf::behavior{
+      [this](journal_reply_atom, detail::journal_reply& r) { on_reply(r); },
+      [this](retry_atom) { retry_recovery(); },
+    });
+  return waiting_;
+}
+
+void persistent_base::enter_waiting() {
+  if (!skipping_) {
+    saved_default_ = default_handler_;
+    set_default_handler(caf::skip);
+    skipping_ = true;
+  }
+  install(waiting_behavior());
+}
+
+void persistent_base::leave_waiting() {
+  if (skipping_) {
+    default_handler_ = std::move(saved_default_);
+    skipping_ = false;
+  }
+  install(user_);
+}
+
+void persistent_base::install(const caf::behavior& bhvr) {
+  caf::event_based_actor::become(bhvr);
+}
+
+caf::behavior persistent_base::start_recovery(detail::job_kind kind,
+                                              continuation done) {
+  recovery_kind_ = kind;
+  recovery_tries_ = 0;
+  recovery_started_ns_ = now_ns();
+  recovery_ns_.store(-1, std::memory_order_relaxed);
+  if (!skipping_) {
+    saved_default_ = default_handler_;
+    set_default_handler(caf::skip);
+    skipping_ = true;
+  }
+  pending_ = std::move(done);
+  recovering_ = true;
+  retry_recovery();
+  return waiting_behavior();
+}
+
+void persistent_base::retry_recovery() {
+  if (!recovering_)
+    return;
+  ++recovery_tries_;
+  detail::journal_job job;
+  job.kind = recovery_kind_;
+  job.pid = pid_;
+  job.reply_to = ctrl();
+  job.tag = ++tag_;
+  if (!svc_) {
+    auto r = detail::journal_reply{tag_,
+                                   make_error(errc::persistence_failed,
+                                              "no journal: the actor system "
+                                              "has no journal service "
+                                              "(node setting 'journal')"),
+                                   {}};
+    on_reply(r);
+    return;
+  }
+  svc_->submit(std::move(job));
+}
+
+void persistent_base::write(detail::journal_job job,
+                            std::function<void()> then) {
+  asker_ = current_asker_;
+  asker_mid_ = current_mid_;
+  job.pid = pid_;
+  job.epoch = writer_epoch();
+  job.reply_to = ctrl();
+  job.tag = ++tag_;
+  pending_ = [this, then = std::move(then)](detail::journal_reply& r) {
+    if (r.err) {
+      fail_persistence(r.err, "journal write");
+      return;
+    }
+    asker_.reset();
+    then();
+  };
+  enter_waiting();
+  if (!svc_) {
+    auto r = detail::journal_reply{tag_,
+                                   make_error(errc::persistence_failed,
+                                              "no journal service"),
+                                   {}};
+    on_reply(r);
+    return;
+  }
+  svc_->submit(std::move(job));
+}
+
+void persistent_base::write_async(detail::journal_job job) {
+  if (!svc_)
+    return;
+  job.pid = pid_;
+  job.epoch = writer_epoch();
+  svc_->submit(std::move(job));
+}
+
+void persistent_base::on_reply(detail::journal_reply& r) {
+  if (!pending_ || r.tag != tag_)
+    return; // the reply of an incarnation that was restarted since
+  if (recovering_ && r.err && is(r.err, errc::persistence_failed)
+      && recovery_tries_ < max_recovery_tries) {
+    auto delay = std::chrono::milliseconds{50 << (recovery_tries_ - 1)};
+    log(log_level::warn,
+        fmt::format("persistent actor '{}': recovery failed ({}), retrying in "
+                    "{} ms",
+                    pid_, describe(r.err), delay.count()));
+    delayed_send(this, delay, retry_atom::value);
+    return;
+  }
+  if (recovering_) {
+    recovering_ = false;
+    recovery_ns_.store(now_ns() - recovery_started_ns_,
+                       std::memory_order_relaxed);
+  }
+  auto k = std::move(pending_);
+  pending_ = nullptr;
+  leave_waiting();
+  k(r);
+}
+
+void persistent_base::fail_persistence(const caf::error& err,
+                                       const char* what) {
+  if (asker_) {
+    asker_->enqueue(ctrl(), asker_mid_.response_id(), caf::make_message(err),
+                    context());
+    asker_.reset();
+  }
+  if (is(err, errc::writer_fenced)) {
+    log(log_level::warn,
+        fmt::format("persistent actor '{}' stops: a newer incarnation took "
+                    "its writer epoch ({})",
+                    pid_, describe(err)));
+    quit(err);
+    return;
+  }
+  handle_failure(describe(err), what);
+}
+
+void persistent_base::drop_pending() {
+  pending_ = nullptr;
+  recovering_ = false;
+  ++tag_;
+  asker_.reset();
+  if (skipping_) {
+    default_handler_ = std::move(saved_default_);
+    skipping_ = false;
+  }
+}
+
+} // namespace troupe::persistence

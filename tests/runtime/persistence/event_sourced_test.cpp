@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: Apache-2.0
+// Event-sourced actors on CAF's test_coordinator: answers after durability,
+// order while waiting, recovery, snapshots, fencing, failures.
+#include "troupe/persistence/event_sourced.hpp"
+
+#include <caf/after.hpp>
+#include <caf/send.hpp>
+#include <caf/system_messages.hpp>
+
+#include "runtime/persistence/persistent_fixture.hpp"
+#include "troupe/supervision/supervisor.hpp"
+
+using namespace std::chrono_literals;
+
+namespace troupe::test {
+namespace {
+
+struct EventSourced : persistent_fixture {
+  /// True if a reply is already in the test's mailbox (without waiting).
+  bool has_reply() {
+    bool got = false;
+    self->receive([&](int64_t) { got = true; }, [&](caf::error&) { got = true; },
+                  caf::after(0ms) >> [] {});
+    return got;
+  }
+};
+
+TEST_F(EventSourced, AnswersOnlyAfterTheEventIsStored) {
+  auto c = spawn_counter("a");
+  ctx.run(); // it asked for its recovery
+  caf::anon_send(c, add_atom::value, int64_t{5}); // one-way: no answer
+  auto rh = self->request(c, caf::infinite, add_atom::value, int64_t{7});
+  ctx.run();
+  EXPECT_EQ(store->event_count("counter|a"), 0u);
+  svc->run_pending(); // the recovery
+  ctx.run();          // the first add persists; the request waits
+  EXPECT_EQ(store->event_count("counter|a"), 0u);
+  svc->run_pending(); // the first event is stored
+  EXPECT_EQ(store->event_count("counter|a"), 1u);
+  ctx.run();
+  EXPECT_FALSE(has_reply()); // the second add is in flight, not stored
+  svc->run_pending();
+  EXPECT_EQ(store->event_count("counter|a"), 2u);
+  ctx.run();
+  int64_t total = 0;
+  rh.receive([&](int64_t x) { total = x; },
+             [&](caf::error& err) { FAIL() << describe(err); });
+  EXPECT_EQ(total, 12);
+}
+
+TEST_F(EventSourced, OtherMessagesWaitInOrderWhileAWriteIsInFlight) {
+  auto c = spawn_counter("b");
+  settle();
+  auto h1 = self->request(c, caf::infinite, add_atom::value, int64_t{1});
+  auto h2 = self->request(c, caf::infinite, total_atom::value);
+  auto h3 = self->request(c, caf::infinite, add_atom::value, int64_t{2});
+  auto h4 = self->request(c, caf::infinite, total_atom::value);
+  ctx.run();
+  EXPECT_FALSE(has_reply()); // even the read waits behind the write
+  settle();
+  std::vector<int64_t> got;
+  for (auto* h : {&h1, &h2, &h3, &h4})
+    h->receive([&](int64_t x) { got.push_back(x); },
+               [&](caf::error& err) { FAIL() << describe(err); });
+  EXPECT_EQ(got, (std::vector<int64_t>{1, 1, 3, 3}));
+}
+
+TEST_F(EventSourced, ARestartInPlaceRecoversTheStoredState) {
+  troupe::child_spec spec;
+  spec.id = "counter";
+  spec.start = [](caf::actor_system& sys) {
+    return troupe::spawn(sys, counter, std::string{"c"},
+                         persistence::snapshot_policy{});
+  };
+  auto sup = troupe::spawn_supervisor(*ctx.sys, {}, {spec});
+  settle();
+  caf::actor c;
+  auto rh = self->request(sup, caf::infinite, troupe::children_atom::value);
+  settle();
+  rh.receive([&](std::vector<troupe::child_status>& xs) { c = xs.at(0).handle; },
+             [&](caf::error& err) { FAIL() << describe(err); });
+  ASSERT_EQ(*ask(c, add_atom::value, int64_t{5}), 5);
+  ASSERT_EQ(*ask(c, add_atom::value, int64_t{7}), 12);
+  auto crash = ask(c, 1); // throws: restarted in place, same address
+  EXPECT_FALSE(crash);
+  EXPECT_EQ(*ask(c, total_atom::value), 12);
+  EXPECT_EQ(*ask(c, add_atom::value, int64_t{1}), 13);
+  EXPECT_EQ(store->event_count("counter|c"), 3u);
+  self->send_exit(sup, caf::exit_reason::user_shutdown);
+  settle();
+}
+
+TEST_F(EventSourced, ARespawnedIncarnationRecoversTheStoredState) {
+  auto c = spawn_counter("d");
+  ASSERT_EQ(*ask(c, add_atom::value, int64_t{40}), 40);
+  ASSERT_EQ(*ask(c, add_atom::value, int64_t{2}), 42);
+  self->send_exit(c, caf::exit_reason::kill);
+  settle();
+  auto again = spawn_counter("d");
+  EXPECT_EQ(*ask(again, total_atom::value), 42);
+}
+
+TEST_F(EventSourced, ReplaysFromTheNewestSnapshotAndDeletesOnlyWhenAsked) {
+  persistence::snapshot_policy keep_all{3, 2, false};
+  auto a = spawn_counter("keep", keep_all);
+  persistence::snapshot_policy trim{3, 2, true};
+  auto b = spawn_counter("trim", trim);
+  for (int i = 1; i <= 7; ++i) {
+    ASSERT_TRUE(ask(a, add_atom::value, int64_t{i}));
+    ASSERT_TRUE(ask(b, add_atom::value, int64_t{i}));
+  }
+  settle();
+  EXPECT_EQ(store->event_count("counter|keep"), 7u);
+  // Snapshots at 3 and 6 are kept; events up to the oldest (3) deleted.
+  EXPECT_EQ(store->event_count("counter|trim"), 4u);
+  self->send_exit(a, caf::exit_reason::kill);
+  self->send_exit(b, caf::exit_reason::kill);
+  settle();
+  EXPECT_EQ(*ask(spawn_counter("keep", keep_all), total_atom::value), 28);
+  EXPECT_EQ(*ask(spawn_counter("trim", trim), total_atom::value), 28);
+}
+
+TEST_F(EventSourced, AStaleIncarnationIsFencedAndStopsForGood) {
+  auto old = spawn_counter("z");
+  ASSERT_EQ(*ask(old, add_atom::value, int64_t{1}), 1);
+  self->monitor(old);
+  auto fresh = spawn_counter("z"); // e.g. respawned while `old` was cut off
+  EXPECT_EQ(*ask(fresh, total_atom::value), 1);
+  auto res = ask(old, add_atom::value, int64_t{100});
+  ASSERT_FALSE(res);
+  EXPECT_TRUE(is(res.error(), errc::writer_fenced)) << describe(res.error());
+  caf::error reason;
+  self->receive([&](caf::down_msg& dm) { reason = dm.reason; },
+                caf::after(0ms) >> [] { ADD_FAILURE() << "still running"; });
+  EXPECT_TRUE(is(reason, errc::writer_fenced)) << describe(reason);
+  EXPECT_EQ(*ask(fresh, add_atom::value, int64_t{2}), 3);
+  std::vector<uint64_t> seqs;
+  auto j = persistence::make_memory_journal(store);
+  ASSERT_FALSE(j->replay("counter|z", 1, 100, 100,
+                         [&](persistence::record&& x) { seqs.push_back(x.seq); }));
+  EXPECT_EQ(seqs, (std::vector<uint64_t>{1, 2})); // no gap, no duplicate
+}
+
+TEST_F(EventSourced, AFailedWriteAnswersWithTheErrorAndRecoversFromTheStore) {
+  troupe::child_spec spec;
+  spec.id = "counter";
+  spec.start = [](caf::actor_system& sys) {
+    return troupe::spawn(sys, counter, std::string{"f"},
+                         persistence::snapshot_policy{});
+  };
+  auto sup = troupe::spawn_supervisor(*ctx.sys, {}, {spec});
+  settle();
+  caf::actor c;
+  auto rh = self->request(sup, caf::infinite, troupe::children_atom::value);
+  settle();
+  rh.receive([&](std::vector<troupe::child_status>& xs) { c = xs.at(0).handle; },
+             [&](caf::error& err) { FAIL() << describe(err); });
+  ASSERT_EQ(*ask(c, add_atom::value, int64_t{5}), 5);
+  store->fail_writes(1, "disk full");
+  auto res = ask(c, add_atom::value, int64_t{7});
+  ASSERT_FALSE(res);
+  EXPECT_TRUE(is(res.error(), errc::persistence_failed)) << describe(res.error());
+  EXPECT_NE(describe(res.error()).find("disk full"), std::string::npos);
+  // Restarted in place by its supervisor, recovered what was stored.
+  EXPECT_EQ(*ask(c, total_atom::value), 5);
+  EXPECT_EQ(*ask(c, add_atom::value, int64_t{1}), 6);
+  self->send_exit(sup, caf::exit_reason::user_shutdown);
+  settle();
+}
+
+TEST_F(EventSourced, AnUnreadableEventIsAnErrorNamingItsIdAndSequenceNumber) {
+  auto c = spawn_counter("x");
+  ASSERT_TRUE(ask(c, add_atom::value, int64_t{1}));
+  ASSERT_TRUE(ask(c, add_atom::value, int64_t{2}));
+  self->send_exit(c, caf::exit_reason::kill);
+  settle();
+  store->corrupt_event("counter|x", 2, "bogus.Type", "zz");
+  auto again = spawn_counter("x");
+  self->monitor(again);
+  settle();
+  caf::error reason;
+  self->receive([&](caf::down_msg& dm) { reason = dm.reason; },
+                caf::after(0ms) >> [] { ADD_FAILURE() << "still running"; });
+  auto text = describe(reason);
+  EXPECT_NE(text.find("'counter|x' sequence number 2: unknown type "
+                      "'bogus.Type'"),
+            std::string::npos)
+    << text;
+  store->corrupt_event("counter|x", 2, "troupe_test.CounterEvent",
+                       std::string{"\xff\xff\xff", 3});
+  auto third = spawn_counter("x");
+  self->monitor(third);
+  settle();
+  self->receive([&](caf::down_msg& dm) { reason = dm.reason; },
+                caf::after(0ms) >> [] { ADD_FAILURE() << "still running"; });
+  EXPECT_NE(describe(reason).find("sequence number 2: corrupt bytes"),
+            std::string::npos)
+    << describe(reason);
+}
+
+TEST_F(EventSourced, RecoveryRetriesWhileTheJournalIsUnreachable) {
+  store->fail_writes(2, "database down"); // taking an epoch is a write
+  auto c = spawn_counter("r");
+  auto rh = self->request(c, caf::infinite, total_atom::value);
+  for (int i = 0; i < 10; ++i) {
+    settle();
+    ctx.sched->trigger_timeouts();
+  }
+  settle();
+  int64_t total = -1;
+  rh.receive([&](int64_t x) { total = x; },
+             [&](caf::error& err) { FAIL() << describe(err); });
+  EXPECT_EQ(total, 0);
+  EXPECT_EQ(*ask(c, add_atom::value, int64_t{3}), 3);
+}
+
+} // namespace
+} // namespace troupe::test
