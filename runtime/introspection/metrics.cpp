@@ -9,6 +9,7 @@
 #include <prometheus/metric_family.h>
 
 #include "troupe/node/node.hpp"
+#include "troupe/persistence/journal_service.hpp"
 #include "troupe/wire/introspect.pb.h"
 
 namespace troupe::detail {
@@ -106,9 +107,9 @@ public:
                                      {{"status", status}}));
     out.push_back(std::move(members));
     auto stats = owner_.cluster_statistics();
-    auto counter = [&](const char* name, const char* help, uint64_t x) {
+    auto counter = [&](const char* name, const char* help, double x) {
       auto f = family(name, help, MetricType::Counter);
-      f.metric.push_back(value(static_cast<double>(x), MetricType::Counter));
+      f.metric.push_back(value(x, MetricType::Counter));
       out.push_back(std::move(f));
     };
     // A counter family with one metric per reason.
@@ -145,6 +146,43 @@ public:
             stats.flow_waits);
     counter("troupe_fenced_total", "Times this node was fenced.",
             stats.fenced);
+    if (auto svc = owner_.journal()) {
+      auto& jf = svc->figures();
+      auto load = [](const std::atomic<uint64_t>& x) {
+        return x.load(std::memory_order_relaxed);
+      };
+      counter("troupe_journal_events_written_total",
+              "Events persistent actors stored (acknowledged, durable).",
+              load(jf.events_written));
+      counter("troupe_journal_batches_total",
+              "Journal transactions (group commits).", load(jf.batches));
+      counter("troupe_journal_batch_jobs_total",
+              "Jobs in all journal transactions (divide by batches for the "
+              "mean batch size).",
+              load(jf.batch_jobs));
+      auto gauge = [&](const char* name, const char* help, double x) {
+        auto f = family(name, help, MetricType::Gauge);
+        f.metric.push_back(value(x, MetricType::Gauge));
+        out.push_back(std::move(f));
+      };
+      gauge("troupe_journal_batch_jobs_max", "Largest journal batch, in jobs.",
+            static_cast<double>(load(jf.batch_jobs_max)));
+      counter("troupe_journal_write_seconds_total",
+              "Time from a batch's start to its commit, summed.",
+              static_cast<double>(load(jf.write_ns_total)) / 1e9);
+      gauge("troupe_journal_write_seconds_max",
+            "Longest batch from start to commit.",
+            static_cast<double>(load(jf.write_ns_max)) / 1e9);
+      counter("troupe_journal_recoveries_total",
+              "Persistent actors recovered (snapshot and replay).",
+              load(jf.recoveries));
+      counter("troupe_journal_failures_total",
+              "Journal jobs failed by an error (not refusals).",
+              load(jf.failures));
+      counter("troupe_journal_reconnects_total",
+              "Times the journal re-opened its connection.",
+              load(jf.reconnects));
+    }
     return out;
   }
 

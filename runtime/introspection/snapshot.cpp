@@ -15,6 +15,7 @@
 #include "troupe/actor/actor_base.hpp"
 #include "troupe/error.hpp"
 #include "troupe/node/node.hpp"
+#include "troupe/persistence/persistent_actor.hpp"
 #include "troupe/supervision/supervisor.hpp"
 #include "troupe/wire/cluster.pb.h"
 #include "troupe/wire/introspect.pb.h"
@@ -86,6 +87,13 @@ void fill_local(caf::blocking_actor* self, const caf::actor& hdl,
     ticks_to_ns(f.handler_ticks_max.load(std::memory_order_relaxed))));
   info.set_uptime_ms(
     steady_ms_since(f.started_ns.load(std::memory_order_relaxed)));
+  if (auto p = dynamic_cast<persistence::persistent_base*>(base)) {
+    auto* pi = info.mutable_persistence();
+    pi->set_id(p->pid());
+    pi->set_last_seq(p->last_sequence_nr());
+    pi->set_recovery_ns(p->recovery_ns());
+    pi->set_epoch(p->writer_epoch());
+  }
   if (auto& bound = base->bound(); bound.bounded()) {
     out->set_mailbox_bound(bound.capacity);
     out->set_overflow(to_string(bound.policy));

@@ -25,6 +25,7 @@
 #include "introspection/metrics.hpp"
 #include "node/caf_config.hpp"
 #include "supervision/name_binder.hpp"
+#include "troupe/persistence/journal_service.hpp"
 #include "transport/endpoint.hpp"
 #include "troupe/error.hpp"
 #include "troupe/log.hpp"
@@ -264,6 +265,20 @@ caf::error node::start() {
     cc.load<caf::openssl::manager>();
   }
   sys_ = std::make_unique<caf::actor_system>(cc);
+  if (!cfg_.journal.empty()) {
+    auto svc = persistence::journal_service::start(cfg_.journal);
+    if (!svc) {
+      auto err = svc.error();
+      shutdown();
+      return err;
+    }
+    journal_ = std::move(*svc);
+    persistence::attach_journal_service(*sys_, journal_);
+    log(log_level::info, fmt::format("node '{}' keeps persistent state in {} "
+                                     "({})",
+                                     cfg_.name, cfg_.journal,
+                                     journal_->kind()));
+  }
   transport::guard_settings gs;
   // A frame carries one message plus CAF's envelope (handles, ids).
   gs.max_frame = cfg_.max_message_size + 64 * 1024;
@@ -860,6 +875,11 @@ bool node::shutdown() {
   }
   core_->clear();
   supervision::set_name_binder(*sys_, {});
+  if (journal_) {
+    // Every persistent actor has stopped: what they were told is stored.
+    journal_->stop();
+    persistence::attach_journal_service(*sys_, nullptr);
+  }
   if (clean) {
     stop_basp();
     sys_.reset();

@@ -89,6 +89,8 @@ caf::expected<parsed_config> parse_node_config(int argc,
   app.add_option("--link-spin-us", spin_us,
                  "microseconds a link reader polls before it sleeps (0: off)")
     ->check(CLI::Range(int64_t{0}, int64_t{100000}));
+  app.add_option("--journal", cfg.journal,
+                 "persistent state: sqlite:PATH, postgresql://..., memory:");
   std::string level = "info";
   app.add_option("--log-level", level, "trace|debug|info|warn|error|off")
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
@@ -118,6 +120,7 @@ caf::expected<parsed_config> parse_node_config(int argc,
     {"TROUPE_HANDSHAKE_TIMEOUT_MS", "--handshake-timeout-ms"},
     {"TROUPE_DIRECT_LINKS", "--direct-links"},
     {"TROUPE_LINK_SPIN_US", "--link-spin-us"},
+    {"TROUPE_JOURNAL", "--journal"},
   };
   auto on_command_line = [&](std::string_view flag) {
     for (int i = 1; i < argc; ++i) {

@@ -96,9 +96,22 @@ std::string last_failure_note(const wire::ActorInfo& a) {
 }
 
 std::string global_name_note(const wire::ActorInfo& a) {
-  if (a.global_name().empty())
-    return {};
-  return fmt::format("name '{}'", one_line(a.global_name()));
+  std::string out;
+  if (!a.global_name().empty())
+    out = fmt::format("name '{}'", one_line(a.global_name()));
+  if (a.has_persistence()) {
+    auto& p = a.persistence();
+    if (!out.empty())
+      out += "; ";
+    out += fmt::format("persistence id '{}' seq {}", one_line(p.id()),
+                       p.last_seq());
+    if (p.recovery_ns() >= 0)
+      out += fmt::format(", recovered in {:.1f} ms",
+                         static_cast<double>(p.recovery_ns()) / 1e6);
+    else
+      out += ", recovering";
+  }
+  return out;
 }
 
 std::vector<int> nodes_by_name(const wire::ClusterSnapshot& snap) {

@@ -34,6 +34,13 @@ nlohmann::json to_json(const wire::ClusterSnapshot& snap) {
           {"dropped", fig.dropped()},
           {"global_name", a.global_name()},
       });
+      if (a.has_persistence()) {
+        auto& p = a.persistence();
+        actors.back()["persistence"] = {{"id", p.id()},
+                                        {"last_seq", p.last_seq()},
+                                        {"recovery_ns", p.recovery_ns()},
+                                        {"epoch", p.epoch()}};
+      }
     }
     auto reasons = nlohmann::json::object();
     for (auto& [reason, n] : ns.dead_letters_by_reason())

@@ -30,6 +30,12 @@ class core;
 
 } // namespace cluster
 
+namespace persistence {
+
+class journal_service;
+
+} // namespace persistence
+
 namespace wire {
 
 class ClusterSnapshot;
@@ -308,6 +314,12 @@ public:
   /// Number of actors the CAF system still runs (0 once shut down).
   size_t running_actors() const;
 
+  /// The journal of this node's persistent actors (null without the
+  /// `journal` setting).
+  std::shared_ptr<persistence::journal_service> journal() const {
+    return journal_;
+  }
+
 private:
   enum class run_state { idle, running, stopping, stopped };
 
@@ -341,6 +353,7 @@ private:
   std::unordered_map<uint64_t, uint64_t> last_counts_;
   std::chrono::steady_clock::time_point last_snapshot_{};
   std::shared_ptr<cluster::core> core_;
+  std::shared_ptr<persistence::journal_service> journal_;
 
   mutable std::mutex mtx_;
   std::condition_variable cv_;

@@ -74,6 +74,13 @@ struct node_config {
   /// it sleeps: a sleeping thread wakes tens of microseconds late on a VM.
   /// 0 turns polling off (lowest CPU use, higher latency).
   std::chrono::microseconds link_spin{50};
+  /// Where persistent actors keep their state: `sqlite:PATH` (or a plain
+  /// path; the embedded default backend, one file that the nodes of one
+  /// machine may share; `?synchronous=normal` trades power-loss safety for
+  /// speed), `postgresql://...` (every node of a cluster across machines
+  /// points at the same database) or `memory:` (tests). Empty: this node
+  /// runs no persistent actors (they fail to recover, saying so).
+  std::string journal;
   /// Minimum level of troupe's log.
   log_level log = log_level::info;
 };
