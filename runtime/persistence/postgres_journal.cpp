@@ -26,20 +26,24 @@ using detail::pg_text;
 constexpr const char* schema_lock_sql
   = "SELECT pg_advisory_xact_lock(7528953163245731)";
 
+/// Persistence ids compare bytewise (COLLATE "C": cheaper than a locale's
+/// collation); troupe_ids leaves room on its pages so that the per-append
+/// UPDATE stays a heap-only update.
 constexpr const char* create_sql = R"sql(
 CREATE TABLE IF NOT EXISTS troupe_schema(version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS troupe_ids(
-  pid TEXT PRIMARY KEY, epoch BIGINT NOT NULL, highest BIGINT NOT NULL,
-  state_revision BIGINT NOT NULL);
+  pid TEXT COLLATE "C" PRIMARY KEY, epoch BIGINT NOT NULL,
+  highest BIGINT NOT NULL, state_revision BIGINT NOT NULL)
+  WITH (fillfactor=50);
 CREATE TABLE IF NOT EXISTS troupe_events(
-  pid TEXT NOT NULL, seq BIGINT NOT NULL, type TEXT NOT NULL,
+  pid TEXT COLLATE "C" NOT NULL, seq BIGINT NOT NULL, type TEXT NOT NULL,
   payload BYTEA NOT NULL, PRIMARY KEY(pid, seq));
 CREATE TABLE IF NOT EXISTS troupe_snapshots(
-  pid TEXT NOT NULL, seq BIGINT NOT NULL, type TEXT NOT NULL,
+  pid TEXT COLLATE "C" NOT NULL, seq BIGINT NOT NULL, type TEXT NOT NULL,
   payload BYTEA NOT NULL, PRIMARY KEY(pid, seq));
 CREATE TABLE IF NOT EXISTS troupe_states(
-  pid TEXT PRIMARY KEY, revision BIGINT NOT NULL, type TEXT NOT NULL,
-  payload BYTEA NOT NULL);
+  pid TEXT COLLATE "C" PRIMARY KEY, revision BIGINT NOT NULL,
+  type TEXT NOT NULL, payload BYTEA NOT NULL);
 )sql";
 
 /// Appends of at most this many events take the one-statement fast path.
@@ -91,6 +95,8 @@ public:
       return make_error(errc::persistence_failed,
                         "postgresql journal: cannot connect: " + msg);
     }
+    // NOTICEs (e.g. "relation already exists, skipping") are no news.
+    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
     where_ = std::string{PQuser(conn_)} + "@" + PQhost(conn_) + ":"
              + PQport(conn_) + "/" + PQdb(conn_);
     if (auto err = exec("BEGIN ISOLATION LEVEL READ COMMITTED"))
@@ -123,6 +129,11 @@ public:
   caf::error commit() override {
     if (!in_tx_)
       return {};
+    if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
+      auto err = fail(nullptr, "");
+      rollback();
+      return err;
+    }
     if (PQtransactionStatus(conn_) != PQTRANS_INTRANS) {
       rollback();
       return make_error(errc::persistence_failed,
