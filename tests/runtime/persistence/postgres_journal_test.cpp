@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <iostream>
 #include <random>
 #include <thread>
 
@@ -248,7 +249,7 @@ TEST_F(PostgresJournal, ATerminatedConnectionFailsAndReconnects) {
   EXPECT_EQ(*j->highest_seq("a|1"), 3u);
 }
 
-TEST(PostgresServer, AStoppedServerFailsUntilItIsBack) {
+TEST(PostgresJournalOutage, AStoppedServerFailsUntilItIsBack) {
   std::unique_ptr<postgres_server> server;
   try {
     server = std::make_unique<postgres_server>(
@@ -271,6 +272,49 @@ TEST(PostgresServer, AStoppedServerFailsUntilItIsBack) {
   ASSERT_FALSE(err) << describe(err);
   EXPECT_EQ(*j->highest_seq("a|1"), 2u);
   EXPECT_FALSE(j->append("a|1", e, events(3, 3)));
+}
+
+
+/// Not a test but a throughput check (run with
+/// --gtest_also_run_disabled_tests): the group committer's shape, one
+/// transaction of 1000 single-event appends to 1000 ids, repeated.
+TEST(PostgresThroughput, DISABLED_GroupCommitOfSingleEventAppends) {
+  for (int variant = 0; variant < 3; ++variant) {
+    bool fsync = variant == 0;
+    bool socket = variant == 2;
+    postgres_server::options opts;
+    if (!fsync)
+      opts.settings.push_back("fsync=off");
+    postgres_server server{opts};
+    server.create_database("bench");
+    auto j = open_or_fail(socket ? server.socket_conninfo("bench")
+                                 : server.conninfo("bench"));
+    ASSERT_NE(j, nullptr);
+    constexpr int ids = 1000;
+    constexpr int rounds = 20;
+    std::vector<std::string> pids;
+    std::vector<uint64_t> epochs;
+    for (int i = 0; i < ids; ++i) {
+      pids.push_back("bench|" + std::to_string(i));
+      epochs.push_back(*j->take_epoch(pids.back()));
+    }
+    std::string payload(100, 'x');
+    auto start = std::chrono::steady_clock::now();
+    for (int r = 1; r <= rounds; ++r) {
+      ASSERT_FALSE(j->begin());
+      for (int i = 0; i < ids; ++i)
+        ASSERT_FALSE(j->append(pids[i], epochs[i],
+                               {record{uint64_t(r), "bench.Event", payload}}));
+      ASSERT_FALSE(j->commit());
+    }
+    std::chrono::duration<double> took = std::chrono::steady_clock::now()
+                                         - start;
+    std::cout << "postgresql (fsync=" << (fsync ? "on" : "off")
+              << (socket ? ", unix socket" : ", tcp") << "): "
+              << ids * rounds << " events in " << took.count() << " s = "
+              << static_cast<int>(ids * rounds / took.count())
+              << " events/s\n";
+  }
 }
 
 } // namespace

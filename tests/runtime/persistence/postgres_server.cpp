@@ -151,6 +151,11 @@ std::string postgres_server::conninfo(const std::string& dbname) const {
          + dbname;
 }
 
+std::string postgres_server::socket_conninfo(const std::string& dbname) const {
+  return "postgresql://troupe@/" + dbname + "?host=" + dir_.string()
+         + "&port=" + std::to_string(port_);
+}
+
 void postgres_server::exec(const std::string& dbname,
                            const std::string& sql) const {
   std::unique_ptr<PGconn, conn_deleter> conn{
@@ -159,6 +164,7 @@ void postgres_server::exec(const std::string& dbname,
     throw std::runtime_error("postgres_server: cannot connect to "
                              + conninfo(dbname) + ": "
                              + PQerrorMessage(conn.get()));
+  PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
   auto* res = PQexec(conn.get(), sql.c_str());
   auto st = PQresultStatus(res);
   std::string msg = PQresultErrorMessage(res);
