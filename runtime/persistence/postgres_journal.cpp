@@ -5,7 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <set>
+#include <unordered_set>
 
 #include "persistence/journal_checks.hpp"
 #include "persistence/pg_statement.hpp"
@@ -335,7 +335,9 @@ private:
       types.insert(types.end(), {pg_int8, pg_text, pg_bytea});
     }
     auto name = "append_" + std::to_string(n);
-    auto res = run(name.c_str(), fast_append_sql(n), p, types);
+    // The SQL text is only needed to prepare, once per connection.
+    auto sql = prepared_.count(name) != 0 ? std::string{} : fast_append_sql(n);
+    auto res = run(name.c_str(), sql, p, types);
     if (!ok(res.get()))
       return fail(res.get(), pid);
     return std::string{PQcmdTuples(res.get())} == std::to_string(n);
@@ -509,7 +511,7 @@ private:
   std::string where_ = "(not connected)";
   PGconn* conn_ = nullptr;
   bool in_tx_ = false;
-  std::set<std::string> prepared_;
+  std::unordered_set<std::string> prepared_;
 };
 
 } // namespace
