@@ -156,6 +156,36 @@ TEST_F(PostgresJournal, LargeAndMultiEventAppendsAreAllOrNothing) {
   EXPECT_EQ(n, 2600u);
 }
 
+TEST_F(PostgresJournal, AFailedStatementLeavesNoHalfAppliedBatch) {
+  auto j = open_or_fail(info_);
+  ASSERT_NE(j, nullptr);
+  auto e1 = *j->take_epoch("a|1");
+  auto e2 = *j->take_epoch("a|2");
+  // PostgreSQL refuses a type name that is not UTF-8: a failure, not a
+  // refusal.
+  auto bad = events(1, 40);
+  bad[30].type = "bad\xff";
+  auto err = j->append("a|1", e1, bad); // the slow path (many events)
+  EXPECT_TRUE(is(err, errc::persistence_failed)) << describe(err);
+  EXPECT_NE(describe(err).find("postgresql"), std::string::npos);
+  EXPECT_EQ(*j->highest_seq("a|1"), 0u);
+  bad.resize(3);
+  bad[2].type = "bad\xff";
+  err = j->append("a|1", e1, bad); // the one-statement fast path
+  EXPECT_TRUE(is(err, errc::persistence_failed)) << describe(err);
+  EXPECT_EQ(*j->highest_seq("a|1"), 0u);
+  ASSERT_FALSE(j->begin());
+  ASSERT_FALSE(j->append("a|1", e1, events(1, 1)));
+  err = j->append("a|2", e2, {record{1, "bad\xff", "x"}});
+  EXPECT_TRUE(is(err, errc::persistence_failed)) << describe(err);
+  EXPECT_NE(describe(err).find("'a|2'"), std::string::npos) << describe(err);
+  EXPECT_TRUE(is(j->commit(), errc::persistence_failed));
+  j->rollback();
+  EXPECT_EQ(*j->highest_seq("a|1"), 0u);
+  EXPECT_EQ(*j->highest_seq("a|2"), 0u);
+  EXPECT_FALSE(j->append("a|1", e1, events(1, 1)));
+}
+
 TEST_F(PostgresJournal, ConcurrentWritersOfOneIdLeaveNoDuplicateAndNoGap) {
   auto a = open_or_fail(info_);
   auto b = open_or_fail(info_);
