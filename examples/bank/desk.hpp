@@ -43,7 +43,8 @@ inline caf::behavior desk(troupe::stateful_actor<desk_state>* self,
           auto id = "account-" + std::to_string(i);
           self->request(self->parent(), 30s, troupe::start_child_atom::value,
                         n->remote_child(id, "account", "bank." + id,
-                                        troupe::placement::spread))
+                                        troupe::placement::spread,
+                                        caf::make_message(id)))
               .then(
                   [rp, pending, info](const troupe::child_status&) mutable {
                     if (--*pending == 0)

@@ -1,9 +1,12 @@
-// The crash drill: an account's handler throws, its supervisor starts it
-// again, and whatever it held is gone (state lives in memory only until
-// troupe has persistent actors). Nothing hides the loss: it is printed.
+// The drills: an account's handler throws, or the node that hosts accounts
+// is killed with SIGKILL in the middle of transfers. Accounts are persistent,
+// so their supervisor brings them back with their balances: the total is
+// conserved, and printed.
 #pragma once
 
 #include <iostream>
+
+#include <caf/after.hpp>
 
 #include "clients.hpp"
 
@@ -23,32 +26,33 @@ bool await_names(caf::scoped_actor& events, Pred done) {
   return ok;
 }
 
-/// Crashes the account "account-<i>" (reached as `accs[i]` and named
-/// "bank.account-<i>"), waits until its supervisor has started it again
-/// (and points `accs[i]` at the new actor), and
-/// returns whether the total dropped by exactly the balance it held.
-/// `events` is subscribed to the node's name events; `desk` is the bank's.
+/// Crashes the account "account-<i>", waits until its supervisor has
+/// started it again, and returns whether it came back with the balance it
+/// held (the total conserved). `events` is subscribed to the node's name
+/// events; `desk` is the bank's.
 inline bool crash_drill(caf::scoped_actor& self, caf::scoped_actor& events,
-                        const caf::actor& desk, std::vector<caf::actor>& accs,
-                        size_t i) {
+                        const caf::actor& desk, account_book& book, size_t i) {
   auto id = "account-" + std::to_string(i);
   auto name = "bank." + id;
-  auto before = total(self, accs);
-  auto held = ask(self, accs[i], Balance{}).value();
-  self->request(accs[i], std::chrono::seconds{10}, Crash{})
+  auto before = total(self, book);
+  auto held = ask(self, book, i, Balance{}).value();
+  auto old = book.get(i);
+  self->request(old, std::chrono::seconds{10}, Crash{})
       .receive([](Amount&) {},
                [&](caf::error& e) {
                  std::cout << "crash: " << id << " held " << held
                            << ", then failed: " << troupe::describe(e)
                            << std::endl;
                });
-  // The supervisor spawns it anew and binds the name to the new actor.
-  if (!await_names(events, [&](const troupe::name_event& e) {
-        if (e.name != name || !e.holder || e.holder == accs[i])
-          return false;
-        accs[i] = e.holder;
-        return true;
-      }))
+  // A remote child is respawned from its spec (a new actor, the name
+  // rebound); a local one restarts in place (same actor, no event).
+  if (old.node() != self->node()
+      && !await_names(events, [&](const troupe::name_event& e) {
+           if (e.name != name || !e.holder || e.holder == old)
+             return false;
+           book.set(i, e.holder);
+           return true;
+         }))
     throw std::runtime_error(id + " was not restarted within 20 s");
   Info info;
   info.set_account(id);
@@ -59,16 +63,62 @@ inline bool crash_drill(caf::scoped_actor& self, caf::scoped_actor& events,
             restarts = x.restarts();
           },
           [](caf::error&) {});
-  auto now = ask(self, accs[i], Balance{}).value();
-  auto after = total(self, accs);
-  bool exact = before - after == held;
+  auto now = ask(self, book, i, Balance{}).value();
+  auto after = total(self, book);
+  bool kept = now == held && after == before;
   std::cout << "crash: its supervisor restarted it (restarts=" << restarts
-            << "), balance now " << now << "; total " << before << " -> "
-            << after << ": lost " << before - after
-            << (exact ? ", exactly" : ", NOT") << " the balance it held "
-            << "(state is in memory only until troupe has persistent actors)"
-            << std::endl;
-  return exact;
+            << "), balance now " << now << (now == held ? " (kept)" : " (LOST)")
+            << "; total " << before << " -> " << after
+            << (after == before ? ": conserved" : ": NOT CONSERVED")
+            << " (the account recovered its stored events)" << std::endl;
+  return kept;
+}
+
+/// Runs `transfers` more transfers and, once a third are done, kills the
+/// node that hosts account `i` (its handler raises SIGKILL). The accounts of
+/// that node are moved to live nodes by their supervisor and recover from
+/// the shared journal; clients retry what failed, by operation id. Returns
+/// whether the total was conserved.
+inline bool kill_drill(troupe::node& n, caf::scoped_actor& self,
+                       account_book& book, size_t i, size_t clients,
+                       size_t transfers, const std::string& prefix) {
+  auto before = total(self, book);
+  std::vector<caf::actor> handles;
+  for (size_t k = 0; k < book.size(); ++k)
+    handles.push_back(book.get(k));
+  auto victim = handles[i].node();
+  std::atomic<size_t> progress{0};
+  size_t retries_before = book.retries.load();
+  std::thread killer{[&] {
+    caf::scoped_actor me{n.system()};
+    while (progress.load() < transfers / 3 && !n.stop_requested())
+      std::this_thread::sleep_for(std::chrono::milliseconds{5});
+    me->send(handles[i], Halt{}); // no answer: its node is gone
+  }};
+  size_t skipped = 0;
+  try {
+    skipped = transfer(n, book, clients, transfers, prefix, &progress);
+  } catch (...) {
+    killer.join();
+    throw;
+  }
+  killer.join();
+  size_t moved = 0;
+  for (size_t k = 0; k < book.size(); ++k) {
+    book.refresh(k);
+    if (handles[k].node() == victim)
+      ++moved;
+  }
+  auto after = total(self, book);
+  bool conserved = after == before;
+  std::cout << "kill -9: the node hosting account-" << i << " (and "
+            << moved - 1 << " other accounts) was killed a third into "
+            << transfers << " transfers; its accounts were moved and "
+            << "recovered from the journal; " << book.retries - retries_before
+            << " requests retried; total " << before << " -> " << after
+            << (conserved ? ": conserved" : ": NOT CONSERVED") << " ("
+            << transfers - skipped << " transfers done)" << std::endl;
+  return conserved;
 }
 
 } // namespace bank

@@ -70,6 +70,9 @@ int run(const options& o) {
                    o.tls + "/" + name + ".key"});
     else if (!o.secret.empty())
       args.insert(args.begin() + 3, {"--secret", o.secret});
+    // One journal for every process: persistent actors that move between
+    // nodes find their state (SQLite's locks serve several processes).
+    args.insert(args.begin() + 3, {"--journal", "sqlite:" + logs + "/journal.db"});
     auto log = logs + "/" + name + ".log";
     auto& c = f.start(name, args, log, echo);
     std::cout << "NODE " << name << " pid=" << c.pid << " log=" << log

@@ -306,6 +306,8 @@ wire::ClusterSnapshot node::snapshot_cluster(std::chrono::milliseconds timeout) 
             info.set_type(xs[i].type());
             info.set_uptime_ms(xs[i].uptime_ms());
             *info.mutable_figures() = xs[i].figures();
+            if (xs[i].has_persistence())
+              *info.mutable_persistence() = xs[i].persistence();
             xs.DeleteSubrange(i, 1);
             break;
           }

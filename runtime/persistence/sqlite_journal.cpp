@@ -4,7 +4,9 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <thread>
 
 #include "persistence/journal_checks.hpp"
 #include "persistence/sqlite_statement.hpp"
@@ -51,7 +53,9 @@ public:
                               nullptr);
     if (rc != SQLITE_OK)
       return fail("cannot open " + path_);
-    sqlite3_busy_timeout(db_, 10000);
+    // SQLite's own busy handler sleeps up to 100 ms between tries: nodes
+    // sharing one file would wait far longer than a commit takes.
+    sqlite3_busy_handler(db_, &sqlite_journal::on_busy, nullptr);
     std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=";
     pragmas += full_sync_ ? "FULL;" : "NORMAL;";
     if (auto err = exec(pragmas.c_str()))
@@ -289,6 +293,16 @@ public:
   }
 
 private:
+  /// Waits for another process's transaction: short naps that grow from
+  /// 50 us to 2 ms, for at most about 10 s in all.
+  static int on_busy(void*, int tries) {
+    if (tries >= 5000 + 10)
+      return 0;
+    auto us = tries < 6 ? 50 << tries : 2000;
+    std::this_thread::sleep_for(std::chrono::microseconds{us});
+    return 1;
+  }
+
   struct ids {
     uint64_t epoch = 0;
     uint64_t highest = 0;
