@@ -3,7 +3,10 @@
 // and injectable failures.
 #include "troupe/persistence/memory_journal.hpp"
 
+#include <functional>
 #include <map>
+#include <memory>
+#include <vector>
 #include <unordered_map>
 
 #include "persistence/journal_checks.hpp"
@@ -119,12 +122,8 @@ public:
   void rollback() noexcept override {
     if (!in_tx_)
       return;
-    for (auto& [pid, old] : undo_) {
-      if (old)
-        s_.entries[pid] = std::move(*old);
-      else
-        s_.entries.erase(pid);
-    }
+    for (auto i = undo_.rbegin(); i != undo_.rend(); ++i)
+      (*i)();
     undo_.clear();
     in_tx_ = false;
     s_.mtx.unlock();
@@ -132,6 +131,7 @@ public:
 
   caf::expected<uint64_t> take_epoch(const std::string& pid) override {
     return write(pid, [&](entry& e) -> caf::expected<uint64_t> {
+      undo_.push_back([&e, old = e.epoch] { e.epoch = old; });
       return ++e.epoch;
     });
   }
@@ -155,10 +155,16 @@ public:
         return err;
       if (auto err = detail::check_append(pid, e.highest, events))
         return err;
+      if (events.empty())
+        return e.highest;
+      undo_.push_back([&e, from = events.front().seq,
+                       to = events.back().seq, old = e.highest] {
+        e.events.erase(e.events.lower_bound(from), e.events.upper_bound(to));
+        e.highest = old;
+      });
       for (auto& ev : events)
         e.events.emplace(ev.seq, ev);
-      if (!events.empty())
-        e.highest = events.back().seq;
+      e.highest = events.back().seq;
       return e.highest;
     });
     return res ? caf::error{} : res.error();
@@ -185,7 +191,10 @@ public:
 
   caf::error delete_events(const std::string& pid, uint64_t to) override {
     auto res = write(pid, [&](entry& e) -> caf::expected<uint64_t> {
-      e.events.erase(e.events.begin(), e.events.upper_bound(to));
+      auto removed = std::make_shared<std::map<uint64_t, record>>();
+      for (auto i = e.events.begin(); i != e.events.end() && i->first <= to;)
+        removed->insert(e.events.extract(i++));
+      undo_.push_back([&e, removed] { e.events.merge(*removed); });
       return 0;
     });
     return res ? caf::error{} : res.error();
@@ -196,6 +205,7 @@ public:
     auto res = write(pid, [&](entry& e) -> caf::expected<uint64_t> {
       if (auto err = detail::check_epoch(pid, e.epoch, epoch))
         return err;
+      undo_.push_back([&e, old = e.snapshots] { e.snapshots = old; });
       e.snapshots[snapshot.seq] = snapshot;
       while (e.snapshots.size() > std::max<uint32_t>(keep, 1))
         e.snapshots.erase(e.snapshots.begin());
@@ -237,6 +247,10 @@ public:
         return err;
       if (auto err = detail::check_revision(pid, e.state_revision, state.seq))
         return err;
+      undo_.push_back([&e, old = e.state, rev = e.state_revision] {
+        e.state = old;
+        e.state_revision = rev;
+      });
       e.state = state;
       e.state_revision = state.seq;
       return 0;
@@ -248,6 +262,7 @@ public:
     auto res = write(pid, [&](entry& e) -> caf::expected<uint64_t> {
       if (auto err = detail::check_epoch(pid, e.epoch, epoch))
         return err;
+      undo_.push_back([&e, old = e.state] { e.state = old; });
       e.state.reset();
       return 0;
     });
@@ -265,12 +280,12 @@ private:
     bool own = !in_tx_;
     if (own)
       begin();
-    if (undo_.count(pid) == 0) {
-      auto i = s_.entries.find(pid);
-      undo_.emplace(pid, i == s_.entries.end() ? std::nullopt
-                                               : std::optional<entry>{i->second});
+    auto i = s_.entries.find(pid);
+    if (i == s_.entries.end()) {
+      i = s_.entries.emplace(pid, entry{}).first;
+      undo_.push_back([this, pid] { s_.entries.erase(pid); });
     }
-    auto res = fn(s_.entries[pid]);
+    auto res = fn(i->second);
     if (own) {
       undo_.clear();
       in_tx_ = false;
@@ -293,7 +308,8 @@ private:
   std::shared_ptr<memory_store> store_;
   memory_store::impl& s_;
   bool in_tx_ = false;
-  std::unordered_map<std::string, std::optional<entry>> undo_;
+  /// What undoes each change of the open transaction, oldest first.
+  std::vector<std::function<void()>> undo_;
 };
 
 } // namespace

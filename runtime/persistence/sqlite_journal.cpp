@@ -19,6 +19,11 @@ namespace {
 
 using detail::sqlite_statement;
 
+// Events go to a rowid table, in commit order, with a unique index on
+// (pid, seq): a batch of many writers then dirties a few table pages and
+// small index pages, where a table clustered on (pid, seq) dirtied one large
+// page per writer (tools/bench/bench_persistence: 714 WAL pages per
+// 1,000-writer commit before, 182 after).
 constexpr const char* create_sql = R"sql(
 CREATE TABLE IF NOT EXISTS troupe_schema(version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS troupe_ids(
@@ -26,7 +31,9 @@ CREATE TABLE IF NOT EXISTS troupe_ids(
   state_revision INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS troupe_events(
   pid TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL,
-  payload BLOB NOT NULL, PRIMARY KEY(pid, seq)) WITHOUT ROWID;
+  payload BLOB NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS troupe_events_by_id
+  ON troupe_events(pid, seq);
 CREATE TABLE IF NOT EXISTS troupe_snapshots(
   pid TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL,
   payload BLOB NOT NULL, PRIMARY KEY(pid, seq)) WITHOUT ROWID;

@@ -64,10 +64,18 @@ TEST(Launch, RunsBankOnThreeNodesPrintsTheTreeAndStopsEveryProcess) {
   ASSERT_EQ(tree.size(), 1u) << launch.output();
   // The bank's tree: on n1, accounts placed on n2 and n3; the crashed one
   // restarted once, with its failure.
-  EXPECT_TRUE(has_line(lines, "account-5 @n[23] +worker +account +running +1 "
-                              ".*injected crash"))
+  EXPECT_TRUE(has_line(lines, "account-5 @n[23] +worker +bank.account +running "
+                              "+1 .*injected crash"))
       << launch.output();
-  EXPECT_TRUE(has_line(lines, "account-0 @n[23] +worker +account +running +0 "))
+  // Each account shows its persistence id, its last sequence number and how
+  // long it took to recover.
+  EXPECT_TRUE(has_line(lines, "account-0 @n[23] +worker +bank.account +running "
+                              "+0 .*persistence id 'bank.account\\|account-0' "
+                              "seq [1-9][0-9]*, recovered in [0-9.]+ ms"))
+      << launch.output();
+  EXPECT_TRUE(has_line(lines, "^crash: its supervisor restarted it "
+                              "\\(restarts=1\\), balance now \\d+ \\(kept\\); "
+                              "total 100000 -> 100000: conserved"))
       << launch.output();
   for (auto node : {"n1", "n2", "n3"})
     EXPECT_TRUE(has_line(lines, std::string{"^"} + node + "  up  "))
@@ -81,6 +89,31 @@ TEST(Launch, RunsBankOnThreeNodesPrintsTheTreeAndStopsEveryProcess) {
     EXPECT_TRUE(
         std::filesystem::exists(logs.path / (std::string{name} + ".log")));
   }
+  expect_all_gone(launch, 4);
+}
+
+// The bank's kill drill: the node that hosts an account is killed with
+// SIGKILL a third into the transfers; its accounts are moved to the live
+// node and recover from the shared SQLite journal; clients retry by
+// operation id; not a cent is lost or made.
+TEST(Launch, BankKeepsEveryCentWhenANodeHostingAccountsIsKilled) {
+  log_folder logs;
+  child_process launch{{TROUPE_LAUNCH_BIN, "--nodes", "3", "--logs",
+                        logs.path.string(), "bank", "--transfers", "2000",
+                        "--kill-drill", "3000"}};
+  ASSERT_EQ(launch.wait_exit(std::chrono::seconds{100}), 0) << launch.output();
+  auto lines = launch.lines();
+  EXPECT_TRUE(has_line(lines, "^kill -9: the node hosting account-3 .* total "
+                              "100000 -> 100000: conserved"))
+      << launch.output();
+  // Exactly one node died of the drill's SIGKILL; the others stopped cleanly.
+  EXPECT_EQ(match_line(lines, "^STOPPED (n[23]) pid=\\d+ exit=137$").size(), 1u)
+      << launch.output();
+  for (auto name : {"n1", "run"})
+    EXPECT_TRUE(
+        has_line(lines, std::string{"^STOPPED "} + name + " pid=\\d+ exit=0$"))
+        << name << "\n"
+        << launch.output();
   expect_all_gone(launch, 4);
 }
 
