@@ -1,13 +1,529 @@
 // SPDX-License-Identifier: Apache-2.0
-// The PostgreSQL journal (placeholder until it lands).
+// The PostgreSQL journal: one libpq connection, prepared statements with
+// binary parameters, writes checked against the locked troupe_ids row.
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <unordered_set>
+
+#include "persistence/journal_checks.hpp"
+#include "persistence/pg_statement.hpp"
+#include "persistence/postgres_sql.hpp"
 #include "troupe/error.hpp"
 #include "troupe/persistence/sql_journals.hpp"
 
 namespace troupe::persistence {
 
+namespace {
+
+using detail::create_sql;
+using detail::fast_append_sql;
+using detail::insert_chunk;
+using detail::insert_events_sql;
+using detail::max_fast_events;
+using detail::pg_bytea;
+using detail::pg_int8;
+using detail::pg_params;
+using detail::pg_result;
+using detail::pg_text;
+using detail::schema_lock_sql;
+
+class postgres_journal final : public journal {
+public:
+  explicit postgres_journal(std::string conninfo)
+    : conninfo_(std::move(conninfo)) {
+  }
+
+  ~postgres_journal() override {
+    close();
+  }
+
+  caf::error open() {
+    close();
+    const char* keys[] = {"connect_timeout", "application_name", "dbname",
+                          nullptr};
+    const char* vals[] = {"10", "troupe", conninfo_.c_str(), nullptr};
+    conn_ = PQconnectdbParams(keys, vals, 1);
+    if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
+      auto msg = detail::pg_one_line(conn_ ? PQerrorMessage(conn_)
+                                           : "out of memory");
+      close();
+      return make_error(errc::persistence_failed,
+                        "postgresql journal: cannot connect: " + msg);
+    }
+    // NOTICEs (e.g. "relation already exists, skipping") are no news.
+    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    where_ = std::string{PQuser(conn_)} + "@" + PQhost(conn_) + ":"
+             + PQport(conn_) + "/" + PQdb(conn_);
+    if (auto err = exec("BEGIN ISOLATION LEVEL READ COMMITTED"))
+      return err;
+    auto err = exec(schema_lock_sql);
+    if (!err)
+      err = exec(create_sql);
+    if (!err)
+      err = check_schema();
+    if (err) {
+      exec("ROLLBACK");
+      return err;
+    }
+    return exec("COMMIT");
+  }
+
+  const char* kind() const noexcept override {
+    return "postgresql";
+  }
+
+  caf::error begin() override {
+    if (in_tx_)
+      return make_error(errc::persistence_failed, "transaction already open");
+    if (auto err = exec("BEGIN ISOLATION LEVEL READ COMMITTED"))
+      return err;
+    in_tx_ = true;
+    return {};
+  }
+
+  caf::error commit() override {
+    if (!in_tx_)
+      return {};
+    if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
+      auto err = fail(nullptr, "");
+      rollback();
+      return err;
+    }
+    if (PQtransactionStatus(conn_) != PQTRANS_INTRANS) {
+      rollback();
+      return make_error(errc::persistence_failed,
+                        "postgresql journal " + where_
+                          + ": the transaction failed and was rolled back");
+    }
+    pg_result res{PQexec(conn_, "COMMIT")};
+    in_tx_ = false;
+    if (!ok(res.get()))
+      return fail(res.get(), "COMMIT");
+    // A COMMIT of a failed transaction answers ROLLBACK instead.
+    if (std::string{PQcmdStatus(res.get())} != "COMMIT")
+      return make_error(errc::persistence_failed,
+                        "postgresql journal " + where_
+                          + ": the transaction was rolled back");
+    return {};
+  }
+
+  void rollback() noexcept override {
+    if (!in_tx_)
+      return;
+    in_tx_ = false;
+    if (conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK
+        && PQtransactionStatus(conn_) != PQTRANS_IDLE)
+      pg_result{PQexec(conn_, "ROLLBACK")};
+  }
+
+  caf::expected<uint64_t> take_epoch(const std::string& pid) override {
+    pg_params p;
+    p.add(pid);
+    auto res = run("take_epoch",
+                   "INSERT INTO troupe_ids VALUES($1, 1, 0, 0) "
+                   "ON CONFLICT(pid) DO UPDATE SET epoch=troupe_ids.epoch+1 "
+                   "RETURNING epoch",
+                   p, {pg_text});
+    if (!ok(res.get()) || PQntuples(res.get()) != 1)
+      return fail(res.get(), pid);
+    return detail::pg_u64(res.get(), 0, 0);
+  }
+
+  caf::expected<uint64_t> current_epoch(const std::string& pid) override {
+    auto row = ids_row(pid, false);
+    if (!row)
+      return row.error();
+    return row->epoch;
+  }
+
+  caf::expected<uint64_t> highest_seq(const std::string& pid) override {
+    auto row = ids_row(pid, false);
+    if (!row)
+      return row.error();
+    return row->highest;
+  }
+
+  caf::error append(const std::string& pid, uint64_t epoch,
+                    const std::vector<record>& events) override {
+    if (!events.empty() && events.size() <= max_fast_events
+        && events.front().seq > 0
+        && !detail::check_append(pid, events.front().seq - 1, events)) {
+      auto res = fast_append(pid, epoch, events);
+      if (!res)
+        return res.error();
+      if (*res)
+        return {};
+    }
+    // Refused, raced, empty or large: lock the row, check, then write.
+    auto res = in_tx([&]() -> caf::expected<uint64_t> {
+      auto row = ids_row(pid, true);
+      if (!row)
+        return row.error();
+      if (auto err = detail::check_epoch(pid, row->epoch, epoch))
+        return err;
+      if (auto err = detail::check_append(pid, row->highest, events))
+        return err;
+      if (events.empty())
+        return 0;
+      if (auto err = insert_events(pid, events))
+        return err;
+      pg_params p;
+      p.add(pid);
+      p.add(events.back().seq);
+      auto up = run("set_highest",
+                    "UPDATE troupe_ids SET highest=$2 WHERE pid=$1", p,
+                    {pg_text, pg_int8});
+      if (!ok(up.get()))
+        return fail(up.get(), pid);
+      return 0;
+    });
+    return res ? caf::error{} : res.error();
+  }
+
+  caf::error replay(const std::string& pid, uint64_t from, uint64_t to,
+                    uint64_t max,
+                    const std::function<void(record&&)>& fn) override {
+    auto clamp = [](uint64_t x) { return std::min(x, uint64_t{INT64_MAX}); };
+    pg_params p;
+    p.add(pid);
+    p.add(clamp(from));
+    p.add(clamp(to));
+    p.add(clamp(max));
+    auto res = run("replay",
+                   "SELECT seq, type, payload FROM troupe_events WHERE "
+                   "pid=$1 AND seq>=$2 AND seq<=$3 ORDER BY seq LIMIT $4",
+                   p, {pg_text, pg_int8, pg_int8, pg_int8});
+    if (!ok(res.get()))
+      return fail(res.get(), pid);
+    for (int i = 0, n = PQntuples(res.get()); i < n; ++i)
+      fn(read_record(res.get(), i));
+    return {};
+  }
+
+  caf::error delete_events(const std::string& pid, uint64_t to) override {
+    pg_params p;
+    p.add(pid);
+    p.add(std::min(to, uint64_t{INT64_MAX}));
+    auto res = run("delete_events",
+                   "DELETE FROM troupe_events WHERE pid=$1 AND seq<=$2", p,
+                   {pg_text, pg_int8});
+    return ok(res.get()) ? caf::error{} : fail(res.get(), pid);
+  }
+
+  caf::error save_snapshot(const std::string& pid, uint64_t epoch,
+                           const record& snapshot, uint32_t keep) override {
+    auto res = in_tx([&]() -> caf::expected<uint64_t> {
+      if (auto err = check_locked_epoch(pid, epoch))
+        return err;
+      pg_params p;
+      p.add(pid);
+      p.add(snapshot.seq);
+      p.add(snapshot.type);
+      p.add(snapshot.bytes);
+      auto ins = run("insert_snapshot",
+                     "INSERT INTO troupe_snapshots VALUES($1, $2, $3, $4) "
+                     "ON CONFLICT(pid, seq) DO UPDATE SET "
+                     "type=EXCLUDED.type, payload=EXCLUDED.payload",
+                     p, {pg_text, pg_int8, pg_text, pg_bytea});
+      if (!ok(ins.get()))
+        return fail(ins.get(), pid);
+      pg_params t;
+      t.add(pid);
+      t.add(uint64_t{std::max<uint32_t>(keep, 1)});
+      auto trim = run("trim_snapshots",
+                      "DELETE FROM troupe_snapshots WHERE pid=$1 AND seq < "
+                      "(SELECT MIN(seq) FROM (SELECT seq FROM "
+                      "troupe_snapshots WHERE pid=$1 ORDER BY seq DESC "
+                      "LIMIT $2) AS newest)",
+                      t, {pg_text, pg_int8});
+      if (!ok(trim.get()))
+        return fail(trim.get(), pid);
+      return 0;
+    });
+    return res ? caf::error{} : res.error();
+  }
+
+  caf::expected<std::optional<record>>
+  load_snapshot(const std::string& pid) override {
+    return load_one("load_snapshot",
+                    "SELECT seq, type, payload FROM troupe_snapshots "
+                    "WHERE pid=$1 ORDER BY seq DESC LIMIT 1",
+                    pid);
+  }
+
+  caf::expected<std::optional<record>>
+  load_state(const std::string& pid) override {
+    return load_one("load_state",
+                    "SELECT revision, type, payload FROM troupe_states "
+                    "WHERE pid=$1",
+                    pid);
+  }
+
+  caf::error save_state(const std::string& pid, uint64_t epoch,
+                        const record& state) override {
+    auto res = in_tx([&]() -> caf::expected<uint64_t> {
+      auto row = ids_row(pid, true);
+      if (!row)
+        return row.error();
+      if (auto err = detail::check_epoch(pid, row->epoch, epoch))
+        return err;
+      if (auto err = detail::check_revision(pid, row->state_revision,
+                                            state.seq))
+        return err;
+      pg_params p;
+      p.add(pid);
+      p.add(state.seq);
+      p.add(state.type);
+      p.add(state.bytes);
+      auto ins = run("save_state",
+                     "WITH up AS (UPDATE troupe_ids SET state_revision=$2 "
+                     "WHERE pid=$1) INSERT INTO troupe_states "
+                     "VALUES($1, $2, $3, $4) ON CONFLICT(pid) DO UPDATE SET "
+                     "revision=EXCLUDED.revision, type=EXCLUDED.type, "
+                     "payload=EXCLUDED.payload",
+                     p, {pg_text, pg_int8, pg_text, pg_bytea});
+      if (!ok(ins.get()))
+        return fail(ins.get(), pid);
+      return 0;
+    });
+    return res ? caf::error{} : res.error();
+  }
+
+  caf::error delete_state(const std::string& pid, uint64_t epoch) override {
+    auto res = in_tx([&]() -> caf::expected<uint64_t> {
+      if (auto err = check_locked_epoch(pid, epoch))
+        return err;
+      pg_params p;
+      p.add(pid);
+      auto del = run("delete_state", "DELETE FROM troupe_states WHERE pid=$1",
+                     p, {pg_text});
+      if (!ok(del.get()))
+        return fail(del.get(), pid);
+      return 0;
+    });
+    return res ? caf::error{} : res.error();
+  }
+
+  caf::error reconnect() override {
+    return open();
+  }
+
+private:
+  struct ids {
+    uint64_t epoch = 0;
+    uint64_t highest = 0;
+    uint64_t state_revision = 0;
+  };
+
+  /// One round trip: true if the events were written, false if the row did
+  /// not match (the caller then explains the refusal on the slow path).
+  caf::expected<bool> fast_append(const std::string& pid, uint64_t epoch,
+                                  const std::vector<record>& events) {
+    auto n = events.size();
+    pg_params p;
+    p.add(pid);
+    p.add(epoch);
+    p.add(events.front().seq - 1);
+    p.add(events.back().seq);
+    std::vector<Oid> types{pg_text, pg_int8, pg_int8, pg_int8};
+    for (auto& ev : events) {
+      p.add(ev.seq);
+      p.add(ev.type);
+      p.add(ev.bytes);
+      types.insert(types.end(), {pg_int8, pg_text, pg_bytea});
+    }
+    auto name = "append_" + std::to_string(n);
+    // The SQL text is only needed to prepare, once per connection.
+    auto sql = prepared_.count(name) != 0 ? std::string{} : fast_append_sql(n);
+    auto res = run(name.c_str(), sql, p, types);
+    if (!ok(res.get()))
+      return fail(res.get(), pid);
+    return std::string{PQcmdTuples(res.get())} == std::to_string(n);
+  }
+
+  /// Inserts `events` in chunks, unprepared (their number varies).
+  caf::error insert_events(const std::string& pid,
+                           const std::vector<record>& events) {
+    for (size_t at = 0; at < events.size(); at += insert_chunk) {
+      auto end = std::min(events.size(), at + insert_chunk);
+      pg_params p;
+      p.add(pid);
+      std::vector<Oid> types{pg_text};
+      for (auto i = at; i < end; ++i) {
+        p.add(events[i].seq);
+        p.add(events[i].type);
+        p.add(events[i].bytes);
+        types.insert(types.end(), {pg_int8, pg_text, pg_bytea});
+      }
+      auto sql = insert_events_sql(end - at);
+      pg_result res{PQexecParams(conn_, sql.c_str(), p.size(), types.data(),
+                                 p.values(), p.lengths(), p.formats(), 1)};
+      if (!ok(res.get()))
+        return fail(res.get(), pid);
+    }
+    return {};
+  }
+
+  /// The troupe_ids row of `pid` (zeros if none), locked until the end of
+  /// the transaction if `lock`.
+  caf::expected<ids> ids_row(const std::string& pid, bool lock) {
+    pg_params p;
+    p.add(pid);
+    auto res = lock ? run("lock_ids",
+                          "SELECT epoch, highest, state_revision FROM "
+                          "troupe_ids WHERE pid=$1 FOR UPDATE",
+                          p, {pg_text})
+                    : run("ids",
+                          "SELECT epoch, highest, state_revision FROM "
+                          "troupe_ids WHERE pid=$1",
+                          p, {pg_text});
+    if (!ok(res.get()))
+      return fail(res.get(), pid);
+    ids out;
+    if (PQntuples(res.get()) == 1) {
+      out.epoch = detail::pg_u64(res.get(), 0, 0);
+      out.highest = detail::pg_u64(res.get(), 0, 1);
+      out.state_revision = detail::pg_u64(res.get(), 0, 2);
+    }
+    return out;
+  }
+
+  caf::error check_locked_epoch(const std::string& pid, uint64_t epoch) {
+    auto row = ids_row(pid, true);
+    if (!row)
+      return row.error();
+    return detail::check_epoch(pid, row->epoch, epoch);
+  }
+
+  caf::expected<std::optional<record>>
+  load_one(const char* name, const char* sql, const std::string& pid) {
+    pg_params p;
+    p.add(pid);
+    auto res = run(name, sql, p, {pg_text});
+    if (!ok(res.get()))
+      return fail(res.get(), pid);
+    std::optional<record> out;
+    if (PQntuples(res.get()) > 0)
+      out = read_record(res.get(), 0);
+    return out;
+  }
+
+  static record read_record(const PGresult* res, int row) {
+    record x;
+    x.seq = detail::pg_u64(res, row, 0);
+    x.type = detail::pg_bytes(res, row, 1);
+    x.bytes = detail::pg_bytes(res, row, 2);
+    return x;
+  }
+
+  /// Runs `fn` in the open transaction, or in one of its own.
+  template <class F>
+  caf::expected<uint64_t> in_tx(F fn) {
+    if (in_tx_)
+      return fn();
+    if (auto err = begin())
+      return err;
+    auto res = fn();
+    if (!res) {
+      rollback();
+      return res;
+    }
+    if (auto err = commit())
+      return err;
+    return res;
+  }
+
+  /// Runs the prepared statement `name` (preparing it on first use on this
+  /// connection) with binary parameters and binary results.
+  pg_result run(const char* name, const std::string& sql, const pg_params& p,
+                const std::vector<Oid>& types) {
+    if (conn_ == nullptr)
+      return nullptr;
+    if (prepared_.count(name) == 0) {
+      pg_result prep{PQprepare(conn_, name, sql.c_str(),
+                               static_cast<int>(types.size()), types.data())};
+      if (!ok(prep.get()))
+        return prep;
+      prepared_.insert(name);
+    }
+    return pg_result{PQexecPrepared(conn_, name, p.size(), p.values(),
+                                    p.lengths(), p.formats(), 1)};
+  }
+
+  caf::error check_schema() {
+    pg_result res{PQexec(conn_, "SELECT version FROM troupe_schema")};
+    if (!ok(res.get()))
+      return fail(res.get(), "");
+    if (PQntuples(res.get()) > 0) {
+      std::string version = PQgetvalue(res.get(), 0, 0);
+      if (version != std::to_string(schema_version))
+        return make_error(errc::persistence_failed,
+                          "postgresql journal " + where_
+                            + " has schema version " + version
+                            + ", this troupe needs "
+                            + std::to_string(schema_version));
+      return {};
+    }
+    return exec("INSERT INTO troupe_schema VALUES("
+                + std::to_string(schema_version) + ")");
+  }
+
+  static bool ok(const PGresult* res) noexcept {
+    if (res == nullptr)
+      return false;
+    auto st = PQresultStatus(res);
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+  }
+
+  caf::error exec(const std::string& sql) {
+    if (conn_ == nullptr)
+      return fail(nullptr, "");
+    pg_result res{PQexec(conn_, sql.c_str())};
+    return ok(res.get()) ? caf::error{} : fail(res.get(), "");
+  }
+
+  /// `persistence_failed` with PostgreSQL's message, naming `pid`.
+  caf::error fail(const PGresult* res, const std::string& pid) {
+    std::string msg;
+    if (conn_ == nullptr)
+      msg = "not connected (reconnect first)";
+    else if (res != nullptr && PQresultErrorMessage(res)[0] != '\0')
+      msg = detail::pg_one_line(PQresultErrorMessage(res));
+    else
+      msg = detail::pg_one_line(PQerrorMessage(conn_));
+    std::string text = "postgresql journal " + where_;
+    if (!pid.empty())
+      text += ", persistence id '" + pid + "'";
+    return make_error(errc::persistence_failed, text + ": " + msg);
+  }
+
+  void close() {
+    if (conn_ != nullptr)
+      PQfinish(conn_);
+    conn_ = nullptr;
+    prepared_.clear();
+    in_tx_ = false;
+  }
+
+  std::string conninfo_;
+  std::string where_ = "(not connected)";
+  PGconn* conn_ = nullptr;
+  bool in_tx_ = false;
+  std::unordered_set<std::string> prepared_;
+};
+
+} // namespace
+
 caf::expected<std::unique_ptr<journal>>
-open_postgres_journal(const std::string&) {
-  return make_error(errc::bad_config, "journal: PostgreSQL is not built yet");
+open_postgres_journal(const std::string& conninfo) {
+  if (conninfo.empty())
+    return make_error(errc::bad_config, "journal: empty PostgreSQL location");
+  auto j = std::make_unique<postgres_journal>(conninfo);
+  if (auto err = j->open())
+    return err;
+  return std::unique_ptr<journal>{std::move(j)};
 }
 
 } // namespace troupe::persistence

@@ -20,8 +20,16 @@ namespace troupe::persistence {
 caf::expected<std::unique_ptr<journal>>
 open_sqlite_journal(const std::string& path);
 
-/// Opens a PostgreSQL journal (`postgresql://user@host:port/db`), creating
-/// its tables if needed.
+/// Opens a PostgreSQL journal (`postgresql://user@host:port/db` or any libpq
+/// connection string), creating its tables if needed; nodes opening one
+/// database at once serialize that on an advisory lock.
+///
+/// Several nodes may write to one database: every write locks the
+/// persistence id's row in `troupe_ids`, so a stale writer is fenced even
+/// while the new one is mid-transaction. An append of a few events is one
+/// round trip. `connect_timeout` defaults to 10 s. After a lost connection
+/// every call fails with `persistence_failed` until `reconnect()` succeeds
+/// (which abandons an open transaction).
 caf::expected<std::unique_ptr<journal>>
 open_postgres_journal(const std::string& conninfo);
 
