@@ -80,9 +80,10 @@ struct row_data {
 /// A connection with prepared statements on troupe's schema.
 class raw_sqlite {
 public:
-  /// `rowid_table`: an experiment, not troupe's schema: events in a rowid
-  /// table (appended in commit order) with a unique index on (pid, seq).
-  raw_sqlite(const std::string& path, bool full, bool rowid_table = false) {
+  /// `rowid_table` (troupe's schema): events in a rowid table (appended in
+  /// commit order) with a unique index on (pid, seq); false: an experiment,
+  /// a table clustered on (pid, seq), troupe's first schema.
+  raw_sqlite(const std::string& path, bool full, bool rowid_table = true) {
     if (sqlite3_open_v2(path.c_str(), &db_,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
                           | SQLITE_OPEN_NOMUTEX,
