@@ -44,15 +44,14 @@ inline bool crash_drill(caf::scoped_actor& self, caf::scoped_actor& events,
                            << ", then failed: " << troupe::describe(e)
                            << std::endl;
                });
-  // A remote child is respawned from its spec (a new actor, the name
-  // rebound); a local one restarts in place (same actor, no event).
-  if (old.node() != self->node()
-      && !await_names(events, [&](const troupe::name_event& e) {
-           if (e.name != name || !e.holder || e.holder == old)
-             return false;
-           book.set(i, e.holder);
-           return true;
-         }))
+  // An account is a remote child: respawned from its spec (a new actor,
+  // its name rebound), on any node that hosts accounts.
+  if (!await_names(events, [&](const troupe::name_event& e) {
+        if (e.name != name || !e.holder || e.holder == old)
+          return false;
+        book.set(i, e.holder);
+        return true;
+      }))
     throw std::runtime_error(id + " was not restarted within 20 s");
   Info info;
   info.set_account(id);

@@ -24,7 +24,7 @@ namespace {
 
 const char* usage =
     "usage: launch [--nodes N] [--ports P1,P2,..] [--logs DIR] [--timeout S]\n"
-    "              [--tls DIR | --secret S] "
+    "              [--tls DIR | --secret S] [--journal LOC] "
     "EXAMPLE [ARGS...]\n"
     "  --nodes N     serve nodes to start (1-16, default 3)\n"
     "  --ports LIST  their ports, 0 for one the OS chooses (default: all 0)\n"
@@ -32,7 +32,9 @@ const char* usage =
     "  --timeout S   bound on the example's run in seconds (default 300)\n"
     "  --tls DIR     TLS between all processes, with the CA and certificates\n"
     "                in DIR (tools/tls/make-dev-ca DIR n1 n2 n3 run tool)\n"
-    "  --secret S    a cluster secret every process must prove it knows\n";
+    "  --secret S    a cluster secret every process must prove it knows\n"
+    "  --journal LOC every process's journal (default: sqlite:LOGS/journal.db,\n"
+    "                one file they share; or postgresql://...)\n";
 
 int bad(const std::string& what) {
   std::cerr << "launch: " << what << "\n" << usage;
@@ -77,6 +79,10 @@ int main(int argc, char** argv) {
         return bad("--tls: no readable " + value + "/ca.pem (make one with "
                    "tools/tls/make-dev-ca " + value + " n1 n2 n3 run tool)");
       opts.tls = value;
+    } else if (flag == "--journal") {
+      if (value.empty())
+        return bad("--journal takes a location");
+      opts.journal = value;
     } else if (flag == "--secret") {
       if (value.empty())
         return bad("--secret takes a non-empty secret");

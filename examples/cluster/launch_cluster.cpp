@@ -72,7 +72,10 @@ int run(const options& o) {
       args.insert(args.begin() + 3, {"--secret", o.secret});
     // One journal for every process: persistent actors that move between
     // nodes find their state (SQLite's locks serve several processes).
-    args.insert(args.begin() + 3, {"--journal", "sqlite:" + logs + "/journal.db"});
+    args.insert(args.begin() + 3,
+                {"--journal", o.journal.empty()
+                                  ? "sqlite:" + logs + "/journal.db"
+                                  : o.journal});
     auto log = logs + "/" + name + ".log";
     auto& c = f.start(name, args, log, echo);
     std::cout << "NODE " << name << " pid=" << c.pid << " log=" << log

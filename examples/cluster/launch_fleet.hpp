@@ -94,6 +94,8 @@ struct options {
   // tool (tools/tls/make-dev-ca DIR n1 n2 n3 run tool). Empty: plaintext.
   std::string tls;
   std::string secret; // the cluster secret (plaintext clusters)
+  // Every process's --journal; empty: sqlite:<logs>/journal.db.
+  std::string journal;
 };
 
 /// Starts the cluster, runs the example, prints the tree, stops everything

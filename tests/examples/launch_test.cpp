@@ -2,6 +2,8 @@
 // process left behind, whether the example succeeds, fails or is stopped.
 #include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 
 #include <poll.h>
@@ -12,6 +14,7 @@
 
 #include "child_process.hpp"
 #include "output.hpp"
+#include "runtime/persistence/postgres_server.hpp"
 
 using troupe::test::child_process;
 using troupe::test::has_line;
@@ -114,6 +117,35 @@ TEST(Launch, BankKeepsEveryCentWhenANodeHostingAccountsIsKilled) {
         has_line(lines, std::string{"^STOPPED "} + name + " pid=\\d+ exit=0$"))
         << name << "\n"
         << launch.output();
+  expect_all_gone(launch, 4);
+}
+
+// The same across machines' worth of setup: 3 nodes and PostgreSQL. The
+// killed node's accounts come back on the live node with their balances
+// (the total would drop otherwise) from the database every node shares.
+TEST(Launch, BankOnPostgresqlKeepsEveryCentWhenANodeHostingAccountsIsKilled) {
+  auto& pg = troupe::test::postgres_server::shared();
+  auto db = pg.fresh_database("bank");
+  log_folder logs;
+  child_process launch{{TROUPE_LAUNCH_BIN, "--nodes", "3", "--logs",
+                        logs.path.string(), "--journal", db, "bank",
+                        "--transfers", "2000", "--kill-drill", "3000"}};
+  ASSERT_EQ(launch.wait_exit(std::chrono::seconds{100}), 0) << launch.output();
+  auto lines = launch.lines();
+  EXPECT_TRUE(has_line(lines, "^crash: .*balance now \\d+ \\(kept\\); total "
+                              "100000 -> 100000: conserved"))
+      << launch.output();
+  EXPECT_TRUE(has_line(lines, "^kill -9: the node hosting account-3 .* total "
+                              "100000 -> 100000: conserved"))
+      << launch.output();
+  EXPECT_EQ(match_line(lines, "^STOPPED (n[23]) pid=\\d+ exit=137$").size(), 1u)
+      << launch.output();
+  // Every node logged that it keeps its state in PostgreSQL.
+  for (auto name : {"n1", "n2", "n3"}) {
+    std::ifstream in{logs.path / (std::string{name} + ".log")};
+    std::string text{std::istreambuf_iterator<char>{in}, {}};
+    EXPECT_NE(text.find("(postgresql)"), std::string::npos) << name;
+  }
   expect_all_gone(launch, 4);
 }
 
