@@ -56,6 +56,11 @@ public:
     PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
     where_ = std::string{PQuser(conn_)} + "@" + PQhost(conn_) + ":"
              + PQport(conn_) + "/" + PQdb(conn_);
+    // A node frozen in the middle of a batch holds its rows' locks, which
+    // would block every other node's recovery of those ids until it wakes:
+    // the server ends such a session (and its locks) after 3 s idle.
+    if (auto err = exec("SET idle_in_transaction_session_timeout = 3000"))
+      return err;
     if (auto err = exec("BEGIN ISOLATION LEVEL READ COMMITTED"))
       return err;
     auto err = exec(schema_lock_sql);

@@ -247,8 +247,12 @@ caf::atom_value on_child_failed(supervisor_actor* self,
   caf::atom_value restart = detail::restart_atom::value;
   auto child = find(self, addr);
   if (child == nullptr) {
-    // An actor its start function spawned besides the child: not this
+    // On another node: an old incarnation of a child that was moved (its
+    // node was frozen or cut off): restarting it would make two. Here: an
+    // actor its start function spawned besides the child, not this
     // supervisor's to count; it keeps restarting in place while we run.
+    if (addr.node() != self->node())
+      return stop;
     return st.stopping ? stop : restart;
   }
   if (st.stopping)

@@ -1,7 +1,7 @@
 // A cluster member for the multi-process tests.
 //
 //   troupe_cluster_node [node flags] [supervise=N] [children=K]
-//                       [max_restarts=R] [period_ms=P]
+//                       [max_restarts=R] [period_ms=P] [tally=1]
 //
 // Registers the actor type "echo" (see echo_actor.hpp) so that other nodes
 // can spawn it here, and prints what the tests synchronise on:
@@ -18,7 +18,9 @@
 //                                   "worker-<K-1>" (id and cluster name).
 //                                   The root's intensity: max_restarts=R
 //                                   (10 unless given) within period_ms=P
-//                                   (5000 unless given).
+//                                   (5000 unless given). With tally=1 the
+//                                   children are of type "tally" (see
+//                                   tally_actor.hpp; needs --journal).
 #include <atomic>
 #include <iostream>
 #include <mutex>
@@ -32,6 +34,7 @@
 #include <troupe/supervision/supervisor.hpp>
 
 #include "echo_actor.hpp"
+#include "tally_actor.hpp"
 
 namespace {
 
@@ -68,6 +71,7 @@ int main(int argc, char** argv) {
   }
   size_t supervise_at = 0;
   size_t children = 0;
+  bool tally = false;
   troupe::supervisor_flags flags;
   flags.max_restarts = 10;
   for (auto& arg : parsed->positional) {
@@ -85,6 +89,8 @@ int main(int argc, char** argv) {
       flags.max_restarts = *x;
     else if (auto x = value("period_ms"))
       flags.period = std::chrono::milliseconds{*x};
+    else if (auto x = value("tally"))
+      tally = *x != 0;
   }
   troupe::node n{parsed->config};
   troupe::test::add_echo_types(n);
@@ -92,12 +98,19 @@ int main(int argc, char** argv) {
                                              const caf::message&) {
     return troupe::spawn(sys, worker, name);
   });
+  n.add_actor_type("tally", [name = n.name()](caf::actor_system& sys,
+                                              const caf::message& args) {
+    if (!args.match_elements<std::string>())
+      return caf::actor{};
+    return troupe::spawn(sys, troupe::test::tally,
+                         args.get_as<std::string>(0), name);
+  });
   if (auto err = n.start()) {
     std::cerr << "cluster_node: " << troupe::describe(err) << '\n';
     return 1;
   }
-  auto printer = n.system().spawn([&n, supervise_at, children,
-                                   flags](caf::event_based_actor* self) {
+  auto printer = n.system().spawn([&n, supervise_at, children, flags,
+                                   tally](caf::event_based_actor* self) {
     auto last_up = std::make_shared<size_t>(0);
     auto started = std::make_shared<bool>(false);
     return caf::behavior{
@@ -122,7 +135,11 @@ int main(int argc, char** argv) {
           for (size_t i = 0; i < children; ++i) {
             auto id = "worker-" + std::to_string(i);
             specs.emplace_back(
-              n.remote_child(id, "echo", id, troupe::placement::spread));
+              tally ? n.remote_child(id, "tally", id,
+                                     troupe::placement::spread,
+                                     caf::make_message(id))
+                    : n.remote_child(id, "echo", id,
+                                     troupe::placement::spread));
           }
           n.start_root(flags, std::move(specs));
           say("SUPERVISING");
