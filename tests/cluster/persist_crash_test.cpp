@@ -206,16 +206,16 @@ protected:
         return;
       auto j = tp::open_journal(verify_at);
       ASSERT_TRUE(j) << troupe::describe(j.error());
-      uint64_t beyond = 0;
+      int64_t beyond = 0;
       for (int a = 1; a <= actors; ++a) {
         stored_[a] = verify(**j, a, acked[a]);
-        beyond += stored_[a] - acked[a];
+        beyond += static_cast<int64_t>(stored_[a] - acked[a]);
       }
       std::cout << "round " << round << ": killed after " << target
                 << " acknowledgements; batches stored";
       for (int a = 1; a <= actors; ++a)
         std::cout << ' ' << stored_[a];
-      std::cout << " (" << beyond << " unacknowledged but whole)" << std::endl;
+      std::cout << " (" << beyond << " more than acknowledged)" << std::endl;
     }
     SCOPED_TRACE("the last restart, seed " + std::to_string(seed));
     run_writer(locations[0], 0);
