@@ -14,7 +14,10 @@
 // Catches: a batch committed in pieces (one transaction per event, or a
 // commit between a batch's events), an acknowledgement sent before the
 // commit, a recovery that skips or repeats events, sequence numbers taken
-// from a stale count after a crash.
+// from a stale count after a crash. Checked by breaking the runtime on
+// purpose (not committed): SQLite committing each event of an append on its
+// own fails with "batch N is partial"; the journal service replying before
+// its commit fails with "acknowledged batch N is missing".
 //
 // TROUPE_CRASH_SEED=<n> replays a run's kill points.
 #include <csignal>

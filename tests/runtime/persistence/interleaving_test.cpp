@@ -20,7 +20,9 @@
 // events land after the new one's: "accepted a stale write" / a duplicate
 // sequence number), an answer sent before the write is durable or for a
 // refused write, a refused write that leaves something behind, a stale
-// incarnation that keeps running after it was fenced.
+// incarnation that keeps running after it was fenced. Checked by making
+// detail::check_epoch accept every epoch (not committed): seed 1 fails with
+// "the journal accepted a write of the stale incarnation".
 #include <algorithm>
 #include <iostream>
 #include <map>
