@@ -66,6 +66,37 @@ TEST_F(DurableState, AStaleIncarnationCannotOverwriteTheNewOne) {
   EXPECT_EQ((*st)->seq, 2u);
 }
 
+// Regression: a second save in the same handler used to carry the same
+// revision as the first (revision_conflict, the actor failed).
+TEST_F(DurableState, SeveralSavesInOneHandlerAreStoredInCallOrder) {
+  auto r = troupe::spawn(*ctx.sys, [](state_actor* self) -> caf::behavior {
+    self->setup({"register", "many"});
+    return {
+      [self](set_atom, int64_t x) -> caf::result<int64_t> {
+        auto rp = self->make_response_promise<int64_t>();
+        troupe_test::CounterState a;
+        a.set_total(x);
+        self->save(a, [] {});
+        troupe_test::CounterState b;
+        b.set_total(x + 1);
+        self->save(b, [rp, self]() mutable {
+          rp.deliver(static_cast<int64_t>(self->revision()));
+        });
+        return rp;
+      },
+      [self](total_atom) { return static_cast<int64_t>(self->state().total()); },
+    };
+  });
+  auto res = ask(r, set_atom::value, int64_t{10});
+  ASSERT_TRUE(res) << describe(res.error());
+  EXPECT_EQ(*res, 2); // the revision after both saves
+  EXPECT_EQ(*ask(r, total_atom::value), 11);
+  auto j = persistence::make_memory_journal(store);
+  auto st = j->load_state("register|many");
+  ASSERT_TRUE(st && st->has_value());
+  EXPECT_EQ((*st)->seq, 2u);
+}
+
 // Bytes of troupe_test.CounterEvent as "v1" code wrote them: a message of
 // that name with only `add`, built at run time from its own descriptor.
 std::string v1_event_bytes(int64_t add) {

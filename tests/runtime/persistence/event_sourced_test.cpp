@@ -141,6 +141,60 @@ TEST_F(EventSourced, AStaleIncarnationIsFencedAndStopsForGood) {
   EXPECT_EQ(seqs, (std::vector<uint64_t>{1, 2})); // no gap, no duplicate
 }
 
+// Regression: a second persist in the same handler used to be numbered
+// from the state before the first was stored (revision_conflict, the
+// actor failed) and the first one's `then` never ran.
+TEST_F(EventSourced, SeveralPersistsInOneHandlerAreStoredInCallOrder) {
+  auto order = std::make_shared<std::vector<std::string>>();
+  auto c = troupe::spawn(*ctx.sys, [order](counter_actor* self) -> caf::behavior {
+    self->setup({"counter", "many"}, apply_counter);
+    auto ev = [](int64_t n, const char* note) {
+      troupe_test::CounterEvent e;
+      e.set_add(n);
+      e.set_note(note);
+      return e;
+    };
+    return {
+      [self, order, ev](add_atom, int64_t n) -> caf::result<int64_t> {
+        auto rp = self->make_response_promise<int64_t>();
+        self->persist(ev(n, "a"), [self, order, ev, n] {
+          order->push_back("then a");
+          self->persist(ev(n, "c"), [order] { order->push_back("then c"); });
+        });
+        self->persist(std::vector<troupe_test::CounterEvent>{ev(n, "b1"),
+                                                             ev(n, "b2")},
+                      [rp, order](const troupe_test::CounterState& s) mutable {
+                        order->push_back("then b");
+                        rp.deliver(static_cast<int64_t>(s.total()));
+                      });
+        return rp;
+      },
+      [self](total_atom) { return static_cast<int64_t>(self->state().total()); },
+    };
+  });
+  self->monitor(c);
+  auto res = ask(c, add_atom::value, int64_t{1});
+  ASSERT_TRUE(res) << describe(res.error());
+  EXPECT_EQ(*res, 3); // a, b1, b2 stored and applied when b is answered
+  EXPECT_EQ(*ask(c, total_atom::value), 4);
+  EXPECT_EQ(*order, (std::vector<std::string>{"then a", "then b", "then c"}));
+  std::vector<std::string> notes;
+  std::vector<uint64_t> seqs;
+  auto j = persistence::make_memory_journal(store);
+  ASSERT_FALSE(j->replay("counter|many", 1, 100, 100, [&](persistence::record&& x) {
+    troupe_test::CounterEvent e;
+    e.ParseFromString(x.bytes);
+    notes.push_back(e.note());
+    seqs.push_back(x.seq);
+  }));
+  EXPECT_EQ(notes, (std::vector<std::string>{"a", "b1", "b2", "c"}));
+  EXPECT_EQ(seqs, (std::vector<uint64_t>{1, 2, 3, 4}));
+  self->receive([&](caf::down_msg& dm) { ADD_FAILURE() << describe(dm.reason); },
+                caf::after(0ms) >> [] {});
+  self->send_exit(c, caf::exit_reason::kill);
+  settle();
+}
+
 TEST_F(EventSourced, AFailedWriteAnswersWithTheErrorAndRecoversFromTheStore) {
   troupe::child_spec spec;
   spec.id = "counter";

@@ -3,7 +3,9 @@
 // compare-and-set.
 #pragma once
 
+#include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -48,9 +50,19 @@ public:
   }
 
   /// Stores `next` as the next revision, then calls `then(state)` (or
-  /// `then()`).
+  /// `then()`). A save made while an earlier one is in flight waits for it
+  /// (saves are stored in the order they were made).
   template <class Then>
   void save(State next, Then then) {
+    if (writing_) {
+      auto args = std::make_shared<std::pair<State, Then>>(std::move(next),
+                                                           std::move(then));
+      deferred_.push_back([this, args] {
+        save(std::move(args->first), std::move(args->second));
+      });
+      return;
+    }
+    writing_ = true;
     detail::journal_job job;
     job.kind = detail::job_kind::save_state;
     job.records.push_back(detail::encode_record(revision() + 1, next));
@@ -58,6 +70,12 @@ public:
           [this, next = std::move(next), then = std::move(then)]() mutable {
             state_ = std::move(next);
             set_last_seq(revision() + 1);
+            writing_ = false;
+            if (!deferred_.empty()) {
+              auto queued = std::move(deferred_.front());
+              deferred_.pop_front();
+              queued();
+            }
             if constexpr (std::is_invocable_v<Then&, const State&>)
               then(state_);
             else
@@ -90,6 +108,8 @@ private:
     state_ = State{};
     set_last_seq(0);
     set_epoch(0);
+    writing_ = false;
+    deferred_.clear();
     user_ = guard(init_(this));
     if (pid().empty()) {
       quit(make_error(errc::bad_config,
@@ -120,6 +140,9 @@ private:
   init_fn init_;
   State state_;
   std::string type_name_;
+  /// Whether a save is in flight, and the saves made meanwhile.
+  bool writing_ = false;
+  std::deque<std::function<void()>> deferred_;
 };
 
 } // namespace troupe::persistence

@@ -5,6 +5,7 @@
 
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -109,13 +110,25 @@ public:
   }
 
   /// Stores `evs` atomically (all or none), applies them in order, then
-  /// calls `then(state)` (or `then()`).
+  /// calls `then(state)` (or `then()`). A handler may persist several
+  /// times: a call made while an earlier write is in flight waits for it
+  /// (the calls are stored in the order they were made, each after the
+  /// `then` of the previous one applied its events).
   template <class Then>
   void persist(std::vector<Event> evs, Then then) {
+    if (writing_) {
+      auto args = std::make_shared<std::pair<std::vector<Event>, Then>>(
+        std::move(evs), std::move(then));
+      deferred_.push_back([this, args] {
+        persist(std::move(args->first), std::move(args->second));
+      });
+      return;
+    }
     if (evs.empty()) {
       call(then);
       return;
     }
+    writing_ = true;
     detail::journal_job job;
     job.kind = detail::job_kind::append;
     auto seq = last_sequence_nr();
@@ -127,6 +140,14 @@ public:
               apply_(state_, ev);
             set_last_seq(last_sequence_nr() + evs.size());
             maybe_snapshot();
+            writing_ = false;
+            // The next queued persist goes first: one that `then` makes
+            // queues behind it, in call order.
+            if (!deferred_.empty()) {
+              auto next = std::move(deferred_.front());
+              deferred_.pop_front();
+              next();
+            }
             call(then);
           });
   }
@@ -165,6 +186,8 @@ private:
     set_last_seq(0);
     set_epoch(0);
     snapshots_.clear();
+    writing_ = false;
+    deferred_.clear();
     apply_ = nullptr;
     on_recovered_ = nullptr;
     user_ = guard(init_(this));
@@ -235,6 +258,9 @@ private:
   std::string type_name_;
   /// Sequence numbers of the snapshots this incarnation knows are kept.
   std::deque<uint64_t> snapshots_;
+  /// Whether a persist is in flight, and the persists made meanwhile.
+  bool writing_ = false;
+  std::deque<std::function<void()>> deferred_;
 };
 
 } // namespace troupe::persistence
