@@ -65,7 +65,12 @@ TEST(PersistentPartition, AFrozenNodesStaleIncarnationsCannotWrite) {
   troupe::test::add_echo_types(client);
   ASSERT_FALSE(client.start());
   ASSERT_TRUE(n1.wait_for_line("SUPERVISING")) << n1.output();
-  caf::scoped_actor names{client.system()}, self{client.system()};
+  // Scoped actors end before the client node shuts down (else it waits
+  // for them).
+  auto names_ptr = std::make_unique<caf::scoped_actor>(client.system());
+  auto self_ptr = std::make_unique<caf::scoped_actor>(client.system());
+  auto& names = *names_ptr;
+  auto& self = *self_ptr;
   client.subscribe_names(names);
   // Where each child runs, and its total before the freeze.
   auto ask = [&](const std::string& name) {
@@ -120,10 +125,14 @@ TEST(PersistentPartition, AFrozenNodesStaleIncarnationsCannotWrite) {
             << (seen ? "refused by the journal: " + *seen
                      : std::string{"stopped before they wrote"})
             << "\n";
+  if (getenv("TROUPE_TEST_VERBOSE"))
+    std::cerr << n3.output() << "\n";
   // Let the new incarnations write a while longer: a sign of life after
   // n3's wake-up, read from the journal below.
   for (auto& name : frozen)
     (void) ask(name);
+  names_ptr.reset();
+  self_ptr.reset();
   client.shutdown();
   for (auto* p : {&n1, &n2, &n3}) {
     p->signal(SIGTERM);
