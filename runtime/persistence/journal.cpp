@@ -64,6 +64,15 @@ caf::error journal::reconnect() {
   return {};
 }
 
+std::vector<caf::error>
+journal::append_all(const std::vector<append_request>& xs) {
+  std::vector<caf::error> out;
+  out.reserve(xs.size());
+  for (auto& x : xs)
+    out.push_back(append(*x.pid, x.epoch, *x.events));
+  return out;
+}
+
 caf::expected<recovery> journal::recover(const std::string& pid) {
   recovery out;
   auto epoch = take_epoch(pid);

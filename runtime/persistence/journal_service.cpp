@@ -173,6 +173,37 @@ struct journal_service::impl {
     size_t events = 0;
     uint64_t recovered = 0;
     for (size_t i = 0; i < jobs.size(); ++i) {
+      // A run of appends goes to the journal in one call (one round trip
+      // to PostgreSQL).
+      if (jobs[i].kind == job_kind::append) {
+        auto end = i;
+        std::vector<journal::append_request> reqs;
+        while (end < jobs.size() && jobs[end].kind == job_kind::append) {
+          reqs.push_back({&jobs[end].pid, jobs[end].epoch,
+                          &jobs[end].records});
+          ++end;
+        }
+        if (reqs.size() > 1) {
+          auto res = j->append_all(reqs);
+          for (size_t k = 0; k < reqs.size(); ++k) {
+            auto& err = res[k];
+            if (err && !refusal(err)) {
+              j->rollback();
+              broken = true;
+              log(log_level::error,
+                  fmt::format("journal ({}): batch of {} rolled back: {}",
+                              kind_name, jobs.size(), describe(err)));
+              fail_all(jobs, err);
+              return;
+            }
+            if (!err)
+              events += jobs[i + k].records.size();
+            errs[i + k] = std::move(err);
+          }
+          i = end - 1;
+          continue;
+        }
+      }
       size_t n = 0;
       auto err = run(jobs[i], recs[i], n);
       if (err && !refusal(err)) {

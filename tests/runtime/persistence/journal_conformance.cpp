@@ -244,3 +244,47 @@ TEST_P(JournalConformance, AnotherConnectionSeesCommitsAndFencesTheFirst) {
 
 } // namespace
 } // namespace troupe::test
+
+namespace troupe::test {
+namespace {
+
+TEST_P(JournalConformance, AppendAllAnswersEachRequestAsAppendWould) {
+  auto ea = *j_->take_epoch("m|a");
+  auto eb = *j_->take_epoch("m|b");
+  auto ec = *j_->take_epoch("m|c");
+  ASSERT_FALSE(j_->append("m|c", ec, events(1, 1)));
+  std::vector<std::string> pids;
+  for (int i = 0; i < 300; ++i)
+    pids.push_back("m|many-" + std::to_string(i));
+  std::vector<uint64_t> epochs;
+  for (auto& pid : pids)
+    epochs.push_back(*j_->take_epoch(pid));
+  auto one = events(1, 1), two = events(1, 2), big = events(1, 40);
+  auto gap = events(3, 3);
+  std::vector<persistence::journal::append_request> reqs;
+  std::string a = "m|a", b = "m|b", c = "m|c";
+  reqs.push_back({&a, ea, &two});       // fine
+  reqs.push_back({&b, eb + 5, &one});   // stale (wrong) epoch
+  reqs.push_back({&c, ec, &gap});       // not the next sequence number
+  reqs.push_back({&b, eb, &big});       // more events than one statement
+  for (size_t i = 0; i < pids.size(); ++i)
+    reqs.push_back({&pids[i], epochs[i], &one});
+  ASSERT_FALSE(j_->begin());
+  auto res = j_->append_all(reqs);
+  ASSERT_FALSE(j_->commit());
+  ASSERT_EQ(res.size(), reqs.size());
+  EXPECT_FALSE(res[0]) << describe(res[0]);
+  EXPECT_TRUE(is(res[1], errc::writer_fenced)) << describe(res[1]);
+  EXPECT_TRUE(is(res[2], errc::revision_conflict)) << describe(res[2]);
+  EXPECT_FALSE(res[3]) << describe(res[3]);
+  for (size_t i = 4; i < res.size(); ++i)
+    EXPECT_FALSE(res[i]) << i << ": " << describe(res[i]);
+  EXPECT_EQ(seqs(*j_, "m|a"), (v{1, 2}));
+  EXPECT_EQ(seqs(*j_, "m|b").size(), 40u);
+  EXPECT_EQ(seqs(*j_, "m|c"), (v{1}));
+  EXPECT_EQ(seqs(*j_, "m|many-299"), (v{1}));
+  EXPECT_EQ(*j_->highest_seq("m|many-150"), 1u);
+}
+
+} // namespace
+} // namespace troupe::test

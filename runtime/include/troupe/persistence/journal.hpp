@@ -84,6 +84,20 @@ public:
   virtual caf::error append(const std::string& pid, uint64_t epoch,
                             const std::vector<record>& events) = 0;
 
+  /// One append of `append_all`; the pointers stay valid during the call.
+  struct append_request {
+    const std::string* pid;
+    uint64_t epoch;
+    const std::vector<record>* events;
+  };
+
+  /// Appends for several ids in the open transaction, one result per
+  /// request, each as `append` would give it. The PostgreSQL journal sends
+  /// them in one round trip (libpq's pipeline mode); the default calls
+  /// `append` for each.
+  virtual std::vector<caf::error>
+  append_all(const std::vector<append_request>& xs);
+
   /// Calls `fn` for each event of `pid` with `from <= seq <= to`, oldest
   /// first, at most `max` of them.
   virtual caf::error replay(const std::string& pid, uint64_t from,
