@@ -225,6 +225,66 @@ protected:
   }
 };
 
+/// Two writer processes on one journal, as a node that was cut off and its
+/// replacement: B starts while A writes the same ids. B's recovery takes
+/// new writer epochs; A's next writes are refused (A logs writer_fenced
+/// and its writers stop), B carries on, and the journal holds the model's
+/// whole batches without gap or duplicate.
+class PersistZombie : public PersistCrash {
+protected:
+  void two_writers(const std::string& where) {
+    auto args = std::vector<std::string>{program("troupe_persist_writer"),
+                                         where, std::to_string(actors)};
+    child_process a{args};
+    for (int i = 1; i <= actors; ++i)
+      ASSERT_TRUE(a.wait_for_line("RECOVERED " + std::to_string(i) + " ", 30s))
+        << a.output();
+    ASSERT_TRUE(a.wait_for_line("ACK ", 30s)) << a.output();
+    child_process b{args};
+    std::map<int, uint64_t> acked;
+    for (int i = 1; i <= actors; ++i) {
+      auto line = b.wait_for_line("RECOVERED " + std::to_string(i) + " ", 30s);
+      ASSERT_TRUE(line) << b.output();
+      std::istringstream in{line->substr(10)};
+      int actor = 0;
+      uint64_t k = 0;
+      in >> actor >> k;
+      acked[actor] = k;
+    }
+    auto refused = a.wait_for_line("a newer incarnation took its writer epoch",
+                                   30s);
+    EXPECT_TRUE(refused) << "the stale writer was not refused:\n"
+                         << a.output();
+    auto mark = b.line_count();
+    ASSERT_TRUE(b.wait_for_line("ACK ", 30s, mark)) << b.output();
+    b.signal(SIGKILL);
+    a.signal(SIGKILL);
+    EXPECT_TRUE(b.wait_exit(30s));
+    EXPECT_TRUE(a.wait_exit(30s));
+    for (auto& x : acks_of(b.lines()))
+      acked[x.actor] = std::max(acked[x.actor], x.batch);
+    auto j = tp::open_journal(where);
+    ASSERT_TRUE(j) << troupe::describe(j.error());
+    for (int i = 1; i <= actors; ++i)
+      verify(**j, i, acked[i]);
+  }
+};
+
+TEST_F(PersistZombie, SqliteRefusesTheStaleProcessesWrites) {
+  troupe::test::temp_dir dir;
+  two_writers("sqlite:" + dir.file("journal.db"));
+}
+
+TEST_F(PersistZombie, PostgresRefusesTheStaleProcessesWrites) {
+  std::string info;
+  try {
+    info = troupe::test::postgres_server::shared().fresh_database("zombie");
+  } catch (const std::exception& ex) {
+    FAIL() << ex.what();
+  }
+  two_writers(info);
+}
+
 TEST_F(PersistCrash, SqliteKeepsWholeBatchesAcrossKills) {
   troupe::test::temp_dir dir;
   auto path = dir.file("journal.db");
