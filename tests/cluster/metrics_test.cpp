@@ -5,12 +5,14 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include <caf/scoped_actor.hpp>
 #include <gtest/gtest.h>
 
 #include "child_process.hpp"
 #include "echo_actor.hpp"
+#include "tally_actor.hpp"
 #include "troupe/error.hpp"
 #include "troupe/node/node.hpp"
 #include "troupe/supervision/supervisor.hpp"
@@ -153,4 +155,52 @@ TEST(Metrics, OffUnlessAPortIsConfigured) {
   troupe::node n{cfg};
   ASSERT_FALSE(n.start());
   EXPECT_EQ(n.metrics_port(), 0);
+}
+
+// A node with a journal shows its figures: events written after a persist
+// was acknowledged, batches, recoveries.
+TEST(Metrics, ShowTheJournalsFigures) {
+  troupe::node_config cfg;
+  cfg.name = "journaled";
+  cfg.log = troupe::log_level::warn;
+  cfg.metrics_port = 0;
+  cfg.journal = "memory:";
+  troupe::node n{cfg};
+  ASSERT_FALSE(n.start());
+  auto tally = troupe::spawn(n.system(), troupe::test::tally,
+                             std::string{"metrics"}, n.name());
+  {
+    caf::scoped_actor self{n.system()};
+    // The tally writes by itself; wait until it has stored a few events.
+    uint64_t total = 0;
+    for (int i = 0; i < 500 && total < 3; ++i) {
+      self->request(tally, std::chrono::seconds{5}, troupe_test::Ping{})
+        .receive([&](troupe_test::Pong& x) { total = x.seq(); },
+                 [&](caf::error& err) {
+                   FAIL() << troupe::describe(err);
+                 });
+      if (total < 3)
+        std::this_thread::sleep_for(std::chrono::milliseconds{2});
+    }
+    ASSERT_GE(total, 3u);
+  }
+  child_process curl{{"/usr/bin/curl", "-sS", "--max-time", "10",
+                      "http://127.0.0.1:" + std::to_string(n.metrics_port())
+                        + "/metrics"}};
+  ASSERT_EQ(curl.wait_exit(), 0) << curl.output();
+  auto value = [&](const std::string& name) -> double {
+    for (auto& line : curl.lines())
+      if (line.rfind(name + " ", 0) == 0)
+        return std::stod(line.substr(name.size() + 1));
+    ADD_FAILURE() << name << " missing\n" << curl.output();
+    return -1;
+  };
+  EXPECT_GE(value("troupe_journal_events_written_total"), 3);
+  EXPECT_GE(value("troupe_journal_batches_total"), 3);
+  EXPECT_GE(value("troupe_journal_batch_jobs_total"), 3);
+  EXPECT_GE(value("troupe_journal_batch_jobs_max"), 1);
+  EXPECT_EQ(value("troupe_journal_recoveries_total"), 1);
+  EXPECT_GT(value("troupe_journal_write_seconds_total"), 0);
+  EXPECT_EQ(value("troupe_journal_failures_total"), 0);
+  caf::anon_send_exit(tally, caf::exit_reason::user_shutdown);
 }
