@@ -9,6 +9,7 @@
 
 #include "persistence/journal_checks.hpp"
 #include "persistence/pg_statement.hpp"
+#include "persistence/postgres_pipeline.hpp"
 #include "persistence/postgres_sql.hpp"
 #include "troupe/error.hpp"
 #include "troupe/persistence/sql_journals.hpp"
@@ -187,24 +188,26 @@ public:
     return res ? caf::error{} : res.error();
   }
 
-  /// The fast appends of `xs` in libpq's pipeline mode, 256 statements per
-  /// round trip (a bound, so that neither side's socket buffer fills while
-  /// the other waits); what they refuse, and what is not eligible, then
-  /// takes `append` one by one (which says why, or writes it).
+  /// The fast appends of `xs` in libpq's pipeline mode, `pipeline_chunk`
+  /// statements per round trip (postgres_pipeline.cpp); what they refuse,
+  /// and what is not eligible, then takes `append` one by one (which says
+  /// why, or writes it).
   std::vector<caf::error>
   append_all(const std::vector<append_request>& xs) override {
     std::vector<caf::error> out(xs.size());
     std::vector<bool> done(xs.size(), false);
     std::vector<size_t> fast;
     for (size_t i = 0; i < xs.size(); ++i)
-      if (fast_eligible(*xs[i].pid, *xs[i].events))
+      if (detail::fast_eligible(*xs[i].pid, *xs[i].events))
         fast.push_back(i);
     if (conn_ != nullptr && fast.size() > 1) {
+      using detail::pipeline_chunk;
       for (size_t at = 0; at < fast.size(); at += pipeline_chunk) {
         std::vector<size_t> chunk(
           fast.begin() + at,
           fast.begin() + std::min(fast.size(), at + pipeline_chunk));
-        if (auto err = pipeline(xs, chunk, done)) {
+        if (auto err = detail::pipeline_appends({conn_, prepared_, where_},
+                                                xs, chunk, done)) {
           for (auto& e : out)
             e = err;
           return out;
@@ -354,107 +357,6 @@ private:
 
   /// One round trip: true if the events were written, false if the row did
   /// not match (the caller then explains the refusal on the slow path).
-  static constexpr size_t pipeline_chunk = 256;
-
-  static bool fast_eligible(const std::string& pid,
-                            const std::vector<record>& events) {
-    return !events.empty() && events.size() <= max_fast_events
-           && events.front().seq > 0
-           && !detail::check_append(pid, events.front().seq - 1, events);
-  }
-
-  /// Sends the fast appends `idx` of `xs` in one pipeline and marks those
-  /// that wrote in `done`; an error means the transaction is lost.
-  caf::error pipeline(const std::vector<append_request>& xs,
-                      const std::vector<size_t>& idx,
-                      std::vector<bool>& done) {
-    // Statements are prepared outside the pipeline.
-    for (auto i : idx) {
-      auto n = xs[i].events->size();
-      auto name = "append_" + std::to_string(n);
-      if (prepared_.count(name) != 0)
-        continue;
-      auto types = fast_types(n);
-      pg_result prep{PQprepare(conn_, name.c_str(), fast_append_sql(n).c_str(),
-                               static_cast<int>(types.size()), types.data())};
-      if (!ok(prep.get()))
-        return fail(prep.get(), *xs[i].pid);
-      prepared_.insert(name);
-    }
-    if (PQenterPipelineMode(conn_) != 1)
-      return make_error(errc::persistence_failed,
-                        "postgresql journal: cannot enter pipeline mode: "
-                          + detail::pg_one_line(PQerrorMessage(conn_)));
-    caf::error err;
-    size_t sent = 0;
-    for (auto i : idx) {
-      auto& x = xs[i];
-      pg_params p; // filled in place: it holds pointers into itself
-      fast_params(p, *x.pid, x.epoch, *x.events);
-      auto name = "append_" + std::to_string(x.events->size());
-      if (PQsendQueryPrepared(conn_, name.c_str(), p.size(), p.values(),
-                              p.lengths(), p.formats(), 1)
-          != 1) {
-        err = make_error(errc::persistence_failed,
-                         "postgresql journal: " + where_ + ": send: "
-                           + detail::pg_one_line(PQerrorMessage(conn_)));
-        break;
-      }
-      ++sent;
-    }
-    if (PQpipelineSync(conn_) != 1 && !err)
-      err = make_error(errc::persistence_failed,
-                       "postgresql journal: " + where_ + ": sync: "
-                         + detail::pg_one_line(PQerrorMessage(conn_)));
-    for (size_t k = 0; k < sent; ++k) {
-      auto i = idx[k];
-      pg_result res{PQgetResult(conn_)};
-      if (!ok(res.get())) {
-        if (!err)
-          err = fail(res.get(), *xs[i].pid);
-      } else if (std::string{PQcmdTuples(res.get())}
-                 == std::to_string(xs[i].events->size())) {
-        done[i] = true;
-      }
-      // Each statement's results end with a null result.
-      while (pg_result rest{PQgetResult(conn_)})
-        ;
-    }
-    // The sync's own result, then out of pipeline mode.
-    for (int guard = 0; guard < 4; ++guard) {
-      pg_result res{PQgetResult(conn_)};
-      if (res == nullptr)
-        continue;
-      if (PQresultStatus(res.get()) == PGRES_PIPELINE_SYNC)
-        break;
-    }
-    if (PQexitPipelineMode(conn_) != 1 && !err)
-      err = make_error(errc::persistence_failed,
-                       "postgresql journal: " + where_ + ": pipeline: "
-                         + detail::pg_one_line(PQerrorMessage(conn_)));
-    return err;
-  }
-
-  static std::vector<Oid> fast_types(size_t n) {
-    std::vector<Oid> types{pg_text, pg_int8, pg_int8, pg_int8};
-    for (size_t i = 0; i < n; ++i)
-      types.insert(types.end(), {pg_int8, pg_text, pg_bytea});
-    return types;
-  }
-
-  static void fast_params(pg_params& p, const std::string& pid,
-                          uint64_t epoch, const std::vector<record>& events) {
-    p.add(pid);
-    p.add(epoch);
-    p.add(events.front().seq - 1);
-    p.add(events.back().seq);
-    for (auto& ev : events) {
-      p.add(ev.seq);
-      p.add(ev.type);
-      p.add(ev.bytes);
-    }
-  }
-
   caf::expected<bool> fast_append(const std::string& pid, uint64_t epoch,
                                   const std::vector<record>& events) {
     auto n = events.size();
