@@ -317,12 +317,23 @@ void actor_base::handle_failure(std::string what, std::string message_type) {
   out.message_type = std::move(message_type);
   auto rp = make_response_promise();
   if (!failure_handler_ && parent_ && can_restart_in_place()) {
-    // The supervisor decides; until it does, nothing else is taken from the
-    // mailbox (an awaited response comes before every other message). Asked
-    // first, so that it decides while the requester hears of the failure.
     auto reason = make_error(errc::handler_failed,
                              fmt::format("{} on {}", out.what,
                                          out.message_type));
+    if (take_restart_permit()) {
+      // The supervisor answered ahead (and counted this restart in its
+      // reservation): restart, then tell it, as it would have ordered.
+      answer_failure(rp, out);
+      bool restarted = try_restart_in_place(reason);
+      send(parent_, detail::child_restarted_atom::value, address(),
+           std::move(out.what), std::move(out.message_type));
+      if (!restarted)
+        quit(std::move(reason));
+      return;
+    }
+    // The supervisor decides; until it does, nothing else is taken from the
+    // mailbox (an awaited response comes before every other message). Asked
+    // first, so that it decides while the requester hears of the failure.
     request(parent_, caf::infinite, detail::child_failed_atom::value,
             address(), out.what, out.message_type)
       .await([this, reason](caf::atom_value order) mutable {
@@ -343,6 +354,31 @@ void actor_base::handle_failure(std::string what, std::string message_type) {
     return;
   }
   default_failure(out);
+}
+
+bool actor_base::take_restart_permit() noexcept {
+  if (restart_permit_.load(std::memory_order_relaxed) != permit_granted)
+    return false;
+  // Written before the exchange publishes it; read only after a `used`.
+  permit_used_ns_.store(clock().now().time_since_epoch().count(),
+                        std::memory_order_relaxed);
+  auto expected = permit_granted;
+  return restart_permit_.compare_exchange_strong(expected, permit_used,
+                                                 std::memory_order_acq_rel,
+                                                 std::memory_order_relaxed);
+}
+
+bool actor_base::revoke_restart_permit(int64_t& used_ns) noexcept {
+  auto expected = permit_granted;
+  if (restart_permit_.compare_exchange_strong(expected, permit_none,
+                                              std::memory_order_acq_rel,
+                                              std::memory_order_acquire))
+    return true;
+  if (expected != permit_used)
+    return true; // none was out
+  used_ns = permit_used_ns_.load(std::memory_order_relaxed);
+  restart_permit_.store(permit_none, std::memory_order_relaxed);
+  return false;
 }
 
 void actor_base::answer_failure(caf::response_promise& rp,

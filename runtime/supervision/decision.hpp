@@ -74,6 +74,10 @@ public:
     return recent_.size();
   }
 
+  /// Whether `n` more restarts, each at `now` or later, would all be
+  /// admitted (if nothing else is admitted before them).
+  bool room(time_point now, size_t n) const noexcept;
+
 private:
   size_t max_;
   caf::timespan period_;

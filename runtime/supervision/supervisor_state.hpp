@@ -40,6 +40,17 @@ struct child_entry {
   bool respawn_pending = false;
   uint32_t backoff_step = 0;
   time_point started{};
+  /// The current incarnation when it is a troupe actor in this process
+  /// that this supervisor started and that can restart in place: the one
+  /// a restart permit can go to. Valid while `hdl` holds it.
+  actor_base* local = nullptr;
+  /// A restart permit is out (granted, not yet taken back or counted).
+  bool permit = false;
+  /// It restarted under a permit that is counted; its report is due.
+  bool permit_counted = false;
+  /// While settling: when it used its permit.
+  time_point permit_used{};
+  bool permit_due = false;
 };
 
 struct supervisor_state;
@@ -53,6 +64,10 @@ struct supervisor_state {
   /// state is made while the supervisor is spawned.
   supervisor_state();
 
+  /// Takes back every restart permit out: once it is gone, no child may
+  /// restart without it (permits.cpp).
+  void on_stop(supervisor_actor* self, const caf::error& reason);
+
   supervisor_flags flags;
   std::vector<child_entry> children;
   restart_intensity intensity;
@@ -62,8 +77,26 @@ struct supervisor_state {
   bool stopping = false;
   caf::error stop_reason;
   size_t stop_index = 0; // children[stop_index - 1] is being stopped
+  /// Restart permits out (see permits.cpp).
+  size_t permits = 0;
   std::minstd_rand rng;  // backoff jitter
 };
+
+/// Restart permits: under one_for_one, the supervisor may answer a
+/// child's next throw ahead (restart in place), when that restart fits the
+/// intensity whenever it comes, counting every permit out. Before any other
+/// restart is counted, and before stopping, every permit out is settled:
+/// taken back if unused, else counted at the time of its throw, in time
+/// order. The intensity thus sees the same restarts, in the same order, as
+/// if each child had asked. False when a settled restart did not fit (it
+/// cannot, by the rule above; the caller escalates as for any restart).
+bool settle_permits(supervisor_actor* self);
+
+/// Gives a permit to every child that may have one, while they fit.
+void grant_permits(supervisor_actor* self);
+
+/// Sets `child.local` for its new incarnation (after a start).
+void adopt_local(supervisor_actor* self, child_entry& child);
 
 /// Sent to itself when a stopping child's shutdown time is up.
 using stop_timeout_atom = caf::atom_constant<caf::atom("stoptmo")>;

@@ -91,6 +91,24 @@ TEST(Decision, IntensityAdmitsMaxRestartsPerPeriod) {
   EXPECT_FALSE(none.admit(at(0ms))) << "max 0: the first restart is too many";
 }
 
+// A restart permit goes out only while the restarts it allows, with every
+// permit already out, fit the intensity whenever they come.
+TEST(Decision, RestartIntensityRoomCountsWhatFitsFromNowOn) {
+  restart_intensity r{3, 5s};
+  EXPECT_TRUE(r.room(at(0ms), 3));
+  EXPECT_FALSE(r.room(at(0ms), 4));
+  EXPECT_TRUE(r.admit(at(0ms)));
+  EXPECT_TRUE(r.admit(at(1s)));
+  EXPECT_TRUE(r.room(at(2s), 1));
+  EXPECT_FALSE(r.room(at(2s), 2)) << "two more within 5 s make four";
+  EXPECT_TRUE(r.room(at(5500ms), 2)) << "the first left the period";
+  EXPECT_TRUE(r.room(at(7s), 3));
+  restart_intensity none{0, 5s};
+  EXPECT_FALSE(none.room(at(0ms), 1));
+  restart_intensity unlimited{SIZE_MAX, 5s};
+  EXPECT_TRUE(unlimited.room(at(0ms), 2));
+}
+
 TEST(Decision, BackoffGrowsToItsMaxAndJitterOnlyStretches) {
   backoff b;
   b.min = 100ms;

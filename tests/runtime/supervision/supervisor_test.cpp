@@ -621,6 +621,24 @@ TEST_F(Supervisor, ACrashLoopEscalatesWithoutOneExtraRestart) {
     << "the initial start and two restarts, not a third";
 }
 
+// Restart permits (the supervisor's answer given ahead) count in the
+// intensity as if each child had asked: with two children holding one each
+// and at most two restarts, the third throw escalates, whoever throws.
+TEST_F(Supervisor, RestartPermitsOutCountInTheIntensity) {
+  auto sup = start(troupe::strategy::one_for_one, {"a", "b"}, 2);
+  self->monitor(sup);
+  auto kids = children(sup);
+  EXPECT_FALSE(ask<int>(kids[0].handle, 100));
+  EXPECT_FALSE(ask<int>(kids[1].handle, 200));
+  EXPECT_EQ(children(sup)[1].restarts, 1u);
+  EXPECT_FALSE(ask<int>(kids[0].handle, 300));
+  caf::error reason;
+  self->receive([&](caf::down_msg& dm) { reason = dm.reason; });
+  EXPECT_EQ(reason.code(), static_cast<uint8_t>(troupe::errc::escalated));
+  EXPECT_EQ(std::count(log->begin(), log->end(), "start a"), 2);
+  EXPECT_EQ(std::count(log->begin(), log->end(), "start b"), 2);
+}
+
 namespace {
 
 // Collects troupe's log lines that contain `needle` while it lives.

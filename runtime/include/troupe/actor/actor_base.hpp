@@ -85,7 +85,10 @@ using fail_atom = caf::atom_constant<caf::atom("trp_fail")>;
 /// its supervisor and waits for the answer (its mailbox keeps filling,
 /// nothing is taken meanwhile): the supervisor orders a restart in place
 /// (the actor keeps its address and mailbox, because the exception never
-/// left the handler) or an end; else it ends with the error, as CAF does. An exit message with reason `errc::restart_requested` (sent by
+/// left the handler) or an end; else it ends with the error, as CAF does.
+/// The supervisor may have given that answer ahead (a restart permit, only
+/// where the restart is sure to fit its intensity): the actor then restarts
+/// at once and tells it afterwards. An exit message with reason `errc::restart_requested` (sent by
 /// a supervisor to the siblings of a failed child) also restarts it in place.
 ///
 /// A troupe actor may have a bounded mailbox (`mailbox_bound`, given at
@@ -181,6 +184,20 @@ public:
   /// Messages waiting in the mailbox. Call only from inside the actor.
   uint64_t mailbox_depth();
 
+  /// Restart permits: the supervisor's answer to this actor's next throw,
+  /// given ahead (see supervision/permits.cpp). Called by the supervisor,
+  /// from its own thread, while it holds a handle to this actor.
+  /// @private
+  void grant_restart_permit() noexcept {
+    restart_permit_.store(permit_granted, std::memory_order_release);
+  }
+
+  /// Takes a permit back: true when it was not used; else the actor
+  /// restarted under it and `used_ns` says when (nanoseconds since the
+  /// epoch of the actor clock).
+  /// @private
+  bool revoke_restart_permit(int64_t& used_ns) noexcept;
+
   /// The figures, readable from any thread.
   const actor_figures& figures() const noexcept {
     return figures_;
@@ -215,8 +232,19 @@ private:
   /// Counts a one-way message to this actor after it ended.
   void count_gone(const caf::mailbox_element& x);
 
+  /// Takes the supervisor's permit, if it gave one, for a throw now.
+  bool take_restart_permit() noexcept;
+
+  static constexpr uint8_t permit_none = 0;
+  static constexpr uint8_t permit_granted = 1;
+  static constexpr uint8_t permit_used = 2;
+
   failure_handler failure_handler_;
   caf::actor parent_;
+  /// Written by the supervisor (grant, revoke) and by this actor (use).
+  std::atomic<uint8_t> restart_permit_{permit_none};
+  /// When the permit was used (actor clock, ns); read after `permit_used`.
+  std::atomic<int64_t> permit_used_ns_{0};
   actor_figures figures_;
   mailbox_bound bound_;
   /// User messages in the mailbox (bounded mailboxes only): senders add,
