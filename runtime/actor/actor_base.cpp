@@ -1,6 +1,7 @@
 #include "troupe/actor/actor_base.hpp"
 
 #include <chrono>
+#include <string_view>
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
 #endif
@@ -92,6 +93,16 @@ void guarded_behavior::handle_timeout() {
 } // namespace detail
 
 namespace {
+
+/// The text of a handler_failed error: "<what> on <message type>". Plain
+/// appends: fmt's format-string parsing costs more than a throw's own
+/// bookkeeping here (tools/bench/bench_supervisor, restart).
+std::string on_text(const std::string& what, const std::string& type) {
+  std::string out;
+  out.reserve(what.size() + 4 + type.size());
+  out.append(what).append(" on ").append(type);
+  return out;
+}
 
 std::string sender_node(actor_base* self) {
   auto& src = self->current_sender();
@@ -318,8 +329,7 @@ void actor_base::handle_failure(std::string what, std::string message_type) {
   auto rp = make_response_promise();
   if (!failure_handler_ && parent_ && can_restart_in_place()) {
     auto reason = make_error(errc::handler_failed,
-                             fmt::format("{} on {}", out.what,
-                                         out.message_type));
+                             on_text(out.what, out.message_type));
     if (take_restart_permit()) {
       // The supervisor answered ahead (and counted this restart in its
       // reservation): restart, then tell it, as it would have ordered.
@@ -384,10 +394,16 @@ bool actor_base::revoke_restart_permit(int64_t& used_ns) noexcept {
 void actor_base::answer_failure(caf::response_promise& rp,
                                 const handler_failure& out) {
   // The requester of the failing message hears about it at once.
-  if (rp.pending() && !rp.async())
-    rp.deliver(make_error(errc::handler_failed,
-                          fmt::format("'{}' failed on {}: {}", name(),
-                                      out.message_type, out.what)));
+  if (rp.pending() && !rp.async()) {
+    // "'<actor>' failed on <message type>: <what>"
+    std::string_view actor{name()};
+    std::string text;
+    text.reserve(actor.size() + out.message_type.size() + out.what.size()
+                 + 14);
+    text.append(1, '\'').append(actor).append("' failed on ");
+    text.append(out.message_type).append(": ").append(out.what);
+    rp.deliver(make_error(errc::handler_failed, std::move(text)));
+  }
 }
 
 void actor_base::default_failure(handler_failure& failure) {
@@ -395,8 +411,7 @@ void actor_base::default_failure(handler_failure& failure) {
       fmt::format("actor '{}' (id {}) failed on a message of type {}: {}",
                   name(), id(), failure.message_type, failure.what));
   quit(make_error(errc::handler_failed,
-                  fmt::format("{} on {}", failure.what,
-                              failure.message_type)));
+                  on_text(failure.what, failure.message_type)));
 }
 
 } // namespace troupe

@@ -37,6 +37,16 @@ child_entry* find(supervisor_actor* self, const caf::actor_addr& addr) {
   return nullptr;
 }
 
+/// A throw as failure_text(make_error(errc::handler_failed, ...)) writes it:
+/// "handler_failed: <what> on <message type>" (plain appends, as the
+/// child's own text).
+std::string thrown_text(const std::string& what, const std::string& type) {
+  std::string out;
+  out.reserve(16 + what.size() + 4 + type.size());
+  out.append("handler_failed: ").append(what).append(" on ").append(type);
+  return out;
+}
+
 std::string limit_text(supervisor_actor* self) {
   auto& f = self->state.flags;
   return fmt::format("{} of at most {} within {} ms",
@@ -284,8 +294,7 @@ caf::atom_value on_child_failed(supervisor_actor* self,
   if (after_stop(child->spec.restart, exit_cause::failure)
       != verdict::restart)
     return stop;
-  // As failure_text(make_error(errc::handler_failed, ...)) would write it.
-  auto text = fmt::format("handler_failed: {} on {}", what, type);
+  auto text = thrown_text(what, type);
   if (!admit_restart(self, *child, std::move(text), true))
     return stop;
   report(
@@ -304,7 +313,7 @@ void on_child_restarted(supervisor_actor* self, const caf::actor_addr& addr,
     return;
   if (!std::exchange(child->permit_counted, false))
     return; // no permit of this supervisor was used
-  child->last_failure = fmt::format("handler_failed: {} on {}", what, type);
+  child->last_failure = thrown_text(what, type);
   report(
     self, *child, addr.id(), [&] { return "failed: " + child->last_failure; },
     [&] { return "restart in place (" + limit_text(self) + ")"; });
