@@ -369,26 +369,16 @@ void actor_base::handle_failure(std::string what, std::string message_type) {
 bool actor_base::take_restart_permit() noexcept {
   if (restart_permit_.load(std::memory_order_relaxed) != permit_granted)
     return false;
-  // Written before the exchange publishes it; read only after a `used`.
-  permit_used_ns_.store(clock().now().time_since_epoch().count(),
-                        std::memory_order_relaxed);
   auto expected = permit_granted;
   return restart_permit_.compare_exchange_strong(expected, permit_used,
                                                  std::memory_order_acq_rel,
                                                  std::memory_order_relaxed);
 }
 
-bool actor_base::revoke_restart_permit(int64_t& used_ns) noexcept {
-  auto expected = permit_granted;
-  if (restart_permit_.compare_exchange_strong(expected, permit_none,
-                                              std::memory_order_acq_rel,
-                                              std::memory_order_acquire))
-    return true;
-  if (expected != permit_used)
-    return true; // none was out
-  used_ns = permit_used_ns_.load(std::memory_order_relaxed);
-  restart_permit_.store(permit_none, std::memory_order_relaxed);
-  return false;
+bool actor_base::revoke_restart_permit() noexcept {
+  // Whichever comes first wins: this exchange, or the actor's (a throw).
+  auto prev = restart_permit_.exchange(permit_none, std::memory_order_acq_rel);
+  return prev != permit_used;
 }
 
 void actor_base::answer_failure(caf::response_promise& rp,

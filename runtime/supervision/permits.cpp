@@ -28,32 +28,26 @@ bool settle_permits(supervisor_actor* self) {
   auto& st = self->state;
   if (st.permits == 0)
     return true;
-  size_t used = 0;
+  bool fits = true;
+  time_point now{};
+  bool have_now = false;
   for (auto& c : st.children) {
     if (!c.permit)
       continue;
     c.permit = false;
     --st.permits;
-    int64_t ns = 0;
-    if (c.local->revoke_restart_permit(ns))
+    if (c.local->revoke_restart_permit())
       continue; // unused: taken back
-    c.permit_used = time_point{time_point::duration{ns}};
-    c.permit_due = true;
-    ++used;
-  }
-  // Counted in the order the children threw (the admissions of one
-  // settling all come after every restart counted before).
-  bool fits = true;
-  for (; used > 0; --used) {
-    child_entry* first = nullptr;
-    for (auto& c : st.children)
-      if (c.permit_due && (first == nullptr || c.permit_used < first->permit_used))
-        first = &c;
-    first->permit_due = false;
-    first->permit_counted = true;
-    ++first->restarts;
-    first->last_failure_time = first->permit_used;
-    if (!st.intensity.admit(first->permit_used))
+    // It restarted: counted now, as a restart is counted when it is
+    // ordered (all permits out had room together when the last went out).
+    if (!have_now) {
+      now = self->clock().now();
+      have_now = true;
+    }
+    c.permit_counted = true;
+    ++c.restarts;
+    c.last_failure_time = now;
+    if (!st.intensity.admit(now))
       fits = false;
   }
   return fits;

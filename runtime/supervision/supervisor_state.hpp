@@ -48,9 +48,6 @@ struct child_entry {
   bool permit = false;
   /// It restarted under a permit that is counted; its report is due.
   bool permit_counted = false;
-  /// While settling: when it used its permit.
-  time_point permit_used{};
-  bool permit_due = false;
 };
 
 struct supervisor_state;
@@ -86,10 +83,11 @@ struct supervisor_state {
 /// child's next throw ahead (restart in place), when that restart fits the
 /// intensity whenever it comes, counting every permit out. Before any other
 /// restart is counted, and before stopping, every permit out is settled:
-/// taken back if unused, else counted at the time of its throw, in time
-/// order. The intensity thus sees the same restarts, in the same order, as
-/// if each child had asked. False when a settled restart did not fit (it
-/// cannot, by the rule above; the caller escalates as for any restart).
+/// taken back if unused, else counted. The intensity thus sees the same restarts, in the same order, as
+/// if each child had asked (a restart under a permit is counted when the
+/// supervisor learns of it, as one it ordered is counted when it orders
+/// it). False when a settled restart did not fit (it cannot, by the rule
+/// above; the caller escalates as for any restart).
 bool settle_permits(supervisor_actor* self);
 
 /// Gives a permit to every child that may have one, while they fit.

@@ -192,11 +192,10 @@ public:
     restart_permit_.store(permit_granted, std::memory_order_release);
   }
 
-  /// Takes a permit back: true when it was not used; else the actor
-  /// restarted under it and `used_ns` says when (nanoseconds since the
-  /// epoch of the actor clock).
+  /// Takes a permit back: true when it was not used (or none was out);
+  /// false when the actor restarted under it.
   /// @private
-  bool revoke_restart_permit(int64_t& used_ns) noexcept;
+  bool revoke_restart_permit() noexcept;
 
   /// The figures, readable from any thread.
   const actor_figures& figures() const noexcept {
@@ -243,8 +242,6 @@ private:
   caf::actor parent_;
   /// Written by the supervisor (grant, revoke) and by this actor (use).
   std::atomic<uint8_t> restart_permit_{permit_none};
-  /// When the permit was used (actor clock, ns); read after `permit_used`.
-  std::atomic<int64_t> permit_used_ns_{0};
   actor_figures figures_;
   mailbox_bound bound_;
   /// User messages in the mailbox (bounded mailboxes only): senders add,
