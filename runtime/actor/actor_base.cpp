@@ -367,18 +367,14 @@ void actor_base::handle_failure(std::string what, std::string message_type) {
 }
 
 bool actor_base::take_restart_permit() noexcept {
-  if (restart_permit_.load(std::memory_order_relaxed) != permit_granted)
-    return false;
-  auto expected = permit_granted;
-  return restart_permit_.compare_exchange_strong(expected, permit_used,
-                                                 std::memory_order_acq_rel,
-                                                 std::memory_order_relaxed);
-}
-
-bool actor_base::revoke_restart_permit() noexcept {
-  // Whichever comes first wins: this exchange, or the actor's (a throw).
-  auto prev = restart_permit_.exchange(permit_none, std::memory_order_acq_rel);
-  return prev != permit_used;
+  // Against the supervisor taking them back: whichever comes first wins.
+  auto n = restart_permits_.load(std::memory_order_relaxed);
+  while (n > 0)
+    if (restart_permits_.compare_exchange_weak(n, n - 1,
+                                               std::memory_order_acq_rel,
+                                               std::memory_order_relaxed))
+      return true;
+  return false;
 }
 
 void actor_base::answer_failure(caf::response_promise& rp,

@@ -74,9 +74,9 @@ public:
     return recent_.size();
   }
 
-  /// Whether `n` more restarts, each at `now` or later, would all be
+  /// How many more restarts, each at `now` or later, would all be
   /// admitted (if nothing else is admitted before them).
-  bool room(time_point now, size_t n) const noexcept;
+  size_t room(time_point now) const noexcept;
 
 private:
   size_t max_;

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// Restart permits: a supervisor's answer to a child's next throw, given
+// Restart permits: a supervisor's answer to a child's next throws, given
 // ahead so that the child restarts in place without a round trip. Exact
-// OTP intensity: a permit goes out only while the restart it allows fits
-// the intensity whenever it comes (every permit out counted as a restart
-// at once), and every other restart is counted only after all permits
-// are settled (supervisor_state.hpp).
+// OTP intensity: permits go out only while the restarts they allow fit the
+// intensity whenever they come (every permit out counted as a restart at
+// once), and every other restart is counted only after all permits are
+// settled (supervisor_state.hpp). A few go out at a time, so that the
+// supervisor writes to the child's permit count once per few restarts.
+#include <algorithm>
+
 #include <caf/actor_cast.hpp>
 
 #include "supervision/supervisor_state.hpp"
@@ -12,10 +15,17 @@
 
 namespace troupe::supervision {
 
+namespace {
+
+/// Permits a child holds at most; topped up when half are used.
+constexpr uint32_t permit_batch = 8;
+
+} // namespace
+
 void adopt_local(supervisor_actor* self, child_entry& child) {
   child.local = nullptr;
-  child.permit = false;
-  child.permit_counted = false;
+  child.permits = 0;
+  child.counted_ahead = 0;
   auto ptr = dynamic_cast<actor_base*>(
     caf::actor_cast<caf::abstract_actor*>(child.hdl));
   if (ptr != nullptr
@@ -24,31 +34,31 @@ void adopt_local(supervisor_actor* self, child_entry& child) {
     child.local = ptr;
 }
 
+bool count_permit_restart(supervisor_actor* self, child_entry& child,
+                          time_point now) {
+  ++child.restarts;
+  child.last_failure_time = now;
+  return self->state.intensity.admit(now);
+}
+
 bool settle_permits(supervisor_actor* self) {
   auto& st = self->state;
   if (st.permits == 0)
     return true;
   bool fits = true;
-  time_point now{};
-  bool have_now = false;
+  auto now = self->clock().now();
   for (auto& c : st.children) {
-    if (!c.permit)
+    if (c.permits == 0)
       continue;
-    c.permit = false;
-    --st.permits;
-    if (c.local->revoke_restart_permit())
-      continue; // unused: taken back
-    // It restarted: counted now, as a restart is counted when it is
-    // ordered (all permits out had room together when the last went out).
-    if (!have_now) {
-      now = self->clock().now();
-      have_now = true;
-    }
-    c.permit_counted = true;
-    ++c.restarts;
-    c.last_failure_time = now;
-    if (!st.intensity.admit(now))
-      fits = false;
+    // The rest were used: those restarts happened, their reports are on
+    // the way; counted now, as a restart is counted when it is ordered.
+    auto used = c.permits - c.local->revoke_restart_permits();
+    st.permits -= c.permits;
+    c.permits = 0;
+    c.counted_ahead += used;
+    for (; used > 0; --used)
+      if (!count_permit_restart(self, c, now))
+        fits = false;
   }
   return fits;
 }
@@ -60,20 +70,21 @@ void grant_permits(supervisor_actor* self) {
   time_point now{};
   bool have_now = false;
   for (auto& c : st.children) {
-    // One restart under a permit at a time: the next permit follows its
-    // report.
-    if (c.local == nullptr || c.permit || c.permit_counted || c.terminating
+    if (c.local == nullptr || c.permits > permit_batch / 2 || c.terminating
         || c.spec.restart == restart_type::temporary)
       continue;
     if (!have_now) {
       now = self->clock().now();
       have_now = true;
     }
-    if (!st.intensity.room(now, st.permits + 1))
+    auto room = st.intensity.room(now);
+    if (room <= st.permits)
       return;
-    c.local->grant_restart_permit();
-    c.permit = true;
-    ++st.permits;
+    auto n = static_cast<uint32_t>(
+      std::min<size_t>(permit_batch - c.permits, room - st.permits));
+    c.local->grant_restart_permits(n);
+    c.permits += n;
+    st.permits += n;
   }
 }
 

@@ -40,10 +40,16 @@ child_entry* find(supervisor_actor* self, const caf::actor_addr& addr) {
 /// A throw as failure_text(make_error(errc::handler_failed, ...)) writes it:
 /// "handler_failed: <what> on <message type>" (plain appends, as the
 /// child's own text).
-std::string thrown_text(const std::string& what, const std::string& type) {
-  std::string out;
+void write_thrown_text(std::string& out, const std::string& what,
+                       const std::string& type) {
+  out.clear();
   out.reserve(16 + what.size() + 4 + type.size());
   out.append("handler_failed: ").append(what).append(" on ").append(type);
+}
+
+std::string thrown_text(const std::string& what, const std::string& type) {
+  std::string out;
+  write_thrown_text(out, what, type);
   return out;
 }
 
@@ -309,11 +315,27 @@ caf::atom_value on_child_failed(supervisor_actor* self,
 void on_child_restarted(supervisor_actor* self, const caf::actor_addr& addr,
                         const std::string& what, const std::string& type) {
   auto child = find(self, addr);
-  if (child == nullptr || (!child->permit_counted && !settle(self)))
+  if (child == nullptr)
     return;
-  if (!std::exchange(child->permit_counted, false))
+  auto& st = self->state;
+  if (child->counted_ahead > 0) {
+    --child->counted_ahead;
+  } else if (child->permits > 0) {
+    // The permits out had room together when the last went out: this one
+    // fits (one permit becomes one restart within the period).
+    --child->permits;
+    --st.permits;
+    if (!count_permit_restart(self, *child, self->clock().now())) {
+      give_up(self, fmt::format("more than {} restarts within {} ms "
+                                "(restarts in place under permits)",
+                                st.flags.max_restarts,
+                                st.flags.period.count()));
+      return;
+    }
+  } else {
     return; // no permit of this supervisor was used
-  child->last_failure = thrown_text(what, type);
+  }
+  write_thrown_text(child->last_failure, what, type); // reuses its buffer
   report(
     self, *child, addr.id(), [&] { return "failed: " + child->last_failure; },
     [&] { return "restart in place (" + limit_text(self) + ")"; });
@@ -324,7 +346,7 @@ void on_child_down(supervisor_actor* self, caf::down_msg& dm) {
   if (child == nullptr)
     return;
   auto& st = self->state;
-  if (child->permit && !settle(self))
+  if (child->permits > 0 && !settle(self))
     return;
   child->hdl = nullptr;
   child->local = nullptr;

@@ -44,10 +44,11 @@ struct child_entry {
   /// that this supervisor started and that can restart in place: the one
   /// a restart permit can go to. Valid while `hdl` holds it.
   actor_base* local = nullptr;
-  /// A restart permit is out (granted, not yet taken back or counted).
-  bool permit = false;
-  /// It restarted under a permit that is counted; its report is due.
-  bool permit_counted = false;
+  /// Restart permits out: granted, not yet reported back, taken back or
+  /// counted.
+  uint32_t permits = 0;
+  /// Restarts under permits counted by a settling, their reports due.
+  uint32_t counted_ahead = 0;
 };
 
 struct supervisor_state;
@@ -90,8 +91,12 @@ struct supervisor_state {
 /// above; the caller escalates as for any restart).
 bool settle_permits(supervisor_actor* self);
 
-/// Gives a permit to every child that may have one, while they fit.
+/// Gives permits to every child that may have them, while they fit.
 void grant_permits(supervisor_actor* self);
+
+/// Counts one restart under a permit at `now`; false when it did not fit.
+bool count_permit_restart(supervisor_actor* self, child_entry& child,
+                          time_point now);
 
 /// Sets `child.local` for its new incarnation (after a start).
 void adopt_local(supervisor_actor* self, child_entry& child);

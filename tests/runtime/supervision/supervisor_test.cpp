@@ -639,6 +639,24 @@ TEST_F(Supervisor, RestartPermitsOutCountInTheIntensity) {
   EXPECT_EQ(std::count(log->begin(), log->end(), "start b"), 2);
 }
 
+// A burst of throws, each taken from the mailbox before the supervisor
+// hears of the last: the child restarts under the permits it holds, asks
+// once they are used, and the throw that exceeds the intensity is still
+// the one not followed by a restart.
+TEST_F(Supervisor, ABurstOfThrowsUnderPermitsEscalatesAtTheSameCount) {
+  auto sup = start(troupe::strategy::one_for_one, {"a"}, 5);
+  self->monitor(sup);
+  auto a = children(sup)[0].handle;
+  for (int i = 1; i <= 7; ++i)
+    caf::anon_send(a, 100 * i);
+  ctx.run();
+  caf::error reason;
+  self->receive([&](caf::down_msg& dm) { reason = dm.reason; });
+  EXPECT_EQ(reason.code(), static_cast<uint8_t>(troupe::errc::escalated));
+  EXPECT_EQ(std::count(log->begin(), log->end(), "start a"), 6)
+    << "the initial start and five restarts, not a sixth";
+}
+
 namespace {
 
 // Collects troupe's log lines that contain `needle` while it lives.

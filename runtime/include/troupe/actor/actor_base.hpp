@@ -184,18 +184,19 @@ public:
   /// Messages waiting in the mailbox. Call only from inside the actor.
   uint64_t mailbox_depth();
 
-  /// Restart permits: the supervisor's answer to this actor's next throw,
-  /// given ahead (see supervision/permits.cpp). Called by the supervisor,
-  /// from its own thread, while it holds a handle to this actor.
+  /// Restart permits: the supervisor's answer to this actor's next `n`
+  /// throws, given ahead (see supervision/permits.cpp). Called by the
+  /// supervisor, from its own thread, while it holds a handle to this actor.
   /// @private
-  void grant_restart_permit() noexcept {
-    restart_permit_.store(permit_granted, std::memory_order_release);
+  void grant_restart_permits(uint32_t n) noexcept {
+    restart_permits_.fetch_add(n, std::memory_order_acq_rel);
   }
 
-  /// Takes a permit back: true when it was not used (or none was out);
-  /// false when the actor restarted under it.
+  /// Takes every unused permit back and returns how many there were.
   /// @private
-  bool revoke_restart_permit() noexcept;
+  uint32_t revoke_restart_permits() noexcept {
+    return restart_permits_.exchange(0, std::memory_order_acq_rel);
+  }
 
   /// The figures, readable from any thread.
   const actor_figures& figures() const noexcept {
@@ -231,17 +232,14 @@ private:
   /// Counts a one-way message to this actor after it ended.
   void count_gone(const caf::mailbox_element& x);
 
-  /// Takes the supervisor's permit, if it gave one, for a throw now.
+  /// Takes one of the supervisor's permits, if it gave any, for a throw now.
   bool take_restart_permit() noexcept;
-
-  static constexpr uint8_t permit_none = 0;
-  static constexpr uint8_t permit_granted = 1;
-  static constexpr uint8_t permit_used = 2;
 
   failure_handler failure_handler_;
   caf::actor parent_;
-  /// Written by the supervisor (grant, revoke) and by this actor (use).
-  std::atomic<uint8_t> restart_permit_{permit_none};
+  /// Unused restart permits: the supervisor adds and takes back, this
+  /// actor uses one per throw.
+  std::atomic<uint32_t> restart_permits_{0};
   actor_figures figures_;
   mailbox_bound bound_;
   /// User messages in the mailbox (bounded mailboxes only): senders add,
