@@ -292,13 +292,20 @@ void actor_base::on_failure(failure_handler fn) {
 }
 
 std::string actor_base::describe_types(const caf::type_erased_tuple& xs) const {
-  auto reg = wire::detail::registry_of(context());
+  // Looked up only for a type CAF does not know by number (CAF's own types
+  // have no entry there).
+  decltype(wire::detail::registry_of(nullptr)) reg = nullptr;
+  bool have_reg = false;
   std::string result;
   for (size_t i = 0; i < xs.size(); ++i) {
     if (i > 0)
       result += ", ";
     auto rtti = xs.type(i);
     const wire::type_entry* entry = nullptr;
+    if (rtti.second != nullptr && !have_reg) {
+      reg = wire::detail::registry_of(context());
+      have_reg = true;
+    }
     if (reg != nullptr && rtti.second != nullptr)
       entry = reg->find(*rtti.second);
     if (entry != nullptr) {
@@ -324,7 +331,6 @@ void actor_base::handle_failure(std::string what,
 void actor_base::handle_failure(std::string what, std::string message_type) {
   handler_failure out;
   out.what = std::move(what);
-  out.exception = std::current_exception();
   out.message_type = std::move(message_type);
   auto rp = make_response_promise();
   if (!failure_handler_ && parent_ && can_restart_in_place()) {
@@ -360,6 +366,8 @@ void actor_base::handle_failure(std::string what, std::string message_type) {
   }
   answer_failure(rp, out);
   if (failure_handler_) {
+    // Still inside the catch block: the exception is the current one.
+    out.exception = std::current_exception();
     failure_handler_(this, out);
     return;
   }
