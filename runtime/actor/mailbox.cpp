@@ -60,7 +60,8 @@ bool is_control(const caf::mailbox_element& x) {
   if (xs.match_element<caf::atom_value>(0)) {
     auto a = xs.get_as<caf::atom_value>(0);
     return a == mailbox_depth_atom::value ||
-           a == detail::child_failed_atom::value || a == fail_atom::value;
+           a == detail::child_failed_atom::value ||
+           a == detail::child_restarted_atom::value || a == fail_atom::value;
   }
   // The cluster's events, which the actor subscribed to.
   auto rtti = xs.type(0);

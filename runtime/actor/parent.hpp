@@ -17,6 +17,12 @@ namespace troupe::detail {
 /// `stop_atom` (or an error) ends it with the failure.
 using child_failed_atom = caf::atom_constant<caf::atom("childfail")>;
 
+/// One-way message of a supervised actor whose handler threw and that
+/// restarted in place under a restart permit its supervisor gave ahead:
+/// (child_restarted_atom, child address, what, message type). The
+/// supervisor counts the restart (if it has not already) and reports it.
+using child_restarted_atom = caf::atom_constant<caf::atom("childrst")>;
+
 /// A supervisor's order to a child that failed: restart in place.
 using restart_atom = caf::atom_constant<caf::atom("trp_rip")>;
 

@@ -51,8 +51,11 @@ bool start_child(supervisor_actor* self, child_entry& child) {
       child.start_error = "its start function threw";
     }
   }
-  if (!child.hdl)
+  if (!child.hdl) {
+    child.local = nullptr;
     return false;
+  }
+  adopt_local(self, child);
   self->monitor(child.hdl);
   child.started = self->clock().now();
   if (child.stable)

@@ -71,6 +71,16 @@ bool restart_intensity::admit(time_point now) {
   return recent_.size() <= max_;
 }
 
+size_t restart_intensity::room(time_point now) const noexcept {
+  // As `admit` counts: the restarts within the period that ends at `now`
+  // (later restarts see no more of them), plus the new ones.
+  size_t within = 0;
+  for (auto i = recent_.rbegin(); i != recent_.rend() && now - *i <= period_;
+       ++i)
+    ++within;
+  return within < max_ ? max_ - within : 0;
+}
+
 bool node_losses::first(const caf::node_id& node, time_point now,
                         caf::timespan keep) {
   seen_.erase(std::remove_if(seen_.begin(), seen_.end(),

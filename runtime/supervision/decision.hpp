@@ -79,6 +79,10 @@ public:
     return recent_.size();
   }
 
+  /// How many more restarts, each at `now` or later, would all be
+  /// admitted (if nothing else is admitted before them).
+  size_t room(time_point now) const noexcept;
+
 private:
   size_t max_;
   caf::timespan period_;

@@ -37,6 +37,22 @@ child_entry* find(supervisor_actor* self, const caf::actor_addr& addr) {
   return nullptr;
 }
 
+/// A throw as failure_text(make_error(errc::handler_failed, ...)) writes it:
+/// "handler_failed: <what> on <message type>" (plain appends, as the
+/// child's own text).
+void write_thrown_text(std::string& out, const std::string& what,
+                       const std::string& type) {
+  out.clear();
+  out.reserve(16 + what.size() + 4 + type.size());
+  out.append("handler_failed: ").append(what).append(" on ").append(type);
+}
+
+std::string thrown_text(const std::string& what, const std::string& type) {
+  std::string out;
+  write_thrown_text(out, what, type);
+  return out;
+}
+
 std::string limit_text(supervisor_actor* self) {
   auto& f = self->state.flags;
   return fmt::format("{} of at most {} within {} ms",
@@ -69,11 +85,29 @@ void report(supervisor_actor* self, const child_entry& child,
 
 void begin_stop(supervisor_actor* self, caf::error reason);
 
+void give_up(supervisor_actor* self, const std::string& text);
+
+/// Settles every restart permit out (permits.cpp) before a restart is
+/// counted or a child's handle goes; false when the restarts made under
+/// them exceed the intensity (they cannot: see grant_permits) and the
+/// supervisor gives up.
+bool settle(supervisor_actor* self) {
+  if (settle_permits(self))
+    return true;
+  auto& f = self->state.flags;
+  give_up(self, fmt::format("more than {} restarts within {} ms (restarts "
+                            "in place under permits)",
+                            f.max_restarts, f.period.count()));
+  return false;
+}
+
 /// Records a failure on the child and counts it towards the intensity;
 /// false when it exceeds the intensity (the supervisor is then on its way
 /// down and the restart must not happen).
 bool admit_restart(supervisor_actor* self, child_entry& child,
                    std::string failure, bool counted) {
+  if (!settle(self))
+    return false;
   auto now = self->clock().now();
   auto& st = self->state;
   ++child.restarts;
@@ -81,16 +115,21 @@ bool admit_restart(supervisor_actor* self, child_entry& child,
   child.last_failure_time = now;
   if (!counted || st.intensity.admit(now))
     return true;
-  auto text = fmt::format("more than {} restarts within {} ms (last: child "
-                          "'{}': {})",
-                          st.flags.max_restarts, st.flags.period.count(),
-                          child.spec.id, child.last_failure);
+  give_up(self, fmt::format("more than {} restarts within {} ms (last: "
+                            "child '{}': {})",
+                            st.flags.max_restarts, st.flags.period.count(),
+                            child.spec.id, child.last_failure));
+  return false;
+}
+
+/// Exceeded intensity: stop every child, then fail with `text`.
+void give_up(supervisor_actor* self, const std::string& text) {
+  auto& st = self->state;
   crash_report(log_level::error,
                fmt::format("supervisor {} (actor {}) gives up: {}; stopping "
                            "its children and failing",
                            st.path, self->id(), text));
-  begin_stop(self, make_error(errc::escalated, std::move(text)));
-  return false;
+  begin_stop(self, make_error(errc::escalated, text));
 }
 
 void respawn(supervisor_actor* self, child_entry& child, bool siblings = true);
@@ -215,6 +254,9 @@ void begin_stop(supervisor_actor* self, caf::error reason) {
   auto& st = self->state;
   if (st.stopping)
     return;
+  // No child restarts under a permit from now on (what the permits out
+  // allowed is counted; the supervisor stops anyway).
+  static_cast<void>(settle_permits(self));
   st.stopping = true;
   st.stop_reason = std::move(reason);
   st.stop_index = st.children.size();
@@ -262,8 +304,7 @@ caf::atom_value on_child_failed(supervisor_actor* self,
   if (after_stop(child->spec.restart, exit_cause::failure)
       != verdict::restart)
     return stop;
-  // As failure_text(make_error(errc::handler_failed, ...)) would write it.
-  auto text = fmt::format("handler_failed: {} on {}", what, type);
+  auto text = thrown_text(what, type);
   if (!admit_restart(self, *child, std::move(text), true))
     return stop;
   report(
@@ -273,12 +314,46 @@ caf::atom_value on_child_failed(supervisor_actor* self,
   return restart;
 }
 
+/// A child restarted in place under a permit; counts it (unless settling
+/// the permits did already) and reports it.
+void on_child_restarted(supervisor_actor* self, const caf::actor_addr& addr,
+                        const std::string& what, const std::string& type) {
+  auto child = find(self, addr);
+  if (child == nullptr)
+    return;
+  auto& st = self->state;
+  if (child->counted_ahead > 0) {
+    --child->counted_ahead;
+  } else if (child->permits > 0) {
+    // The permits out had room together when the last went out: this one
+    // fits (one permit becomes one restart within the period).
+    --child->permits;
+    --st.permits;
+    if (!count_permit_restart(self, *child, self->clock().now())) {
+      give_up(self, fmt::format("more than {} restarts within {} ms "
+                                "(restarts in place under permits)",
+                                st.flags.max_restarts,
+                                st.flags.period.count()));
+      return;
+    }
+  } else {
+    return; // no permit of this supervisor was used
+  }
+  write_thrown_text(child->last_failure, what, type); // reuses its buffer
+  report(
+    self, *child, addr.id(), [&] { return "failed: " + child->last_failure; },
+    [&] { return "restart in place (" + limit_text(self) + ")"; });
+}
+
 void on_child_down(supervisor_actor* self, caf::down_msg& dm) {
   auto child = find(self, dm.source);
   if (child == nullptr)
     return;
   auto& st = self->state;
+  if (child->permits > 0 && !settle(self))
+    return;
   child->hdl = nullptr;
+  child->local = nullptr;
   if (st.stopping) {
     if (st.stop_index > 0 && &st.children[st.stop_index - 1] == child) {
       --st.stop_index;
@@ -398,7 +473,6 @@ caf::behavior supervisor(supervisor_actor* self, supervisor_flags flags,
     st.children.emplace_back();
     st.children.back().spec = std::move(spec);
   }
-  self->set_down_handler([self](caf::down_msg& dm) { on_child_down(self, dm); });
   self->set_exit_handler([self](caf::exit_msg& x) {
     if (self->state.stopping && x.reason == caf::exit_reason::kill)
       self->quit(std::move(x.reason));
@@ -413,16 +487,29 @@ caf::behavior supervisor(supervisor_actor* self, supervisor_flags flags,
                                               child.start_error)));
       break;
     }
+  grant_permits(self);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    on_child_down(self, dm);
+    grant_permits(self);
+  });
   caf::message_handler core{
     [self](detail::child_failed_atom, const caf::actor_addr& addr,
            const std::string& what, const std::string& type) {
-      return on_child_failed(self, addr, what, type);
+      auto order = on_child_failed(self, addr, what, type);
+      grant_permits(self);
+      return order;
+    },
+    [self](detail::child_restarted_atom, const caf::actor_addr& addr,
+           const std::string& what, const std::string& type) {
+      on_child_restarted(self, addr, what, type);
+      grant_permits(self);
     },
     [self](respawn_atom, const std::string& id) {
       if (self->state.stopping)
         return;
       if (auto c = find(self, id); c != nullptr && c->respawn_pending)
         respawn(self, *c);
+      grant_permits(self);
     },
     [self](stop_timeout_atom, const caf::actor_addr& addr) {
       // The child did not stop within its shutdown time.

@@ -40,6 +40,15 @@ struct child_entry {
   bool respawn_pending = false;
   uint32_t backoff_step = 0;
   time_point started{};
+  /// The current incarnation when it is a troupe actor in this process
+  /// that this supervisor started and that can restart in place: the one
+  /// a restart permit can go to. Valid while `hdl` holds it.
+  actor_base* local = nullptr;
+  /// Restart permits out: granted, not yet reported back, taken back or
+  /// counted.
+  uint32_t permits = 0;
+  /// Restarts under permits counted by a settling, their reports due.
+  uint32_t counted_ahead = 0;
 };
 
 struct supervisor_state;
@@ -53,6 +62,10 @@ struct supervisor_state {
   /// state is made while the supervisor is spawned.
   supervisor_state();
 
+  /// Takes back every restart permit out: once it is gone, no child may
+  /// restart without it (permits.cpp).
+  void on_stop(supervisor_actor* self, const caf::error& reason);
+
   supervisor_flags flags;
   std::vector<child_entry> children;
   restart_intensity intensity;
@@ -62,8 +75,31 @@ struct supervisor_state {
   bool stopping = false;
   caf::error stop_reason;
   size_t stop_index = 0; // children[stop_index - 1] is being stopped
+  /// Restart permits out (see permits.cpp).
+  size_t permits = 0;
   std::minstd_rand rng;  // backoff jitter
 };
+
+/// Restart permits: under one_for_one, the supervisor may answer a
+/// child's next throw ahead (restart in place), when that restart fits the
+/// intensity whenever it comes, counting every permit out. Before any other
+/// restart is counted, and before stopping, every permit out is settled:
+/// taken back if unused, else counted. The intensity thus sees the same restarts, in the same order, as
+/// if each child had asked (a restart under a permit is counted when the
+/// supervisor learns of it, as one it ordered is counted when it orders
+/// it). False when a settled restart did not fit (it cannot, by the rule
+/// above; the caller escalates as for any restart).
+bool settle_permits(supervisor_actor* self);
+
+/// Gives permits to every child that may have them, while they fit.
+void grant_permits(supervisor_actor* self);
+
+/// Counts one restart under a permit at `now`; false when it did not fit.
+bool count_permit_restart(supervisor_actor* self, child_entry& child,
+                          time_point now);
+
+/// Sets `child.local` for its new incarnation (after a start).
+void adopt_local(supervisor_actor* self, child_entry& child);
 
 /// Sent to itself when a stopping child's shutdown time is up.
 using stop_timeout_atom = caf::atom_constant<caf::atom("stoptmo")>;

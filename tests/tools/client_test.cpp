@@ -406,8 +406,9 @@ TEST(RealService, KillModesRespawnOrRestartInPlace) {
             "failed /root/th (actor " + std::to_string(th_id) +
                 " on modes) as a handler throw would; its supervisor "
                 "decides: restart in place (same address)");
-  // "th" takes nothing else until its supervisor ordered the restart: this
-  // answer comes after it.
+  // "th" takes nothing else until its supervisor ordered the restart (or,
+  // under the restart permit it gave ahead, until it restarted and told
+  // it): this answer comes after it.
   self->request(kids->at(1).handle, 5s, wire::SnapshotRequest{})
       .receive([](const wire::ClusterSnapshot&) {},
                [](caf::error& err) { ADD_FAILURE() << describe(err); });

@@ -254,7 +254,9 @@ TEST(Snapshot, ADrillThrowRestartsTheChildInPlace) {
               + " on thrown) as a handler throw would; its supervisor "
                 "decides: restart in place (same address)");
   // The failed actor takes nothing else until its supervisor has counted
-  // the restart and ordered it: this answer comes from the fresh state.
+  // the restart and ordered it (or, under the restart permit it gave ahead,
+  // until it restarted and told it): this answer comes from the fresh state,
+  // and the snapshot asks the supervisor after that.
   self->request(a, 5s, 1).receive(
     [](int x) { EXPECT_EQ(x, 1); },
     [](caf::error& err) { ADD_FAILURE() << troupe::describe(err); });

@@ -103,6 +103,22 @@ TEST(Decision, IntensityAdmitsMaxRestartsPerPeriod) {
   EXPECT_FALSE(none.admit(at(0ms))) << "max 0: the first restart is too many";
 }
 
+// A restart permit goes out only while the restarts it allows, with every
+// permit already out, fit the intensity whenever they come.
+TEST(Decision, RestartIntensityRoomCountsWhatFitsFromNowOn) {
+  restart_intensity r{3, 5s};
+  EXPECT_EQ(r.room(at(0ms)), 3u);
+  EXPECT_TRUE(r.admit(at(0ms)));
+  EXPECT_TRUE(r.admit(at(1s)));
+  EXPECT_EQ(r.room(at(2s)), 1u) << "two more within 5 s make four";
+  EXPECT_EQ(r.room(at(5500ms)), 2u) << "the first left the period";
+  EXPECT_EQ(r.room(at(7s)), 3u);
+  restart_intensity none{0, 5s};
+  EXPECT_EQ(none.room(at(0ms)), 0u);
+  restart_intensity unlimited{SIZE_MAX, 5s};
+  EXPECT_GE(unlimited.room(at(0ms)), 8u);
+}
+
 TEST(Decision, BackoffGrowsToItsMaxAndJitterOnlyStretches) {
   backoff b;
   b.min = 100ms;

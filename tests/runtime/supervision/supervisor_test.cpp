@@ -621,6 +621,42 @@ TEST_F(Supervisor, ACrashLoopEscalatesWithoutOneExtraRestart) {
     << "the initial start and two restarts, not a third";
 }
 
+// Restart permits (the supervisor's answer given ahead) count in the
+// intensity as if each child had asked: with two children holding one each
+// and at most two restarts, the third throw escalates, whoever throws.
+TEST_F(Supervisor, RestartPermitsOutCountInTheIntensity) {
+  auto sup = start(troupe::strategy::one_for_one, {"a", "b"}, 2);
+  self->monitor(sup);
+  auto kids = children(sup);
+  EXPECT_FALSE(ask<int>(kids[0].handle, 100));
+  EXPECT_FALSE(ask<int>(kids[1].handle, 200));
+  EXPECT_EQ(children(sup)[1].restarts, 1u);
+  EXPECT_FALSE(ask<int>(kids[0].handle, 300));
+  caf::error reason;
+  self->receive([&](caf::down_msg& dm) { reason = dm.reason; });
+  EXPECT_EQ(reason.code(), static_cast<uint8_t>(troupe::errc::escalated));
+  EXPECT_EQ(std::count(log->begin(), log->end(), "start a"), 2);
+  EXPECT_EQ(std::count(log->begin(), log->end(), "start b"), 2);
+}
+
+// A burst of throws, each taken from the mailbox before the supervisor
+// hears of the last: the child restarts under the permits it holds, asks
+// once they are used, and the throw that exceeds the intensity is still
+// the one not followed by a restart.
+TEST_F(Supervisor, ABurstOfThrowsUnderPermitsEscalatesAtTheSameCount) {
+  auto sup = start(troupe::strategy::one_for_one, {"a"}, 5);
+  self->monitor(sup);
+  auto a = children(sup)[0].handle;
+  for (int i = 1; i <= 7; ++i)
+    caf::anon_send(a, 100 * i);
+  ctx.run();
+  caf::error reason;
+  self->receive([&](caf::down_msg& dm) { reason = dm.reason; });
+  EXPECT_EQ(reason.code(), static_cast<uint8_t>(troupe::errc::escalated));
+  EXPECT_EQ(std::count(log->begin(), log->end(), "start a"), 6)
+    << "the initial start and five restarts, not a sixth";
+}
+
 namespace {
 
 // Collects troupe's log lines that contain `needle` while it lives.

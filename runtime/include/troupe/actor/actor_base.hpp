@@ -85,7 +85,10 @@ using fail_atom = caf::atom_constant<caf::atom("trp_fail")>;
 /// its supervisor and waits for the answer (its mailbox keeps filling,
 /// nothing is taken meanwhile): the supervisor orders a restart in place
 /// (the actor keeps its address and mailbox, because the exception never
-/// left the handler) or an end; else it ends with the error, as CAF does. An exit message with reason `errc::restart_requested` (sent by
+/// left the handler) or an end; else it ends with the error, as CAF does.
+/// The supervisor may have given that answer ahead (a restart permit, only
+/// where the restart is sure to fit its intensity): the actor then restarts
+/// at once and tells it afterwards. An exit message with reason `errc::restart_requested` (sent by
 /// a supervisor to the siblings of a failed child) also restarts it in place.
 ///
 /// A troupe actor may have a bounded mailbox (`mailbox_bound`, given at
@@ -181,6 +184,20 @@ public:
   /// Messages waiting in the mailbox. Call only from inside the actor.
   uint64_t mailbox_depth();
 
+  /// Restart permits: the supervisor's answer to this actor's next `n`
+  /// throws, given ahead (see supervision/permits.cpp). Called by the
+  /// supervisor, from its own thread, while it holds a handle to this actor.
+  /// @private
+  void grant_restart_permits(uint32_t n) noexcept {
+    restart_permits_.fetch_add(n, std::memory_order_acq_rel);
+  }
+
+  /// Takes every unused permit back and returns how many there were.
+  /// @private
+  uint32_t revoke_restart_permits() noexcept {
+    return restart_permits_.exchange(0, std::memory_order_acq_rel);
+  }
+
   /// The figures, readable from any thread.
   const actor_figures& figures() const noexcept {
     return figures_;
@@ -215,8 +232,14 @@ private:
   /// Counts a one-way message to this actor after it ended.
   void count_gone(const caf::mailbox_element& x);
 
+  /// Takes one of the supervisor's permits, if it gave any, for a throw now.
+  bool take_restart_permit() noexcept;
+
   failure_handler failure_handler_;
   caf::actor parent_;
+  /// Unused restart permits: the supervisor adds and takes back, this
+  /// actor uses one per throw.
+  std::atomic<uint32_t> restart_permits_{0};
   actor_figures figures_;
   mailbox_bound bound_;
   /// User messages in the mailbox (bounded mailboxes only): senders add,
