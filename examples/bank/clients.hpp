@@ -51,6 +51,11 @@ public:
     return hdl;
   }
 
+  /// Whether the node was asked to stop (a signal): no more retries.
+  bool stopping() const {
+    return n_.stop_requested();
+  }
+
   /// Requests that failed and were sent again.
   std::atomic<size_t> retries{0};
 
@@ -77,6 +82,8 @@ Amount ask(caf::scoped_actor& self, account_book& book, size_t i,
   std::string last = "no holder of its name";
   for (int attempt = 0;; ++attempt) {
     if (attempt > 0) {
+      if (book.stopping())
+        throw std::runtime_error("stopped by a signal");
       if (std::chrono::steady_clock::now() > deadline)
         throw std::runtime_error("account-" + std::to_string(i) + ": " + last);
       ++book.retries;
