@@ -4,6 +4,8 @@
 #include <chrono>
 #include <thread>
 
+#include <sqlite3.h>
+
 #include <caf/actor_registry.hpp>
 #include <caf/blocking_actor.hpp>
 #include <caf/event_based_actor.hpp>
@@ -14,12 +16,14 @@
 #include <gtest/gtest.h>
 
 #include "troupe/error.hpp"
+#include "troupe/persistence/sql_journals.hpp"
 #include "troupe/supervision/supervisor.hpp"
 #include "troupe/supervision/supervisor_handle.hpp"
 #include "troupe/wire/proto.hpp"
 #include "troupe_test/test.pb.h"
 #include "cluster/name_events.hpp"
 #include "slow_relay.hpp"
+#include "runtime/persistence/temp_dir.hpp"
 
 using namespace std::chrono_literals;
 
@@ -363,4 +367,33 @@ TEST(Node, AChildsClusterWideNameFollowsItsRespawns) {
   EXPECT_FALSE(sup.delete_child("svc"));
   EXPECT_EQ(sup.count_children()->specs, 0u);
   EXPECT_TRUE(n.shutdown());
+}
+
+// A node whose journal has another schema version does not start, and says
+// why in one line.
+TEST(Node, RefusesToStartOnAJournalOfAnotherSchemaVersion) {
+  troupe::test::temp_dir dir;
+  auto path = dir.file("journal.db");
+  {
+    auto j = troupe::persistence::open_sqlite_journal(path);
+    ASSERT_TRUE(j);
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE troupe_schema SET version=7", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  troupe::node_config cfg;
+  cfg.log = troupe::log_level::off;
+  cfg.journal = "sqlite:" + path;
+  troupe::node n{cfg};
+  auto err = n.start();
+  ASSERT_TRUE(err);
+  auto text = troupe::describe(err);
+  EXPECT_NE(text.find("schema version 7, this troupe needs 1"),
+            std::string::npos)
+    << text;
+  EXPECT_EQ(text.find('\n'), std::string::npos) << text;
+  EXPECT_EQ(n.running_actors(), 0u);
 }
