@@ -145,7 +145,7 @@ int run(const options& o) {
     return rc;
   std::cout << "CLUSTER " << nodes.size() << " nodes up, seed " << seed
             << std::endl;
-  // --seeds goes last: it takes a list, which would swallow what follows.
+  // --seeds takes one comma-separated list; last out of habit.
   std::vector<std::string> run_args{"run"};
   run_args.insert(run_args.end(), o.args.begin(), o.args.end());
   run_args.insert(run_args.end(), {"--seeds", seed});

@@ -42,8 +42,12 @@ caf::expected<parsed_config> parse_node_config(int argc,
   app.add_option("--name", cfg.name, "node name (default: node-<pid>)");
   app.add_option("--host", cfg.host, "address to listen on");
   app.add_option("--port", cfg.port, "port to listen on (0: OS-chosen)");
-  app.add_option("--seeds", cfg.seeds, "nodes to connect to (host:port)")
-    ->delimiter(',');
+  // One list per occurrence ("a:1,b:2"): the words after it are the
+  // program's positional arguments, not more seeds.
+  app.add_option("--seeds", cfg.seeds,
+                 "nodes to connect to (host:port, comma-separated)")
+    ->delimiter(',')
+    ->allow_extra_args(false);
   app.add_option("--threads", cfg.threads, "worker threads (0: one per core)")
     ->check(CLI::Range(0, 1024));
   app.add_option("--max-message-size", cfg.max_message_size,

@@ -140,3 +140,19 @@ TEST(NodeConfig, HelpIsNotAnError) {
   EXPECT_TRUE(res->help);
   EXPECT_NE(res->help_text.find("--port"), std::string::npos);
 }
+
+// `--seeds` takes one comma-separated list: the words after it are the
+// program's own (issue 17: `--seeds h:1 client` took "client" as a seed).
+TEST(NodeConfig, SeedsTakeOneListAndLeaveThePositionalsAlone) {
+  const char* argv[] = {"node", "--seeds", "127.0.0.1:1,h:2", "client", "x"};
+  auto res = troupe::parse_node_config(5, argv, true);
+  ASSERT_TRUE(res) << troupe::describe(res.error());
+  EXPECT_EQ(res->config.seeds,
+            (std::vector<std::string>{"127.0.0.1:1", "h:2"}));
+  EXPECT_EQ(res->positional, (std::vector<std::string>{"client", "x"}));
+  const char* twice[] = {"node", "--seeds", "a:1", "run", "--seeds", "b:2"};
+  auto res2 = troupe::parse_node_config(6, twice, true);
+  ASSERT_TRUE(res2) << troupe::describe(res2.error());
+  EXPECT_EQ(res2->config.seeds, (std::vector<std::string>{"a:1", "b:2"}));
+  EXPECT_EQ(res2->positional, (std::vector<std::string>{"run"}));
+}
