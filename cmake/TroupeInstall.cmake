@@ -33,7 +33,10 @@ install(TARGETS ${_troupe_targets}
 # troupe_add_component; an INCLUDES DESTINATION here would list them twice.)
 
 # Public headers: the include/ folder of each component (runtime/include/
-# today). Generated Protobuf headers stay private and are not installed.
+# today), plus the Protobuf headers generated for it (gen/<target>/, e.g.
+# troupe/wire/introspect.pb.h, which node.hpp's introspection returns) and
+# the .proto files they come from (proto/, so that an application's own
+# .proto can import them).
 # Whether the package must also find the components' private link
 # dependencies: a static library's PRIVATE deps are exported as
 # $<LINK_ONLY:...>, so the consumer needs those targets to link.
@@ -45,6 +48,19 @@ foreach(_tgt IN LISTS _troupe_targets)
       DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
       COMPONENT Development
       FILES_MATCHING PATTERN "*.hpp" PATTERN "*.h")
+  endif()
+  get_target_property(_bin ${_tgt} BINARY_DIR)
+  if(IS_DIRECTORY "${_bin}/gen/${_tgt}")
+    install(DIRECTORY "${_bin}/gen/${_tgt}/"
+      DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+      COMPONENT Development
+      FILES_MATCHING PATTERN "*.pb.h")
+  endif()
+  if(IS_DIRECTORY "${_src}/proto")
+    install(DIRECTORY "${_src}/proto/"
+      DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+      COMPONENT Development
+      FILES_MATCHING PATTERN "*.proto")
   endif()
   get_target_property(_type ${_tgt} TYPE)
   if(_type STREQUAL "STATIC_LIBRARY")

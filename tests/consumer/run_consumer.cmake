@@ -100,6 +100,9 @@ find_program(_consumer_exe consumer
   PATHS ${_build} ${_build}/${TROUPE_CONFIG}
   NO_DEFAULT_PATH NO_CACHE REQUIRED)
 _consumer_step("run ${_consumer_exe}" ${_consumer_exe})
+if(NOT _step_output MATCHES "consumer introspection ok: ")
+  message(FATAL_ERROR "the consumer's introspection did not work:\n${_step_output}")
+endif()
 if(NOT _step_output MATCHES "consumer ok: 42")
   message(FATAL_ERROR "run_consumer.cmake: the consumer printed no result line")
 endif()

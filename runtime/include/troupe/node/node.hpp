@@ -256,7 +256,8 @@ public:
   //
   // Every node serves these under the local name "troupe.introspect"
   // (`wire::SnapshotRequest` -> `wire::ClusterSnapshot`, `wire::KillRequest`
-  // -> `wire::KillReply`); the `troupe` tool asks it.
+  // -> `wire::KillReply`); the `troupe` tool asks it. Their result types
+  // are Protobuf messages: include "troupe/node/introspection.hpp".
 
   /// This node's supervision trees (paths from "/root"), the actors outside
   /// them ("/unsupervised/..."), and their figures. Blocks for at most a
