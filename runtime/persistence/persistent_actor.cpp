@@ -127,7 +127,33 @@ void persistent_base::retry_recovery() {
   svc_->submit(std::move(job));
 }
 
+caf::behavior persistent_base::make_behavior() {
+  return has_init() ? start_incarnation() : caf::behavior{};
+}
+
+bool persistent_base::can_restart_in_place() const noexcept {
+  return has_init();
+}
+
+bool persistent_base::try_restart_in_place(const caf::error&) {
+  if (!has_init())
+    return false;
+  drop_pending();
+  if (auto bhvr = start_incarnation())
+    install(bhvr);
+  return true;
+}
+
+void persistent_base::after_writes(std::function<void()> start) {
+  if (!waiting()) {
+    start();
+    return;
+  }
+  deferred_.push_back({std::move(start), current_asker_, current_mid_});
+}
+
 void persistent_base::write(detail::journal_job job,
+                            std::function<void()> apply,
                             std::function<void()> then) {
   asker_ = current_asker_;
   asker_mid_ = current_mid_;
@@ -135,12 +161,24 @@ void persistent_base::write(detail::journal_job job,
   job.epoch = writer_epoch();
   job.reply_to = ctrl();
   job.tag = ++tag_;
-  pending_ = [this, then = std::move(then)](detail::journal_reply& r) {
+  pending_ = [this, apply = std::move(apply),
+              then = std::move(then)](detail::journal_reply& r) {
     if (r.err) {
       fail_persistence(r.err, "journal write");
       return;
     }
     asker_.reset();
+    apply();
+    // The next queued write goes first: one that `then` makes queues
+    // behind it, in call order. It answers its own requester if it fails.
+    if (!deferred_.empty()) {
+      auto next = std::move(deferred_.front());
+      deferred_.pop_front();
+      current_asker_ = std::move(next.asker);
+      current_mid_ = next.mid;
+      next.start();
+      current_asker_.reset();
+    }
     then();
   };
   enter_waiting();
@@ -207,6 +245,7 @@ void persistent_base::fail_persistence(const caf::error& err,
 
 void persistent_base::drop_pending() {
   pending_ = nullptr;
+  deferred_.clear();
   recovering_ = false;
   ++tag_;
   asker_.reset();

@@ -54,53 +54,32 @@ public:
   /// (saves are stored in the order they were made).
   template <class Then>
   void save(State next, Then then) {
-    if (writing_) {
-      auto args = std::make_shared<std::pair<State, Then>>(std::move(next),
-                                                           std::move(then));
-      deferred_.push_back([this, args] {
-        save(std::move(args->first), std::move(args->second));
-      });
-      return;
-    }
-    writing_ = true;
-    detail::journal_job job;
-    job.kind = detail::job_kind::save_state;
-    job.records.push_back(detail::encode_record(revision() + 1, next));
-    write(std::move(job),
-          [this, next = std::move(next), then = std::move(then)]() mutable {
-            state_ = std::move(next);
-            set_last_seq(revision() + 1);
-            writing_ = false;
-            if (!deferred_.empty()) {
-              auto queued = std::move(deferred_.front());
-              deferred_.pop_front();
-              queued();
-            }
-            if constexpr (std::is_invocable_v<Then&, const State&>)
-              then(state_);
-            else
-              then();
-          });
+    after_writes([this, next = std::move(next), then = std::move(then)]() mutable {
+      detail::journal_job job;
+      job.kind = detail::job_kind::save_state;
+      job.records.push_back(detail::encode_record(revision() + 1, next));
+      write(
+        std::move(job),
+        [this, next = std::move(next)]() mutable {
+          state_ = std::move(next);
+          set_last_seq(revision() + 1);
+        },
+        [this, then = std::move(then)]() mutable {
+          if constexpr (std::is_invocable_v<Then&, const State&>)
+            then(state_);
+          else
+            then();
+        });
+    });
   }
 
-  caf::behavior make_behavior() override {
-    if (!init_)
-      return {};
-    return begin();
-  }
-
-  bool can_restart_in_place() const noexcept override {
+protected:
+  bool has_init() const noexcept override {
     return static_cast<bool>(init_);
   }
 
-  bool try_restart_in_place(const caf::error&) override {
-    if (!init_)
-      return false;
-    drop_pending();
-    auto bhvr = begin();
-    if (bhvr)
-      install(bhvr);
-    return true;
+  caf::behavior start_incarnation() override {
+    return begin();
   }
 
 private:
@@ -108,8 +87,6 @@ private:
     state_ = State{};
     set_last_seq(0);
     set_epoch(0);
-    writing_ = false;
-    deferred_.clear();
     user_ = guard(init_(this));
     if (pid().empty()) {
       quit(make_error(errc::bad_config,
@@ -140,9 +117,6 @@ private:
   init_fn init_;
   State state_;
   std::string type_name_;
-  /// Whether a save is in flight, and the saves made meanwhile.
-  bool writing_ = false;
-  std::deque<std::function<void()>> deferred_;
 };
 
 } // namespace troupe::persistence

@@ -116,60 +116,35 @@ public:
   /// `then` of the previous one applied its events).
   template <class Then>
   void persist(std::vector<Event> evs, Then then) {
-    if (writing_) {
-      auto args = std::make_shared<std::pair<std::vector<Event>, Then>>(
-        std::move(evs), std::move(then));
-      deferred_.push_back([this, args] {
-        persist(std::move(args->first), std::move(args->second));
-      });
-      return;
-    }
-    if (evs.empty()) {
-      call(then);
-      return;
-    }
-    writing_ = true;
-    detail::journal_job job;
-    job.kind = detail::job_kind::append;
-    auto seq = last_sequence_nr();
-    for (auto& ev : evs)
-      job.records.push_back(detail::encode_record(++seq, ev));
-    write(std::move(job),
-          [this, evs = std::move(evs), then = std::move(then)]() mutable {
-            for (auto& ev : evs)
-              apply_(state_, ev);
-            set_last_seq(last_sequence_nr() + evs.size());
-            maybe_snapshot();
-            writing_ = false;
-            // The next queued persist goes first: one that `then` makes
-            // queues behind it, in call order.
-            if (!deferred_.empty()) {
-              auto next = std::move(deferred_.front());
-              deferred_.pop_front();
-              next();
-            }
-            call(then);
-          });
+    after_writes([this, evs = std::move(evs), then = std::move(then)]() mutable {
+      if (evs.empty()) {
+        call(then);
+        return;
+      }
+      detail::journal_job job;
+      job.kind = detail::job_kind::append;
+      auto seq = last_sequence_nr();
+      for (auto& ev : evs)
+        job.records.push_back(detail::encode_record(++seq, ev));
+      write(
+        std::move(job),
+        [this, evs = std::move(evs)] {
+          for (auto& ev : evs)
+            apply_(state_, ev);
+          set_last_seq(last_sequence_nr() + evs.size());
+          maybe_snapshot();
+        },
+        [this, then = std::move(then)]() mutable { call(then); });
+    });
   }
 
-  caf::behavior make_behavior() override {
-    if (!init_)
-      return {};
-    return begin();
-  }
-
-  bool can_restart_in_place() const noexcept override {
+protected:
+  bool has_init() const noexcept override {
     return static_cast<bool>(init_);
   }
 
-  bool try_restart_in_place(const caf::error&) override {
-    if (!init_)
-      return false;
-    drop_pending();
-    auto bhvr = begin();
-    if (bhvr)
-      install(bhvr);
-    return true;
+  caf::behavior start_incarnation() override {
+    return begin();
   }
 
 private:
@@ -186,8 +161,6 @@ private:
     set_last_seq(0);
     set_epoch(0);
     snapshots_.clear();
-    writing_ = false;
-    deferred_.clear();
     apply_ = nullptr;
     on_recovered_ = nullptr;
     user_ = guard(init_(this));
@@ -258,9 +231,6 @@ private:
   std::string type_name_;
   /// Sequence numbers of the snapshots this incarnation knows are kept.
   std::deque<uint64_t> snapshots_;
-  /// Whether a persist is in flight, and the persists made meanwhile.
-  bool writing_ = false;
-  std::deque<std::function<void()>> deferred_;
 };
 
 } // namespace troupe::persistence

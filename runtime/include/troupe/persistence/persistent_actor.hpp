@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
@@ -78,7 +79,23 @@ public:
   /// `actor_base` does.
   caf::invoke_message_result consume(caf::mailbox_element& x) override;
 
+  /// Starts the first incarnation: the init function, then recovery.
+  caf::behavior make_behavior() override;
+
+  bool can_restart_in_place() const noexcept override;
+
+  /// Starts a new incarnation in place: what was in flight is forgotten,
+  /// the state rebuilt from the init function and a new recovery.
+  bool try_restart_in_place(const caf::error& reason) override;
+
 protected:
+  /// Whether the actor kept an init function (it can start incarnations).
+  virtual bool has_init() const noexcept = 0;
+
+  /// Resets the state, runs the init function and starts recovery
+  /// (`start_recovery`); an empty behavior when the actor quit instead.
+  virtual caf::behavior start_incarnation() = 0;
+
   using continuation = std::function<void(detail::journal_reply&)>;
 
   /// Sets the persistence id (from the init function).
@@ -89,9 +106,18 @@ protected:
   /// @returns the behavior to install meanwhile.
   caf::behavior start_recovery(detail::job_kind kind, continuation done);
 
-  /// Sends `job` (an append or a state save) and waits for its reply; the
-  /// user's behavior comes back and `then` runs once it is durable.
-  void write(detail::journal_job job, std::function<void()> then);
+  /// Runs `start` now or, while a write is in flight, once that write is
+  /// durable and applied (in call order, each before the `then` of the
+  /// write it waited for). `start` numbers its write from the state it
+  /// finds and calls `write`: several writes in one handler are stored in
+  /// the order they were made.
+  void after_writes(std::function<void()> start);
+
+  /// Sends `job` (an append or a state save) and waits for its reply; once
+  /// it is durable the user's behavior comes back, `apply` folds it into
+  /// the state, a write queued by `after_writes` starts, and `then` runs.
+  void write(detail::journal_job job, std::function<void()> apply,
+             std::function<void()> then);
 
   /// Queues a job without waiting (snapshots).
   void write_async(detail::journal_job job);
@@ -143,6 +169,13 @@ private:
   /// Who asked for the write in flight, answered if it fails.
   caf::strong_actor_ptr asker_;
   caf::message_id asker_mid_;
+  /// Writes made while one was in flight, with who asked for each.
+  struct deferred_write {
+    std::function<void()> start;
+    caf::strong_actor_ptr asker;
+    caf::message_id mid;
+  };
+  std::deque<deferred_write> deferred_;
   default_handler saved_default_;
   caf::behavior waiting_;
 };
