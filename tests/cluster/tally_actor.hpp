@@ -8,28 +8,19 @@
 #include <string>
 
 #include <troupe/actor/spawn.hpp>
-#include <troupe/persistence/event_sourced.hpp>
-
-#include "troupe_test/test.pb.h"
+#include "runtime/persistence/counter_actor.hpp"
 
 namespace troupe::test {
 
-using tally_actor =
-  persistence::event_sourced<troupe_test::CounterState, troupe_test::CounterEvent>;
+using tally_actor = counter_actor;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
-
-inline void apply_tally(troupe_test::CounterState& s,
-                        const troupe_test::CounterEvent& e) {
-  s.set_total(s.total() + e.add());
-  s.set_events(s.events() + 1);
-}
 
 /// Persistence id "tally|<key>"; an event (add 1, note = this node's name)
 /// every 5 ms once recovered. Ping answers Pong{seq: total, from: node}.
 inline caf::behavior tally(tally_actor* self, std::string key,
                            std::string node) {
   using namespace std::chrono_literals;
-  self->setup({"tally", key}, apply_tally);
+  self->setup({"tally", key}, apply_counter);
   self->on_recovered([](tally_actor* me) { me->send(me, tick_atom::value); });
   return {
     [self, node](tick_atom) {

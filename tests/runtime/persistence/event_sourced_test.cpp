@@ -16,6 +16,29 @@ namespace troupe::test {
 namespace {
 
 struct EventSourced : persistent_fixture {
+  /// A supervisor whose one child is the counter `key`.
+  caf::actor supervise_counter(const std::string& key) {
+    troupe::child_spec spec;
+    spec.id = "counter";
+    spec.start = [key](caf::actor_system& sys) {
+      return troupe::spawn(sys, counter, key, persistence::snapshot_policy{});
+    };
+    auto sup = troupe::spawn_supervisor(*ctx.sys, {}, {spec});
+    settle();
+    return sup;
+  }
+
+  /// The supervisor's first child.
+  caf::actor child_of(const caf::actor& sup) {
+    caf::actor c;
+    auto rh = self->request(sup, caf::infinite, troupe::children_atom::value);
+    settle();
+    rh.receive(
+      [&](std::vector<troupe::child_status>& xs) { c = xs.at(0).handle; },
+      [&](caf::error& err) { ADD_FAILURE() << describe(err); });
+    return c;
+  }
+
   /// True if a reply is already in the test's mailbox (without waiting).
   bool has_reply() {
     bool got = false;
@@ -66,19 +89,8 @@ TEST_F(EventSourced, OtherMessagesWaitInOrderWhileAWriteIsInFlight) {
 }
 
 TEST_F(EventSourced, ARestartInPlaceRecoversTheStoredState) {
-  troupe::child_spec spec;
-  spec.id = "counter";
-  spec.start = [](caf::actor_system& sys) {
-    return troupe::spawn(sys, counter, std::string{"c"},
-                         persistence::snapshot_policy{});
-  };
-  auto sup = troupe::spawn_supervisor(*ctx.sys, {}, {spec});
-  settle();
-  caf::actor c;
-  auto rh = self->request(sup, caf::infinite, troupe::children_atom::value);
-  settle();
-  rh.receive([&](std::vector<troupe::child_status>& xs) { c = xs.at(0).handle; },
-             [&](caf::error& err) { FAIL() << describe(err); });
+  auto sup = supervise_counter("c");
+  auto c = child_of(sup);
   ASSERT_EQ(*ask(c, add_atom::value, int64_t{5}), 5);
   ASSERT_EQ(*ask(c, add_atom::value, int64_t{7}), 12);
   auto crash = ask(c, 1); // throws: restarted in place, same address
@@ -196,19 +208,8 @@ TEST_F(EventSourced, SeveralPersistsInOneHandlerAreStoredInCallOrder) {
 }
 
 TEST_F(EventSourced, AFailedWriteAnswersWithTheErrorAndRecoversFromTheStore) {
-  troupe::child_spec spec;
-  spec.id = "counter";
-  spec.start = [](caf::actor_system& sys) {
-    return troupe::spawn(sys, counter, std::string{"f"},
-                         persistence::snapshot_policy{});
-  };
-  auto sup = troupe::spawn_supervisor(*ctx.sys, {}, {spec});
-  settle();
-  caf::actor c;
-  auto rh = self->request(sup, caf::infinite, troupe::children_atom::value);
-  settle();
-  rh.receive([&](std::vector<troupe::child_status>& xs) { c = xs.at(0).handle; },
-             [&](caf::error& err) { FAIL() << describe(err); });
+  auto sup = supervise_counter("f");
+  auto c = child_of(sup);
   ASSERT_EQ(*ask(c, add_atom::value, int64_t{5}), 5);
   store->fail_writes(1, "disk full");
   auto res = ask(c, add_atom::value, int64_t{7});
