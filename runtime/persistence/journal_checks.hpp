@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The checks every journal makes before it writes: writer epoch, consecutive
-// sequence numbers, expected revision. Pure functions, shared by the
-// backends so that they refuse alike.
+// What the journals share: the checks before a write (writer epoch,
+// consecutive sequence numbers, expected revision; pure functions, so that
+// the backends refuse alike) and running a call in a transaction of its own.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +26,25 @@ caf::error check_append(const std::string& pid, uint64_t highest,
 /// `revision_conflict` unless `next` is `stored + 1`.
 caf::error check_revision(const std::string& pid, uint64_t stored,
                           uint64_t next);
+
+/// Runs `fn` (returning `caf::expected<uint64_t>`) in `j`'s open
+/// transaction (`open`), or in one of its own: committed if `fn` succeeds,
+/// rolled back if not.
+template <class F>
+caf::expected<uint64_t> in_transaction(journal& j, bool open, F fn) {
+  if (open)
+    return fn();
+  if (auto err = j.begin())
+    return err;
+  auto res = fn();
+  if (!res) {
+    j.rollback();
+    return res;
+  }
+  if (auto err = j.commit())
+    return err;
+  return res;
+}
 
 /// `persistence_failed` naming `pid`, `seq` and what went wrong.
 caf::error read_error(const std::string& pid, uint64_t seq,

@@ -358,18 +358,7 @@ private:
   /// Runs `fn` in the open transaction, or in one of its own.
   template <class F>
   caf::expected<uint64_t> in_tx(F fn) {
-    if (in_tx_)
-      return fn();
-    if (auto err = begin())
-      return err;
-    auto res = fn();
-    if (!res) {
-      rollback();
-      return res;
-    }
-    if (auto err = commit())
-      return err;
-    return res;
+    return detail::in_transaction(*this, in_tx_, std::move(fn));
   }
 
   caf::error check_schema() {
