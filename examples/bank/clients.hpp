@@ -4,6 +4,8 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <utility>
 #include <chrono>
 #include <mutex>
 #include <random>
@@ -131,10 +133,13 @@ inline int64_t total(caf::scoped_actor& self, account_book& book) {
 /// Makes `transfers` random transfers of 1..100 on `clients` threads at
 /// once, each thread a client named `<prefix>-<c>`; returns how many were
 /// skipped (same account, or the withdrawal was refused for lack of money).
-/// `progress` counts the transfers done. Throws on the first failed request.
+/// `at.second` runs once, in the client thread that starts transfer number
+/// `at.first` (a drill's fault in the middle of the traffic). Throws on the
+/// first failed request.
 inline size_t transfer(troupe::node& n, account_book& book, size_t clients,
                        size_t transfers, const std::string& prefix,
-                       std::atomic<size_t>* progress = nullptr) {
+                       std::pair<size_t, std::function<void()>> at = {}) {
+  std::atomic<size_t> started{0};
   std::atomic<size_t> skipped{0};
   std::vector<std::string> errors(clients);
   std::vector<std::thread> threads;
@@ -150,8 +155,8 @@ inline size_t transfer(troupe::node& n, account_book& book, size_t clients,
         for (size_t i = c; i < transfers && !n.stop_requested(); i += clients) {
           auto from = pick(rng), to = pick(rng);
           auto x = amount(rng);
-          if (progress)
-            ++*progress;
+          if (++started == at.first && at.second)
+            at.second();
           if (from == to ||
               !ask(self, book, from,
                    operation<Withdraw>(x, client, ++seq)).ok()) {

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include <caf/after.hpp>
+#include <caf/send.hpp>
 
 #include "clients.hpp"
 
@@ -86,22 +87,13 @@ inline bool kill_drill(troupe::node& n, caf::scoped_actor& self,
   for (size_t k = 0; k < book.size(); ++k)
     handles.push_back(book.get(k));
   auto victim = handles[i].node();
-  std::atomic<size_t> progress{0};
   size_t retries_before = book.retries.load();
-  std::thread killer{[&] {
-    caf::scoped_actor me{n.system()};
-    while (progress.load() < transfers / 3 && !n.stop_requested())
-      std::this_thread::sleep_for(std::chrono::milliseconds{5});
-    me->send(handles[i], Halt{}); // no answer: its node is gone
-  }};
-  size_t skipped = 0;
-  try {
-    skipped = transfer(n, book, clients, transfers, prefix, &progress);
-  } catch (...) {
-    killer.join();
-    throw;
-  }
-  killer.join();
+  // The client thread that starts transfer number transfers / 3 sends it.
+  auto halt = [&, target = handles[i]] {
+    caf::anon_send(target, Halt{}); // no answer: its node is gone
+  };
+  auto skipped = transfer(n, book, clients, transfers, prefix,
+                          {transfers / 3, halt});
   size_t moved = 0;
   for (size_t k = 0; k < book.size(); ++k) {
     book.refresh(k);
