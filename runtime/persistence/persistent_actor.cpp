@@ -67,12 +67,16 @@ caf::behavior persistent_base::waiting_behavior() {
   return waiting_;
 }
 
-void persistent_base::enter_waiting() {
+void persistent_base::skip_others() {
   if (!skipping_) {
     saved_default_ = default_handler_;
     set_default_handler(caf::skip);
     skipping_ = true;
   }
+}
+
+void persistent_base::enter_waiting() {
+  skip_others();
   install(waiting_behavior());
 }
 
@@ -94,12 +98,17 @@ caf::behavior persistent_base::start_recovery(detail::job_kind kind,
   recovery_tries_ = 0;
   recovery_started_ns_ = now_ns();
   recovery_ns_.store(-1, std::memory_order_relaxed);
-  if (!skipping_) {
-    saved_default_ = default_handler_;
-    set_default_handler(caf::skip);
-    skipping_ = true;
-  }
-  pending_ = std::move(done);
+  set_last_seq(0);
+  set_epoch(0);
+  skip_others();
+  pending_ = [this, done = std::move(done)](detail::journal_reply& r) {
+    if (r.err) {
+      fail_persistence(r.err, "journal recovery");
+      return;
+    }
+    set_epoch(r.rec.epoch);
+    done(r);
+  };
   recovering_ = true;
   retry_recovery();
   return waiting_behavior();

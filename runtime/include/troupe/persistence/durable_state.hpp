@@ -79,14 +79,7 @@ protected:
   }
 
   caf::behavior start_incarnation() override {
-    return begin();
-  }
-
-private:
-  caf::behavior begin() {
     state_ = State{};
-    set_last_seq(0);
-    set_epoch(0);
     user_ = guard(init_(this));
     if (pid().empty()) {
       quit(make_error(errc::bad_config,
@@ -98,12 +91,8 @@ private:
                           [this](detail::journal_reply& r) { recovered(r); });
   }
 
+private:
   void recovered(detail::journal_reply& r) {
-    if (r.err) {
-      fail_persistence(r.err, "journal recovery");
-      return;
-    }
-    set_epoch(r.rec.epoch);
     if (r.rec.state) {
       const auto& pid = this->pid();
       if (auto err = detail::decode_record(pid, *r.rec.state, state_)) {

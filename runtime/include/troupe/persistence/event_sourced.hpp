@@ -144,22 +144,7 @@ protected:
   }
 
   caf::behavior start_incarnation() override {
-    return begin();
-  }
-
-private:
-  template <class Then>
-  void call(Then& then) {
-    if constexpr (std::is_invocable_v<Then&, const State&>)
-      then(state_);
-    else
-      then();
-  }
-
-  caf::behavior begin() {
     state_ = State{};
-    set_last_seq(0);
-    set_epoch(0);
     snapshots_.clear();
     apply_ = nullptr;
     on_recovered_ = nullptr;
@@ -174,13 +159,17 @@ private:
                           [this](detail::journal_reply& r) { recovered(r); });
   }
 
+private:
+  template <class Then>
+  void call(Then& then) {
+    if constexpr (std::is_invocable_v<Then&, const State&>)
+      then(state_);
+    else
+      then();
+  }
+
   void recovered(detail::journal_reply& r) {
-    if (r.err) {
-      fail_persistence(r.err, "journal recovery");
-      return;
-    }
     auto& rec = r.rec;
-    set_epoch(rec.epoch);
     const auto& pid = this->pid();
     if (rec.snapshot) {
       if (auto err = detail::decode_record(pid, *rec.snapshot, state_)) {

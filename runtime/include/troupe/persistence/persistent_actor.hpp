@@ -101,8 +101,9 @@ protected:
   /// Sets the persistence id (from the init function).
   void set_id(struct persistence_id id);
 
-  /// Asks for recovery; `done` runs with the reply (error or not) once the
-  /// journal answered, and must install the user's behavior.
+  /// Asks for recovery (sequence number and epoch start again at 0); once
+  /// the journal answered, the user's behavior comes back and `done` runs
+  /// with what it recovered, or the actor fails (`fail_persistence`).
   /// @returns the behavior to install meanwhile.
   caf::behavior start_recovery(detail::job_kind kind, continuation done);
 
@@ -147,6 +148,7 @@ private:
   void on_reply(detail::journal_reply& r);
   void retry_recovery();
   caf::behavior waiting_behavior();
+  void skip_others();
   void enter_waiting();
   void leave_waiting();
 
