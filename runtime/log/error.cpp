@@ -46,6 +46,8 @@ const char* to_string(errc x) noexcept {
       return "writer_fenced";
     case errc::revision_conflict:
       return "revision_conflict";
+    case errc::transaction_conflict:
+      return "transaction_conflict";
   }
   return "unknown";
 }

@@ -3,6 +3,7 @@
 // replies after the commit.
 #include "troupe/persistence/journal_service.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -29,10 +30,11 @@ using clock_type = std::chrono::steady_clock;
 namespace {
 
 bool refusal(const caf::error& err) {
-  return err.category() == error_category
-         && (err.code() == static_cast<uint8_t>(errc::writer_fenced)
-             || err.code() == static_cast<uint8_t>(errc::revision_conflict));
+  return is(err, errc::writer_fenced) || is(err, errc::revision_conflict);
 }
+
+/// How often a batch that ran into a concurrent transaction runs again.
+constexpr int max_conflict_retries = 5;
 
 void store_max(std::atomic<uint64_t>& x, uint64_t v) {
   auto cur = x.load(std::memory_order_relaxed);
@@ -155,23 +157,22 @@ struct journal_service::impl {
     }
   }
 
-  void run_batch(std::vector<journal_job>& jobs) {
-    if (jobs.empty())
-      return;
-    auto start = clock_type::now();
-    if (auto err = ensure_open()) {
-      fail_all(jobs, err);
-      return;
-    }
-    if (auto err = j->begin()) {
-      broken = true;
-      fail_all(jobs, err);
-      return;
-    }
-    std::vector<caf::error> errs(jobs.size());
-    std::vector<recovery> recs(jobs.size());
+  /// What one attempt at a batch produced.
+  struct outcome {
+    std::vector<caf::error> errs;
+    std::vector<recovery> recs;
     size_t events = 0;
     uint64_t recovered = 0;
+  };
+
+  /// Runs `jobs` in one transaction and commits it. Returns the error that
+  /// spoiled it (rolled back, nothing written), or none.
+  caf::error attempt(std::vector<journal_job>& jobs, outcome& out) {
+    out = outcome{};
+    out.errs.resize(jobs.size());
+    out.recs.resize(jobs.size());
+    if (auto err = j->begin())
+      return err;
     for (size_t i = 0; i < jobs.size(); ++i) {
       // A run of appends goes to the journal in one call (one round trip
       // to PostgreSQL).
@@ -186,46 +187,68 @@ struct journal_service::impl {
         if (reqs.size() > 1) {
           auto res = j->append_all(reqs);
           for (size_t k = 0; k < reqs.size(); ++k) {
-            auto& err = res[k];
-            if (err && !refusal(err)) {
+            if (res[k] && !refusal(res[k])) {
               j->rollback();
-              broken = true;
-              log(log_level::error,
-                  fmt::format("journal ({}): batch of {} rolled back: {}",
-                              kind_name, jobs.size(), describe(err)));
-              fail_all(jobs, err);
-              return;
+              return res[k];
             }
-            if (!err)
-              events += jobs[i + k].records.size();
-            errs[i + k] = std::move(err);
+            if (!res[k])
+              out.events += jobs[i + k].records.size();
+            out.errs[i + k] = std::move(res[k]);
           }
           i = end - 1;
           continue;
         }
       }
       size_t n = 0;
-      auto err = run(jobs[i], recs[i], n);
+      auto err = run(jobs[i], out.recs[i], n);
       if (err && !refusal(err)) {
         j->rollback();
-        broken = true;
-        log(log_level::error, fmt::format("journal ({}): batch of {} rolled back: {}",
-            kind_name, jobs.size(), describe(err)));
-        fail_all(jobs, err);
-        return;
+        return err;
       }
       if (!err) {
-        events += n;
+        out.events += n;
         if (jobs[i].kind == job_kind::recover_events
             || jobs[i].kind == job_kind::recover_state)
-          ++recovered;
+          ++out.recovered;
       }
-      errs[i] = std::move(err);
+      out.errs[i] = std::move(err);
     }
-    if (auto err = j->commit()) {
-      broken = true;
-      log(log_level::error, fmt::format("journal ({}): commit of {} jobs failed: {}",
-          kind_name, jobs.size(), describe(err)));
+    return j->commit();
+  }
+
+  void run_batch(std::vector<journal_job>& jobs) {
+    if (jobs.empty())
+      return;
+    auto start = clock_type::now();
+    if (auto err = ensure_open()) {
+      fail_all(jobs, err);
+      return;
+    }
+    // Every batch touches its ids in one order (an id's own jobs keep
+    // theirs), so two nodes' batches on one database rarely deadlock.
+    std::stable_sort(jobs.begin(), jobs.end(),
+                     [](const journal_job& x, const journal_job& y) {
+                       return x.pid < y.pid;
+                     });
+    outcome out;
+    auto err = attempt(jobs, out);
+    // A deadlock or serialization failure wrote nothing: run it again.
+    for (int tries = 1; err && is(err, errc::transaction_conflict)
+                        && tries <= max_conflict_retries;
+         ++tries) {
+      log(log_level::warn,
+          fmt::format("journal ({}): batch of {} ran into a concurrent "
+                      "transaction ({}); running it again ({} of {})",
+                      kind_name, jobs.size(), describe(err), tries,
+                      max_conflict_retries));
+      std::this_thread::sleep_for(std::chrono::milliseconds{5 * tries});
+      err = attempt(jobs, out);
+    }
+    if (err) {
+      broken = !is(err, errc::transaction_conflict);
+      log(log_level::error, fmt::format("journal ({}): batch of {} rolled "
+                                        "back: {}",
+                                        kind_name, jobs.size(), describe(err)));
       fail_all(jobs, err);
       return;
     }
@@ -233,18 +256,18 @@ struct journal_service::impl {
       std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now()
                                                            - start)
         .count());
-    figures.events_written.fetch_add(events, std::memory_order_relaxed);
+    figures.events_written.fetch_add(out.events, std::memory_order_relaxed);
     figures.batches.fetch_add(1, std::memory_order_relaxed);
     figures.batch_jobs.fetch_add(jobs.size(), std::memory_order_relaxed);
     store_max(figures.batch_jobs_max, jobs.size());
     figures.write_ns_total.fetch_add(ns, std::memory_order_relaxed);
     store_max(figures.write_ns_max, ns);
-    figures.recoveries.fetch_add(recovered, std::memory_order_relaxed);
+    figures.recoveries.fetch_add(out.recovered, std::memory_order_relaxed);
     for (size_t i = 0; i < jobs.size(); ++i) {
-      if (errs[i] && !jobs[i].reply_to)
+      if (out.errs[i] && !jobs[i].reply_to)
         log(log_level::warn, fmt::format("journal: snapshot of '{}' refused: {}",
-            jobs[i].pid, describe(errs[i])));
-      reply(jobs[i], std::move(errs[i]), std::move(recs[i]));
+            jobs[i].pid, describe(out.errs[i])));
+      reply(jobs[i], std::move(out.errs[i]), std::move(out.recs[i]));
     }
   }
 

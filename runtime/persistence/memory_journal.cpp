@@ -33,6 +33,7 @@ struct memory_store::impl {
   std::mutex fail_mtx;
   int write_failures = 0;
   std::string write_text;
+  errc write_code = errc::persistence_failed;
   int read_failures = 0;
   std::string read_text;
 
@@ -42,7 +43,7 @@ struct memory_store::impl {
     if (n <= 0)
       return {};
     --n;
-    return make_error(errc::persistence_failed,
+    return make_error(write ? write_code : errc::persistence_failed,
                       write ? write_text : read_text);
   }
 };
@@ -52,10 +53,11 @@ memory_store::memory_store() : impl_(std::make_unique<impl>()) {
 
 memory_store::~memory_store() = default;
 
-void memory_store::fail_writes(int n, std::string text) {
+void memory_store::fail_writes(int n, std::string text, errc code) {
   std::lock_guard<std::mutex> guard{impl_->fail_mtx};
   impl_->write_failures = n;
   impl_->write_text = std::move(text);
+  impl_->write_code = code;
 }
 
 void memory_store::fail_reads(int n, std::string text) {

@@ -27,11 +27,6 @@ int64_t now_ns() {
     .count();
 }
 
-bool is(const caf::error& err, errc code) {
-  return err.category() == error_category
-         && err.code() == static_cast<uint8_t>(code);
-}
-
 } // namespace
 
 persistent_base::persistent_base(caf::actor_config& cfg,
@@ -213,7 +208,9 @@ void persistent_base::write_async(detail::journal_job job) {
 void persistent_base::on_reply(detail::journal_reply& r) {
   if (!pending_ || r.tag != tag_)
     return; // the reply of an incarnation that was restarted since
-  if (recovering_ && r.err && is(r.err, errc::persistence_failed)
+  if (recovering_ && r.err
+      && (is(r.err, errc::persistence_failed)
+          || is(r.err, errc::transaction_conflict))
       && recovery_tries_ < max_recovery_tries) {
     auto delay = std::chrono::milliseconds{50 << (recovery_tries_ - 1)};
     log(log_level::warn,

@@ -5,6 +5,8 @@
 
 #include <libpq-fe.h>
 
+#include "troupe/error.hpp"
+
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -91,6 +93,19 @@ inline uint64_t pg_u64(const PGresult* res, int row, int col) {
 inline std::string pg_bytes(const PGresult* res, int row, int col) {
   return std::string(PQgetvalue(res, row, col),
                      static_cast<size_t>(PQgetlength(res, row, col)));
+}
+
+/// The code of a journal failure from its result: `transaction_conflict`
+/// for PostgreSQL's deadlock (40P01) and serialization failure (40001),
+/// after which the transaction is gone and may simply run again;
+/// `persistence_failed` otherwise.
+inline errc pg_failure_code(const PGresult* res) {
+  const char* state = res != nullptr ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+                                     : nullptr;
+  if (state != nullptr
+      && (std::strcmp(state, "40P01") == 0 || std::strcmp(state, "40001") == 0))
+    return errc::transaction_conflict;
+  return errc::persistence_failed;
 }
 
 /// libpq's message on one line: newlines and the "ERROR:  " prefix removed.

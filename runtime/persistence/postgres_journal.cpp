@@ -511,7 +511,8 @@ private:
     return ok(res.get()) ? caf::error{} : fail(res.get(), "");
   }
 
-  /// `persistence_failed` with PostgreSQL's message, naming `pid`.
+  /// `persistence_failed` (or `transaction_conflict`) with PostgreSQL's
+  /// message, naming `pid`.
   caf::error fail(const PGresult* res, const std::string& pid) {
     std::string msg;
     if (conn_ == nullptr)
@@ -523,7 +524,7 @@ private:
     std::string text = "postgresql journal " + where_;
     if (!pid.empty())
       text += ", persistence id '" + pid + "'";
-    return make_error(errc::persistence_failed, text + ": " + msg);
+    return make_error(detail::pg_failure_code(res), text + ": " + msg);
   }
 
   void close() {

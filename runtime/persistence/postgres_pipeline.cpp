@@ -25,8 +25,7 @@ caf::error failed(const pipeline_conn& c, const char* what,
   std::string text = "postgresql journal " + c.where;
   if (!pid.empty())
     text += ", persistence id '" + pid + "'";
-  return make_error(errc::persistence_failed,
-                    text + ": " + what + ": " + msg);
+  return make_error(pg_failure_code(res), text + ": " + what + ": " + msg);
 }
 
 } // namespace

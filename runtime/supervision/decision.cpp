@@ -13,25 +13,16 @@
 
 namespace troupe::supervision {
 
-namespace {
-
-bool is_troupe(const caf::error& x, errc code) noexcept {
-  return x.category() == error_category
-         && x.code() == static_cast<uint8_t>(code);
-}
-
-} // namespace
-
 exit_cause classify(const caf::error& reason) noexcept {
   if (!reason || reason == caf::exit_reason::normal
       || reason == caf::exit_reason::user_shutdown)
     return exit_cause::normal;
   if (reason == caf::exit_reason::remote_link_unreachable
-      || is_troupe(reason, errc::node_down) || is_troupe(reason, errc::fenced))
+      || is(reason, errc::node_down) || is(reason, errc::fenced))
     return exit_cause::node_lost;
-  if (is_troupe(reason, errc::node_left))
+  if (is(reason, errc::node_left))
     return exit_cause::node_left;
-  if (is_troupe(reason, errc::writer_fenced))
+  if (is(reason, errc::writer_fenced))
     return exit_cause::superseded;
   return exit_cause::failure;
 }

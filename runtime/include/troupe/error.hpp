@@ -63,6 +63,11 @@ enum class errc : uint8_t {
   /// A journal refused a write whose sequence number or revision is not the
   /// next one (a concurrent writer, or a compare-and-set that lost).
   revision_conflict,
+  /// The database aborted a journal transaction for a conflict with a
+  /// concurrent one (PostgreSQL's deadlock or serialization failure): it
+  /// wrote nothing, and running it again may succeed. The journal service
+  /// retries such a batch before it reports it.
+  transaction_conflict,
 };
 
 /// The category atom of troupe's errors.
@@ -70,6 +75,12 @@ constexpr caf::atom_value error_category = caf::atom("troupe");
 
 /// Returns the short name of `x`, such as `"rejected_message"`.
 const char* to_string(errc x) noexcept;
+
+/// True if `err` is troupe's error `code`.
+inline bool is(const caf::error& err, errc code) noexcept {
+  return err.category() == error_category
+         && err.code() == static_cast<uint8_t>(code);
+}
 
 /// Makes an error of troupe's category without context.
 caf::error make_error(errc x);

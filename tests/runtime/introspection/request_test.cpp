@@ -23,11 +23,6 @@ troupe::wire::KillRequest kill(std::string path, std::string secret) {
   return req;
 }
 
-bool is(const caf::error& err, troupe::errc code) {
-  return err.category() == troupe::error_category &&
-         err.code() == static_cast<uint8_t>(code);
-}
-
 } // namespace
 
 TEST(IntrospectRequest, KillNeedsTheSecretWhenTheNodeHasOne) {

@@ -223,6 +223,28 @@ TEST_F(EventSourced, AFailedWriteAnswersWithTheErrorAndRecoversFromTheStore) {
   settle();
 }
 
+TEST_F(EventSourced, AWriteThatRanIntoAConcurrentTransactionRunsAgain) {
+  auto c = spawn_counter("d");
+  ASSERT_EQ(*ask(c, add_atom::value, int64_t{5}), 5);
+  // A deadlock with another node's batch aborts two attempts.
+  store->fail_writes(2, "deadlock detected", errc::transaction_conflict);
+  auto res = ask(c, add_atom::value, int64_t{7});
+  ASSERT_TRUE(res) << describe(res.error());
+  EXPECT_EQ(*res, 12);
+  EXPECT_EQ(store->event_count("counter|d"), 2u);
+}
+
+TEST_F(EventSourced, AWriteThatKeepsConflictingFailsAfterFiveRetries) {
+  auto c = spawn_counter("e");
+  ASSERT_EQ(*ask(c, add_atom::value, int64_t{5}), 5);
+  store->fail_writes(6, "deadlock detected", errc::transaction_conflict);
+  auto res = ask(c, add_atom::value, int64_t{7});
+  ASSERT_FALSE(res);
+  EXPECT_TRUE(is(res.error(), errc::transaction_conflict))
+    << describe(res.error());
+  EXPECT_EQ(store->event_count("counter|e"), 1u);
+}
+
 TEST_F(EventSourced, AnUnreadableEventIsAnErrorNamingItsIdAndSequenceNumber) {
   auto c = spawn_counter("x");
   ASSERT_TRUE(ask(c, add_atom::value, int64_t{1}));

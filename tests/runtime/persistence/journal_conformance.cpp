@@ -28,11 +28,6 @@ std::vector<uint64_t> seqs(persistence::journal& j, const std::string& pid,
   return out;
 }
 
-bool is(const caf::error& err, errc code) {
-  return err.category() == error_category
-         && err.code() == static_cast<uint8_t>(code);
-}
-
 using v = std::vector<uint64_t>;
 
 TEST_P(JournalConformance, ANewIdHasNothing) {

@@ -44,11 +44,6 @@ INSTANTIATE_TEST_SUITE_P(
     "sqlite", [] { return std::unique_ptr<journal_env>(new sqlite_env); }}),
   [](const auto& info) { return info.param.name; });
 
-bool is(const caf::error& err, errc code) {
-  return err.category() == error_category
-         && err.code() == static_cast<uint8_t>(code);
-}
-
 TEST(MemoryJournal, InjectedWriteFailuresWriteNothing) {
   auto store = std::make_shared<memory_store>();
   auto j = make_memory_journal(store);

@@ -67,9 +67,4 @@ struct persistent_fixture : ::testing::Test {
   }
 };
 
-inline bool is(const caf::error& err, errc code) {
-  return err.category() == error_category
-         && err.code() == static_cast<uint8_t>(code);
-}
-
 } // namespace troupe::test

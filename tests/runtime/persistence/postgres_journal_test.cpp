@@ -51,11 +51,6 @@ INSTANTIATE_TEST_SUITE_P(
   ::testing::Values(journal_backend{"postgresql", make_postgres_env}),
   [](const auto& info) { return info.param.name; });
 
-bool is(const caf::error& err, errc code) {
-  return err.category() == error_category
-         && err.code() == static_cast<uint8_t>(code);
-}
-
 std::vector<record> events(uint64_t from, uint64_t to,
                            const std::string& tag = "e") {
   std::vector<record> out;
@@ -255,6 +250,42 @@ TEST_F(PostgresJournal, ConcurrentWritersOfOneIdLeaveNoDuplicateAndNoGap) {
     EXPECT_EQ(*a->highest_seq(pid), expected - 1);
   }
   EXPECT_EQ(fenced, 6u);
+}
+
+TEST_F(PostgresJournal, ADeadlockIsATransactionConflictThatWroteNothing) {
+  auto a = open_or_fail(info_);
+  auto b = open_or_fail(info_);
+  ASSERT_TRUE(a && b);
+  auto ea = a->take_epoch("d|1");
+  auto eb = b->take_epoch("d|2");
+  ASSERT_TRUE(ea && eb);
+  // Two batches that lock the same two ids in opposite orders.
+  ASSERT_FALSE(a->begin());
+  ASSERT_FALSE(b->begin());
+  ASSERT_FALSE(a->append("d|1", *ea, events(1, 1, "a")));
+  ASSERT_FALSE(b->append("d|2", *eb, events(1, 1, "b")));
+  caf::error err_a;
+  std::thread t{[&] { err_a = a->append("d|2", *eb, events(2, 2, "a")); }};
+  auto err_b = b->append("d|1", *ea, events(2, 2, "b"));
+  t.join();
+  // PostgreSQL aborts one of them (after deadlock_timeout); the other goes
+  // on once the victim's locks are gone (and is refused: the event it
+  // followed was rolled back).
+  ASSERT_NE(is(err_a, errc::transaction_conflict),
+            is(err_b, errc::transaction_conflict))
+    << describe(err_a) << " / " << describe(err_b);
+  bool a_lost = is(err_a, errc::transaction_conflict);
+  EXPECT_NE(describe(a_lost ? err_a : err_b).find("deadlock"),
+            std::string::npos);
+  auto& victim = a_lost ? a : b;
+  auto& winner = a_lost ? b : a;
+  victim->rollback();
+  ASSERT_FALSE(winner->commit());
+  // The victim wrote nothing; the winner's first event stands.
+  auto c = open_or_fail(info_);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(*c->highest_seq(a_lost ? "d|1" : "d|2"), 0u);
+  EXPECT_EQ(*c->highest_seq(a_lost ? "d|2" : "d|1"), 1u);
 }
 
 TEST_F(PostgresJournal, ATerminatedConnectionFailsAndReconnects) {

@@ -30,11 +30,6 @@ std::string text_of(const caf::error& err) {
   return describe(err);
 }
 
-bool is(const caf::error& err, troupe::errc x) {
-  return err.category() == troupe::error_category &&
-         err.code() == static_cast<uint8_t>(x);
-}
-
 bool is(const caf::error& err, caf::sec x) {
   return err.category() == caf::atom("system") &&
          err.code() == static_cast<uint8_t>(x);

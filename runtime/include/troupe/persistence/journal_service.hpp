@@ -83,7 +83,12 @@ using journal_reply_atom = caf::atom_constant<caf::atom("trp_jrnl")>;
 /// A refused job (stale epoch, conflict) fails alone; any other failure
 /// rolls the whole batch back and fails each of its jobs, and the next batch
 /// re-opens the connection first (at most once per `retry_min`, doubling up
-/// to `retry_max` while it keeps failing; jobs fail fast in between).
+/// to `retry_max` while it keeps failing; jobs fail fast in between). A
+/// batch that the database aborted for a concurrent transaction
+/// (`errc::transaction_conflict`: a deadlock between two nodes' batches)
+/// wrote nothing and runs again, up to 5 times, before its jobs fail. Each
+/// batch touches its persistence ids in sorted order, which keeps such
+/// deadlocks rare.
 ///
 /// `manual` mode runs no thread: `run_pending()` runs one batch in the
 /// caller's thread (for tests on CAF's test_coordinator).

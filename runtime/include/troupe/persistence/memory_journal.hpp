@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 
+#include "troupe/error.hpp"
 #include "troupe/persistence/journal.hpp"
 
 namespace troupe::persistence {
@@ -18,8 +19,9 @@ public:
   ~memory_store();
 
   /// Makes the next `n` calls that write (append, snapshot, state, epoch,
-  /// commit) fail with `persistence_failed` and `text`, writing nothing.
-  void fail_writes(int n, std::string text = "injected write failure");
+  /// commit) fail with `code` and `text`, writing nothing.
+  void fail_writes(int n, std::string text = "injected write failure",
+                   errc code = errc::persistence_failed);
 
   /// Makes the next `n` calls that read fail likewise.
   void fail_reads(int n, std::string text = "injected read failure");
