@@ -5,6 +5,8 @@
 //
 //   bank [node flags] local|serve|run
 //        [--accounts N] [--transfers N] [--clients N] [--kill-drill N]
+//   bank [node flags] chaos --history FILE [--seconds N] [--accounts N]
+//        [--clients N]
 //
 // `serve` hosts accounts and a desk (desk.hpp), prints "READY port=<p>" and
 // runs until SIGTERM. `run` joins them (--seeds) and asks the first seed's
@@ -15,14 +17,18 @@
 // Accounts keep their events in the node's journal (--journal; `memory:`
 // by default, which keeps them only as long as the process: give the nodes
 // of a cluster one shared `sqlite:PATH`, as `launch` does). Exit code 0 when
-// every drill conserved the total; 2: bad input.
+// every drill conserved the total; 2: bad input. `chaos` is the workload of
+// tools/chaos (chaos.hpp): transfers for N seconds (default 60) under
+// injected faults, each operation written to the history FILE.
 #include <chrono>
 #include <iostream>
 #include <map>
+#include <memory>
 
 #include <unistd.h>
 
 #include "common/args.hpp"
+#include "chaos.hpp"
 #include "clients.hpp"
 #include "desk.hpp"
 #include "drill.hpp"
@@ -33,10 +39,12 @@ namespace {
 using namespace std::chrono_literals;
 constexpr int64_t initial = 10000; // per account
 
-int job(troupe::node& n, const caf::actor& desk, size_t accounts,
-        size_t transfers, size_t clients, size_t kill_transfers) {
-  caf::scoped_actor self{n.system()}, events{n.system()};
-  n.subscribe_names(caf::actor_cast<caf::actor>(events));
+/// Opens the bank at `desk` (or finds it open), waits until every account
+/// holds its name, and makes the opening deposits once.
+std::unique_ptr<bank::account_book>
+open_bank(troupe::node& n, caf::scoped_actor& self,
+          caf::scoped_actor& events, const caf::actor& desk,
+          size_t accounts, bool& opened_now) {
   bank::Open open;
   open.set_accounts(static_cast<uint32_t>(accounts));
   bank::BankInfo info;
@@ -64,15 +72,43 @@ int job(troupe::node& n, const caf::actor& desk, size_t accounts,
         return missing == 0;
       }))
     throw std::runtime_error("the accounts did not start within 20 s");
-  bank::account_book book{n, accs};
+  auto book = std::make_unique<bank::account_book>(n, accs);
   // The opening deposits are operations like any other: a retry (or a run
   // that opens the bank twice) applies each once.
-  if (info.opened_now())
+  opened_now = info.opened_now();
+  if (opened_now)
     for (size_t i = 0; i < accounts; ++i)
-      bank::ask(self, book, i,
+      bank::ask(self, *book, i,
                 bank::operation<bank::Deposit>(initial, "bank-open", 1));
+  return book;
+}
+
+/// `bank chaos`: transfers for `seconds` under the faults of tools/chaos,
+/// every operation written to the history at `path`.
+int chaos(troupe::node& n, const caf::actor& desk, size_t accounts,
+          size_t clients, size_t seconds, const std::string& path) {
+  bank::history hist{path};
+  caf::scoped_actor self{n.system()}, events{n.system()};
+  n.subscribe_names(caf::actor_cast<caf::actor>(events));
+  bool opened_now = false;
+  auto book = open_bank(n, self, events, desk, accounts, opened_now);
+  std::cout << "CHAOS accounts=" << accounts << " clients=" << clients
+            << " seconds=" << seconds << std::endl;
+  auto rc = bank::chaos::run(n, *book, hist, static_cast<uint32_t>(accounts),
+                             clients, seconds, 90);
+  std::cout << "CHAOS DONE rc=" << rc << std::endl;
+  return rc;
+}
+
+int job(troupe::node& n, const caf::actor& desk, size_t accounts,
+        size_t transfers, size_t clients, size_t kill_transfers) {
+  caf::scoped_actor self{n.system()}, events{n.system()};
+  n.subscribe_names(caf::actor_cast<caf::actor>(events));
+  bool opened_now = false;
+  auto book_ptr = open_bank(n, self, events, desk, accounts, opened_now);
+  auto& book = *book_ptr;
   std::cout << "bank: " << accounts << " accounts"
-            << (info.opened_now() ? " of " + std::to_string(initial)
+            << (opened_now ? " of " + std::to_string(initial)
                                   : " (open already: a run before this one)")
             << ", " << clients << " client threads, " << transfers
             << " transfers" << std::endl;
@@ -112,28 +148,34 @@ int job(troupe::node& n, const caf::actor& desk, size_t accounts,
 int main(int argc, char** argv) {
   std::map<std::string, size_t> counts{
       {"--accounts", 10}, {"--transfers", 100000}, {"--clients", 8},
-      {"--kill-drill", 0}};
-  auto parsed = examples::parse_args("bank", argc, argv, counts);
+      {"--kill-drill", 0}, {"--seconds", 60}};
+  std::map<std::string, std::string> texts{{"--history", ""}};
+  auto parsed = examples::parse_args("bank", argc, argv, counts, &texts);
   if (!parsed)
     return 2;
   auto& pos = parsed->positional;
   auto mode = pos.size() == 1 ? pos[0] : "";
-  if (parsed->help || (mode != "local" && mode != "serve" && mode != "run")) {
+  if (parsed->help || (mode != "local" && mode != "serve" && mode != "run"
+                       && mode != "chaos")
+      || (mode == "chaos") != !texts["--history"].empty()) {
     (parsed->help ? std::cout : std::cerr)
         << "usage: bank [node flags] local|serve|run [--accounts N] "
            "[--transfers N] [--clients N] [--kill-drill N]\n"
+           "       bank [node flags] chaos --history FILE [--seconds N] "
+           "[--accounts N] [--clients N]\n"
         << parsed->help_text;
     return parsed->help ? 0 : 2;
   }
   if (parsed->config.journal.empty())
     parsed->config.journal = "memory:";
   troupe::node n{parsed->config};
-  bank::setup(n, mode != "run");
+  bank::setup(n, mode == "local" || mode == "serve");
   if (auto err = n.start()) {
     std::cerr << "bank: " << troupe::describe(err) << '\n';
     return 1;
   }
-  if (mode != "run")
+  bool client = mode == "run" || mode == "chaos";
+  if (!client)
     if (auto err = bank::open_desk(n)) {
       std::cerr << "bank: " << troupe::describe(err) << '\n';
       return 1;
@@ -144,9 +186,13 @@ int main(int argc, char** argv) {
   }
   int rc = 1;
   try {
-    rc = job(n, bank::find_desk(n, mode == "run"), counts["--accounts"],
-             counts["--transfers"], counts["--clients"],
-             counts["--kill-drill"]);
+    if (mode == "chaos")
+      rc = chaos(n, bank::find_desk(n, true), counts["--accounts"],
+                 counts["--clients"], counts["--seconds"], texts["--history"]);
+    else
+      rc = job(n, bank::find_desk(n, mode == "run"), counts["--accounts"],
+               counts["--transfers"], counts["--clients"],
+               counts["--kill-drill"]);
   } catch (std::exception& e) {
     std::cerr << "bank: " << e.what() << '\n';
   }

@@ -14,17 +14,19 @@
 namespace examples {
 
 /// Takes the keys of `counts` out of `argv` (each must be a positive
-/// number), then reads the rest as node flags and positional words. On bad
-/// input, prints why, prefixed with `program`, and returns nothing (the
-/// caller exits with 2).
+/// number), and those of `texts` (each a non-empty word), then reads the
+/// rest as node flags and positional words. On bad input, prints why,
+/// prefixed with `program`, and returns nothing (the caller exits with 2).
 inline std::optional<troupe::parsed_config>
 parse_args(const char* program, int argc, char** argv,
-           std::map<std::string, size_t>& counts) {
+           std::map<std::string, size_t>& counts,
+           std::map<std::string, std::string>* texts = nullptr) {
   std::vector<std::string> args{argv, argv + argc};
   for (size_t i = 0; i < args.size(); ++i) {
     auto eq = args[i].find('=');
     auto key = args[i].substr(0, eq);
-    if (!counts.count(key))
+    bool text = texts != nullptr && texts->count(key) != 0;
+    if (!counts.count(key) && !text)
       continue;
     std::string value;
     if (eq != key.npos)
@@ -32,6 +34,15 @@ parse_args(const char* program, int argc, char** argv,
     else if (i + 1 < args.size())
       value = args[i + 1], args.erase(args.begin() + i + 1);
     args.erase(args.begin() + i);
+    if (text) {
+      if (value.empty()) {
+        std::cerr << program << ": " << key << " needs a value\n";
+        return std::nullopt;
+      }
+      (*texts)[key] = value;
+      --i;
+      continue;
+    }
     if (value.empty() || value.find_first_not_of("0123456789") != value.npos
         || value.size() > 10 || std::stoul(value) == 0) {
       std::cerr << program << ": " << key << " needs a positive number\n";

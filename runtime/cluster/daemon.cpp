@@ -139,11 +139,16 @@ struct daemon_state {
   std::vector<caf::actor> name_subscribers;
   /// Actors spawned here for other nodes: stopped if this node is fenced.
   std::vector<caf::actor_addr> hosted;
+  /// Who asked for each of them: stopped when that node is lost, as
+  /// children go with their supervisor (OTP's links, Akka's remote
+  /// deployment), so that a new supervisor's copies never meet old ones.
+  std::vector<std::pair<caf::node_id, caf::actor_addr>> hosted_for;
   std::vector<caf::response_promise> join_waiters;
   /// Seeds (or remembered members) of the current join attempt.
   std::vector<std::string> join_targets;
   steady::time_point last_tick;
   steady::time_point last_join_attempt;
+  steady::time_point last_seed_visit;
   uint64_t last_stamp = 0;
   size_t round_robin = 0;
 };
@@ -279,6 +284,34 @@ void apply_name(daemon_actor* self, const std::string& name, name_entry e) {
 
 void fence(daemon_actor* self, const std::string& why);
 
+/// Stops the actors hosted here for `p`, which is gone.
+void stop_orphans(daemon_actor* self, peer& p, member_status status) {
+  auto& st = self->state;
+  if (!p.nid)
+    return;
+  size_t n = 0;
+  auto& xs = st.hosted_for;
+  for (auto i = xs.begin(); i != xs.end();) {
+    if (i->first != p.nid) {
+      ++i;
+      continue;
+    }
+    if (auto hdl = caf::actor_cast<caf::actor>(i->second)) {
+      self->send_exit(hdl, make_error(errc::node_down,
+                                      fmt::format("node '{}', which asked for "
+                                                  "it, is {}",
+                                                  p.info.name,
+                                                  to_string(status))));
+      ++n;
+    }
+    i = xs.erase(i);
+  }
+  if (n > 0)
+    log(log_level::info, fmt::format("stopped {} actor(s) hosted for '{}', "
+                                     "which is {}: their supervisor is gone",
+                                     n, p.info.name, to_string(status)));
+}
+
 /// Marks `p` down: fails the requests pending on it, drops its names.
 void mark_down(daemon_actor* self, peer& p, member_status status,
                const std::string& why) {
@@ -311,6 +344,7 @@ void mark_down(daemon_actor* self, peer& p, member_status status,
                                      "'{}' is {}",
                                      name, p.info.name, to_string(status)));
   }
+  stop_orphans(self, p, status);
   // Subscribers hear of it once names and requests are settled.
   notify(self, p.info);
 }
@@ -393,6 +427,7 @@ void fence(daemon_actor* self, const std::string& why) {
       self->send_exit(hdl, make_error(errc::fenced,
                                       "its node was fenced by the cluster"));
   st.hosted.clear();
+  st.hosted_for.clear();
   for (auto& kvp : st.peers) {
     auto& p = kvp.second;
     if (p.info.status != member_status::left) {
@@ -603,6 +638,19 @@ void on_tick(daemon_actor* self) {
       && now - st.last_join_attempt >= std::max(fd.failure_timeout, 1000ms)
       && (!st.seeds.empty() || !st.remembered.empty()))
     try_join(self);
+  else if (!alone && now - st.last_seed_visit >= std::max(fd.failure_timeout
+                                                            * 2,
+                                                          2000ms)) {
+    // A seed that is not a live member may be back as a new process that
+    // started a cluster of its own: visit it, and the two clusters become
+    // one again (the seed learns the members from this node's welcome).
+    st.last_seed_visit = now;
+    for (auto& seed : st.seeds)
+      if (std::none_of(st.peers.begin(), st.peers.end(), [&](auto& kvp) {
+            return is_live(kvp.second) && endpoint_of(kvp.second.info) == seed;
+          }))
+        connect_to(self, seed);
+  }
   st.shared->expire_pending(std::chrono::minutes{10});
   st.hosted.erase(std::remove_if(st.hosted.begin(), st.hosted.end(),
                                  [](const caf::actor_addr& x) {
@@ -610,6 +658,13 @@ void on_tick(daemon_actor* self) {
                                           == nullptr;
                                  }),
                   st.hosted.end());
+  auto& owned = st.hosted_for;
+  owned.erase(std::remove_if(owned.begin(), owned.end(),
+                             [](const auto& x) {
+                               return caf::actor_cast<caf::actor>(x.second)
+                                      == nullptr;
+                             }),
+              owned.end());
   publish(self, nullptr);
   self->delayed_send(self, fd.heartbeat_interval, tick_atom::value);
 }
@@ -1014,6 +1069,8 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
         return err;
       auto& st = self->state;
       st.hosted.emplace_back(hdl.address());
+      if (auto& sender = self->current_sender())
+        st.hosted_for.emplace_back(sender->node(), hdl.address());
       // Published at once, not at the next tick: a node that shuts down
       // right after it stops what it hosts with `errc::node_left`.
       st.shared->set_hosted(st.hosted);
