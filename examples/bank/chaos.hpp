@@ -79,7 +79,7 @@ std::optional<Amount> attempt(run_context& rc, caf::scoped_actor& self,
       continue;
     std::optional<Amount> out;
     std::string err;
-    self->request(acc, 5s, msg).receive(
+    self->request(acc, 3s, msg).receive(
       [&](Amount& x) { out = std::move(x); },
       [&](caf::error& e) { err = troupe::describe(e); });
     if (out)

@@ -614,23 +614,33 @@ void send_heartbeats(daemon_actor* self) {
       self->send(kvp.second.daemon, hb);
 }
 
+/// Fences this node if it has not run for longer than the failure timeout
+/// (SIGSTOP, or starved): the others have marked it down by now. Checked
+/// before this node judges anybody else, since what it finds on waking
+/// (links the others closed, their visits) says nothing about them.
+bool fence_if_stalled(daemon_actor* self) {
+  auto& st = self->state;
+  auto now = steady::now();
+  auto gap = now - st.last_tick;
+  bool had_peers = std::any_of(st.peers.begin(), st.peers.end(),
+                               [](auto& kvp) { return is_live(kvp.second); });
+  if (!had_peers || gap <= st.shared->fd.failure_timeout)
+    return false;
+  st.last_tick = now;
+  fence(self, fmt::format("this node did not run for {} ms (frozen or "
+                          "starved); the cluster has marked it down",
+                          std::chrono::duration_cast<
+                            std::chrono::milliseconds>(gap)
+                            .count()));
+  return true;
+}
+
 void on_tick(daemon_actor* self) {
   auto& st = self->state;
   auto& fd = st.shared->fd;
   auto now = steady::now();
-  auto gap = now - st.last_tick;
+  fence_if_stalled(self);
   st.last_tick = now;
-  bool had_peers = std::any_of(st.peers.begin(), st.peers.end(),
-                               [](auto& kvp) { return is_live(kvp.second); });
-  if (had_peers && gap > fd.failure_timeout) {
-    // This process was stopped (SIGSTOP) or starved for longer than the
-    // failure timeout: the others have marked it down by now.
-    fence(self, fmt::format("this node did not run for {} ms (frozen or "
-                            "starved); the cluster has marked it down",
-                            std::chrono::duration_cast<
-                              std::chrono::milliseconds>(gap)
-                              .count()));
-  }
   send_heartbeats(self);
   bool alone = std::none_of(st.peers.begin(), st.peers.end(),
                             [](auto& kvp) { return is_live(kvp.second); });
@@ -746,6 +756,8 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
   st.last_join_attempt = steady::now();
   publish(self, nullptr);
   self->set_down_handler([self](caf::down_msg& dm) {
+    if (fence_if_stalled(self))
+      return;
     for (auto& kvp : self->state.peers)
       if (kvp.second.daemon.address() == dm.source && is_live(kvp.second)) {
         handle_peer_down(self, kvp.second, dm.reason);
@@ -969,6 +981,7 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
     [self](const wire::Join& j,
            const caf::actor& joiner) -> caf::result<wire::Welcome> {
       auto& st = self->state;
+      fence_if_stalled(self);
       if (auto err = check_joiner(self, j)) {
         log(log_level::error, fmt::format("refusing to let '{}' join: {}",
                                           j.member().name(), describe(err)));
@@ -992,6 +1005,8 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
     },
     [self](const wire::Heartbeat& hb) {
       auto& st = self->state;
+      if (fence_if_stalled(self))
+        return;
       if (is_fenced(self, hb.name(), hb.incarnation())) {
         if (!judged_fenced(self, hb.name(), hb.incarnation()))
           return; // met again through this node's rejoin

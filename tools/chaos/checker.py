@@ -152,8 +152,9 @@ def percentile(xs, q):
 
 def check_recovery(history, faults, bound_ms):
     """For each fault: how long after it ended until every account had
-    answered an operation invoked after the end. Over `bound_ms` (or never)
-    is an anomaly. Returns ({kind: [ms...]}, anomaly strings)."""
+    answered again (an operation of it completed, applied or refused). Over
+    `bound_ms` (or never) is an anomaly. Returns ({kind: [ms...]}, anomaly
+    strings)."""
     anomalies = []
     ops = operations(history)
     accounts = set(balances(history, "start"))
@@ -165,7 +166,7 @@ def check_recovery(history, faults, bound_ms):
             continue  # the workload had stopped: nothing to measure
         first = {}
         for op in ops.values():
-            if op["outcome"] in ("ok", "fail") and op["invoke_t"] >= end:
+            if op["outcome"] in ("ok", "fail") and op["done_t"] >= end:
                 a = op["account"]
                 first[a] = min(first.get(a, op["done_t"]), op["done_t"])
         missing = accounts - set(first)
