@@ -116,6 +116,9 @@ struct cluster_stats {
   /// limit, no handshake in time, a failed secret challenge, a failed TLS
   /// handshake, input CAF could not decode.
   uint64_t refused_over_limit = 0;
+  /// Connections closed in their handshake to make room for a newer one
+  /// (over --max-connections or --max-handshaking).
+  uint64_t refused_displaced = 0;
   uint64_t refused_oversized = 0;
   uint64_t refused_handshake_timeout = 0;
   uint64_t refused_secret = 0;
