@@ -1,5 +1,6 @@
 #include "cluster/daemon.hpp"
 #include "cluster/link.hpp"
+#include "cluster/liveness.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -146,9 +147,50 @@ struct daemon_state {
   steady::time_point last_join_attempt;
   uint64_t last_stamp = 0;
   size_t round_robin = 0;
+  /// Heartbeats, their arrivals and the stall clock, on a thread of their
+  /// own (see liveness.hpp); stopped with the daemon.
+  std::shared_ptr<liveness> live;
+
+  ~daemon_state() {
+    if (live)
+      live->stop();
+  }
 };
 
 using daemon_actor = caf::stateful_actor<daemon_state>;
+
+/// The daemon notes, on the thread that delivers them, when heartbeats and
+/// down messages arrive: busy handlers may keep it from running for
+/// seconds, and its judgement must not shift by that much.
+class daemon_impl : public daemon_actor {
+public:
+  daemon_impl(caf::actor_config& cfg, daemon_config dc)
+    : daemon_actor(cfg),
+      cfg_(std::move(dc)),
+      live_(std::make_shared<liveness>(cfg_.shared->fd.heartbeat_interval,
+                                       cfg_.shared->fd.failure_timeout)) {
+  }
+
+  void enqueue(caf::mailbox_element_ptr x, caf::execution_unit* eu) override {
+    if (x) {
+      auto& msg = x->content();
+      if (msg.match_elements<wire::Heartbeat>()) {
+        auto& hb = msg.get_as<wire::Heartbeat>(0);
+        live_->heard(hb.name(), hb.incarnation(), steady::now());
+      } else if (msg.match_elements<caf::down_msg>()) {
+        live_->down_arrived(msg.get_as<caf::down_msg>(0).source,
+                            steady::now());
+      }
+    }
+    daemon_actor::enqueue(std::move(x), eu);
+  }
+
+  caf::behavior make_behavior() override;
+
+private:
+  daemon_config cfg_;
+  std::shared_ptr<liveness> live_;
+};
 
 std::string endpoint_of(const member& m) {
   return fmt::format("{}:{}", m.host, m.port);
@@ -192,6 +234,8 @@ void notify(daemon_actor* self, const member& changed) {
     self->send(sub, member_event{changed});
 }
 
+void prepare_heartbeats(daemon_actor* self);
+
 /// Publishes the member list to the node's readers and tells subscribers
 /// about `changed`.
 void publish(daemon_actor* self, const member* changed) {
@@ -210,6 +254,7 @@ void publish(daemon_actor* self, const member* changed) {
   st.shared->set_members(std::move(all), std::move(unreachable),
                          std::move(ids));
   st.shared->set_hosted(st.hosted);
+  prepare_heartbeats(self);
   if (changed)
     notify(self, *changed);
 }
@@ -347,13 +392,19 @@ bool in_minority(daemon_actor* self) {
   return smallest_alive != smallest_known;
 }
 
-void handle_peer_down(daemon_actor* self, peer& p, const caf::error& reason) {
+void handle_peer_down(daemon_actor* self, peer& p, const caf::error& reason,
+                      steady::time_point dropped) {
   auto& st = self->state;
-  auto silent = steady::now() - p.last_heard;
+  // Judged at the times the heartbeats and the drop arrived, not when this
+  // daemon got to run (busy handlers may have kept it waiting).
+  auto last = std::max(p.last_heard, st.live->last_heard(p.info.name,
+                                                         p.info.incarnation)
+                                       .value_or(p.last_heard));
+  auto silent = dropped > last ? dropped - last : steady::duration::zero();
   // A process that dies has its connections closed by the kernel at once:
   // the link drops while heartbeats are fresh. A frozen or cut-off node
   // goes silent first, and the link is closed by the failure timeout.
-  p.unreachable = silent >= st.shared->fd.failure_timeout / 2;
+  p.unreachable = went_silent(last, dropped, st.shared->fd.failure_timeout);
   p.down_at = steady::now();
   auto why = p.unreachable
                ? fmt::format("no heartbeat for {} ms",
@@ -562,8 +613,12 @@ bool judged_fenced(daemon_actor* self, const std::string& name,
   return incarnation < p.info.incarnation || !p.down_by_own_fence;
 }
 
-void send_heartbeats(daemon_actor* self) {
+/// Hands the liveness thread the heartbeat of this incarnation and the
+/// members to send it to (it goes out every heartbeat interval from there).
+void prepare_heartbeats(daemon_actor* self) {
   auto& st = self->state;
+  if (!st.live)
+    return;
   auto me = self_member(self);
   wire::Heartbeat hb;
   hb.set_name(me.name);
@@ -571,32 +626,33 @@ void send_heartbeats(daemon_actor* self) {
   hb.set_load(me.load);
   for (auto& t : me.actor_types)
     hb.add_actor_types(t);
+  std::vector<caf::actor> to;
   for (auto& kvp : st.peers)
-    if (is_live(kvp.second))
+    if (is_live(kvp.second)) {
       *hb.add_members() = to_wire(kvp.second.info);
-  for (auto& kvp : st.peers)
-    if (is_live(kvp.second))
-      self->send(kvp.second.daemon, hb);
+      to.emplace_back(kvp.second.daemon);
+    }
+  st.live->set_heartbeat(caf::make_message(std::move(hb)), std::move(to));
 }
 
 void on_tick(daemon_actor* self) {
   auto& st = self->state;
   auto& fd = st.shared->fd;
   auto now = steady::now();
-  auto gap = now - st.last_tick;
   st.last_tick = now;
   bool had_peers = std::any_of(st.peers.begin(), st.peers.end(),
                                [](auto& kvp) { return is_live(kvp.second); });
-  if (had_peers && gap > fd.failure_timeout) {
-    // This process was stopped (SIGSTOP) or starved for longer than the
-    // failure timeout: the others have marked it down by now.
-    fence(self, fmt::format("this node did not run for {} ms (frozen or "
-                            "starved); the cluster has marked it down",
+  // The liveness thread, not this tick, tells whether the process ran: busy
+  // handlers may delay the tick for seconds, but only a stopped process
+  // (SIGSTOP, a frozen VM) keeps that thread from waking.
+  if (auto stall = st.live->take_stall(); stall && had_peers) {
+    // The others have marked this incarnation down by now.
+    fence(self, fmt::format("this node did not run for {} ms (frozen); the "
+                            "cluster has marked it down",
                             std::chrono::duration_cast<
-                              std::chrono::milliseconds>(gap)
+                              std::chrono::milliseconds>(*stall)
                               .count()));
   }
-  send_heartbeats(self);
   bool alone = std::none_of(st.peers.begin(), st.peers.end(),
                             [](auto& kvp) { return is_live(kvp.second); });
   if (alone && st.connecting.empty()
@@ -691,9 +747,11 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
   st.last_join_attempt = steady::now();
   publish(self, nullptr);
   self->set_down_handler([self](caf::down_msg& dm) {
+    auto dropped = self->state.live->take_down(dm.source)
+                     .value_or(steady::now());
     for (auto& kvp : self->state.peers)
       if (kvp.second.daemon.address() == dm.source && is_live(kvp.second)) {
-        handle_peer_down(self, kvp.second, dm.reason);
+        handle_peer_down(self, kvp.second, dm.reason, dropped);
         return;
       }
   });
@@ -950,7 +1008,8 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
       auto i = st.peers.find(hb.name());
       if (i == st.peers.end() || i->second.info.incarnation != hb.incarnation())
         return;
-      i->second.last_heard = steady::now();
+      i->second.last_heard = st.live->last_heard(hb.name(), hb.incarnation())
+                                .value_or(steady::now());
       i->second.info.load = hb.load();
       i->second.info.actor_types.assign(hb.actor_types().begin(),
                                         hb.actor_types().end());
@@ -1025,8 +1084,14 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
 
 } // namespace
 
+caf::behavior daemon_impl::make_behavior() {
+  state.live = live_;
+  live_->start(caf::actor_cast<caf::weak_actor_ptr>(this));
+  return daemon(this, std::move(cfg_));
+}
+
 caf::actor spawn_daemon(caf::actor_system& sys, daemon_config cfg) {
-  return sys.spawn(daemon, std::move(cfg));
+  return sys.spawn<daemon_impl>(std::move(cfg));
 }
 
 } // namespace troupe::cluster
