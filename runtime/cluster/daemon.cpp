@@ -1,6 +1,7 @@
 #include "cluster/daemon.hpp"
 #include "cluster/link.hpp"
 #include "cluster/liveness.hpp"
+#include "cluster/tombstones.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -124,6 +125,8 @@ struct peer {
   /// Marked down by this node before or when this node was fenced: that
   /// judgement is void, so the member's messages must not fence it in turn.
   bool down_by_own_fence = false;
+  /// When it left or went down (it is forgotten some time after).
+  steady::time_point gone_at;
 };
 
 struct daemon_state {
@@ -150,6 +153,8 @@ struct daemon_state {
   /// Heartbeats, their arrivals and the stall clock, on a thread of their
   /// own (see liveness.hpp); stopped with the daemon.
   std::shared_ptr<liveness> live;
+  /// Forgotten members that went down: their incarnations stay fenced.
+  tombstones graves;
 
   ~daemon_state() {
     if (live)
@@ -251,6 +256,8 @@ void publish(daemon_actor* self, const member* changed) {
     if (!is_live(kvp.second) && kvp.second.nid)
       unreachable.emplace_back(kvp.second.nid);
   }
+  for (auto& nid : st.graves.nids())
+    unreachable.emplace_back(nid);
   st.shared->set_members(std::move(all), std::move(unreachable),
                          std::move(ids));
   st.shared->set_hosted(st.hosted);
@@ -332,6 +339,7 @@ void mark_down(daemon_actor* self, peer& p, member_status status,
     return;
   auto& c = *self->state.shared;
   p.info.status = status;
+  p.gone_at = steady::now();
   if (p.daemon)
     self->demonitor(p.daemon);
   log(status == member_status::left ? log_level::info : log_level::warn,
@@ -455,8 +463,9 @@ void fence(daemon_actor* self, const std::string& why) {
     if (is_live(p))
       mark_down(self, p, member_status::down, "this node was fenced");
   }
+  st.graves.void_judgements();
   // The members stay listed as down (messages to them keep failing at
-  // once) until they are met again.
+  // once) until they are met again or forgotten.
   // Names of other nodes go with them; this node's own names stay and are
   // announced again when it rejoins.
   for (auto& kvp : c.names())
@@ -540,6 +549,7 @@ peer& add_peer(daemon_actor* self, const member& m, const caf::actor& daemon) {
   p.last_heard = steady::now();
   p.unreachable = false;
   p.down_by_own_fence = false;
+  st.graves.erase(m.name);
   if (!renewed) {
     self->monitor(daemon);
     // Flow control towards the peer starts once its flow actor is known.
@@ -593,8 +603,10 @@ caf::error check_joiner(daemon_actor* self, const wire::Join& j) {
 bool is_fenced(daemon_actor* self, const std::string& name,
                uint64_t incarnation) {
   auto i = self->state.peers.find(name);
-  if (i == self->state.peers.end())
-    return false;
+  if (i == self->state.peers.end()) {
+    auto t = self->state.graves.find(name);
+    return t != nullptr && incarnation <= t->incarnation;
+  }
   auto& p = i->second;
   return incarnation < p.info.incarnation
          || (incarnation == p.info.incarnation
@@ -609,7 +621,12 @@ bool judged_fenced(daemon_actor* self, const std::string& name,
                    uint64_t incarnation) {
   if (!is_fenced(self, name, incarnation))
     return false;
-  auto& p = self->state.peers.find(name)->second;
+  auto i = self->state.peers.find(name);
+  if (i == self->state.peers.end()) {
+    auto t = self->state.graves.find(name);
+    return incarnation < t->incarnation || !t->by_own_fence;
+  }
+  auto& p = i->second;
   return incarnation < p.info.incarnation || !p.down_by_own_fence;
 }
 
@@ -633,6 +650,41 @@ void prepare_heartbeats(daemon_actor* self) {
       to.emplace_back(kvp.second.daemon);
     }
   st.live->set_heartbeat(caf::make_message(std::move(hb)), std::move(to));
+}
+
+/// Forgets the members that left or went down a while ago (see
+/// tombstones.hpp); the subscribers hear `member_status::removed`.
+void forget_gone(daemon_actor* self, steady::time_point now) {
+  auto& st = self->state;
+  auto& fd = st.shared->fd;
+  auto delay = forget_delay(fd);
+  std::vector<member> forgotten;
+  for (auto i = st.peers.begin(); i != st.peers.end();) {
+    auto& p = i->second;
+    if (!forget_now(p.info.status, p.gone_at, now, delay)) {
+      ++i;
+      continue;
+    }
+    if (p.info.status == member_status::down)
+      st.graves.add(i->first, tombstone{p.info.incarnation, p.nid,
+                                        p.down_by_own_fence, now});
+    log(log_level::info,
+        fmt::format("member '{}' (incarnation {}) is forgotten: {} for {} ms",
+                    i->first, p.info.incarnation, to_string(p.info.status),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                      now - p.gone_at)
+                      .count()));
+    forgotten.emplace_back(p.info);
+    forgotten.back().status = member_status::removed;
+    st.live->forget(i->first);
+    i = st.peers.erase(i);
+  }
+  st.graves.expire(now, fd.tombstone_ttl, 1024);
+  if (forgotten.empty())
+    return;
+  publish(self, nullptr);
+  for (auto& m : forgotten)
+    notify(self, m);
 }
 
 void on_tick(daemon_actor* self) {
@@ -659,6 +711,7 @@ void on_tick(daemon_actor* self) {
       && now - st.last_join_attempt >= std::max(fd.failure_timeout, 1000ms)
       && (!st.seeds.empty() || !st.remembered.empty()))
     try_join(self);
+  forget_gone(self, now);
   st.shared->expire_pending(std::chrono::minutes{10});
   st.hosted.erase(std::remove_if(st.hosted.begin(), st.hosted.end(),
                                  [](const caf::actor_addr& x) {
@@ -925,7 +978,8 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
               if (endpoint_of(m) == endpoint)
                 add_peer(self, m, peer_daemon);
               else if (m.status == member_status::up
-                       && !st.peers.count(m.name))
+                       && !st.peers.count(m.name)
+                       && !is_fenced(self, m.name, m.incarnation))
                 connect_to(self, endpoint_of(m));
               else if (m.status == member_status::up
                        && !is_live(st.peers[m.name]))
@@ -1020,9 +1074,11 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
         if (m.name == st.shared->self_name || m.status != member_status::up)
           continue;
         auto j = st.peers.find(m.name);
-        bool known = j != st.peers.end()
-                     && (is_live(j->second)
-                         || j->second.info.incarnation >= m.incarnation);
+        auto grave = st.graves.find(m.name);
+        bool known = (j != st.peers.end()
+                      && (is_live(j->second)
+                          || j->second.info.incarnation >= m.incarnation))
+                     || (grave && grave->incarnation >= m.incarnation);
         if (!known && st.shared->self_name < m.name)
           connect_to(self, endpoint_of(m));
       }
