@@ -25,6 +25,8 @@ const char* to_string(member_status x) noexcept {
       return "down";
     case member_status::left:
       return "left";
+    case member_status::removed:
+      return "removed";
   }
   return "unknown";
 }

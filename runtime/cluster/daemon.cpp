@@ -1,5 +1,7 @@
 #include "cluster/daemon.hpp"
 #include "cluster/link.hpp"
+#include "cluster/liveness.hpp"
+#include "cluster/tombstones.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -123,6 +125,8 @@ struct peer {
   /// Marked down by this node before or when this node was fenced: that
   /// judgement is void, so the member's messages must not fence it in turn.
   bool down_by_own_fence = false;
+  /// When it left or went down (it is forgotten some time after).
+  steady::time_point gone_at;
 };
 
 struct daemon_state {
@@ -151,9 +155,52 @@ struct daemon_state {
   steady::time_point last_seed_visit;
   uint64_t last_stamp = 0;
   size_t round_robin = 0;
+  /// Heartbeats, their arrivals and the stall clock, on a thread of their
+  /// own (see liveness.hpp); stopped with the daemon.
+  std::shared_ptr<liveness> live;
+  /// Forgotten members that went down: their incarnations stay fenced.
+  tombstones graves;
+
+  ~daemon_state() {
+    if (live)
+      live->stop();
+  }
 };
 
 using daemon_actor = caf::stateful_actor<daemon_state>;
+
+/// The daemon notes, on the thread that delivers them, when heartbeats and
+/// down messages arrive: busy handlers may keep it from running for
+/// seconds, and its judgement must not shift by that much.
+class daemon_impl : public daemon_actor {
+public:
+  daemon_impl(caf::actor_config& cfg, daemon_config dc)
+    : daemon_actor(cfg),
+      cfg_(std::move(dc)),
+      live_(std::make_shared<liveness>(cfg_.shared->fd.heartbeat_interval,
+                                       cfg_.shared->fd.failure_timeout)) {
+  }
+
+  void enqueue(caf::mailbox_element_ptr x, caf::execution_unit* eu) override {
+    if (x) {
+      auto& msg = x->content();
+      if (msg.match_elements<wire::Heartbeat>()) {
+        auto& hb = msg.get_as<wire::Heartbeat>(0);
+        live_->heard(hb.name(), hb.incarnation(), steady::now());
+      } else if (msg.match_elements<caf::down_msg>()) {
+        live_->down_arrived(msg.get_as<caf::down_msg>(0).source,
+                            steady::now());
+      }
+    }
+    daemon_actor::enqueue(std::move(x), eu);
+  }
+
+  caf::behavior make_behavior() override;
+
+private:
+  daemon_config cfg_;
+  std::shared_ptr<liveness> live_;
+};
 
 std::string endpoint_of(const member& m) {
   return fmt::format("{}:{}", m.host, m.port);
@@ -197,6 +244,8 @@ void notify(daemon_actor* self, const member& changed) {
     self->send(sub, member_event{changed});
 }
 
+void prepare_heartbeats(daemon_actor* self);
+
 /// Publishes the member list to the node's readers and tells subscribers
 /// about `changed`.
 void publish(daemon_actor* self, const member* changed) {
@@ -212,9 +261,12 @@ void publish(daemon_actor* self, const member* changed) {
     if (!is_live(kvp.second) && kvp.second.nid)
       unreachable.emplace_back(kvp.second.nid);
   }
+  for (auto& nid : st.graves.nids())
+    unreachable.emplace_back(nid);
   st.shared->set_members(std::move(all), std::move(unreachable),
                          std::move(ids));
   st.shared->set_hosted(st.hosted);
+  prepare_heartbeats(self);
   if (changed)
     notify(self, *changed);
 }
@@ -320,6 +372,7 @@ void mark_down(daemon_actor* self, peer& p, member_status status,
     return;
   auto& c = *self->state.shared;
   p.info.status = status;
+  p.gone_at = steady::now();
   if (p.daemon)
     self->demonitor(p.daemon);
   log(status == member_status::left ? log_level::info : log_level::warn,
@@ -381,13 +434,19 @@ bool in_minority(daemon_actor* self) {
   return smallest_alive != smallest_known;
 }
 
-void handle_peer_down(daemon_actor* self, peer& p, const caf::error& reason) {
+void handle_peer_down(daemon_actor* self, peer& p, const caf::error& reason,
+                      steady::time_point dropped) {
   auto& st = self->state;
-  auto silent = steady::now() - p.last_heard;
+  // Judged at the times the heartbeats and the drop arrived, not when this
+  // daemon got to run (busy handlers may have kept it waiting).
+  auto last = std::max(p.last_heard, st.live->last_heard(p.info.name,
+                                                         p.info.incarnation)
+                                       .value_or(p.last_heard));
+  auto silent = dropped > last ? dropped - last : steady::duration::zero();
   // A process that dies has its connections closed by the kernel at once:
   // the link drops while heartbeats are fresh. A frozen or cut-off node
   // goes silent first, and the link is closed by the failure timeout.
-  p.unreachable = silent >= st.shared->fd.failure_timeout / 2;
+  p.unreachable = went_silent(last, dropped, st.shared->fd.failure_timeout);
   p.down_at = steady::now();
   auto why = p.unreachable
                ? fmt::format("no heartbeat for {} ms",
@@ -439,8 +498,9 @@ void fence(daemon_actor* self, const std::string& why) {
     if (is_live(p))
       mark_down(self, p, member_status::down, "this node was fenced");
   }
+  st.graves.void_judgements();
   // The members stay listed as down (messages to them keep failing at
-  // once) until they are met again.
+  // once) until they are met again or forgotten.
   // Names of other nodes go with them; this node's own names stay and are
   // announced again when it rejoins.
   for (auto& kvp : c.names())
@@ -524,6 +584,7 @@ peer& add_peer(daemon_actor* self, const member& m, const caf::actor& daemon) {
   p.last_heard = steady::now();
   p.unreachable = false;
   p.down_by_own_fence = false;
+  st.graves.erase(m.name);
   if (!renewed) {
     self->monitor(daemon);
     // Flow control towards the peer starts once its flow actor is known.
@@ -577,8 +638,10 @@ caf::error check_joiner(daemon_actor* self, const wire::Join& j) {
 bool is_fenced(daemon_actor* self, const std::string& name,
                uint64_t incarnation) {
   auto i = self->state.peers.find(name);
-  if (i == self->state.peers.end())
-    return false;
+  if (i == self->state.peers.end()) {
+    auto t = self->state.graves.find(name);
+    return t != nullptr && incarnation <= t->incarnation;
+  }
   auto& p = i->second;
   return incarnation < p.info.incarnation
          || (incarnation == p.info.incarnation
@@ -593,12 +656,21 @@ bool judged_fenced(daemon_actor* self, const std::string& name,
                    uint64_t incarnation) {
   if (!is_fenced(self, name, incarnation))
     return false;
-  auto& p = self->state.peers.find(name)->second;
+  auto i = self->state.peers.find(name);
+  if (i == self->state.peers.end()) {
+    auto t = self->state.graves.find(name);
+    return incarnation < t->incarnation || !t->by_own_fence;
+  }
+  auto& p = i->second;
   return incarnation < p.info.incarnation || !p.down_by_own_fence;
 }
 
-void send_heartbeats(daemon_actor* self) {
+/// Hands the liveness thread the heartbeat of this incarnation and the
+/// members to send it to (it goes out every heartbeat interval from there).
+void prepare_heartbeats(daemon_actor* self) {
   auto& st = self->state;
+  if (!st.live)
+    return;
   auto me = self_member(self);
   wire::Heartbeat hb;
   hb.set_name(me.name);
@@ -606,31 +678,68 @@ void send_heartbeats(daemon_actor* self) {
   hb.set_load(me.load);
   for (auto& t : me.actor_types)
     hb.add_actor_types(t);
+  std::vector<caf::actor> to;
   for (auto& kvp : st.peers)
-    if (is_live(kvp.second))
+    if (is_live(kvp.second)) {
       *hb.add_members() = to_wire(kvp.second.info);
-  for (auto& kvp : st.peers)
-    if (is_live(kvp.second))
-      self->send(kvp.second.daemon, hb);
+      to.emplace_back(kvp.second.daemon);
+    }
+  st.live->set_heartbeat(caf::make_message(std::move(hb)), std::move(to));
+}
+
+/// Forgets the members that left or went down a while ago (see
+/// tombstones.hpp); the subscribers hear `member_status::removed`.
+void forget_gone(daemon_actor* self, steady::time_point now) {
+  auto& st = self->state;
+  auto& fd = st.shared->fd;
+  auto delay = forget_delay(fd);
+  std::vector<member> forgotten;
+  for (auto i = st.peers.begin(); i != st.peers.end();) {
+    auto& p = i->second;
+    if (!forget_now(p.info.status, p.gone_at, now, delay)) {
+      ++i;
+      continue;
+    }
+    if (p.info.status == member_status::down)
+      st.graves.add(i->first, tombstone{p.info.incarnation, p.nid,
+                                        p.down_by_own_fence, now});
+    log(log_level::info,
+        fmt::format("member '{}' (incarnation {}) is forgotten: {} for {} ms",
+                    i->first, p.info.incarnation, to_string(p.info.status),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                      now - p.gone_at)
+                      .count()));
+    forgotten.emplace_back(p.info);
+    forgotten.back().status = member_status::removed;
+    st.live->forget(i->first);
+    i = st.peers.erase(i);
+  }
+  st.graves.expire(now, fd.tombstone_ttl, 1024);
+  if (forgotten.empty())
+    return;
+  publish(self, nullptr);
+  for (auto& m : forgotten)
+    notify(self, m);
 }
 
 /// Fences this node if it has not run for longer than the failure timeout
-/// (SIGSTOP, or starved): the others have marked it down by now. Checked
+/// (SIGSTOP, a frozen VM): the others have marked it down by now. Checked
 /// before this node judges anybody else, since what it finds on waking
 /// (links the others closed, their visits) says nothing about them.
 bool fence_if_stalled(daemon_actor* self) {
   auto& st = self->state;
-  auto now = steady::now();
-  auto gap = now - st.last_tick;
   bool had_peers = std::any_of(st.peers.begin(), st.peers.end(),
                                [](auto& kvp) { return is_live(kvp.second); });
-  if (!had_peers || gap <= st.shared->fd.failure_timeout)
+  // The liveness thread, not the daemon's ticks, tells whether the process
+  // ran: busy handlers may delay the daemon for seconds, but only a stopped
+  // process (SIGSTOP, a frozen VM) keeps that thread from waking.
+  auto stall = st.live->take_stall();
+  if (!stall || !had_peers)
     return false;
-  st.last_tick = now;
-  fence(self, fmt::format("this node did not run for {} ms (frozen or "
-                          "starved); the cluster has marked it down",
+  fence(self, fmt::format("this node did not run for {} ms (frozen); the "
+                          "cluster has marked it down",
                           std::chrono::duration_cast<
-                            std::chrono::milliseconds>(gap)
+                            std::chrono::milliseconds>(*stall)
                             .count()));
   return true;
 }
@@ -639,9 +748,8 @@ void on_tick(daemon_actor* self) {
   auto& st = self->state;
   auto& fd = st.shared->fd;
   auto now = steady::now();
-  fence_if_stalled(self);
   st.last_tick = now;
-  send_heartbeats(self);
+  fence_if_stalled(self);
   bool alone = std::none_of(st.peers.begin(), st.peers.end(),
                             [](auto& kvp) { return is_live(kvp.second); });
   if (alone && st.connecting.empty()
@@ -661,6 +769,7 @@ void on_tick(daemon_actor* self) {
           }))
         connect_to(self, seed);
   }
+  forget_gone(self, now);
   st.shared->expire_pending(std::chrono::minutes{10});
   st.hosted.erase(std::remove_if(st.hosted.begin(), st.hosted.end(),
                                  [](const caf::actor_addr& x) {
@@ -758,9 +867,11 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
   self->set_down_handler([self](caf::down_msg& dm) {
     if (fence_if_stalled(self))
       return;
+    auto dropped = self->state.live->take_down(dm.source)
+                     .value_or(steady::now());
     for (auto& kvp : self->state.peers)
       if (kvp.second.daemon.address() == dm.source && is_live(kvp.second)) {
-        handle_peer_down(self, kvp.second, dm.reason);
+        handle_peer_down(self, kvp.second, dm.reason, dropped);
         return;
       }
   });
@@ -934,7 +1045,8 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
               if (endpoint_of(m) == endpoint)
                 add_peer(self, m, peer_daemon);
               else if (m.status == member_status::up
-                       && !st.peers.count(m.name))
+                       && !st.peers.count(m.name)
+                       && !is_fenced(self, m.name, m.incarnation))
                 connect_to(self, endpoint_of(m));
               else if (m.status == member_status::up
                        && !is_live(st.peers[m.name]))
@@ -1020,7 +1132,8 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
       auto i = st.peers.find(hb.name());
       if (i == st.peers.end() || i->second.info.incarnation != hb.incarnation())
         return;
-      i->second.last_heard = steady::now();
+      i->second.last_heard = st.live->last_heard(hb.name(), hb.incarnation())
+                                .value_or(steady::now());
       i->second.info.load = hb.load();
       i->second.info.actor_types.assign(hb.actor_types().begin(),
                                         hb.actor_types().end());
@@ -1031,9 +1144,11 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
         if (m.name == st.shared->self_name || m.status != member_status::up)
           continue;
         auto j = st.peers.find(m.name);
-        bool known = j != st.peers.end()
-                     && (is_live(j->second)
-                         || j->second.info.incarnation >= m.incarnation);
+        auto grave = st.graves.find(m.name);
+        bool known = (j != st.peers.end()
+                      && (is_live(j->second)
+                          || j->second.info.incarnation >= m.incarnation))
+                     || (grave && grave->incarnation >= m.incarnation);
         if (!known && st.shared->self_name < m.name)
           connect_to(self, endpoint_of(m));
       }
@@ -1097,8 +1212,14 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
 
 } // namespace
 
+caf::behavior daemon_impl::make_behavior() {
+  state.live = live_;
+  live_->start(caf::actor_cast<caf::weak_actor_ptr>(this));
+  return daemon(this, std::move(cfg_));
+}
+
 caf::actor spawn_daemon(caf::actor_system& sys, daemon_config cfg) {
-  return sys.spawn(daemon, std::move(cfg));
+  return sys.spawn<daemon_impl>(std::move(cfg));
 }
 
 } // namespace troupe::cluster

@@ -971,13 +971,39 @@ void link_layer::accept_one() {
       ++i;
     }
   }
-  if (in_.size() >= cfg_.max_connections) {
-    ++bad_frames;
-    log(log_level::warn, fmt::format("direct links: refused a connection, {} "
-                                     "are open (max-connections)",
-                                     in_.size()));
-    ::close(fd);
-    return;
+  // As on the node's port (transport::admit_decision): links still in
+  // their handshake cannot keep members out; the oldest makes room.
+  size_t open = 0;
+  size_t handshaking = 0;
+  std::shared_ptr<in_link> oldest;
+  for (auto& x : in_) {
+    open += x->closed ? 0 : 1;
+    if (!x->peer && !x->closed && x->fd >= 0) {
+      ++handshaking;
+      if (!oldest)
+        oldest = x;
+    }
+  }
+  transport::guard_settings limits;
+  limits.max_connections = cfg_.max_connections;
+  limits.max_handshaking = cfg_.max_handshaking;
+  switch (transport::admit_decision(open, handshaking,
+                                    limits)) {
+    case transport::admission::refuse:
+      ++bad_frames;
+      log(log_level::warn, fmt::format("direct links: refused a connection, "
+                                       "{} are open (max-connections)",
+                                       in_.size()));
+      ::close(fd);
+      return;
+    case transport::admission::admit_displacing_oldest:
+      log(log_level::warn, "direct links: closed a connection still in its "
+                           "handshake to make room for a new one");
+      oldest->closed = true;
+      ::shutdown(oldest->fd, SHUT_RDWR);
+      break;
+    case transport::admission::admit:
+      break;
   }
   in_.push_back(in);
   in->thread = std::thread{[this, in] { reader(in); }};

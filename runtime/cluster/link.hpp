@@ -49,6 +49,9 @@ struct link_settings {
   transport::tls_files tls;
   /// Incoming links alive at once (one per peer is normal).
   size_t max_connections = 512;
+  /// Of those, links still in their handshake; a new one beyond either
+  /// bound closes the oldest of them (see transport::admit_decision).
+  size_t max_handshaking = 64;
 };
 
 /// Frees an OpenSSL session (a link's, under TLS).

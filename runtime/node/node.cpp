@@ -283,6 +283,7 @@ caf::error node::start() {
   // A frame carries one message plus CAF's envelope (handles, ids).
   gs.max_frame = cfg_.max_message_size + 64 * 1024;
   gs.max_connections = cfg_.max_connections;
+  gs.max_handshaking = cfg_.max_handshaking;
   gs.handshake_timeout = cfg_.handshake_timeout;
   gs.secret = tls.enabled() ? std::string{} : cfg_.secret;
   gs.tls = tls;
@@ -319,6 +320,7 @@ caf::error node::start() {
     ls.secret = cfg_.secret; // not used under TLS
     ls.tls = tls;
     ls.max_connections = cfg_.max_connections;
+    ls.max_handshaking = cfg_.max_handshaking;
     auto links = std::make_shared<cluster::link_layer>(*sys_, core_, ls);
     if (auto err = links->start(cfg_.host)) {
       shutdown();
@@ -670,6 +672,7 @@ cluster_stats node::cluster_statistics() const {
   if (auto& net = core_->net) {
     auto g = net->stats();
     x.refused_over_limit = g.over_limit;
+    x.refused_displaced = g.displaced;
     x.refused_oversized = g.oversized_frames;
     x.refused_handshake_timeout = g.handshake_timeouts;
     x.refused_secret = g.auth_failures;

@@ -76,6 +76,10 @@ caf::expected<parsed_config> parse_node_config(int argc,
   app.add_option("--max-connections", cfg.max_connections,
                  "connections from other nodes alive at once")
     ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+  app.add_option("--max-handshaking", cfg.max_handshaking,
+                 "of those, connections still in their handshake; a new one "
+                 "beyond it closes the oldest")
+    ->check(CLI::Range(size_t{1}, size_t{1} << 20));
   int64_t handshake_ms = cfg.handshake_timeout.count();
   app.add_option("--handshake-timeout-ms", handshake_ms,
                  "time a new connection has to complete its handshake")
@@ -121,6 +125,7 @@ caf::expected<parsed_config> parse_node_config(int argc,
     {"TROUPE_TLS_CERT", "--tls-cert"},
     {"TROUPE_TLS_KEY", "--tls-key"},
     {"TROUPE_MAX_CONNECTIONS", "--max-connections"},
+    {"TROUPE_MAX_HANDSHAKING", "--max-handshaking"},
     {"TROUPE_HANDSHAKE_TIMEOUT_MS", "--handshake-timeout-ms"},
     {"TROUPE_DIRECT_LINKS", "--direct-links"},
     {"TROUPE_LINK_SPIN_US", "--link-spin-us"},

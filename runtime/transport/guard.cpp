@@ -152,16 +152,49 @@ guard::~guard() {
   sweeper_.join();
 }
 
+admission admit_decision(size_t open, size_t handshaking,
+                         const guard_settings& cfg) {
+  if (open < cfg.max_connections && handshaking < cfg.max_handshaking)
+    return admission::admit;
+  return handshaking > 0 ? admission::admit_displacing_oldest
+                         : admission::refuse;
+}
+
 bool guard::admit(const std::string& peer) {
-  if (open_.fetch_add(1) >= cfg_.max_connections) {
-    --open_;
-    ++over_limit_;
-    log(log_level::warn,
-        fmt::format("refused a connection from {}: {} connections are open "
-                    "(max-connections)",
-                    peer, cfg_.max_connections));
-    return false;
+  std::lock_guard<std::mutex> lock{mtx_};
+  size_t handshaking = 0;
+  auto oldest = pending_.end();
+  for (auto i = pending_.begin(); i != pending_.end(); ++i)
+    if (i->second.accepted && !i->second.displaced) {
+      ++handshaking;
+      if (oldest == pending_.end())
+        oldest = i; // tickets grow: the first is the oldest
+    }
+  auto open = open_.load() - std::min(open_.load(), displacing_);
+  switch (admit_decision(open, handshaking, cfg_)) {
+    case admission::refuse:
+      ++over_limit_;
+      log(log_level::warn,
+          fmt::format("refused a connection from {}: {} connections are open "
+                      "and past their handshake (max-connections)",
+                      peer, open));
+      return false;
+    case admission::admit_displacing_oldest:
+      ++displaced_;
+      ++displacing_;
+      oldest->second.displaced = true;
+      log(log_level::warn,
+          fmt::format("closed the connection with {} (still in its "
+                      "handshake) to make room for one from {} "
+                      "(max-connections {}, max-handshaking {})",
+                      oldest->second.peer, peer, cfg_.max_connections,
+                      cfg_.max_handshaking));
+      ::shutdown(oldest->second.fd, SHUT_RDWR);
+      break;
+    case admission::admit:
+      break;
   }
+  ++open_;
   ++accepted_;
   return true;
 }
@@ -170,20 +203,26 @@ void guard::release() {
   --open_;
 }
 
-uint64_t guard::track(int fd, std::string peer) {
+uint64_t guard::track(int fd, std::string peer, bool accepted) {
   std::lock_guard<std::mutex> lock{mtx_};
   auto ticket = next_ticket_++;
   pending_.emplace(ticket,
                    pending{fd, std::move(peer),
                            std::chrono::steady_clock::now()
-                             + cfg_.handshake_timeout});
+                             + cfg_.handshake_timeout,
+                           accepted});
   cv_.notify_all();
   return ticket;
 }
 
 void guard::untrack(uint64_t ticket) {
   std::lock_guard<std::mutex> lock{mtx_};
-  pending_.erase(ticket);
+  auto i = pending_.find(ticket);
+  if (i == pending_.end())
+    return;
+  if (i->second.displaced)
+    --displacing_;
+  pending_.erase(i);
 }
 
 // Entries leave the map before their socket is closed (the policy that owns
@@ -199,7 +238,9 @@ void guard::sweep() {
     auto now = std::chrono::steady_clock::now();
     auto next = std::chrono::steady_clock::time_point::max();
     for (auto i = pending_.begin(); i != pending_.end();) {
-      if (i->second.deadline <= now) {
+      if (i->second.displaced) {
+        ++i; // already shut down; its owner untracks it
+      } else if (i->second.deadline <= now) {
         ++timeouts_;
         log(log_level::warn,
             fmt::format("closed the connection with {}: no handshake within "
@@ -221,6 +262,7 @@ guard_stats guard::stats() const {
   guard_stats s;
   s.accepted = accepted_;
   s.over_limit = over_limit_;
+  s.displaced = displaced_;
   s.oversized_frames = oversized_;
   s.handshake_timeouts = timeouts_;
   s.auth_failures = auth_failures_;

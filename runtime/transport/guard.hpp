@@ -50,8 +50,14 @@ struct tls_files {
 struct guard_settings {
   /// Largest BASP payload accepted from a peer.
   size_t max_frame = 4 * 1024 * 1024 + 64 * 1024;
-  /// Accepted connections alive at once; further ones are closed at once.
+  /// Accepted connections alive at once. A connection beyond it displaces
+  /// the oldest one still in its handshake; when every one has completed
+  /// its handshake, the new one is closed at once.
   size_t max_connections = 512;
+  /// Accepted connections in their handshake at once: a new one beyond it
+  /// displaces the oldest of them, so idle connections that never say
+  /// anything cannot keep members and tools out.
+  size_t max_handshaking = 64;
   /// Time a connection has, from accept or connect, to complete its
   /// handshake (troupe's secret challenge or TLS, then BASP's).
   std::chrono::milliseconds handshake_timeout{2000};
@@ -61,10 +67,26 @@ struct guard_settings {
   tls_files tls;
 };
 
+/// What to do with a newly accepted connection.
+enum class admission {
+  admit,
+  /// Admit it, and close the oldest connection still in its handshake.
+  admit_displacing_oldest,
+  refuse,
+};
+
+/// The guard's decision for a new connection, given the accepted ones
+/// alive (`open`, not counting those already displaced) and how many of
+/// them are still in their handshake. Pure.
+admission admit_decision(size_t open, size_t handshaking,
+                         const guard_settings& cfg);
+
 /// Counters of refusals, readable at any time.
 struct guard_stats {
   uint64_t accepted = 0;
   uint64_t over_limit = 0;
+  /// Connections closed in their handshake to make room for a newer one.
+  uint64_t displaced = 0;
   uint64_t oversized_frames = 0;
   uint64_t handshake_timeouts = 0;
   uint64_t auth_failures = 0;
@@ -149,14 +171,17 @@ public:
 
   const guard_settings& settings() const { return cfg_; }
 
-  /// An accepted connection: false (and counted) when over the limit.
+  /// An accepted connection: false (and counted) when over the limit
+  /// (see `admit_decision`); may close the oldest connection still in its
+  /// handshake to make room.
   bool admit(const std::string& peer);
   /// An accepted connection went away.
   void release();
 
-  /// Starts the handshake deadline of connection `fd`; when it passes, the
-  /// connection is shut down (the multiplexer then sees it close).
-  uint64_t track(int fd, std::string peer);
+  /// Starts the handshake deadline of connection `fd` (`accepted` by this
+  /// node, or dialed); when it passes, the connection is shut down (the
+  /// multiplexer then sees it close).
+  uint64_t track(int fd, std::string peer, bool accepted);
   /// The handshake completed or the connection went away.
   void untrack(uint64_t ticket);
 
@@ -172,6 +197,8 @@ private:
     int fd;
     std::string peer;
     std::chrono::steady_clock::time_point deadline;
+    bool accepted;
+    bool displaced = false; // shut down; its owner untracks it
   };
 
   void sweep();
@@ -180,6 +207,8 @@ private:
   std::atomic<size_t> open_{0};
   std::atomic<uint64_t> accepted_{0};
   std::atomic<uint64_t> over_limit_{0};
+  std::atomic<uint64_t> displaced_{0};
+  size_t displacing_ = 0; // entries displaced, not yet untracked (mtx_)
   std::atomic<uint64_t> oversized_{0};
   std::atomic<uint64_t> timeouts_{0};
   std::atomic<uint64_t> auth_failures_{0};

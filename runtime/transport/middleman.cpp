@@ -66,7 +66,7 @@ public:
       peer_(std::move(peer)),
       tls_(std::move(tls)),
       framer_(guard_->settings().max_frame) {
-    ticket_ = guard_->track(fd, peer_);
+    ticket_ = guard_->track(fd, peer_, accepted_);
     auto& secret = guard_->settings().secret;
     if (!tls_ && !secret.empty()) {
       auth_.emplace(secret, accepted_);

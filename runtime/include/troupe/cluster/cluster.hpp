@@ -27,6 +27,10 @@ enum class member_status {
   down,
   /// Left on purpose (graceful shutdown).
   left,
+  /// Forgotten: a member that left or was down is dropped from the view
+  /// after `failure_detector_settings::forget_after`. Only ever sent to
+  /// subscribers (once), never listed by `node::members()`.
+  removed,
 };
 
 const char* to_string(member_status x) noexcept;
@@ -116,6 +120,9 @@ struct cluster_stats {
   /// limit, no handshake in time, a failed secret challenge, a failed TLS
   /// handshake, input CAF could not decode.
   uint64_t refused_over_limit = 0;
+  /// Connections closed in their handshake to make room for a newer one
+  /// (over --max-connections or --max-handshaking).
+  uint64_t refused_displaced = 0;
   uint64_t refused_oversized = 0;
   uint64_t refused_handshake_timeout = 0;
   uint64_t refused_secret = 0;
@@ -133,6 +140,15 @@ struct failure_detector_settings {
   /// marked down. A frozen node is thus marked down within about
   /// `failure_timeout + heartbeat_interval`.
   std::chrono::milliseconds failure_timeout{1600};
+  /// A member that left or is down stays listed (as such) this long, then
+  /// it is forgotten: subscribers hear `member_status::removed` and it is
+  /// no longer among `node::members()`. At least twice the failure timeout.
+  /// Of a member that went down, a tombstone (its name and incarnation)
+  /// stays for `tombstone_ttl`, so that the incarnation stays fenced.
+  std::chrono::milliseconds forget_after{10000};
+  /// How long a forgotten member's incarnation stays fenced (at most 1024
+  /// tombstones are kept, the oldest dropped first).
+  std::chrono::milliseconds tombstone_ttl{std::chrono::hours{1}};
 };
 
 } // namespace troupe

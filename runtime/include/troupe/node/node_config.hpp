@@ -53,9 +53,14 @@ struct node_config {
   std::string tls_ca;
   std::string tls_cert;
   std::string tls_key;
-  /// Connections from other nodes and tools alive at once; more are closed
-  /// as they arrive.
+  /// Connections from other nodes and tools alive at once. A connection
+  /// beyond it closes the oldest one still in its handshake; only when all
+  /// have completed theirs is the new one closed as it arrives.
   size_t max_connections = 512;
+  /// Of those, connections still in their handshake at once: a new one
+  /// beyond it closes the oldest of them, so that idle or slow connections
+  /// that never prove anything cannot keep members and tools out.
+  size_t max_handshaking = 64;
   /// Time a new connection has to complete its handshake (secret challenge
   /// or TLS, then CAF's); a silent peer is dropped after it.
   std::chrono::milliseconds handshake_timeout{2000};
