@@ -84,7 +84,8 @@ std::optional<Amount> attempt(run_context& rc, caf::scoped_actor& self,
       [&](caf::error& e) { err = troupe::describe(e); });
     if (out)
       return out;
-    rc.hist.write({{"p", "retry"}, {"c", client}, {"s", seq}, {"e", err}});
+    rc.hist.write({{"p", "retry"}, {"c", client}, {"s", seq}, {"e", err},
+                   {"to", std::to_string(acc.id()) + "@" + to_string(acc.node())}});
   }
   return std::nullopt;
 }

@@ -120,6 +120,7 @@ class Cluster:
                 "--port", str(n.port), "--journal", self.args.journal]
         if n is not self.nodes[0]:
             argv += ["--seeds", f"{HOST}:{self.nodes[0].port}"]
+        argv += self.args.node_args
         for attempt in range(5):
             n.start(argv)
             line = n.wait_line(lambda l: l.startswith("READY port="), 30)
@@ -306,7 +307,7 @@ def run(args):
                         "--port", "0", "--seeds", c.seeds(), "--history",
                         history, "--seconds", str(args.seconds), "--accounts",
                         str(args.accounts), "--clients", str(args.clients),
-                        "--journal", "memory:"])
+                        "--journal", "memory:"] + args.node_args)
         if not c.client.wait_line(lambda l: l.startswith("CHAOS accounts="), 60):
             say("the workload did not start:\n" + c.client.text()[-3000:])
             return 3
@@ -325,6 +326,12 @@ def run(args):
         if code is None:
             say("the workload did not finish")
         report["workload_exit"] = code
+        # The cluster's trees as the run left them, for the post-mortem.
+        for n in c.nodes:
+            with open(os.path.join(args.out, f"tree-{n.name}.json"), "w") as f:
+                subprocess.run([c.tool, "tree", f"{HOST}:{n.port}", "--json",
+                                "--timeout", "10"], stdout=f,
+                               stderr=subprocess.STDOUT, timeout=30)
         views = c.converged_views(30)
         report["views"] = {n: sorted(f"{m}#{i}" for m, i in v) if v else None
                            for n, v in views.items()}
@@ -382,8 +389,11 @@ def main():
                    help="the nodes' journal (default: sqlite in --out)")
     p.add_argument("--faults", default="kill,stop,starve,leave")
     p.add_argument("--recovery-bound-ms", type=int, default=30000)
+    p.add_argument("--node-args", default="",
+                   help="more node flags for every process, space-separated")
     args = p.parse_args()
     args.faults = [k for k in args.faults.split(",") if k]
+    args.node_args = args.node_args.split()
     bad = set(args.faults) - {"kill", "stop", "starve", "leave"}
     if bad or args.nodes < 2 or args.seconds < 20:
         p.error(f"unknown faults {sorted(bad)}" if bad
