@@ -10,6 +10,7 @@
 #include <caf/scoped_actor.hpp>
 #include <gtest/gtest.h>
 
+#include "cluster/node_configs.hpp"
 #include "cluster/name_events.hpp"
 #include "cluster_fixture.hpp"
 #include "troupe/actors/topic.hpp"
@@ -24,10 +25,7 @@ namespace ta = troupe::actors;
 namespace {
 
 troupe::node_config config(std::string name) {
-  troupe::node_config cfg;
-  cfg.name = std::move(name);
-  cfg.log = troupe::log_level::error;
-  return cfg;
+  return troupe::test::named_config(std::move(name), troupe::log_level::error);
 }
 
 Note note(const std::string& publisher, uint64_t seq) {

@@ -11,6 +11,7 @@
 #include <caf/scoped_actor.hpp>
 #include <gtest/gtest.h>
 
+#include "node_configs.hpp"
 #include "echo_actor.hpp"
 #include "troupe/error.hpp"
 #include "troupe/node/node.hpp"
@@ -22,10 +23,7 @@ namespace {
 using burn_atom = caf::atom_constant<caf::atom("burn")>;
 
 troupe::node_config config(std::string name) {
-  troupe::node_config cfg;
-  cfg.name = std::move(name);
-  cfg.log = troupe::log_level::warn;
-  return cfg;
+  return troupe::test::named_config(std::move(name));
 }
 
 void add_echo(troupe::node& n) {

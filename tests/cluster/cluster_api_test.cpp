@@ -8,6 +8,7 @@
 #include <caf/scoped_actor.hpp>
 #include <gtest/gtest.h>
 
+#include "node_configs.hpp"
 #include "child_process.hpp"
 #include "echo_actor.hpp"
 #include "name_events.hpp"
@@ -23,10 +24,7 @@ using troupe::test::program;
 namespace {
 
 troupe::node_config config(std::string name) {
-  troupe::node_config cfg;
-  cfg.name = std::move(name);
-  cfg.log = troupe::log_level::warn;
-  return cfg;
+  return troupe::test::named_config(std::move(name));
 }
 
 bool has_error(const caf::error& err, troupe::errc code) {

@@ -11,6 +11,7 @@
 #include <caf/scoped_actor.hpp>
 #include <gtest/gtest.h>
 
+#include "node_configs.hpp"
 #include "raw_peer.hpp"
 #include "troupe/error.hpp"
 #include "troupe/node/node.hpp"
@@ -23,10 +24,7 @@ using troupe::test::raw_peer;
 namespace {
 
 troupe::node_config config(std::string name) {
-  troupe::node_config cfg;
-  cfg.name = std::move(name);
-  cfg.log = troupe::log_level::error;
-  return cfg;
+  return troupe::test::named_config(std::move(name), troupe::log_level::error);
 }
 
 /// Connections of `xs` the other end closed.

@@ -8,6 +8,7 @@
 #include <caf/scoped_actor.hpp>
 #include <gtest/gtest.h>
 
+#include "node_configs.hpp"
 #include "troupe/node/node.hpp"
 
 using namespace std::chrono_literals;
@@ -15,9 +16,7 @@ using namespace std::chrono_literals;
 namespace {
 
 troupe::node_config config(std::string name) {
-  troupe::node_config cfg;
-  cfg.name = std::move(name);
-  cfg.log = troupe::log_level::warn;
+  auto cfg = troupe::test::named_config(std::move(name));
   cfg.failure_detector.forget_after = 3500ms;
   return cfg;
 }

@@ -15,6 +15,7 @@
 #include <caf/scoped_actor.hpp>
 #include <gtest/gtest.h>
 
+#include "node_configs.hpp"
 #include "child_process.hpp"
 #include "echo_actor.hpp"
 #include "troupe/error.hpp"
@@ -29,10 +30,7 @@ using troupe::test::program;
 namespace {
 
 troupe::node_config local_config(std::string name) {
-  troupe::node_config cfg;
-  cfg.name = std::move(name);
-  cfg.log = troupe::log_level::warn;
-  return cfg;
+  return troupe::test::named_config(std::move(name));
 }
 
 void add_test_types(troupe::node& n) {
