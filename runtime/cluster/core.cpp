@@ -166,6 +166,13 @@ std::vector<std::string> core::drop_names_of(const std::string& owner) {
   return result;
 }
 
+void core::reown_names(const std::string& owner, uint64_t incarnation) {
+  std::unique_lock<std::shared_mutex> guard{mtx_};
+  for (auto& kvp : names_)
+    if (kvp.second.owner == owner)
+      kvp.second.owner_incarnation = incarnation;
+}
+
 caf::message_id core::add_pending(const caf::node_id& target_node,
                                   caf::strong_actor_ptr sender,
                                   caf::message_id mid) {

@@ -104,6 +104,10 @@ public:
   /// Removes every name owned by `owner`; returns them.
   std::vector<std::string> drop_names_of(const std::string& owner);
 
+  /// Moves the names owned by `owner` to its incarnation `incarnation`
+  /// (a fenced node's own names carry on into its next incarnation).
+  void reown_names(const std::string& owner, uint64_t incarnation);
+
   // -- requests pending on other nodes ---------------------------------------
 
   /// Remembers a request forwarded to `target_node` on behalf of

@@ -502,12 +502,17 @@ void fence(daemon_actor* self, const std::string& why) {
   // The members stay listed as down (messages to them keep failing at
   // once) until they are met again or forgotten.
   // Names of other nodes go with them; this node's own names stay and are
-  // announced again when it rejoins.
+  // announced again when it rejoins, as names of the new incarnation: the
+  // others drop every name of the old one and take none from it again
+  // (`is_fenced`), so announced under the old incarnation they would be
+  // refused everywhere, and clients kept the handles of proxies that died
+  // with the old connections, their requests lost without an answer.
   for (auto& kvp : c.names())
     if (kvp.second.owner != c.self_name)
       if (c.drop_name(kvp.first, caf::actor_addr{}))
         name_changed(self, kvp.first);
   c.incarnation = next;
+  c.reown_names(c.self_name, next);
   publish(self, nullptr);
   try_join(self);
 }

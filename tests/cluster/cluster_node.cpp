@@ -21,6 +21,9 @@
 //                                   (5000 unless given). With tally=1 the
 //                                   children are of type "tally" (see
 //                                   tally_actor.hpp; needs --journal).
+//   LOCAL <name>                    (local=<name>) once an echo worker
+//                                   spawned on this node holds the
+//                                   cluster name <name>.
 #include <atomic>
 #include <iostream>
 #include <mutex>
@@ -72,6 +75,7 @@ int main(int argc, char** argv) {
   size_t supervise_at = 0;
   size_t children = 0;
   bool tally = false;
+  std::string local_name;
   troupe::supervisor_flags flags;
   flags.max_restarts = 10;
   for (auto& arg : parsed->positional) {
@@ -91,6 +95,8 @@ int main(int argc, char** argv) {
       flags.period = std::chrono::milliseconds{*x};
     else if (auto x = value("tally"))
       tally = *x != 0;
+    else if (arg.rfind("local=", 0) == 0)
+      local_name = arg.substr(6);
   }
   troupe::node n{parsed->config};
   troupe::test::add_echo_types(n);
@@ -149,6 +155,15 @@ int main(int argc, char** argv) {
   });
   n.track(printer);
   n.subscribe_members(printer);
+  if (!local_name.empty()) {
+    auto hdl = troupe::spawn(n.system(), worker, n.name());
+    n.track(hdl);
+    if (auto err = n.register_global(local_name, hdl)) {
+      std::cerr << "cluster_node: " << troupe::describe(err) << '\n';
+      return 1;
+    }
+    say("LOCAL " + local_name);
+  }
   say("READY port=" + std::to_string(n.port()) + " name=" + n.name());
   return n.run();
 }
