@@ -312,12 +312,14 @@ def run(args):
             say("the workload did not start:\n" + c.client.text()[-3000:])
             return 3
         say("workload running")
-        end = time.monotonic() + args.seconds
+        # Faults stop a while before the workload does, so that the
+        # recovery from the last one is seen.
+        last = time.monotonic() + args.seconds - min(20, args.seconds // 4)
         faults = schedule(rng, args.faults, args.nodes)
-        while time.monotonic() < end - 8:
+        while time.monotonic() < last:
             time.sleep(rng.uniform(3, 7))
             c.check_alive()
-            if time.monotonic() >= end - 8 or not c.client.alive():
+            if time.monotonic() >= last or not c.client.alive():
                 break
             kind, i = next(faults)
             c.fault(kind, c.nodes[i], rng)

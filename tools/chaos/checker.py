@@ -152,23 +152,29 @@ def percentile(xs, q):
 
 def check_recovery(history, faults, bound_ms):
     """For each fault: how long after it ended until every account had
-    answered again (an operation of it completed, applied or refused). Over
+    answered again (an operation of it completed, applied or refused, or
+    its balance was read at the end). Over
     `bound_ms` (or never) is an anomaly. Returns ({kind: [ms...]}, anomaly
     strings)."""
     anomalies = []
     ops = operations(history)
     accounts = set(balances(history, "start"))
     quiet = next((h["t"] for h in history if h.get("p") == "quiet"), None)
+    # When each account answered: its completed operations, and the
+    # balances read at the end.
+    answers = [(op["account"], op["done_t"]) for op in ops.values()
+               if op["outcome"] in ("ok", "fail")]
+    answers += [(h["a"], h["t"]) for h in history
+                if h.get("p") == "final" and "v" in h]
     times = {}
     for f in faults:
         end = f["end"]
         if quiet is not None and end >= quiet:
             continue  # the workload had stopped: nothing to measure
         first = {}
-        for op in ops.values():
-            if op["outcome"] in ("ok", "fail") and op["done_t"] >= end:
-                a = op["account"]
-                first[a] = min(first.get(a, op["done_t"]), op["done_t"])
+        for a, t in answers:
+            if t >= end:
+                first[a] = min(first.get(a, t), t)
         missing = accounts - set(first)
         if missing:
             anomalies.append(f"{f['kind']} of {f['node']} at {f['t']}: accounts "

@@ -96,6 +96,14 @@ class Recovery(unittest.TestCase):
         _, anomalies = checker.check_recovery(h, faults, 30_000)
         self.assertTrue(any("never answered" in a for a in anomalies))
 
+    def test_the_balance_read_at_the_end_is_an_answer(self):
+        h = h_start(100, 100) + transfer("c", 1, 0, 0, 1, 1000)[:2]
+        h += [{"p": "quiet", "t": 9000}] + h_final(99, 100, t=9500)
+        faults = [{"t": 500, "end": 900, "kind": "stop", "node": "n3"}]
+        summary, anomalies = checker.check_recovery(h, faults, 30_000)
+        self.assertEqual(anomalies, [])
+        self.assertEqual(summary["stop"]["max_ms"], 9500 - 900)
+
     def test_a_slow_recovery_is_an_anomaly(self):
         h = h_start(100) + transfer("c", 1, 0, 0, 1, 50_000)[:2]
         h += [{"p": "quiet", "t": 90_000}]
