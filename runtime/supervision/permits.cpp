@@ -28,7 +28,9 @@ void adopt_local(supervisor_actor* self, child_entry& child) {
   child.counted_ahead = 0;
   auto ptr = dynamic_cast<actor_base*>(
     caf::actor_cast<caf::abstract_actor*>(child.hdl));
-  if (ptr != nullptr
+  // A child whose parent is not set yet (or any more) is not adopted; and
+  // CAF 0.17's actor_cast of a null handle dereferences it (UBSan).
+  if (ptr != nullptr && ptr->parent()
       && caf::actor_cast<caf::abstract_actor*>(ptr->parent()) == self
       && ptr->can_restart_in_place())
     child.local = ptr;
