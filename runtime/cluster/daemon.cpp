@@ -129,6 +129,12 @@ struct peer {
   steady::time_point gone_at;
 };
 
+/// An actor spawned here for another node, and the node that asked.
+struct hosted_actor {
+  caf::node_id asked_by;
+  caf::actor_addr addr;
+};
+
 struct daemon_state {
   static inline const char* name = "troupe.cluster";
 
@@ -141,16 +147,14 @@ struct daemon_state {
   std::vector<std::string> remembered;
   std::vector<caf::actor> subscribers;
   std::vector<caf::actor> name_subscribers;
-  /// Actors spawned here for other nodes: stopped if this node is fenced.
-  std::vector<caf::actor_addr> hosted;
-  /// Who asked for each of them: stopped when that node is lost, as
-  /// children go with their supervisor (OTP's links, Akka's remote
-  /// deployment), so that a new supervisor's copies never meet old ones.
-  std::vector<std::pair<caf::node_id, caf::actor_addr>> hosted_for;
+  /// Actors spawned here for other nodes: stopped if this node is fenced,
+  /// and when the node that asked for one is lost, as children go with
+  /// their supervisor (OTP's links, Akka's remote deployment), so that a
+  /// new supervisor's copies never meet old ones.
+  std::vector<hosted_actor> hosted;
   std::vector<caf::response_promise> join_waiters;
   /// Seeds (or remembered members) of the current join attempt.
   std::vector<std::string> join_targets;
-  steady::time_point last_tick;
   steady::time_point last_join_attempt;
   steady::time_point last_seed_visit;
   uint64_t last_stamp = 0;
@@ -166,6 +170,15 @@ struct daemon_state {
       live->stop();
   }
 };
+
+/// Tells the node what this node hosts for others (see `core::hosted`).
+void publish_hosted(daemon_state& st) {
+  std::vector<caf::actor_addr> xs;
+  xs.reserve(st.hosted.size());
+  for (auto& x : st.hosted)
+    xs.emplace_back(x.addr);
+  st.shared->set_hosted(std::move(xs));
+}
 
 using daemon_actor = caf::stateful_actor<daemon_state>;
 
@@ -265,7 +278,7 @@ void publish(daemon_actor* self, const member* changed) {
     unreachable.emplace_back(nid);
   st.shared->set_members(std::move(all), std::move(unreachable),
                          std::move(ids));
-  st.shared->set_hosted(st.hosted);
+  publish_hosted(st);
   prepare_heartbeats(self);
   if (changed)
     notify(self, *changed);
@@ -342,13 +355,13 @@ void stop_orphans(daemon_actor* self, peer& p, member_status status) {
   if (!p.nid)
     return;
   size_t n = 0;
-  auto& xs = st.hosted_for;
+  auto& xs = st.hosted;
   for (auto i = xs.begin(); i != xs.end();) {
-    if (i->first != p.nid) {
+    if (i->asked_by != p.nid) {
       ++i;
       continue;
     }
-    if (auto hdl = caf::actor_cast<caf::actor>(i->second)) {
+    if (auto hdl = caf::actor_cast<caf::actor>(i->addr)) {
       self->send_exit(hdl, make_error(errc::node_down,
                                       fmt::format("node '{}', which asked for "
                                                   "it, is {}",
@@ -481,12 +494,11 @@ void fence(daemon_actor* self, const std::string& why) {
                   "for other nodes and rejoining as incarnation {}",
                   c.self_name, why, st.hosted.size(), next));
   ++c.fenced;
-  for (auto& addr : st.hosted)
-    if (auto hdl = caf::actor_cast<caf::actor>(addr))
+  for (auto& x : st.hosted)
+    if (auto hdl = caf::actor_cast<caf::actor>(x.addr))
       self->send_exit(hdl, make_error(errc::fenced,
                                       "its node was fenced by the cluster"));
   st.hosted.clear();
-  st.hosted_for.clear();
   for (auto& kvp : st.peers) {
     auto& p = kvp.second;
     if (p.info.status != member_status::left) {
@@ -753,7 +765,6 @@ void on_tick(daemon_actor* self) {
   auto& st = self->state;
   auto& fd = st.shared->fd;
   auto now = steady::now();
-  st.last_tick = now;
   fence_if_stalled(self);
   bool alone = std::none_of(st.peers.begin(), st.peers.end(),
                             [](auto& kvp) { return is_live(kvp.second); });
@@ -777,18 +788,11 @@ void on_tick(daemon_actor* self) {
   forget_gone(self, now);
   st.shared->expire_pending(std::chrono::minutes{10});
   st.hosted.erase(std::remove_if(st.hosted.begin(), st.hosted.end(),
-                                 [](const caf::actor_addr& x) {
-                                   return caf::actor_cast<caf::actor>(x)
+                                 [](const hosted_actor& x) {
+                                   return caf::actor_cast<caf::actor>(x.addr)
                                           == nullptr;
                                  }),
                   st.hosted.end());
-  auto& owned = st.hosted_for;
-  owned.erase(std::remove_if(owned.begin(), owned.end(),
-                             [](const auto& x) {
-                               return caf::actor_cast<caf::actor>(x.second)
-                                      == nullptr;
-                             }),
-              owned.end());
   publish(self, nullptr);
   self->delayed_send(self, fd.heartbeat_interval, tick_atom::value);
 }
@@ -866,7 +870,6 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
   auto& st = self->state;
   st.shared = std::move(cfg.shared);
   st.seeds = std::move(cfg.seeds);
-  st.last_tick = steady::now();
   st.last_join_attempt = steady::now();
   publish(self, nullptr);
   self->set_down_handler([self](caf::down_msg& dm) {
@@ -1203,12 +1206,12 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
       if (!hdl)
         return err;
       auto& st = self->state;
-      st.hosted.emplace_back(hdl.address());
-      if (auto& sender = self->current_sender())
-        st.hosted_for.emplace_back(sender->node(), hdl.address());
+      auto& sender = self->current_sender();
+      st.hosted.push_back({sender ? sender->node() : caf::node_id{},
+                           hdl.address()});
       // Published at once, not at the next tick: a node that shuts down
       // right after it stops what it hosts with `errc::node_left`.
-      st.shared->set_hosted(st.hosted);
+      publish_hosted(st);
       return hdl;
     },
     [self](tick_atom) { on_tick(self); },
