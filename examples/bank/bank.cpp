@@ -57,9 +57,9 @@ open_bank(troupe::node& n, caf::scoped_actor& self,
             throw std::runtime_error(troupe::describe(e));
           });
   // Each account is found by its cluster-wide name, wherever its supervisor
-  // placed it. The plain handle, not `n.global_ref(name)`: at shutdown this
-  // node stops the troupe handles it made, and those pass the stop on to
-  // the account (a runtime issue); the bank must outlive this run.
+  // placed it. `n.ref`: a request to an account whose node goes down fails
+  // at once instead of waiting for its timeout (the handles in name events
+  // are CAF's own).
   std::vector<caf::actor> accs(accounts);
   std::map<std::string, size_t> index;
   for (size_t i = 0; i < accounts; ++i)
@@ -68,7 +68,7 @@ open_bank(troupe::node& n, caf::scoped_actor& self,
   if (!bank::await_names(events, [&](const troupe::name_event& e) {
         auto i = index.find(e.name);
         if (e.holder && i != index.end() && !accs[i->second])
-          accs[i->second] = e.holder, --missing;
+          accs[i->second] = n.ref(e.holder), --missing;
         return missing == 0;
       }))
     throw std::runtime_error("the accounts did not start within 20 s");

@@ -44,12 +44,14 @@ public:
     cleanup(std::move(reason), nullptr);
   }
 
-  /// A monitor or link on a mirror must also fire when the remote actor
-  /// ends while its node lives: the first one makes the mirror watch CAF's
-  /// proxy of that actor (which BASP tells when it ends).
+  /// A monitor or link on a mirror, or on a handle of one fixed actor,
+  /// fires when that actor ends: the first one makes the handle watch it
+  /// (for a mirror, CAF's proxy of the remote actor, which BASP tells when
+  /// the actor ends or its node goes). A handle of a name has nothing to
+  /// watch: the name outlives its holders.
   void attach(caf::attachable_ptr ptr) override {
     caf::monitorable_actor::attach(std::move(ptr));
-    if (mirror_ && !watching_.exchange(true))
+    if ((mirror_ || fixed_) && !watching_.exchange(true))
       watch_remote();
   }
 
@@ -112,13 +114,14 @@ public:
         return;
     // No link, or a message a link cannot carry (a forwarding stack).
     if (mirror_) {
-      // CAF's proxy of the actor this mirror stands for.
-      if (auto proxy = remote_proxy()) {
-        proxy->enqueue(std::move(what), ctx);
+      // CAF's proxy of the actor this mirror stands for; a request through
+      // it is remembered like any other, so it fails when the node goes.
+      auto proxy = remote_proxy();
+      if (!proxy) {
+        refuse(what, ctx, down_error(aid));
         return;
       }
-      refuse(what, ctx, down_error(aid));
-      return;
+      target = caf::actor_cast<caf::actor>(std::move(proxy));
     }
     uint64_t marker = 0;
     if (!core_->flow_admit(nid, marker)) {
@@ -134,7 +137,7 @@ public:
     }
     auto original = what->mid;
     what->mid = core_->add_pending(nid, std::move(what->sender), original);
-    what->sender = caf::strong_actor_ptr{ctrl()};
+    what->sender = reply_address();
     auto sent = what->mid;
     target->enqueue(std::move(what), ctx);
     if (marker != 0)
@@ -152,11 +155,7 @@ private:
     bool request = what->mid.is_request() && what->sender;
     if (request) {
       what->mid = core_->add_pending(nid, std::move(what->sender), what->mid);
-      // Answers come back to a handle of this node: this one, or for a
-      // mirror (whose address is the remote actor's) the node's responder.
-      what->sender = mirror_ ? caf::actor_cast<caf::strong_actor_ptr>(
-                                 core_->responder)
-                             : caf::strong_actor_ptr{ctrl()};
+      what->sender = reply_address();
     }
     auto sent = what->mid;
     auto rc = core_->links->send(l, aid, *what);
@@ -175,6 +174,14 @@ private:
       return false;
     refuse(what, ctx, down_error(aid));
     return true;
+  }
+
+  // Answers to a forwarded request come back to a handle of this node:
+  // this one, or for a mirror (whose address is the remote actor's) the
+  // node's responder.
+  caf::strong_actor_ptr reply_address() {
+    return mirror_ ? caf::actor_cast<caf::strong_actor_ptr>(core_->responder)
+                   : caf::strong_actor_ptr{ctrl()};
   }
 
   // The node may have gone down between the reachability check and
@@ -237,9 +244,14 @@ private:
   }
 
   void watch_remote() {
-    auto proxy = remote_proxy();
-    if (!proxy)
+    auto proxy = mirror_ ? remote_proxy()
+                         : caf::actor_cast<caf::strong_actor_ptr>(fixed_);
+    if (!proxy) {
+      // No route to the node any more: it is gone.
+      if (!core_->reachable(node()))
+        retire(down_error(id()));
       return;
+    }
     caf::weak_actor_ptr self{ctrl()};
     proxy->get()->attach_functor([self](const caf::error& reason) {
       if (auto strong = self.lock())
@@ -312,6 +324,18 @@ caf::strong_actor_ptr make_mirror(caf::actor_system& sys,
   caf::actor_config cfg;
   return caf::make_actor<ref_actor, caf::strong_actor_ptr>(
     aid, nid, &sys, cfg, std::move(c), std::string{}, caf::actor{}, true);
+}
+
+caf::actor make_honest(caf::actor_system& sys, std::shared_ptr<core> c,
+                       const caf::actor& hdl) {
+  if (!hdl || hdl.node() == sys.node() || &hdl->home_system() != &sys
+      || dynamic_cast<ref_actor*>(caf::actor_cast<caf::abstract_actor*>(hdl)))
+    return hdl;
+  if (!c->links)
+    return make_ref(sys, std::move(c), {}, hdl);
+  auto nid = hdl.node();
+  return caf::actor_cast<caf::actor>(
+    make_mirror(sys, std::move(c), nid, hdl.id()));
 }
 
 void retire_mirror(const caf::strong_actor_ptr& mirror, caf::error reason) {

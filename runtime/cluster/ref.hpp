@@ -22,6 +22,16 @@ namespace troupe::cluster {
 caf::actor make_ref(caf::actor_system& sys, std::shared_ptr<core> c,
                     std::string name, caf::actor fixed = {});
 
+/// The handle a user gets for `hdl`: `hdl` itself when it is invalid, of
+/// this node (or of another node in this very process) or already a troupe
+/// handle; for an actor of another node, a mirror with that actor's own
+/// address (so it compares equal to CAF's handles of it), or a troupe
+/// handle of it when direct links are off. Either way a request through it
+/// fails with `errc::node_down` the moment that node is marked down, and a
+/// monitor on it fires when the actor or its node goes.
+caf::actor make_honest(caf::actor_system& sys, std::shared_ptr<core> c,
+                       const caf::actor& hdl);
+
 /// Makes a mirror: the handle, with the remote actor's own address
 /// (`nid`, `aid`), that stands for the sender of a message that came over
 /// a direct link. Messages to it go back over the link to `nid`; it ends

@@ -474,7 +474,7 @@ caf::expected<caf::actor> node::connect(const std::string& host,
     return make_error(errc::connect_failed,
                       fmt::format("cannot reach node at {}:{}: {}", host, port,
                                   describe(hdl.error())));
-  return *hdl;
+  return honest(*hdl);
 }
 
 caf::expected<caf::actor> node::lookup(const std::string& host, uint16_t port,
@@ -493,7 +493,7 @@ caf::expected<caf::actor> node::lookup(const std::string& host, uint16_t port,
     .receive([&](const caf::actor& x) { peer = x; }, [](caf::error&) {});
   if (peer) {
     self->request(peer, timeout, req)
-      .receive([&](const caf::actor& hdl) { result = hdl; },
+      .receive([&](const caf::actor& hdl) { result = honest(hdl); },
                [&](caf::error& err) { result = std::move(err); });
     if (result
         || (result.error().category() == error_category
@@ -505,7 +505,7 @@ caf::expected<caf::actor> node::lookup(const std::string& host, uint16_t port,
   if (!dir)
     return dir.error();
   self->request(*dir, timeout, std::move(req))
-    .receive([&](const caf::actor& hdl) { result = hdl; },
+    .receive([&](const caf::actor& hdl) { result = honest(hdl); },
              [&](caf::error& err) { result = std::move(err); });
   return result;
 }
@@ -568,14 +568,16 @@ caf::expected<caf::actor> node::spawn_on(const std::string& node_name,
                                          const std::string& type,
                                          caf::message args,
                                          std::chrono::milliseconds timeout) {
-  return ask_spawn(type, node_name, placement::local, std::move(args),
-                   timeout);
+  auto hdl = ask_spawn(type, node_name, placement::local, std::move(args),
+                       timeout);
+  return hdl ? honest(*hdl) : hdl;
 }
 
 caf::expected<caf::actor> node::spawn_placed(const std::string& type,
                                              placement how, caf::message args,
                                              std::chrono::milliseconds timeout) {
-  return ask_spawn(type, {}, how, std::move(args), timeout);
+  auto hdl = ask_spawn(type, {}, how, std::move(args), timeout);
+  return hdl ? honest(*hdl) : hdl;
 }
 
 namespace {
@@ -608,7 +610,11 @@ caf::error node::rebind_global(const std::string& name,
 }
 
 caf::actor node::whereis_global(const std::string& name) const {
-  return core_->whereis(name);
+  return honest(core_->whereis(name));
+}
+
+caf::actor node::honest(const caf::actor& hdl) const {
+  return sys_ ? cluster::make_honest(*sys_, core_, hdl) : hdl;
 }
 
 uint16_t node::link_port() const noexcept {
@@ -620,6 +626,10 @@ caf::actor node::global_ref(const std::string& name) {
 }
 
 caf::actor node::ref(const caf::actor& hdl) {
+  // Another node's actor keeps its own address (a mirror).
+  if (hdl && hdl.node() != system().node()
+      && &hdl->home_system() == &system())
+    return honest(hdl);
   return cluster::make_ref(system(), core_, {}, hdl);
 }
 
@@ -636,7 +646,9 @@ child_spec node::remote_child(std::string id, std::string type,
   spec.start = [this, type = std::move(type), how,
                 args = std::move(args)](caf::actor_system&) {
     for (int attempt = 0; attempt < 3; ++attempt) {
-      auto hdl = spawn_placed(type, how, args);
+      // CAF's own handle: the supervisor watches its child's node itself.
+      auto hdl = ask_spawn(type, {}, how, args,
+                           std::chrono::seconds{5});
       if (hdl)
         return *hdl;
       log(log_level::warn, fmt::format("placing '{}' failed: {}", type,

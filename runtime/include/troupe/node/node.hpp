@@ -158,7 +158,13 @@ public:
   caf::actor whereis(const std::string& name) const;
 
   /// Reaches the node at `host:port` and asks it for the actor registered
-  /// under `name`. The result is a proxy that messages as if local.
+  /// under `name`. Like every handle of another node's actor that a node
+  /// hands out (`whereis_global`, `spawn_on`, `spawn_placed`, `connect`,
+  /// `ref`), the result keeps the actor's own address, and a request
+  /// through it fails with `errc::node_down` as soon as that node is
+  /// marked down (stock CAF would leave it to time out); a monitor on it
+  /// fires when the actor ends or its node goes. Handles that arrive
+  /// inside messages are CAF's own: pass them through `ref` for the same.
   caf::expected<caf::actor>
   lookup(const std::string& host, uint16_t port, const std::string& name,
          std::chrono::milliseconds timeout = std::chrono::seconds{5});
@@ -225,7 +231,8 @@ public:
   /// (what a supervisor does when it moves a child to another node).
   caf::error rebind_global(const std::string& name, const caf::actor& hdl);
 
-  /// The actor that holds the cluster-wide `name` now, or an invalid handle.
+  /// The actor that holds the cluster-wide `name` now, or an invalid handle
+  /// (of another node: one that fails fast, see `lookup`).
   caf::actor whereis_global(const std::string& name) const;
 
   /// A handle that reaches whoever holds the cluster-wide `name` when a
@@ -237,7 +244,7 @@ public:
   caf::actor global_ref(const std::string& name);
 
   /// Wraps `hdl` in a troupe handle with the same honest failure as
-  /// `global_ref`.
+  /// `global_ref`; for another node's actor it keeps that actor's address.
   caf::actor ref(const caf::actor& hdl);
 
   /// A supervisor child that runs on the cluster: each (re)start spawns
@@ -333,6 +340,9 @@ private:
   caf::actor spawn_introspection();
   wire::NodeSnapshot
   snapshot_local(std::map<std::string, caf::actor>* handles);
+  // The handle users get for `hdl` (see `cluster::make_honest`).
+  caf::actor honest(const caf::actor& hdl) const;
+
   caf::expected<caf::actor> ask_spawn(const std::string& type,
                                       const std::string& where, placement how,
                                       caf::message args,
