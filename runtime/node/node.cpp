@@ -727,6 +727,36 @@ size_t node::running_actors() const {
   return sys_ ? sys_->registry().running() : 0;
 }
 
+// OTP's order: the supervision trees stop first, top-down (each supervisor
+// stops its children, those on other nodes included, before it ends), and
+// only then does the node leave. Left first, the members would stop the
+// remote children they host for this node, and its supervisors would try
+// to restart them on a node that no longer runs (and give up, failing the
+// node's exit).
+void node::stop_roots(std::chrono::milliseconds timeout) {
+  std::vector<caf::actor> roots;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    roots = roots_;
+  }
+  if (roots.empty())
+    return;
+  caf::scoped_actor self{*sys_, true};
+  for (auto& root : roots) {
+    self->monitor(root);
+    self->send_exit(root, caf::exit_reason::user_shutdown);
+  }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (size_t down = 0; down < roots.size();) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      break; // the rest is stopped with every other actor
+    self->receive([&](const caf::down_msg&) { ++down; },
+                  caf::after(left) >> [] {});
+  }
+}
+
 void node::stop_actors(bool kill) {
   auto reason = kill ? caf::exit_reason::kill : caf::exit_reason::user_shutdown;
   std::vector<caf::actor> victims;
@@ -862,6 +892,7 @@ bool node::shutdown() {
     return expected != run_state::stopping;
   request_shutdown();
   metrics_.reset();
+  stop_roots(cfg_.shutdown_timeout);
   leave();
   stop_hosted(*sys_, *core_, cfg_.name,
               std::min(cfg_.shutdown_timeout, std::chrono::milliseconds{1000}));

@@ -285,3 +285,33 @@ TEST_F(NodeLoss, ACrashLoopOfOneRemoteChildStillEscalates) {
   ASSERT_TRUE(n1_->wait_for_line(root_failed, 10s)) << n1_->output();
   EXPECT_EQ(n1_->wait_exit(10s), 1) << n1_->output();
 }
+
+TEST_F(NodeLoss, TheSupervisingNodeStopsItsRemoteChildrenBeforeItLeaves) {
+  // OTP's order: n1's tree stops top-down, then n1 leaves. Leaving first,
+  // the others would stop what they host for it, and its supervisor would
+  // try to restart those children on a node that no longer runs (and give
+  // up, failing n1's exit; no restart is allowed here).
+  ASSERT_NO_FATAL_FAILURE(start(0));
+  auto from = std::map<child_process*, size_t>{
+    {n2_.get(), n2_->line_count()}, {n3_.get(), n3_->line_count()}};
+  n1_->signal(SIGTERM);
+  EXPECT_EQ(n1_->wait_exit(15s), 0) << n1_->output();
+  auto log = n1_->output();
+  EXPECT_EQ(log.find(gives_up), std::string::npos) << log;
+  EXPECT_EQ(log.find(root_failed), std::string::npos) << log;
+  for (auto& [p, first] : from) {
+    ASSERT_TRUE(p->wait_for_line("MEMBER n1 left", 10s, first))
+      << p->output();
+    auto lines = p->lines();
+    size_t stopped = lines.size(), left = lines.size();
+    for (size_t i = first; i < lines.size(); ++i) {
+      if (lines[i] == "WORKERS n=0" && stopped == lines.size())
+        stopped = i;
+      if (lines[i].rfind("MEMBER n1 left", 0) == 0 && left == lines.size())
+        left = i;
+    }
+    EXPECT_LT(stopped, left) << "its children were not stopped before n1 "
+                                "left\n"
+                             << p->output();
+  }
+}

@@ -333,6 +333,7 @@ private:
 
   wire::type_registry& types();
 
+  void stop_roots(std::chrono::milliseconds timeout);
   void stop_actors(bool kill);
   bool await_actors(std::chrono::milliseconds timeout);
   void close_network();
