@@ -80,9 +80,12 @@ constexpr auto redial_delay = std::chrono::milliseconds{100};
 
 thread_local int tl_cork_depth = 0;
 thread_local bool tl_reader = false;
-// The last local sender this thread made sure the peers can answer.
-thread_local const caf::actor_system* tl_last_exported_sys = nullptr;
+// The last local sender this thread made sure the peers can answer, and
+// the link layer (by serial: a later node's actor system may take the
+// address, and its actors the ids, of one that has gone) it did so for.
+thread_local uint64_t tl_last_exported_layer = 0;
 thread_local caf::actor_id tl_last_exported = caf::invalid_actor_id;
+std::atomic<uint64_t> next_layer_serial{0};
 
 struct dirty_link {
   link_layer* layer;
@@ -433,7 +436,7 @@ std::unique_ptr<SSL, ssl_free> link_layer::new_tls_session() {
 
 link_layer::link_layer(caf::actor_system& sys, std::weak_ptr<core> c,
                        link_settings cfg)
-  : sys_(sys), core_(std::move(c)), cfg_(cfg) {
+  : sys_(sys), serial_(++next_layer_serial), core_(std::move(c)), cfg_(cfg) {
 }
 
 link_layer::~link_layer() {
@@ -619,11 +622,11 @@ bool link_layer::encode(std::vector<char>& out, uint64_t dest,
     const auto& nid = x.sender->node();
     if (nid == sys_.node()) {
       // The peer answers by actor id: make sure the id resolves here.
-      if (tl_last_exported != aid || tl_last_exported_sys != &sys_) {
+      if (tl_last_exported != aid || tl_last_exported_layer != serial_) {
         if (!sys_.registry().get(aid))
           sys_.registry().put(aid, x.sender);
         tl_last_exported = aid;
-        tl_last_exported_sys = &sys_;
+        tl_last_exported_layer = serial_;
       }
       put_u8(out, sender_of_writer);
       put_u64(out, aid);

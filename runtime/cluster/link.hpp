@@ -189,6 +189,7 @@ private:
               const caf::node_id& peer);
 
   caf::actor_system& sys_;
+  const uint64_t serial_; // unique in the process (see `encode`)
   std::weak_ptr<core> core_;
   link_settings cfg_;
   caf::proxy_registry* proxies_ = nullptr;

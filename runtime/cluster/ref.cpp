@@ -44,14 +44,15 @@ public:
     cleanup(std::move(reason), nullptr);
   }
 
-  /// A monitor or link on a mirror, or on a handle of one fixed actor,
-  /// fires when that actor ends: the first one makes the handle watch it
-  /// (for a mirror, CAF's proxy of the remote actor, which BASP tells when
-  /// the actor ends or its node goes). A handle of a name has nothing to
-  /// watch: the name outlives its holders.
+  /// A monitor or link on a mirror must also fire when the remote actor
+  /// ends while its node lives: the first one makes the mirror watch CAF's
+  /// proxy of that actor (which BASP tells when it ends, or its node goes).
+  /// Not so for other troupe handles: they are the reply address of the
+  /// requests they forward (registered under their id for answers over a
+  /// link), and must outlive the actor to pass on its last answers.
   void attach(caf::attachable_ptr ptr) override {
     caf::monitorable_actor::attach(std::move(ptr));
-    if ((mirror_ || fixed_) && !watching_.exchange(true))
+    if (mirror_ && !watching_.exchange(true))
       watch_remote();
   }
 
@@ -244,8 +245,7 @@ private:
   }
 
   void watch_remote() {
-    auto proxy = mirror_ ? remote_proxy()
-                         : caf::actor_cast<caf::strong_actor_ptr>(fixed_);
+    auto proxy = remote_proxy();
     if (!proxy) {
       // No route to the node any more: it is gone.
       if (!core_->reachable(node()))
