@@ -28,7 +28,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import checker  # noqa: E402
+import checker
+import incarnations
+from sampler import Sampler  # noqa: E402
 
 HOST = "127.0.0.1"
 
@@ -295,6 +297,7 @@ def run(args):
     report = {"seed": seed, "seconds": args.seconds, "nodes": args.nodes}
     history = os.path.join(args.out, "history.jsonl")
     views = {}
+    sampler = None
     try:
         for n in c.nodes:
             if not c.start_node(n):
@@ -312,6 +315,12 @@ def run(args):
             say("the workload did not start:\n" + c.client.text()[-3000:])
             return 3
         say("workload running")
+        sampler = Sampler(
+            lambda ep, t: subprocess.run(
+                [c.tool, "tree", ep, "--json", "--timeout", str(t)],
+                capture_output=True, text=True, timeout=3 * t + 5),
+            lambda: [f"{HOST}:{n.port}" for n in c.nodes if n.port])
+        sampler.start()
         # Faults stop a while before the workload does, so that the
         # recovery from the last one is seen.
         last = time.monotonic() + args.seconds - min(20, args.seconds // 4)
@@ -325,6 +334,7 @@ def run(args):
             c.fault(kind, c.nodes[i], rng)
         c.check_alive()
         code = c.client.wait_exit(args.seconds + 150)
+        sampler.stop()
         if code is None:
             say("the workload did not finish")
         report["workload_exit"] = code
@@ -352,7 +362,11 @@ def run(args):
     logs = {p.name: p.text() for p in c.nodes + [c.client]}
     names, a3 = checker.check_logs(logs)
     a4 = checker.check_views(views)
-    anomalies = a1 + a2 + a3 + a4 + c.unexpected_exits
+    samples = sampler.samples if sampler else []
+    holders, a5 = incarnations.check(samples, args.duplicate_window_ms)
+    if len(samples) < 3:
+        a5.append(f"only {len(samples)} samples of who holds each name")
+    anomalies = a1 + a2 + a3 + a4 + a5 + c.unexpected_exits
     if report.get("workload_exit") != 0:
         anomalies.append(f"the workload exited with {report.get('workload_exit')}")
     anomalies += [f"{n} did not stop within 20 s of SIGTERM" for n in stubborn]
@@ -360,12 +374,16 @@ def run(args):
     for f in c.faults:
         kinds[f["kind"]] = kinds.get(f["kind"], 0) + 1
     report.update({"faults": kinds, "fault_log": c.faults, **money,
-                   "recovery": recovery, **names, "anomalies": anomalies})
+                   "recovery": recovery, **names, "holders": holders,
+                   "anomalies": anomalies})
     with open(os.path.join(args.out, "report.json"), "w") as f:
         json.dump(report, f, indent=2)
     say(f"faults {kinds}; operations {money['operations']}; money lost "
         f"{money['money_lost']}, made up {money['money_made_up']}; names "
-        f"held twice {names['names_registered_twice']}")
+        f"held twice {names['names_registered_twice']}; two live holders "
+        f"of a name or persistence id in {holders['duplicates_seen']} of "
+        f"{holders['samples']} samples, longest "
+        f"{holders['longest_duplicate_ms']} ms")
     for kind, r in sorted(recovery.items()):
         say(f"recovery after {kind}: n={r['n']} p50={r['p50_ms']} ms "
             f"p90={r['p90_ms']} ms max={r['max_ms']} ms")
@@ -391,6 +409,10 @@ def main():
                    help="the nodes' journal (default: sqlite in --out)")
     p.add_argument("--faults", default="kill,stop,starve,leave")
     p.add_argument("--recovery-bound-ms", type=int, default=30000)
+    p.add_argument("--duplicate-window-ms", type=int, default=10000,
+                   help="how long two live holders of one name or "
+                   "persistence id may be seen (a node frozen or cut off "
+                   "keeps its copies until it fences itself)")
     p.add_argument("--node-args", default="",
                    help="more node flags for every process, space-separated")
     args = p.parse_args()
