@@ -148,6 +148,23 @@ bool persistent_base::try_restart_in_place(const caf::error&) {
   return true;
 }
 
+void persistent_base::on_exit() {
+  // An exit message is taken even while a write is in flight, so the actor
+  // can end with one pending. The continuation of that write (and of each
+  // write queued behind it) holds the requester's response promise, and a
+  // response promise holds a strong handle to this actor: a cycle that
+  // would keep the ended actor, its state and the journal service (with
+  // its open database) alive for good. CAF drops its own behavior stack
+  // here; this drops what troupe keeps besides.
+  drop_pending();
+  current_asker_.reset();
+  user_ = caf::behavior{};
+  waiting_ = caf::behavior{};
+  saved_default_ = nullptr;
+  svc_.reset();
+  actor_base::on_exit();
+}
+
 void persistent_base::after_writes(std::function<void()> start) {
   if (!waiting()) {
     start();

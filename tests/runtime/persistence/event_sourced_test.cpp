@@ -207,6 +207,48 @@ TEST_F(EventSourced, SeveralPersistsInOneHandlerAreStoredInCallOrder) {
   settle();
 }
 
+// The continuation of a write holds the requester's response promise, and
+// that holds the actor: an actor stopped while writes are in flight (an
+// exit message is taken even then) must still let go of itself. LSan found
+// bank accounts stopped this way (their node shutting down, or the node of
+// their supervisor lost) kept alive with their journal service.
+TEST_F(EventSourced, AnActorStoppedWithWritesInFlightIsFreed) {
+  auto c = troupe::spawn(*ctx.sys, [](counter_actor* self) -> caf::behavior {
+    self->setup({"counter", "stopped"}, apply_counter);
+    return {
+      [self](add_atom, int64_t n) -> caf::result<int64_t> {
+        auto rp = self->make_response_promise<int64_t>();
+        troupe_test::CounterEvent ev;
+        ev.set_add(n);
+        // The first write goes to the journal, the second waits behind it;
+        // both continuations hold the promise.
+        self->persist(ev, [rp](const troupe_test::CounterState&) {});
+        self->persist(ev, [rp](const troupe_test::CounterState& s) mutable {
+          rp.deliver(static_cast<int64_t>(s.total()));
+        });
+        return rp;
+      },
+    };
+  });
+  settle(); // recovered
+  auto weak = caf::actor_cast<caf::weak_actor_ptr>(c);
+  self->monitor(c);
+  // A request, as the bank's: its promise names the requester too.
+  auto never_answered = self->request(c, caf::infinite, add_atom::value,
+                                      int64_t{1});
+  ctx.run(); // the first write is submitted, the second waits behind it
+  self->send_exit(c, caf::exit_reason::kill);
+  c = nullptr;
+  ctx.run(); // the actor takes the exit while its write is in flight
+  // The write runs and its reply goes to an actor that has ended.
+  EXPECT_EQ(svc->run_pending(), 1u);
+  settle();
+  bool down = false;
+  self->receive([&](caf::down_msg&) { down = true; }, caf::after(0ms) >> [] {});
+  ASSERT_TRUE(down) << "the actor did not stop";
+  EXPECT_FALSE(weak.lock()) << "the stopped actor was not freed";
+}
+
 TEST_F(EventSourced, AFailedWriteAnswersWithTheErrorAndRecoversFromTheStore) {
   auto sup = supervise_counter("f");
   auto c = child_of(sup);

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "runtime/deterministic.hpp"
+#include "actor/parent.hpp"
 #include "runtime/supervision/worker.hpp"
 #include "supervision/crash_report.hpp"
 #include "troupe/log.hpp"
@@ -637,6 +638,31 @@ TEST_F(Supervisor, RestartPermitsOutCountInTheIntensity) {
   EXPECT_EQ(reason.code(), static_cast<uint8_t>(troupe::errc::escalated));
   EXPECT_EQ(std::count(log->begin(), log->end(), "start a"), 2);
   EXPECT_EQ(std::count(log->begin(), log->end(), "start b"), 2);
+}
+
+// A child its start function got from elsewhere, with no parent: the
+// cluster daemon spawns a remote child on its own thread, so one placed on
+// the supervisor's own node is local but not the supervisor's. It is
+// supervised by its exits, never adopted for restart permits. UBSan found
+// the adoption casting its null parent handle (caf/actor_cast.hpp:98).
+TEST_F(Supervisor, ALocalChildWithoutAParentIsRespawnedNotRestartedInPlace) {
+  auto spec = worker_spec("a", log);
+  spec.start = [this](caf::actor_system& sys) {
+    troupe::detail::parent_scope elsewhere{caf::actor{}};
+    return troupe::spawn(sys, worker, std::string{"a"}, log);
+  };
+  auto sup = troupe::spawn_supervisor(*ctx.sys, {}, {spec});
+  ctx.run();
+  auto first = children(sup)[0].handle;
+  EXPECT_FALSE(ask<int>(first, 100)); // throws: with no parent, it ends
+  ctx.run();
+  auto kids = children(sup);
+  ASSERT_EQ(kids.size(), 1u);
+  EXPECT_TRUE(kids[0].running);
+  EXPECT_NE(kids[0].handle, first) << "restarted in place, not respawned";
+  EXPECT_EQ(kids[0].restarts, 1u);
+  EXPECT_EQ(std::count(log->begin(), log->end(), "start a"), 2);
+  stop(sup);
 }
 
 // A burst of throws, each taken from the mailbox before the supervisor

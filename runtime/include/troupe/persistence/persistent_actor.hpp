@@ -84,6 +84,11 @@ public:
 
   bool can_restart_in_place() const noexcept override;
 
+  /// Drops what the incarnation held for its journal when the actor ends:
+  /// a write or recovery in flight, the writes queued behind it, the
+  /// requesters remembered, the behaviors and the journal service.
+  void on_exit() override;
+
   /// Starts a new incarnation in place: what was in flight is forgotten,
   /// the state rebuilt from the init function and a new recovery.
   bool try_restart_in_place(const caf::error& reason) override;
