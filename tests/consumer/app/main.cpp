@@ -1,13 +1,16 @@
 // Smallest troupe program: start a node, spawn one stateful actor, ask it
-// one question, look at the node's tree and fail a child as `troupe kill`
-// does, shut down. Built against an installed troupe only.
+// one question, ask a typed actor under a supervisor, look at the node's
+// tree and fail a child as `troupe kill` does, shut down. Built against an
+// installed troupe only.
 #include <chrono>
 #include <iostream>
 
-#include <caf/scoped_actor.hpp>
+#include <caf/typed_actor.hpp>
+#include <troupe/actor/ask.hpp>
 #include <troupe/error.hpp>
 #include <troupe/node/introspection.hpp>
 #include <troupe/supervision/supervisor.hpp>
+#include <troupe/supervision/supervisor_handle.hpp>
 
 namespace {
 
@@ -23,6 +26,36 @@ caf::behavior adder(troupe::stateful_actor<adder_state>* self) {
       return x + 1;
     },
   };
+}
+
+using doubler = caf::typed_actor<caf::replies_to<int>::with<int>>;
+
+doubler::behavior_type doubling(troupe::stateful_actor<adder_state>*) {
+  return {[](int x) { return 2 * x; }};
+}
+
+/// A typed actor under a supervisor, asked through its typed handle.
+bool typed(troupe::node& n) {
+  troupe::child_spec spec;
+  spec.id = "doubler";
+  spec.start = [](caf::actor_system& sys) {
+    return caf::actor_cast<caf::actor>(
+      troupe::spawn_typed<doubler>(sys, doubling));
+  };
+  troupe::supervisor_handle sup{n.start_root({}, {spec})};
+  auto kids = sup.which_children();
+  if (!kids || kids->size() != 1)
+    return false;
+  auto hdl = caf::actor_cast<doubler>(kids->at(0).handle);
+  auto x = troupe::ask<int>(n.system(), hdl, std::chrono::seconds{5}, 21);
+  if (!x || *x != 42) {
+    std::cerr << "consumer: typed ask: "
+              << (x ? std::to_string(*x) : troupe::describe(x.error()))
+              << '\n';
+    return false;
+  }
+  std::cout << "consumer typed ok: " << *x << std::endl;
+  return true;
 }
 
 /// The node's trees, as `troupe tree` sees them (issue 17: these did not
@@ -59,17 +92,12 @@ int main() {
     return 1;
   }
   auto hdl = n.spawn(adder);
-  int result = -1;
-  {
-    caf::scoped_actor self{n.system()};
-    self->request(hdl, std::chrono::seconds(5), 41)
-      .receive([&](int x) { result = x; },
-               [&](caf::error& err) {
-                 std::cerr << "consumer: request failed: "
-                           << troupe::describe(err) << '\n';
-               });
-  }
-  bool seen = introspect(n);
+  auto answer = troupe::ask<int>(n.system(), hdl, std::chrono::seconds{5}, 41);
+  if (!answer)
+    std::cerr << "consumer: request failed: " << troupe::describe(answer.error())
+              << '\n';
+  int result = answer ? *answer : -1;
+  bool seen = typed(n) && introspect(n);
   n.shutdown();
   if (result != 42 || !seen)
     return 1;

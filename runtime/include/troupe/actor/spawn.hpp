@@ -61,4 +61,30 @@ caf::actor spawn(caf::actor_system& sys, F fn, Ts&&... args) {
                        std::forward<Ts>(args)...);
 }
 
+/// Spawns a troupe actor behind a typed handle, as CAF's `typed_actor`:
+/// `fn(self, args...)` returns `Handle::behavior_type`, so the handlers
+/// must match the handle's signatures, and every send or request through
+/// the handle is checked at compile time. The actor itself is a troupe
+/// actor like any other (guarded handlers, restart in place, supervision):
+/// a supervisor's child spec returns `caf::actor_cast<caf::actor>` of it.
+template <class Handle, class F, class... Ts>
+Handle spawn_typed(caf::actor_system& sys, F fn, Ts&&... args) {
+  using impl = detail::actor_impl_t<F>;
+  static_assert(std::is_base_of_v<actor_base, impl>,
+                "the first argument of fn must be troupe::stateful_actor<S>*");
+  using typed = typename Handle::behavior_type;
+  typename impl::init_fn init =
+    [fn, xs = std::make_tuple(std::decay_t<Ts>(std::forward<Ts>(args))...)](
+      impl* self) mutable -> caf::behavior {
+    return std::apply(
+      [&](auto&... ys) {
+        typed bhvr = fn(self, ys...);
+        return caf::behavior{std::move(bhvr.unbox())};
+      },
+      xs);
+  };
+  return caf::actor_cast<Handle>(
+    sys.spawn<impl>(std::move(init), std::optional<mailbox_bound>{}));
+}
+
 } // namespace troupe
