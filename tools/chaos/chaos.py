@@ -234,6 +234,16 @@ class Cluster:
         t.start()
         return t
 
+    def wait_watcher(self, watcher, bound_ms):
+        """Waits for a `watch_convergence` thread (bounded), restarting
+        meanwhile the nodes that exited by themselves: a node's exit is
+        an anomaly of its own, and the others' views are still watched."""
+        deadline = time.monotonic() + bound_ms / 1000 + 120
+        while watcher is not None and watcher.is_alive() \
+                and time.monotonic() < deadline:
+            watcher.join(1)
+            self.check_alive()
+
     def stop_burners(self):
         for b in self.burners:
             b.kill()
@@ -251,7 +261,10 @@ class Cluster:
         if self.pg is not None and not self.pg.alive():
             self.unexpected_exits.append("postgres exited by itself")
             say("postgres exited by itself; starting it again")
-            self.pg.start()
+            try:
+                self.pg.start()
+            except RuntimeError as e:
+                self.unexpected_exits.append(f"postgres did not start: {e}")
 
     def stop_all(self):
         """SIGTERM to every process, then SIGKILL after 20 s; returns the
@@ -401,17 +414,15 @@ def drive(c, args, rng, kinds, history, report):
     bound = args.converge_bound_ms
     while time.monotonic() < last:
         time.sleep(rng.uniform(3, 7))
-        if watcher is not None:
-            # The next fault waits for the views to agree (or the bound).
-            watcher.join(bound / 1000 + 120)
+        # The next fault waits for the views to agree (or the bound).
+        c.wait_watcher(watcher, bound)
         c.check_alive()
         if time.monotonic() >= last or not c.client.alive():
             break
         kind, i = next(schedule)
         f = faults.inject(c, kind, i, rng)
         watcher = c.watch_convergence(f, bound)
-    if watcher is not None:
-        watcher.join(bound / 1000 + 120)
+    c.wait_watcher(watcher, bound)
     c.check_alive()
     code = c.client.wait_exit(args.seconds + 150)
     if code is None:
