@@ -370,7 +370,7 @@ def run(args):
         report["views"] = {n: sorted(f"{m}#{i}" for m, i in v) if v else None
                            for n, v in views.items()}
     except (KeyboardInterrupt, Interrupted) as e:
-        say(f"interrupted ({e or 'Ctrl-C'}): stopping everything it started")
+        say(f"interrupted ({str(e) or 'Ctrl-C'}): stopping everything it started")
         return 130
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
