@@ -32,8 +32,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checker  # noqa: E402
 import faults  # noqa: E402
-import netns  # noqa: E402
-import pg  # noqa: E402
 
 LOOPBACK = "127.0.0.1"
 
@@ -282,55 +280,6 @@ class Cluster:
         return stubborn
 
 
-def usable_kinds(args):
-    """The fault kinds asked for that can run here, after setting up
-    --netns and --postgres; says what is skipped and why. Returns
-    (kinds, Net or None, pg.Server or None)."""
-    kinds = list(args.faults)
-    net = server = None
-    net_kinds = [k for k in kinds if k in faults.NETWORK]
-    if args.netns:
-        why = netns.available()
-        if why is None:
-            for name in netns.stale():
-                say(f"warning: network namespace {name} is left from a run "
-                    "that is gone (ip netns del it)")
-            net = netns.Net(args.nodes)
-            try:
-                net.setup()
-            except RuntimeError as e:
-                why, net = f"cannot set up the namespaces: {e}", None
-        if why is not None:
-            say(f"skipped: network faults ({', '.join(net_kinds) or 'none'}) "
-                f"and namespaces: {why}; the nodes run on {LOOPBACK}")
-    elif net_kinds:
-        say(f"skipped: {', '.join(net_kinds)}: needs --netns")
-    if net is None:
-        kinds = [k for k in kinds if k not in faults.NETWORK]
-    else:
-        say(f"network namespaces {net.hub} (client, tool; bridge "
-            f"{net.hub_host()}) and {', '.join(net.ns)} (nodes "
-            f"{net.host(0)}...); slow links by {net.mechanism}")
-    if args.postgres:
-        why = pg.available()
-        if why is None:
-            server = pg.Server(args.out)
-            try:
-                server.setup()
-                args.journal = server.location()
-                say(f"journal on the harness's PostgreSQL: {args.journal}")
-            except (RuntimeError, OSError, subprocess.SubprocessError) as e:
-                server.stop()
-                why, server = f"cannot start PostgreSQL: {e}", None
-        if why is not None:
-            say(f"skipped: pgrestart and the PostgreSQL journal: {why}")
-    elif "pgrestart" in kinds:
-        say("skipped: pgrestart: needs --postgres")
-    if server is None:
-        kinds = [k for k in kinds if k != "pgrestart"]
-    return kinds, net, server
-
-
 class Interrupted(Exception):
     pass
 
@@ -353,7 +302,7 @@ def run(args):
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
     try:
-        kinds, net, server = usable_kinds(args)
+        kinds, net, server = faults.usable(args, say)
         if not args.journal:
             args.journal = "sqlite:" + os.path.join(args.out, "journal.db")
         report.update({"kinds": kinds, "netns": net is not None,

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The chaos harness's fault kinds: how each is injected and ended, and
-the schedule that picks them. Each `inject` ends its fault (restart, heal,
+"""The chaos harness's fault kinds: which can run here (setting up the
+namespaces and the PostgreSQL server they need), how each is injected and
+ended, and the schedule that picks them. Each `inject` ends its fault (restart, heal,
 SIGCONT...) before it returns and records it on the cluster.
 
   kill       SIGKILL, a restart on the same port 1-3 s later (the seed too)
@@ -21,10 +22,73 @@ import subprocess
 import sys
 import time
 
+import netns
+import pg
+
 BASIC = ["kill", "stop", "starve", "leave"]
 NETWORK = ["partition", "slow"]
 POSTGRES = ["pgrestart"]
 ALL = BASIC + NETWORK + POSTGRES
+
+
+def usable(args, say):
+    """The fault kinds asked for that can run here, after setting up
+    --netns and --postgres; says what is skipped and why. Returns
+    (kinds, Net or None, pg.Server or None)."""
+    kinds = list(args.faults)
+    net = server = None
+    net_kinds = [k for k in kinds if k in NETWORK]
+    if args.netns:
+        why = netns.available()
+        if why is None:
+            for name in netns.stale():
+                say(f"warning: network namespace {name} is left from a run "
+                    "that is gone (ip netns del it)")
+            net = netns.Net(args.nodes)
+            try:
+                net.setup()
+            except RuntimeError as e:
+                why, net = f"cannot set up the namespaces: {e}", None
+        if why is not None:
+            say(f"skipped: network faults ({', '.join(net_kinds) or 'none'}) "
+                f"and namespaces: {why}; the nodes run on 127.0.0.1")
+    elif net_kinds:
+        say(f"skipped: {', '.join(net_kinds)}: needs --netns")
+    if net is None:
+        kinds = [k for k in kinds if k not in NETWORK]
+    else:
+        say(f"network namespaces {net.hub} (client, tool; bridge "
+            f"{net.hub_host()}) and {', '.join(net.ns)} (nodes "
+            f"{net.host(0)}...); slow links by {net.mechanism}")
+    try:
+        kinds, server = _postgres(args, say, kinds)
+    except BaseException:
+        if net is not None:
+            net.close()  # the caller never sees it: removed here
+        raise
+    return kinds, net, server
+
+
+def _postgres(args, say, kinds):
+    server = None
+    if args.postgres:
+        why = pg.available()
+        if why is None:
+            server = pg.Server(args.out)
+            try:
+                server.setup()
+                args.journal = server.location()
+                say(f"journal on the harness's PostgreSQL: {args.journal}")
+            except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+                server.stop()
+                why, server = f"cannot start PostgreSQL: {e}", None
+        if why is not None:
+            say(f"skipped: pgrestart and the PostgreSQL journal: {why}")
+    elif "pgrestart" in kinds:
+        say("skipped: pgrestart: needs --postgres")
+    if server is None:
+        kinds = [k for k in kinds if k != "pgrestart"]
+    return kinds, server
 
 
 def schedule(rng, kinds, nodes):
