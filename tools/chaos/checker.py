@@ -224,3 +224,30 @@ def check_views(views):
         if missing:
             anomalies.append(f"{n} does not see {sorted(missing)} up")
     return anomalies
+
+
+def check_convergence(checks, bound_ms):
+    """`checks`: one dict per fault, as the harness watched the membership
+    views after it ended: `kind`, `node`, `t` (ms), and `converged_ms`,
+    how long after its end every node answered with one view holding
+    every node (None: not within the bound; then `views`, the last ones
+    seen). Each fault must be followed by one view within `bound_ms`.
+    Returns ({kind: {n, converged, p50_ms, max_ms}}, anomaly strings)."""
+    anomalies = []
+    times = {}
+    for c in checks:
+        took = c.get("converged_ms")
+        per = times.setdefault(c["kind"], {"n": 0, "ok": []})
+        per["n"] += 1
+        if took is not None and took <= bound_ms:
+            per["ok"].append(took)
+            continue
+        what = (f"only after {took} ms" if took is not None else
+                f"not within {bound_ms} ms (last views: {c.get('views')})")
+        anomalies.append(f"{c['kind']} of {c['node']} at {c['t']}: the "
+                         f"membership views agreed {what}")
+    summary = {k: {"n": v["n"], "converged": len(v["ok"]),
+                   "p50_ms": percentile(v["ok"], 0.5),
+                   "max_ms": max(v["ok"]) if v["ok"] else None}
+               for k, v in times.items()}
+    return summary, anomalies

@@ -144,5 +144,43 @@ class Views(unittest.TestCase):
         self.assertTrue(any("n2 did not answer" in a for a in anomalies))
 
 
+class Convergence(unittest.TestCase):
+    def check(self, kind, took, views=None):
+        c = {"kind": kind, "node": "n2", "t": 1000, "end": 2000,
+             "converged_ms": took}
+        if views is not None:
+            c["views"] = views
+        return c
+
+    def test_one_view_within_the_bound_after_each_fault_passes(self):
+        checks = [self.check("partition", 1200), self.check("partition", 3400),
+                  self.check("kill", 800)]
+        summary, anomalies = checker.check_convergence(checks, 30_000)
+        self.assertEqual(anomalies, [])
+        self.assertEqual(summary["partition"],
+                         {"n": 2, "converged": 2, "p50_ms": 3400,
+                          "max_ms": 3400})
+        self.assertEqual(summary["kill"]["converged"], 1)
+
+    def test_views_that_never_agree_after_a_heal_are_an_anomaly(self):
+        views = {"n1": ["n1#1"], "n2": ["n1#1", "n2#1"]}
+        checks = [self.check("partition", None, views),
+                  self.check("kill", 500)]
+        summary, anomalies = checker.check_convergence(checks, 30_000)
+        self.assertEqual(len(anomalies), 1, anomalies)
+        self.assertIn("partition of n2 at 1000", anomalies[0])
+        self.assertIn("not within 30000 ms", anomalies[0])
+        self.assertIn("n1#1", anomalies[0])
+        self.assertEqual(summary["partition"],
+                         {"n": 1, "converged": 0, "p50_ms": None,
+                          "max_ms": None})
+
+    def test_views_that_agree_only_after_the_bound_are_an_anomaly(self):
+        _, anomalies = checker.check_convergence(
+            [self.check("slow", 31_500)], 30_000)
+        self.assertEqual(len(anomalies), 1)
+        self.assertIn("only after 31500 ms", anomalies[0])
+
+
 if __name__ == "__main__":
     unittest.main()
