@@ -64,6 +64,10 @@ caf::error journal::reconnect() {
   return {};
 }
 
+bool journal::connection_lost() const noexcept {
+  return false;
+}
+
 std::vector<caf::error>
 journal::append_all(const std::vector<append_request>& xs) {
   std::vector<caf::error> out;

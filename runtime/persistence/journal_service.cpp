@@ -63,7 +63,10 @@ struct journal_service::impl {
   clock_type::time_point next_try{};
   std::chrono::milliseconds retry{0};
   static constexpr std::chrono::milliseconds retry_min{50};
-  static constexpr std::chrono::milliseconds retry_max{5000};
+  static constexpr std::chrono::milliseconds retry_max{1000};
+  // How long a batch waits for a lost database to come back before it
+  // fails (see `ride_out`).
+  std::atomic<int64_t> outage_window_ms{10000};
 
   static void reply(journal_job& job, caf::error err, recovery rec = {}) {
     if (!job.reply_to)
@@ -216,14 +219,55 @@ struct journal_service::impl {
     return j->commit();
   }
 
+  /// Whether `err`, from the last attempt, came of a lost connection.
+  bool lost(const caf::error& err) const {
+    return err && !is(err, errc::transaction_conflict) && j
+           && j->connection_lost();
+  }
+
+  /// A database that went away (a restart, a failover, a network cut)
+  /// costs a batch a wait, not its jobs: it is run again once the journal
+  /// reconnects, for up to `outage_window` from when it first failed. A
+  /// rolled-back batch wrote nothing; one cut off in its commit may have
+  /// written everything, and then its second run finds its sequence numbers
+  /// taken and is refused (the actors recover what was written). Returns
+  /// the last error, none once the batch went through.
+  caf::error ride_out(std::vector<journal_job>& jobs, outcome& out,
+                      caf::error err) {
+    auto window = std::chrono::milliseconds{outage_window_ms.load()};
+    auto deadline = clock_type::now() + window;
+    log(log_level::warn,
+        fmt::format("journal ({}): connection lost ({}); a batch of {} waits "
+                    "up to {} ms for it to come back",
+                    kind_name, describe(err), jobs.size(), window.count()));
+    broken = true;
+    while (err && clock_type::now() < deadline) {
+      {
+        // Sleeps until the next reconnect try; a node that stops wakes it.
+        std::unique_lock<std::mutex> guard{mtx};
+        if (cv.wait_until(guard, std::min(std::max(next_try, clock_type::now()
+                                                     + retry_min),
+                                          deadline),
+                          [&] { return stopping; }))
+          return err;
+      }
+      if (auto e = ensure_open()) {
+        err = std::move(e);
+        continue;
+      }
+      err = attempt(jobs, out);
+      if (lost(err))
+        broken = true;
+      else
+        break;
+    }
+    return err;
+  }
+
   void run_batch(std::vector<journal_job>& jobs) {
     if (jobs.empty())
       return;
     auto start = clock_type::now();
-    if (auto err = ensure_open()) {
-      fail_all(jobs, err);
-      return;
-    }
     // Every batch touches its ids in one order (an id's own jobs keep
     // theirs), so two nodes' batches on one database rarely deadlock.
     std::stable_sort(jobs.begin(), jobs.end(),
@@ -231,7 +275,10 @@ struct journal_service::impl {
                        return x.pid < y.pid;
                      });
     outcome out;
-    auto err = attempt(jobs, out);
+    auto err = ensure_open();
+    bool away = static_cast<bool>(err);
+    if (!away)
+      err = attempt(jobs, out);
     // A deadlock or serialization failure wrote nothing: run it again.
     for (int tries = 1; err && is(err, errc::transaction_conflict)
                         && tries <= max_conflict_retries;
@@ -244,6 +291,8 @@ struct journal_service::impl {
       std::this_thread::sleep_for(std::chrono::milliseconds{5 * tries});
       err = attempt(jobs, out);
     }
+    if (away || lost(err))
+      err = ride_out(jobs, out, std::move(err));
     if (err) {
       broken = !is(err, errc::transaction_conflict);
       log(log_level::error, fmt::format("journal ({}): batch of {} rolled "
@@ -344,6 +393,10 @@ void journal_service::submit(journal_job job) {
 
 size_t journal_service::run_pending() {
   return impl_->take_and_run();
+}
+
+void journal_service::set_outage_window(std::chrono::milliseconds window) {
+  impl_->outage_window_ms.store(window.count());
 }
 
 void journal_service::stop() {

@@ -36,8 +36,36 @@ struct memory_store::impl {
   errc write_code = errc::persistence_failed;
   int read_failures = 0;
   std::string read_text;
+  bool away = false;
+  int failed_reconnects = 0;
+
+  caf::error outage() {
+    std::lock_guard<std::mutex> guard{fail_mtx};
+    if (!away)
+      return {};
+    return make_error(errc::persistence_failed,
+                      "connection lost (injected outage)");
+  }
+
+  bool lost() {
+    std::lock_guard<std::mutex> guard{fail_mtx};
+    return away;
+  }
+
+  caf::error reconnect() {
+    std::lock_guard<std::mutex> guard{fail_mtx};
+    if (away && failed_reconnects > 0) {
+      --failed_reconnects;
+      return make_error(errc::persistence_failed,
+                        "cannot connect (injected outage)");
+    }
+    away = false;
+    return {};
+  }
 
   caf::error injected(bool write) {
+    if (auto err = outage())
+      return err;
     std::lock_guard<std::mutex> guard{fail_mtx};
     auto& n = write ? write_failures : read_failures;
     if (n <= 0)
@@ -58,6 +86,12 @@ void memory_store::fail_writes(int n, std::string text, errc code) {
   impl_->write_failures = n;
   impl_->write_text = std::move(text);
   impl_->write_code = code;
+}
+
+void memory_store::go_away(int failed_reconnects) {
+  std::lock_guard<std::mutex> guard{impl_->fail_mtx};
+  impl_->away = true;
+  impl_->failed_reconnects = failed_reconnects;
 }
 
 void memory_store::fail_reads(int n, std::string text) {
@@ -98,9 +132,19 @@ public:
     return "memory";
   }
 
+  caf::error reconnect() override {
+    return s_.reconnect();
+  }
+
+  bool connection_lost() const noexcept override {
+    return s_.lost();
+  }
+
   caf::error begin() override {
     if (in_tx_)
       return make_error(errc::persistence_failed, "transaction already open");
+    if (auto err = s_.outage())
+      return err;
     s_.mtx.lock();
     in_tx_ = true;
     undo_.clear();

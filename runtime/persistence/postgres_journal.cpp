@@ -348,6 +348,10 @@ public:
     return open();
   }
 
+  bool connection_lost() const noexcept override {
+    return conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK;
+  }
+
 private:
   struct ids {
     uint64_t epoch = 0;

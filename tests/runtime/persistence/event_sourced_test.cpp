@@ -333,5 +333,31 @@ TEST_F(EventSourced, RecoveryRetriesWhileTheJournalIsUnreachable) {
   EXPECT_EQ(*ask(c, add_atom::value, int64_t{3}), 3);
 }
 
+// The database goes away (a restart, a failover): the write waits for the
+// journal to reconnect and goes through; the actor keeps running.
+TEST_F(EventSourced, AWriteWaitsOutABriefDatabaseOutage) {
+  auto c = spawn_counter("o");
+  ASSERT_EQ(*ask(c, add_atom::value, int64_t{5}), 5);
+  store->go_away(3); // back on the fourth reconnect
+  auto res = ask(c, add_atom::value, int64_t{7});
+  ASSERT_TRUE(res) << describe(res.error());
+  EXPECT_EQ(*res, 12);
+  EXPECT_EQ(store->event_count("counter|o"), 2u);
+  EXPECT_EQ(*ask(c, add_atom::value, int64_t{1}), 13);
+}
+
+// Away for longer than the window: the write fails, writing nothing.
+TEST_F(EventSourced, AWriteFailsWhenTheDatabaseStaysAwayPastTheWindow) {
+  auto c = spawn_counter("p");
+  ASSERT_EQ(*ask(c, add_atom::value, int64_t{5}), 5);
+  svc->set_outage_window(300ms);
+  store->go_away(1000);
+  auto res = ask(c, add_atom::value, int64_t{7});
+  ASSERT_FALSE(res);
+  EXPECT_TRUE(is(res.error(), errc::persistence_failed))
+    << describe(res.error());
+  EXPECT_EQ(store->event_count("counter|p"), 1u);
+}
+
 } // namespace
 } // namespace troupe::test

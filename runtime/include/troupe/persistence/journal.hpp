@@ -133,6 +133,11 @@ public:
   /// database is still out of reach.
   virtual caf::error reconnect();
 
+  /// Whether the connection to the database is lost (the last call failed
+  /// for that, not for what it asked): the journal service then waits for
+  /// it to come back and runs the batch again.
+  virtual bool connection_lost() const noexcept;
+
   /// Recovers `pid`: takes a new epoch, loads the newest snapshot and the
   /// events after it. Built from the calls above.
   caf::expected<recovery> recover(const std::string& pid);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -120,6 +121,12 @@ public:
 
   /// Runs what is queued, then stops the thread; later jobs fail.
   void stop();
+
+  /// How long a batch waits for a database that went away to come back
+  /// before its jobs fail (10 s unless set): the journal reconnects with a
+  /// back-off and runs the batch again, so a database restart costs the
+  /// writers a wait and not a crash.
+  void set_outage_window(std::chrono::milliseconds window);
 
   const journal_figures& figures() const noexcept;
 

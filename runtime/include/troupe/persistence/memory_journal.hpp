@@ -26,6 +26,11 @@ public:
   /// Makes the next `n` calls that read fail likewise.
   void fail_reads(int n, std::string text = "injected read failure");
 
+  /// The database goes away: every call fails as on a lost connection
+  /// (`journal::connection_lost` is true) until the journal has tried to
+  /// reconnect `failed_reconnects` times; the next try gets it back.
+  void go_away(int failed_reconnects);
+
   /// Number of events stored for `pid` (for tests).
   size_t event_count(const std::string& pid) const;
 
