@@ -97,7 +97,7 @@ int main() {
     std::cerr << "consumer: request failed: " << troupe::describe(answer.error())
               << '\n';
   int result = answer ? *answer : -1;
-  bool seen = typed(n) && introspect(n);
+  bool seen = introspect(n) && typed(n); // introspect expects /root
   n.shutdown();
   if (result != 42 || !seen)
     return 1;
