@@ -13,49 +13,21 @@
 #include <gtest/gtest.h>
 
 #include "child_process.hpp"
+#include "member_events.hpp"
 #include "echo_actor.hpp"
 #include "name_events.hpp"
 #include "troupe/error.hpp"
 #include "troupe/node/node.hpp"
 
 using namespace std::chrono_literals;
+using troupe::test::await_status;
 using troupe::test::child_process;
 using troupe::test::member_args;
 using steady = std::chrono::steady_clock;
 
-namespace {
-
-int port_of(const std::string& ready_line) {
-  auto pos = ready_line.find("port=");
-  return pos == std::string::npos ? 0 : std::stoi(ready_line.substr(pos + 5));
-}
-
-/// Waits for a member event: `name` has `status` (the timeout is a safety
-/// net; events arrive in milliseconds).
-bool await_status(caf::scoped_actor& events, const std::string& name,
-                  troupe::member_status status,
-                  std::chrono::milliseconds timeout) {
-  auto deadline = steady::now() + timeout;
-  bool seen = false;
-  while (!seen && steady::now() < deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - steady::now());
-    events->receive(
-      [&](const troupe::member_event& ev) {
-        seen = ev.member.name == name && ev.member.status == status;
-      },
-      caf::after(std::max(left, 1ms)) >> [] {});
-  }
-  return seen;
-}
-
-} // namespace
-
 TEST(HonestHandles, EveryRemoteHandleANodeHandsOutFailsFastWhenItsNodeIsLost) {
   child_process n1{member_args("n1", "")};
-  auto ready = n1.wait_for_line("READY");
-  ASSERT_TRUE(ready) << n1.output();
-  auto seed = "127.0.0.1:" + std::to_string(port_of(*ready));
+  auto seed = "127.0.0.1:" + troupe::test::ready_port(n1);
   auto n2_args = member_args("n2", seed);
   n2_args.emplace_back("local=w");
   child_process n2{n2_args};
@@ -70,7 +42,8 @@ TEST(HonestHandles, EveryRemoteHandleANodeHandsOutFailsFastWhenItsNodeIsLost) {
   ASSERT_TRUE(n2.wait_for_line("CLUSTER up=3")) << n2.output();
   caf::scoped_actor events{client.system()};
   client.subscribe_members(events);
-  ASSERT_TRUE(await_status(events, "n2", troupe::member_status::up, 10s));
+  ASSERT_TRUE(await_status(events, "n2", troupe::member_status::up, 10s))
+    << "the client never saw n2 up";
   caf::scoped_actor names{client.system()};
   client.subscribe_names(names);
   // Name events carry CAF's own handle, as any handle inside a message.

@@ -13,12 +13,14 @@
 #include <gtest/gtest.h>
 
 #include "child_process.hpp"
+#include "member_events.hpp"
 #include "echo_actor.hpp"
 #include "name_events.hpp"
 #include "troupe/error.hpp"
 #include "troupe/node/node.hpp"
 
 using namespace std::chrono_literals;
+using troupe::test::await_status;
 using troupe::test::child_process;
 using troupe::test::member_args;
 using troupe::test::program;
@@ -29,26 +31,6 @@ namespace {
 int port_of(const std::string& ready_line) {
   auto pos = ready_line.find("port=");
   return pos == std::string::npos ? 0 : std::stoi(ready_line.substr(pos + 5));
-}
-
-/// Waits for a member event about `name` with `status`; returns the event
-/// or nothing after `timeout` (a safety net: events arrive in milliseconds).
-std::optional<troupe::member>
-await_status(caf::scoped_actor& self, const std::string& name,
-             troupe::member_status status, std::chrono::milliseconds timeout) {
-  auto deadline = steady::now() + timeout;
-  std::optional<troupe::member> result;
-  while (!result && steady::now() < deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - steady::now());
-    self->receive(
-      [&](const troupe::member_event& ev) {
-        if (ev.member.name == name && ev.member.status == status)
-          result = ev.member;
-      },
-      caf::after(std::max(left, 1ms)) >> [] {});
-  }
-  return result;
 }
 
 /// Asks whoever holds the cluster name "worker" for a Pong.
