@@ -585,8 +585,18 @@ wire::Join make_join(daemon_actor* self) {
   return j;
 }
 
-/// Adds (or renews) `m` as an up member reached through `daemon`.
-peer& add_peer(daemon_actor* self, const member& m, const caf::actor& daemon) {
+/// Tells `daemon` (a member met anew) the names this node owns.
+void announce_own_names(daemon_actor* self, const caf::actor& daemon) {
+  auto& c = *self->state.shared;
+  for (auto& kvp : c.names())
+    if (kvp.second.owner == c.self_name)
+      announce_name(self, kvp.first, kvp.second, daemon);
+}
+
+/// Adds (or renews) `m` as an up member reached through `daemon`. Returns
+/// whether it was met anew (not a renewal): then it is to hear this node's
+/// names (`announce_own_names`), once it lists this node as up.
+bool add_peer(daemon_actor* self, const member& m, const caf::actor& daemon) {
   auto& st = self->state;
   auto& p = st.peers[m.name];
   if (p.daemon && p.daemon != daemon)
@@ -617,13 +627,8 @@ peer& add_peer(daemon_actor* self, const member& m, const caf::actor& daemon) {
                                      "up",
                                      m.name, m.incarnation, endpoint_of(m)));
     publish(self, &p.info);
-    // Tell the newcomer the names this node owns.
-    auto& c = *st.shared;
-    for (auto& kvp : c.names())
-      if (kvp.second.owner == c.self_name)
-        announce_name(self, kvp.first, kvp.second, daemon);
   }
-  return p;
+  return !renewed;
 }
 
 /// Returns an error when a joiner must be refused; fences stale ones.
@@ -1050,8 +1055,11 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
               auto m = from_wire(x);
               if (m.name == st.shared->self_name)
                 continue;
-              if (endpoint_of(m) == endpoint)
-                add_peer(self, m, peer_daemon);
+              if (endpoint_of(m) == endpoint) {
+                // The peer listed this node as up before it welcomed it.
+                if (add_peer(self, m, peer_daemon))
+                  announce_own_names(self, peer_daemon);
+              }
               else if (m.status == member_status::up
                        && !st.peers.count(m.name)
                        && !is_fenced(self, m.name, m.incarnation))
@@ -1116,12 +1124,22 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
       if (i != st.peers.end() && i->second.info.incarnation != m.incarnation)
         mark_down(self, i->second, member_status::down,
                   fmt::format("replaced by incarnation {}", m.incarnation));
-      add_peer(self, m, joiner);
+      bool met = add_peer(self, m, joiner);
       wire::Welcome w;
       *w.add_members() = to_wire(self_member(self));
       for (auto& kvp : st.peers)
         *w.add_members() = to_wire(kvp.second.info);
-      return w;
+      if (!met)
+        return w;
+      // The names go after the welcome: a joiner that is a fenced node
+      // rejoining still lists this node as down under this very
+      // incarnation until the welcome, and drops names it hears from it
+      // before (`is_fenced`) -- for good, since nothing announces them
+      // again.
+      auto rp = self->make_response_promise<wire::Welcome>();
+      rp.deliver(std::move(w));
+      announce_own_names(self, joiner);
+      return rp;
     },
     [self](const wire::Heartbeat& hb) {
       auto& st = self->state;

@@ -24,14 +24,22 @@
 //   LOCAL <name>                    (local=<name>) once an echo worker
 //                                   spawned on this node holds the
 //                                   cluster name <name>.
+//   ASK ok from=<node>              (ask=<name>) every 100 ms, a Ping to
+//   ASK failed <error>              the holder of cluster name <name>
+//                                   (looked up each time, 1 s timeout)
+//                                   and its outcome; then
+//   ASK-KEPT ok from=<node>         the same through the first handle
+//   ASK-KEPT failed <error>         found, kept.
 #include <atomic>
 #include <iostream>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
 #include <troupe/error.hpp>
 #include <troupe/node/node.hpp>
 #include <troupe/supervision/supervisor.hpp>
@@ -76,6 +84,7 @@ int main(int argc, char** argv) {
   size_t children = 0;
   bool tally = false;
   std::string local_name;
+  std::string ask_name;
   troupe::supervisor_flags flags;
   flags.max_restarts = 10;
   for (auto& arg : parsed->positional) {
@@ -97,6 +106,8 @@ int main(int argc, char** argv) {
       tally = *x != 0;
     else if (arg.rfind("local=", 0) == 0)
       local_name = arg.substr(6);
+    else if (arg.rfind("ask=", 0) == 0)
+      ask_name = arg.substr(4);
   }
   troupe::node n{parsed->config};
   troupe::test::add_echo_types(n);
@@ -165,5 +176,39 @@ int main(int argc, char** argv) {
     say("LOCAL " + local_name);
   }
   say("READY port=" + std::to_string(n.port()) + " name=" + n.name());
-  return n.run();
+  std::thread asker;
+  if (!ask_name.empty())
+    asker = std::thread{[&n, ask_name] {
+      using namespace std::chrono_literals;
+      caf::scoped_actor self{n.system()};
+      caf::actor first; // the first handle found, kept
+      auto ask = [&](const std::string& what, const caf::actor& hdl) {
+        troupe_test::Ping req;
+        req.set_seq(1);
+        self->request(hdl, 1s, req)
+          .receive(
+            [&](const troupe_test::Pong& x) {
+              say(what + " ok from=" + x.from());
+            },
+            [&](const caf::error& err) {
+              say(what + " failed " + troupe::describe(err));
+            });
+      };
+      while (!n.stop_requested()) {
+        if (auto hdl = n.whereis_global(ask_name)) {
+          if (!first)
+            first = hdl;
+          ask("ASK", hdl);
+        } else {
+          say("ASK failed no holder of '" + ask_name + "'");
+        }
+        if (first)
+          ask("ASK-KEPT", first);
+        std::this_thread::sleep_for(100ms); // a pace, not a sync
+      }
+    }};
+  auto rc = n.run();
+  if (asker.joinable())
+    asker.join();
+  return rc;
 }

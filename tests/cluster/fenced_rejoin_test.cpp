@@ -121,3 +121,50 @@ TEST(FencedRejoin, ActorsOfAFrozenNodeAnswerByTheirNamesAfterItRejoins) {
   EXPECT_TRUE(pong) << troupe::describe(pong.error());
   n1.signal(SIGKILL);
 }
+
+// The other way round: the client is the node that was frozen. One member
+// (this process) marks it down; the client fences itself and rejoins as a
+// new incarnation of the same CAF node. Found by the chaos harness (run
+// cn10): from then on no request of the client to the actors of the member
+// that had marked it down was ever answered, though that member listed the
+// client as up again.
+TEST(FencedRejoin, AFencedClientIsAnsweredAgainAfterItRejoins) {
+  troupe::node_config cfg;
+  cfg.name = "a-server"; // the smaller name: it carries on, n1 fences
+  cfg.log = troupe::log_level::error;
+  troupe::node server{cfg};
+  troupe::test::add_echo_types(server);
+  ASSERT_FALSE(server.start());
+  caf::scoped_actor events{server.system()};
+  server.subscribe_members(events);
+  auto echo = troupe::spawn(server.system(), troupe::test::echo, "a-server");
+  server.track(echo);
+  ASSERT_FALSE(server.register_global("here", echo));
+
+  auto args = member_args("n1", "127.0.0.1:" + std::to_string(server.port()));
+  args.emplace_back("ask=here");
+  child_process client{args};
+  ASSERT_TRUE(client.wait_for_line("ASK ok from=a-server"))
+    << client.output();
+
+  // -- frozen until this member marks it down ---------------------------------
+  auto lines = client.line_count();
+  client.signal(SIGSTOP);
+  ASSERT_TRUE(client.wait_stopped());
+  auto down = await_status(events, "n1", troupe::member_status::down, 10s);
+  ASSERT_TRUE(down) << "n1 never marked down";
+
+  // -- resumed: it fences itself and rejoins as a new incarnation -------------
+  client.signal(SIGCONT);
+  ASSERT_TRUE(client.wait_for_line("is fenced", 10s, lines))
+    << client.output();
+  auto up = await_status(events, "n1", troupe::member_status::up, 10s);
+  ASSERT_TRUE(up) << "n1 did not rejoin\n" << client.output();
+  EXPECT_GT(up->incarnation, down->incarnation);
+  // Its requests are answered again (it asks every 100 ms with a timeout of
+  // 1 s; a few may fail while it rejoins).
+  auto rejoined = client.line_count();
+  EXPECT_TRUE(client.wait_for_line("ASK ok from=a-server", 10s, rejoined))
+    << client.output();
+  client.signal(SIGKILL);
+}
