@@ -1175,13 +1175,13 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
         // it was fenced itself is not known: that judgement is void, and a
         // rejoiner whose first dial of it failed must dial it again (the
         // other side, the larger name, waits to be dialed).
-        bool void_judgement = is_fenced(self, m.name, m.incarnation)
-                              && !judged_fenced(self, m.name, m.incarnation);
-        bool known = ((j != st.peers.end()
-                       && (is_live(j->second)
-                           || j->second.info.incarnation >= m.incarnation))
-                      || (grave && grave->incarnation >= m.incarnation))
-                     && !void_judgement;
+        bool known = (j != st.peers.end()
+                      && (is_live(j->second)
+                          || j->second.info.incarnation >= m.incarnation))
+                     || (grave && grave->incarnation >= m.incarnation);
+        if (known && is_fenced(self, m.name, m.incarnation)
+            && !judged_fenced(self, m.name, m.incarnation))
+          known = false; // the void judgement
         if (!known && st.shared->self_name < m.name)
           connect_to(self, endpoint_of(m));
       }
