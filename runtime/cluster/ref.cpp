@@ -326,9 +326,13 @@ caf::strong_actor_ptr make_mirror(caf::actor_system& sys,
     aid, nid, &sys, cfg, std::move(c), std::string{}, caf::actor{}, true);
 }
 
+bool of_another_node(const caf::actor_system& sys, const caf::actor& hdl) {
+  return hdl && hdl.node() != sys.node() && &hdl->home_system() == &sys;
+}
+
 caf::actor make_honest(caf::actor_system& sys, std::shared_ptr<core> c,
                        const caf::actor& hdl) {
-  if (!hdl || hdl.node() == sys.node() || &hdl->home_system() != &sys
+  if (!of_another_node(sys, hdl)
       || dynamic_cast<ref_actor*>(caf::actor_cast<caf::abstract_actor*>(hdl)))
     return hdl;
   if (!c->links)

@@ -22,6 +22,10 @@ namespace troupe::cluster {
 caf::actor make_ref(caf::actor_system& sys, std::shared_ptr<core> c,
                     std::string name, caf::actor fixed = {});
 
+/// Whether `hdl` is an actor of another node reached through `sys` (a proxy
+/// or a mirror), not one of `sys` or of another node in this process.
+bool of_another_node(const caf::actor_system& sys, const caf::actor& hdl);
+
 /// The handle a user gets for `hdl`: `hdl` itself when it is invalid, of
 /// this node (or of another node in this very process) or already a troupe
 /// handle; for an actor of another node, a mirror with that actor's own

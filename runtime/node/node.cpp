@@ -627,8 +627,7 @@ caf::actor node::global_ref(const std::string& name) {
 
 caf::actor node::ref(const caf::actor& hdl) {
   // Another node's actor keeps its own address (a mirror).
-  if (hdl && hdl.node() != system().node()
-      && &hdl->home_system() == &system())
+  if (cluster::of_another_node(system(), hdl))
     return honest(hdl);
   return cluster::make_ref(system(), core_, {}, hdl);
 }
