@@ -39,12 +39,14 @@ struct memory_store::impl {
   bool away = false;
   int failed_reconnects = 0;
 
-  caf::error outage() {
-    std::lock_guard<std::mutex> guard{fail_mtx};
-    if (!away)
-      return {};
+  static caf::error lost_connection() {
     return make_error(errc::persistence_failed,
                       "connection lost (injected outage)");
+  }
+
+  caf::error outage() {
+    std::lock_guard<std::mutex> guard{fail_mtx};
+    return away ? lost_connection() : caf::error{};
   }
 
   bool lost() {
@@ -64,9 +66,9 @@ struct memory_store::impl {
   }
 
   caf::error injected(bool write) {
-    if (auto err = outage())
-      return err;
     std::lock_guard<std::mutex> guard{fail_mtx};
+    if (away)
+      return lost_connection();
     auto& n = write ? write_failures : read_failures;
     if (n <= 0)
       return {};
