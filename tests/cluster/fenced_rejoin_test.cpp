@@ -12,37 +12,19 @@
 #include <gtest/gtest.h>
 
 #include "child_process.hpp"
+#include "member_events.hpp"
 #include "echo_actor.hpp"
 #include "name_events.hpp"
 #include "troupe/error.hpp"
 #include "troupe/node/node.hpp"
 
 using namespace std::chrono_literals;
+using troupe::test::await_status;
 using troupe::test::child_process;
 using troupe::test::member_args;
 using steady = std::chrono::steady_clock;
 
 namespace {
-
-/// Waits for a member event about `name` with `status` (the timeout is a
-/// safety net: events arrive within a failure timeout).
-std::optional<troupe::member>
-await_status(caf::scoped_actor& self, const std::string& name,
-             troupe::member_status status, std::chrono::milliseconds timeout) {
-  auto deadline = steady::now() + timeout;
-  std::optional<troupe::member> result;
-  while (!result && steady::now() < deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - steady::now());
-    self->receive(
-      [&](const troupe::member_event& ev) {
-        if (ev.member.name == name && ev.member.status == status)
-          result = ev.member;
-      },
-      caf::after(std::max(left, 1ms)) >> [] {});
-  }
-  return result;
-}
 
 caf::expected<troupe_test::Pong> ping(caf::scoped_actor& self,
                                       const caf::actor& hdl) {
