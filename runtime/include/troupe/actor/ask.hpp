@@ -71,36 +71,6 @@ ask(caf::actor_system& sys, const Handle& dest,
   return std::move(*out);
 }
 
-/// Like `ask`, without waiting: the future holds the reply or the error.
-/// Usable from anywhere, actors included (hand the future on; waiting for
-/// it inside a handler would block a scheduler thread).
-template <class... Rs, class Handle, class... Ts>
-std::future<caf::expected<ask_result_t<Rs...>>>
-ask_async(caf::actor_system& sys, const Handle& dest,
-          std::chrono::milliseconds timeout, Ts&&... xs) {
-  static_assert(sizeof...(Rs) > 0, "name the reply type(s)");
-  using result = ask_result_t<Rs...>;
-  auto done = std::make_shared<std::promise<caf::expected<result>>>();
-  auto fut = done->get_future();
-  auto target = caf::actor_cast<caf::actor>(dest);
-  sys.spawn<caf::hidden>(
-    [done, target, timeout,
-     m = caf::make_message(std::forward<Ts>(xs)...)](caf::event_based_actor*
-                                                       self) mutable {
-      auto mid = self->request(target, timeout, std::move(m)).id();
-      self->add_multiplexed_response_handler(
-        mid, caf::behavior{[done, self](Rs& x) {
-                             done->set_value(result{std::move(x)});
-                             self->quit();
-                           }...,
-                           [done, self](caf::error& err) {
-                             done->set_value(std::move(err));
-                             self->quit();
-                           }});
-    });
-  return fut;
-}
-
 /// A request sent from an event-based actor; `then(f)` calls
 /// `f(caf::expected<ask_result_t<Rs...>>)` in the actor when the reply,
 /// the error or the timeout arrives (other messages are handled
@@ -139,6 +109,31 @@ pending_ask<Rs...> ask(caf::event_based_actor* self, const Handle& dest,
   static_assert(sizeof...(Rs) > 0, "name the reply type(s)");
   auto mid = self->request(dest, timeout, std::forward<Ts>(xs)...).id();
   return {self, mid};
+}
+
+/// Like `ask`, without waiting: the future holds the reply or the error.
+/// Usable from anywhere, actors included (hand the future on; waiting for
+/// it inside a handler would block a scheduler thread). A hidden actor
+/// makes the request and ends with its answer.
+template <class... Rs, class Handle, class... Ts>
+std::future<caf::expected<ask_result_t<Rs...>>>
+ask_async(caf::actor_system& sys, const Handle& dest,
+          std::chrono::milliseconds timeout, Ts&&... xs) {
+  static_assert(sizeof...(Rs) > 0, "name the reply type(s)");
+  using result = ask_result_t<Rs...>;
+  auto done = std::make_shared<std::promise<caf::expected<result>>>();
+  auto fut = done->get_future();
+  sys.spawn<caf::hidden>(
+    [done, target = caf::actor_cast<caf::actor>(dest), timeout,
+     m = caf::make_message(std::forward<Ts>(xs)...)](caf::event_based_actor*
+                                                       self) mutable {
+      ask<Rs...>(self, target, timeout, std::move(m))
+        .then([done, self](caf::expected<result> x) {
+          done->set_value(std::move(x));
+          self->quit();
+        });
+    });
+  return fut;
 }
 
 } // namespace troupe
