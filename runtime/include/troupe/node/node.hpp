@@ -335,7 +335,18 @@ private:
 
   void stop_roots(std::chrono::milliseconds timeout);
   void stop_actors(bool kill);
-  bool await_actors(std::chrono::milliseconds timeout);
+  // What a wait for the actors asked to stop ended with: all gone; only
+  // ones troupe did not start (or cannot stop: blocking actors) left; or
+  // the timeout.
+  enum class await_result { done, strangers, timed_out };
+  await_result await_actors(std::chrono::milliseconds timeout);
+  bool await_idle(std::chrono::milliseconds timeout);
+  bool asked_are_done() const;
+  bool finish(bool clean);
+  void abandon_system();
+  // Destroys an actor system that shutdown() kept for actors it did not
+  // start (see node_shutdown.cpp).
+  void release_kept_system();
   void close_network();
   void stop_basp();
   caf::actor spawn_introspection();
@@ -374,7 +385,8 @@ private:
   std::vector<caf::actor_addr> tracked_;
   std::vector<caf::actor> roots_;
   size_t tracked_after_sweep_ = 0;
-  std::vector<caf::actor_addr> asked_; // asked to exit by the last stop_actors
+  std::vector<caf::actor_addr> asked_; // asked to exit during shutdown
+  bool system_kept_ = false;
   std::shared_ptr<detail::name_table> names_
     = std::make_shared<detail::name_table>();
 };
