@@ -13,8 +13,8 @@
 #include <caf/uniform_type_info_map.hpp>
 #include <fmt/format.h>
 
+#include "actor/cork.hpp"
 #include "actor/guarded_behavior.hpp"
-#include "cluster/link.hpp"
 #include "actor/parent.hpp"
 #include "troupe/error.hpp"
 #include "troupe/log.hpp"
@@ -52,7 +52,7 @@ guarded_behavior::invoke(caf::detail::invoke_result_visitor& f,
   }
   // What the handler sends to other nodes over direct links leaves in one
   // write when it returns.
-  cluster::cork_scope cork;
+  detail::cork_scope cork;
   try {
     auto result = inner_->invoke(f, xs);
     if (result != caf::match_case::no_match)

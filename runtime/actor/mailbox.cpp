@@ -2,14 +2,16 @@
 // troupe/actor/mailbox_bound.hpp) and the dead letters of an ended actor.
 #include "troupe/actor/actor_base.hpp"
 
+#include <atomic>
+
 #include <caf/actor_system.hpp>
 #include <caf/make_message.hpp>
 #include <caf/system_messages.hpp>
 #include <caf/type_nr.hpp>
 #include <fmt/format.h>
 
+#include "actor/bound_exempt.hpp"
 #include "actor/parent.hpp"
-#include "troupe/cluster/cluster.hpp"
 #include "troupe/error.hpp"
 #include "troupe/log.hpp"
 #include "wire/config_base.hpp"
@@ -26,6 +28,32 @@ const char* to_string(overflow_policy x) noexcept {
     return "reject";
   }
   return "unknown";
+}
+
+namespace {
+
+constexpr size_t max_exempt = 8;
+std::atomic<const std::type_info*> exempt_types[max_exempt];
+
+} // namespace
+
+void detail::exempt_from_bound(const std::type_info& type) noexcept {
+  for (auto& slot : exempt_types) {
+    const std::type_info* none = nullptr;
+    if (slot.compare_exchange_strong(none, &type) || *none == type)
+      return;
+  }
+}
+
+bool detail::exempt_from_bound_p(const std::type_info& type) noexcept {
+  for (auto& slot : exempt_types) {
+    auto t = slot.load(std::memory_order_acquire);
+    if (t == nullptr)
+      return false;
+    if (*t == type)
+      return true;
+  }
+  return false;
 }
 
 namespace {
@@ -63,11 +91,10 @@ bool is_control(const caf::mailbox_element& x) {
            a == detail::child_failed_atom::value ||
            a == detail::child_restarted_atom::value || a == fail_atom::value;
   }
-  // The cluster's events, which the actor subscribed to.
+  // Higher layers' events, which the actor subscribed to.
   auto rtti = xs.type(0);
-  return rtti.first == 0 && rtti.second != nullptr &&
-         (*rtti.second == typeid(member_event) ||
-          *rtti.second == typeid(name_event));
+  return rtti.first == 0 && rtti.second != nullptr
+         && detail::exempt_from_bound_p(*rtti.second);
 }
 
 bool is_one_way(const caf::mailbox_element& x) {

@@ -1,6 +1,7 @@
 #include "cluster/core.hpp"
 #include "transport/endpoint.hpp"
 #include "cluster/link.hpp"
+#include "actor/bound_exempt.hpp"
 
 #include <algorithm>
 
@@ -34,6 +35,17 @@ const char* to_string(member_status x) noexcept {
 } // namespace troupe
 
 namespace troupe::cluster {
+
+namespace {
+
+// A subscriber gets these whatever bound its mailbox has.
+const bool events_exempt_from_bounds = [] {
+  detail::exempt_from_bound(typeid(member_event));
+  detail::exempt_from_bound(typeid(name_event));
+  return true;
+}();
+
+} // namespace
 
 wire::Member to_wire(const member& m) {
   wire::Member x;

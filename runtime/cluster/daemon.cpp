@@ -26,7 +26,7 @@
 #include "transport/endpoint.hpp"
 #include "troupe/error.hpp"
 #include "troupe/log.hpp"
-#include "troupe/node/node_config.hpp"
+#include "troupe/endpoint.hpp"
 #include "troupe/wire/cluster.pb.h"
 #include "troupe/wire/node.pb.h"
 #include "troupe/wire/proto.hpp"

@@ -78,7 +78,6 @@ constexpr size_t inline_throughput = 64;
 constexpr auto handshake_timeout = std::chrono::seconds{2};
 constexpr auto redial_delay = std::chrono::milliseconds{100};
 
-thread_local int tl_cork_depth = 0;
 thread_local bool tl_reader = false;
 // The last local sender this thread made sure the peers can answer, and
 // the link layer (by serial: a later node's actor system may take the
@@ -378,15 +377,6 @@ bool read_all(int fd, SSL* ssl, char* data, size_t size,
 
 // -- cork ----------------------------------------------------------------------
 
-cork_scope::cork_scope() noexcept {
-  ++tl_cork_depth;
-}
-
-cork_scope::~cork_scope() {
-  if (--tl_cork_depth == 0 && !tl_dirty.empty())
-    link_layer::flush_corked();
-}
-
 void link_layer::flush_corked() {
   // Take the list: flushing it must not see entries added meanwhile.
   std::vector<dirty_link> dirty;
@@ -398,6 +388,7 @@ void link_layer::flush_corked() {
   dirty.clear();
   if (tl_dirty.empty())
     tl_dirty.swap(dirty); // keep the capacity
+  detail::tl_cork.dirty = !tl_dirty.empty();
 }
 
 // -- out_link ------------------------------------------------------------------
@@ -437,6 +428,8 @@ std::unique_ptr<SSL, ssl_free> link_layer::new_tls_session() {
 link_layer::link_layer(caf::actor_system& sys, std::weak_ptr<core> c,
                        link_settings cfg)
   : sys_(sys), serial_(++next_layer_serial), core_(std::move(c)), cfg_(cfg) {
+  detail::cork_flush.store(&link_layer::flush_corked,
+                           std::memory_order_release);
 }
 
 link_layer::~link_layer() {
@@ -691,7 +684,7 @@ link_layer::send(const std::shared_ptr<out_link>& lptr, uint64_t dest,
       && l.st != out_link::state::closed) {
     ++waits;
     // Written data from this thread's cork would never leave otherwise.
-    if (tl_cork_depth > 0 && !tl_dirty.empty()) {
+    if (detail::tl_cork.depth > 0 && !tl_dirty.empty()) {
       guard.unlock();
       flush_corked();
       guard.lock();
@@ -710,11 +703,12 @@ link_layer::send(const std::shared_ptr<out_link>& lptr, uint64_t dest,
   ++frames_out;
   if (l.st != out_link::state::up)
     return send_result::ok; // the poller flushes once connected
-  if (tl_cork_depth > 0 && l.pending() < cork_limit) {
+  if (detail::tl_cork.depth > 0 && l.pending() < cork_limit) {
     for (auto& d : tl_dirty)
       if (d.link == lptr)
         return send_result::ok;
     tl_dirty.push_back({this, lptr});
+    detail::tl_cork.dirty = true;
     return send_result::ok;
   }
   flush_locked(l, guard);

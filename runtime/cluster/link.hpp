@@ -20,6 +20,7 @@
 #include <caf/node_id.hpp>
 #include <openssl/ssl.h>
 
+#include "actor/cork.hpp"
 #include "transport/guard.hpp"
 
 namespace troupe::wire {
@@ -209,13 +210,8 @@ private:
 
 /// Corks the calling thread: frames it sends to other nodes are written
 /// when the outermost scope ends (or when a link holds 64 KiB), so that a
-/// handler that sends many messages makes one system call.
-class cork_scope {
-public:
-  cork_scope() noexcept;
-  ~cork_scope();
-  cork_scope(const cork_scope&) = delete;
-  cork_scope& operator=(const cork_scope&) = delete;
-};
+/// handler that sends many messages makes one system call. (The actor
+/// layer's, which every guarded handler call opens: actor/cork.hpp.)
+using cork_scope = detail::cork_scope;
 
 } // namespace troupe::cluster

@@ -9,6 +9,7 @@
 #include <caf/expected.hpp>
 
 #include "troupe/cluster/cluster.hpp"
+#include "troupe/endpoint.hpp" // parse_endpoint
 #include "troupe/log.hpp"
 
 namespace troupe {
@@ -116,9 +117,5 @@ struct parsed_config {
 caf::expected<parsed_config> parse_node_config(int argc,
                                                const char* const* argv,
                                                bool allow_positional = false);
-
-/// Checks a `host:port` string and splits it.
-caf::expected<std::pair<std::string, uint16_t>>
-parse_endpoint(const std::string& text);
 
 } // namespace troupe
