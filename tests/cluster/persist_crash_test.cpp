@@ -28,9 +28,11 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include "child_process.hpp"
 #include "persist_model.hpp"
@@ -50,6 +52,29 @@ namespace {
 
 constexpr int actors = 4;
 constexpr int kills = 5;
+
+/// Waits until no other session is connected to the database of
+/// `conninfo`: PostgreSQL may still run what a killed writer sent before it
+/// died (its last batch's statements and COMMIT are in the server's socket
+/// buffer), and that transaction must be over, committed or not, before
+/// the journal is read as the writer left it. Polls the server's own view
+/// of its sessions (bounded); false if one is still there after 30 s.
+bool await_no_other_sessions(const std::string& conninfo) {
+  auto* conn = PQconnectdb(conninfo.c_str());
+  bool gone = false;
+  for (int i = 0; i < 3000 && PQstatus(conn) == CONNECTION_OK && !gone; ++i) {
+    auto* res = PQexec(conn, "SELECT count(*) FROM pg_stat_activity "
+                             "WHERE datname = current_database() "
+                             "AND pid <> pg_backend_pid()");
+    gone = PQresultStatus(res) == PGRES_TUPLES_OK
+           && std::string{PQgetvalue(res, 0, 0)} == "0";
+    PQclear(res);
+    if (!gone)
+      std::this_thread::sleep_for(10ms);
+  }
+  PQfinish(conn);
+  return gone;
+}
 
 uint64_t run_seed() {
   if (auto* s = std::getenv("TROUPE_CRASH_SEED"))
@@ -207,6 +232,9 @@ protected:
       auto acked = run_writer(where, target);
       if (HasFailure())
         return;
+      if (verify_at.rfind("postgresql:", 0) == 0)
+        ASSERT_TRUE(await_no_other_sessions(verify_at))
+          << "the killed writer's session is still on the server after 30 s";
       auto j = tp::open_journal(verify_at);
       ASSERT_TRUE(j) << troupe::describe(j.error());
       int64_t beyond = 0;
