@@ -1,7 +1,7 @@
 // Smallest troupe program: start a node, spawn one stateful actor, ask it
-// one question, ask a typed actor under a supervisor, look at the node's
-// tree and fail a child as `troupe kill` does, shut down. Built against an
-// installed troupe only.
+// one question, ask an actor in the app's own Protobuf message, ask a typed
+// actor under a supervisor, look at the node's tree and fail a child as
+// `troupe kill` does, shut down. Built against an installed troupe only.
 #include <chrono>
 #include <iostream>
 
@@ -11,6 +11,9 @@
 #include <troupe/node/introspection.hpp>
 #include <troupe/supervision/supervisor.hpp>
 #include <troupe/supervision/supervisor_handle.hpp>
+#include <troupe/wire/proto.hpp>
+
+#include "consumer/tally.pb.h"
 
 namespace {
 
@@ -26,6 +29,45 @@ caf::behavior adder(troupe::stateful_actor<adder_state>* self) {
       return x + 1;
     },
   };
+}
+
+struct tally_state {
+  static inline const char* name = "consumer.tally";
+  int64_t total = 0;
+};
+
+/// Answers the app's own Protobuf messages (consumer/tally.proto).
+caf::behavior tally(troupe::stateful_actor<tally_state>* self,
+                    std::string node_name) {
+  return {
+    [self, node_name](const consumer::Add& x) {
+      self->state.total += x.amount();
+      consumer::Total reply;
+      reply.set_total(self->state.total);
+      reply.mutable_served_by()->set_name(node_name);
+      return reply;
+    },
+  };
+}
+
+/// Asks the tally in the app's own message.
+bool proto(troupe::node& n) {
+  auto hdl = n.spawn(tally, n.name());
+  consumer::Add add;
+  add.set_amount(40);
+  auto first = troupe::ask<consumer::Total>(n.system(), hdl,
+                                            std::chrono::seconds{5}, add);
+  add.set_amount(2);
+  auto x = troupe::ask<consumer::Total>(n.system(), hdl,
+                                        std::chrono::seconds{5}, add);
+  if (!first || !x || x->total() != 42 || x->served_by().name() != n.name()) {
+    std::cerr << "consumer: proto ask: "
+              << (x ? x->DebugString() : troupe::describe(x.error())) << '\n';
+    return false;
+  }
+  std::cout << "consumer proto ok: " << x->total() << " from "
+            << x->served_by().name() << std::endl;
+  return true;
 }
 
 using doubler = caf::typed_actor<caf::replies_to<int>::with<int>>;
@@ -86,6 +128,7 @@ bool introspect(troupe::node& n) {
 
 int main() {
   troupe::node n;
+  n.add_message_type<consumer::Add>().add_message_type<consumer::Total>();
   if (auto err = n.start()) {
     std::cerr << "consumer: node failed to start: " << troupe::describe(err)
               << '\n';
@@ -97,7 +140,8 @@ int main() {
     std::cerr << "consumer: request failed: " << troupe::describe(answer.error())
               << '\n';
   int result = answer ? *answer : -1;
-  bool seen = introspect(n) && typed(n); // introspect expects /root
+  bool seen = introspect(n) && typed(n) // introspect expects /root
+              && proto(n);
   n.shutdown();
   if (result != 42 || !seen)
     return 1;
