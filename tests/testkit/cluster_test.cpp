@@ -4,7 +4,9 @@
 // sides and healed, one memory journal shared by the nodes.
 #include "troupe/testkit/cluster.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <string>
 
 #include <gtest/gtest.h>
 

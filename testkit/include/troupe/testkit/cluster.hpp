@@ -56,7 +56,7 @@ struct cluster_options {
 /// (`node::subscribe_members`), bounded by `cluster_options::timeout`.
 ///
 /// ```
-/// troupe::testkit::cluster c{{}};
+/// troupe::testkit::cluster c;
 /// ASSERT_FALSE(c.start(3));           // all three see each other up
 /// c.partition({0, 1}, {2});
 /// ASSERT_TRUE(c.await_member(0, 2, troupe::member_status::down));
