@@ -105,10 +105,10 @@ public:
     system().spawn(
       [dest, out,
        args = std::make_tuple(std::decay_t<Ts>(std::forward<Ts>(xs))...)](
-        caf::event_based_actor* asker) mutable {
+        caf::event_based_actor* asker) {
         std::apply(
-          [&](auto&... ys) {
-            asker->request(dest, caf::infinite, std::move(ys)...)
+          [&](const auto&... ys) {
+            asker->request(dest, caf::infinite, ys...)
               .then([out](Reply& x) { *out = std::move(x); },
                     [out](caf::error& err) { *out = std::move(err); });
           },
