@@ -94,12 +94,18 @@ TEST(TestkitCluster, AKilledNodeIsSeenDownByTheOthersNotLeft) {
   EXPECT_EQ(c[0].cluster_statistics().fenced, 0u);
 }
 
-TEST(TestkitCluster, AStoppedNodeIsSeenLeft) {
+TEST(TestkitCluster, AStoppedSeedIsSeenLeftAndANewNodeJoinsThroughAnother) {
   cluster c;
-  ASSERT_FALSE(c.start(2));
-  c.stop(1);
-  EXPECT_TRUE(c.await_member(0, 1, member_status::left));
-  EXPECT_TRUE(c.await_converged());
+  ASSERT_FALSE(c.start(3));
+  c.stop(0);
+  EXPECT_TRUE(c.await_member(1, 0, member_status::left));
+  EXPECT_TRUE(c.await_member(2, 0, member_status::left));
+  auto idx = c.add_node(); // seeded by n2, the first one running
+  ASSERT_TRUE(idx) << troupe::describe(idx.error());
+  EXPECT_EQ(*idx, 3u);
+  EXPECT_EQ(c[3].name(), "n4");
+  EXPECT_TRUE(c.await_member(1, 3, member_status::up));
+  EXPECT_TRUE(c.await_member(2, 3, member_status::up));
 }
 
 TEST(TestkitCluster, APartitionMakesEachSideSeeTheOtherDownAndAHealJoinsThem) {
