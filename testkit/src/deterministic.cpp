@@ -35,10 +35,20 @@ deterministic::deterministic(types_fn add_types)
 }
 
 deterministic::~deterministic() {
-  // The test's actor goes first; then whatever is still queued runs (exit
-  // messages of actors that go with their handles), and the system ends.
+  // The test's actor goes first. Then what is queued runs, and what waits
+  // on the virtual clock fires (a timer keeps its actor alive), a bounded
+  // number of rounds: a timer that re-arms itself must not keep it here.
   impl_->self.reset();
-  impl_->sched->run();
+  auto& sched = *impl_->sched;
+  for (int i = 0; i < 100 && (sched.has_job() || sched.has_pending_timeout());
+       ++i) {
+    sched.run();
+    sched.trigger_timeouts();
+  }
+  sched.run();
+  // CAF would wait for actors still alive (held by the test, or waiting
+  // for a message) forever: nothing runs them any more.
+  impl_->sys->await_actors_before_shutdown(false);
   impl_->sys.reset();
 }
 

@@ -52,6 +52,9 @@ public:
 
   explicit deterministic(types_fn add_types = {});
 
+  /// Runs what is queued and fires what waits on the virtual clock (at
+  /// most 100 rounds), then ends the system without waiting for actors
+  /// still alive: nothing would run them.
   ~deterministic();
 
   deterministic(const deterministic&) = delete;
