@@ -45,30 +45,6 @@ function(troupe_add_gtest target)
                        PROPERTIES ${_props})
 endfunction()
 
-# troupe_add_protos(target PROTOS ... [IMPORT_DIR dir])
-# Generates C++ for the given .proto files (paths below IMPORT_DIR keep their
-# folders, so `import_dir/a/b.proto` becomes `#include "a/b.pb.h"`).
-function(troupe_add_protos target)
-  cmake_parse_arguments(ARG "" "IMPORT_DIR" "PROTOS" ${ARGN})
-  if(NOT ARG_IMPORT_DIR)
-    set(ARG_IMPORT_DIR ${CMAKE_CURRENT_SOURCE_DIR})
-  endif()
-  set(_out ${CMAKE_CURRENT_BINARY_DIR}/gen/${target})
-  file(MAKE_DIRECTORY ${_out})
-  foreach(_proto IN LISTS ARG_PROTOS)
-    get_filename_component(_abs ${_proto} ABSOLUTE)
-    file(RELATIVE_PATH _rel ${ARG_IMPORT_DIR} ${_abs})
-    string(REGEX REPLACE "\\.proto$" "" _stem ${_rel})
-    set(_cc ${_out}/${_stem}.pb.cc)
-    set(_h ${_out}/${_stem}.pb.h)
-    add_custom_command(
-      OUTPUT ${_cc} ${_h}
-      COMMAND protobuf::protoc --cpp_out=${_out} -I ${ARG_IMPORT_DIR} ${_abs}
-      DEPENDS ${_abs} protobuf::protoc
-      COMMENT "protoc ${_rel}"
-      VERBATIM)
-    target_sources(${target} PRIVATE ${_cc} ${_h})
-  endforeach()
-  target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${_out}>)
-  target_link_libraries(${target} PUBLIC protobuf::libprotobuf)
-endfunction()
+# troupe_add_protos(target PROTOS ... [IMPORT_DIR dir]): in its own file,
+# since the installed package exports it too.
+include(${CMAKE_CURRENT_LIST_DIR}/TroupeProtos.cmake)

@@ -9,8 +9,10 @@
 #       troupeTargets*.cmake                     imported troupe::<name> targets
 #       troupeConfig.cmake, troupeConfigVersion.cmake
 #       FindCAF.cmake                            Debian's CAF ships no CMake config
+#       TroupeProtos.cmake                       troupe_add_protos, for .proto files
 #
-# Consumers: find_package(troupe REQUIRED) then link troupe::runtime.
+# Consumers: find_package(troupe REQUIRED) then link troupe::runtime; their
+# own .proto files go through troupe_add_protos (cmake/TroupeProtos.cmake).
 
 include(CMakePackageConfigHelpers)
 
@@ -77,10 +79,15 @@ install(EXPORT troupeTargets
 set(TROUPE_CONFIG_CAF_VERSION 0.17)
 set(TROUPE_CONFIG_PROTOBUF_VERSION 3.21)
 
+# Where troupe/wire/*.proto are installed (the import path that the
+# installed troupe_add_protos adds), relative to the prefix.
+set(TROUPE_CONFIG_PROTO_DIR ${CMAKE_INSTALL_INCLUDEDIR})
+
 configure_package_config_file(
   ${PROJECT_SOURCE_DIR}/cmake/troupeConfig.cmake.in
   ${PROJECT_BINARY_DIR}/troupeConfig.cmake
-  INSTALL_DESTINATION ${TROUPE_INSTALL_CMAKEDIR})
+  INSTALL_DESTINATION ${TROUPE_INSTALL_CMAKEDIR}
+  PATH_VARS TROUPE_CONFIG_PROTO_DIR)
 
 # 0.x: minor versions may break the API, so only the same minor matches.
 write_basic_package_version_file(
@@ -92,6 +99,7 @@ install(FILES
     ${PROJECT_BINARY_DIR}/troupeConfig.cmake
     ${PROJECT_BINARY_DIR}/troupeConfigVersion.cmake
     ${PROJECT_SOURCE_DIR}/cmake/FindCAF.cmake
+    ${PROJECT_SOURCE_DIR}/cmake/TroupeProtos.cmake
   DESTINATION ${TROUPE_INSTALL_CMAKEDIR}
   COMPONENT Development)
 

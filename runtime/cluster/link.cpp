@@ -39,6 +39,7 @@
 #include "troupe/log.hpp"
 #include "wire/codec.hpp"
 #include "wire/config_base.hpp"
+#include "transport/endpoint.hpp"
 #include "transport/guard.hpp"
 
 namespace troupe::cluster {
@@ -446,6 +447,8 @@ caf::error link_layer::start(const std::string& host) {
     cfg_.secret.clear(); // TLS authenticates (as on BASP)
   }
   types_ = wire::detail::registry_of(sys_.dummy_execution_unit());
+  if (auto c = core_.lock(); c && c->net)
+    cuts_ = c->net->cuts();
   auto basp = sys_.middleman().named_broker<caf::io::basp_broker>(
     caf::atom("BASP"));
   if (basp)
@@ -718,6 +721,10 @@ link_layer::send(const std::shared_ptr<out_link>& lptr, uint64_t dest,
 void link_layer::flush_locked(out_link& l, std::unique_lock<std::mutex>& guard) {
   if (l.flushing || l.st != out_link::state::up)
     return;
+  if (cut(l)) {
+    l.held = true; // as packets lost: the poller flushes after the heal
+    return;
+  }
   l.flushing = true;
   for (;;) {
     if (l.wpos == l.wbuf.size()) {
@@ -787,7 +794,7 @@ void link_layer::poll_loop() {
     for (auto& l : links) {
       std::unique_lock<std::mutex> guard{l->mtx};
       if (l->st == out_link::state::connecting && l->fd < 0
-          && now - l->connect_started >= redial_delay) {
+          && now - l->connect_started >= redial_delay && !cut(*l)) {
         // Dial (non-blocking); the poller sees it connect.
         l->connect_started = now;
         addrinfo hints{};
@@ -824,7 +831,12 @@ void link_layer::poll_loop() {
                                                       : short{POLLOUT},
                        0});
         owners.push_back(l);
-      } else if (l->st == out_link::state::up && l->want_write && !l->flushing) {
+      } else if (l->st == out_link::state::up && l->held && !l->flushing
+                 && !cut(*l)) {
+        l->held = false;
+        l->want_write = true;
+      }
+      if (l->st == out_link::state::up && l->want_write && !l->flushing) {
         fds.push_back({l->fd, POLLOUT, 0});
         owners.push_back(l);
       }

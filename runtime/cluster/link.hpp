@@ -92,6 +92,8 @@ private:
   short tls_want = POLLOUT; // the event its TLS handshake waits for
   bool flushing = false;  // a thread is writing wbuf
   bool want_write = false; // the socket was full: the poller flushes
+  bool held = false; // cut off by a test (transport/cuts.hpp): the poller
+                     // flushes once the cut heals
   std::vector<char> buf;  // appended frames
   std::vector<char> wbuf; // frames being written
   size_t wpos = 0;
@@ -186,6 +188,10 @@ private:
   /// load).
   std::unique_ptr<SSL, ssl_free> new_tls_session();
   void wake();
+  /// Whether the test kit cut this node off from `l`'s peer (cuts.hpp).
+  bool cut(const out_link& l) const {
+    return cuts_ && cuts_->cuts(l.host, l.port);
+  }
   bool encode(std::vector<char>& out, uint64_t dest, caf::mailbox_element& x,
               const caf::node_id& peer);
 
@@ -202,6 +208,7 @@ private:
   std::string host_;
   std::atomic<bool> stopping_{false};
   std::thread poller_;
+  std::shared_ptr<transport::net_cuts> cuts_; // the node's, from its endpoint
 
   mutable std::shared_mutex mtx_;
   std::unordered_map<caf::node_id, std::shared_ptr<out_link>> out_;

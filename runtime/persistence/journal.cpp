@@ -135,6 +135,8 @@ open_journal(const std::string& where) {
   };
   if (where == "memory" || where == "memory:")
     return make_memory_journal();
+  if (starts("memory:"))
+    return make_memory_journal(shared_memory_store(where.substr(7)));
   if (starts("postgresql://") || starts("postgres://"))
     return open_postgres_journal(where);
   if (starts("sqlite:"))

@@ -6,6 +6,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <vector>
 #include <unordered_map>
 
@@ -365,6 +367,21 @@ private:
 std::unique_ptr<journal>
 make_memory_journal(std::shared_ptr<memory_store> store) {
   return std::make_unique<memory_journal>(std::move(store));
+}
+
+std::shared_ptr<memory_store> shared_memory_store(const std::string& name) {
+  static std::mutex mtx;
+  static std::map<std::string, std::weak_ptr<memory_store>> stores;
+  std::lock_guard<std::mutex> guard{mtx};
+  for (auto i = stores.begin(); i != stores.end();)
+    i = i->second.expired() ? stores.erase(i) : std::next(i);
+  auto& slot = stores[name];
+  auto store = slot.lock();
+  if (!store) {
+    store = std::make_shared<memory_store>();
+    slot = store;
+  }
+  return store;
 }
 
 } // namespace troupe::persistence

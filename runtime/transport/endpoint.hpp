@@ -37,6 +37,9 @@ public:
 
   const guard_settings& settings() const { return guard_->settings(); }
 
+  /// The node's network cuts (a test hook, see cuts.hpp).
+  std::shared_ptr<net_cuts> cuts() const { return guard_->cuts(); }
+
   void stop();
 
 private:

@@ -13,9 +13,12 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+
+#include "transport/cuts.hpp"
 
 namespace troupe::transport {
 
@@ -192,6 +195,12 @@ public:
 
   guard_stats stats() const;
 
+  /// The node's network cuts (a test hook, see cuts.hpp); shared with its
+  /// direct links.
+  const std::shared_ptr<net_cuts>& cuts() const {
+    return cuts_;
+  }
+
 private:
   struct pending {
     int fd;
@@ -220,6 +229,7 @@ private:
   uint64_t next_ticket_ = 1;
   bool stopping_ = false;
   std::thread sweeper_;
+  std::shared_ptr<net_cuts> cuts_ = std::make_shared<net_cuts>();
 };
 
 } // namespace troupe::transport

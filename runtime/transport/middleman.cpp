@@ -88,6 +88,14 @@ public:
     result = 0;
     if (failed_)
       return rw_state::failure;
+    if (guard_->cuts()->isolated())
+      return fail();
+    if (cut_off()) {
+      // Read and dropped: the stream stays drained, BASP hears nothing.
+      auto st = caf::policy::tcp::read_some(result, fd, buf, len);
+      result = 0;
+      return st == rw_state::failure ? fail() : rw_state::success;
+    }
     if (auth_ && auth_->wanted() > 0) {
       if (!authenticate(fd))
         return fail();
@@ -132,6 +140,12 @@ public:
     result = 0;
     if (failed_)
       return rw_state::failure;
+    if (guard_->cuts()->isolated())
+      return fail();
+    if (cut_off()) {
+      result = len; // dropped
+      return rw_state::success;
+    }
     if (auth_ && auth_->wanted() > 0) {
       // BASP's own handshake waits until the peer proved the secret.
       held_.append(static_cast<const char*>(buf), len);
@@ -168,6 +182,14 @@ private:
   rw_state fail() {
     failed_ = true;
     return rw_state::failure;
+  }
+
+  // Whether the test kit cut this node off from the peer this connection
+  // dialed (see cuts.hpp); once cut, it stays silent.
+  bool cut_off() {
+    if (!silent_ && !accepted_ && guard_->cuts()->cuts(peer_))
+      silent_ = true;
+    return silent_;
   }
 
   // Reads exactly what the challenge's current step needs.
@@ -256,6 +278,7 @@ private:
   int auth_step_ = 0;
   std::string held_;
   bool failed_ = false;
+  bool silent_ = false; // cut off (see cut_off)
   bool got_data_ = false;
   unsigned char first_op_ = 0xff;
 };
@@ -419,6 +442,8 @@ public:
     auto fd = acceptor_.accepted_socket();
     caf::detail::socket_guard closer{fd};
     auto peer = peer_of(fd);
+    if (guard_->cuts()->isolated())
+      return false; // closed by `closer` (a test kit's kill, see cuts.hpp)
     if (!guard_->admit(peer))
       return false;
     caf::io::network::nonblocking(fd, true);
@@ -465,6 +490,11 @@ public:
 protected:
   caf::expected<caf::io::scribe_ptr> connect(const std::string& host,
                                              uint16_t port) override {
+    if (guard_->cuts()->cuts(host, port))
+      return make_error(errc::connect_failed,
+                        fmt::format("{}:{} is cut off from this node (a "
+                                    "test partition)",
+                                    host, port));
     auto fd = caf::io::network::new_tcp_connection(host, port);
     if (!fd)
       return std::move(fd.error());

@@ -3,7 +3,8 @@
 # 1. cmake --install TROUPE_BUILD_DIR into CONSUMER_WORK_DIR/prefix (fresh);
 # 2. configure CONSUMER_SOURCE_DIR with CMAKE_PREFIX_PATH=<prefix> and the
 #    generator and compiler of the troupe build;
-# 3. build it, run it, and require "consumer ok: 42" in its output.
+# 3. build it (its own .proto generated with the installed
+#    `troupe_add_protos`), run it, and require its result lines.
 #
 # Inputs (-D): TROUPE_BUILD_DIR, CONSUMER_SOURCE_DIR, CONSUMER_WORK_DIR,
 # CONSUMER_GENERATOR, optional TROUPE_CONFIG, CONSUMER_GENERATOR_PLATFORM,
@@ -100,6 +101,12 @@ find_program(_consumer_exe consumer
   PATHS ${_build} ${_build}/${TROUPE_CONFIG}
   NO_DEFAULT_PATH NO_CACHE REQUIRED)
 _consumer_step("run ${_consumer_exe}" ${_consumer_exe})
+if(NOT _step_output MATCHES "consumer proto ok: 42")
+  message(FATAL_ERROR "the consumer's own Protobuf message did not work:\n${_step_output}")
+endif()
+if(NOT _step_output MATCHES "consumer testkit ok: 42 from n2, n2 killed and seen down, 42")
+  message(FATAL_ERROR "the installed test kit did not work:\n${_step_output}")
+endif()
 if(NOT _step_output MATCHES "consumer introspection ok: ")
   message(FATAL_ERROR "the consumer's introspection did not work:\n${_step_output}")
 endif()

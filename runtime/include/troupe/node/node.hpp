@@ -48,6 +48,7 @@ namespace detail {
 
 class metrics_endpoint;
 class node_caf_config;
+struct node_access;
 
 /// Names served by a node. Shared with the functors that release a name when
 /// its actor ends, which may run after the node is gone.
@@ -329,6 +330,9 @@ public:
   }
 
 private:
+  // The test kit's way in (runtime/node/node_access.hpp, not installed).
+  friend struct detail::node_access;
+
   enum class run_state { idle, running, stopping, stopped };
 
   wire::type_registry& types();

@@ -84,7 +84,9 @@ struct node_config {
   /// path; the embedded default backend, one file that the nodes of one
   /// machine may share; `?synchronous=normal` trades power-loss safety for
   /// speed), `postgresql://...` (every node of a cluster across machines
-  /// points at the same database) or `memory:` (tests). Empty: this node
+  /// points at the same database), `memory:` (tests; a store of its own)
+  /// or `memory:NAME` (tests; the store of that name, shared by the nodes
+  /// of one process, see `persistence::shared_memory_store`). Empty: this node
   /// runs no persistent actors (they fail to recover, saying so).
   std::string journal;
   /// Minimum level of troupe's log.

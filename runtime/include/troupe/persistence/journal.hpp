@@ -146,8 +146,10 @@ public:
   caf::expected<recovery> recover_state(const std::string& pid);
 };
 
-/// Opens a journal from a location: `memory:`, `sqlite:PATH` (or a plain
-/// path) or `postgresql://...` / `postgres://...`.
+/// Opens a journal from a location: `memory:` (a store of its own),
+/// `memory:NAME` (the process's store of that name, see
+/// `shared_memory_store`), `sqlite:PATH` (or a plain path) or
+/// `postgresql://...` / `postgres://...`.
 caf::expected<std::unique_ptr<journal>> open_journal(const std::string& where);
 
 /// The schema version of the SQL journals; a database of another version is

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include "troupe/error.hpp"
 #include "troupe/persistence/journal.hpp"
@@ -49,5 +50,12 @@ public:
 std::unique_ptr<journal>
 make_memory_journal(std::shared_ptr<memory_store> store
                     = std::make_shared<memory_store>());
+
+/// The store of this process named `name`, made on first use: the journal
+/// location `memory:NAME` opens a journal over it, so that nodes in one
+/// process (troupe::testkit's) share their persistent state as nodes share
+/// a database. It lives while a journal or a caller holds it; hold it
+/// across a node's restart to keep what was written.
+std::shared_ptr<memory_store> shared_memory_store(const std::string& name);
 
 } // namespace troupe::persistence
