@@ -11,7 +11,7 @@
 
 namespace troupe::detail {
 
-/// Private parts of `troupe::node` for the test kit (testkit/), which is
+/// Private parts of `troupe::node` for the test kit (runtime/testkit/), which is
 /// built in this tree; never installed.
 struct node_access {
   /// The node's network cuts (transport/cuts.hpp); null unless it runs.

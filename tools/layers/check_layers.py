@@ -5,7 +5,8 @@
 The runtime's folders, lowest first (runtime/README.md): the top-level
 headers (troupe/error.hpp, log.hpp, endpoint.hpp) and log/; wire/ and
 transport/; actor/; supervision/ and persistence/; cluster/; node/ and
-introspection/ (which walks the node's trees). A file may include its own
+introspection/ (which walks the node's trees); testkit/ (the installed
+test kit, over whole nodes). A file may include its own
 layer and lower ones. Public headers count for their folder
 (include/troupe/cluster/x.hpp is cluster), generated ones too
 (troupe/wire/x.pb.h is wire).
@@ -25,6 +26,7 @@ LAYERS = {
     "supervision": 3, "persistence": 3,
     "cluster": 4,
     "node": 5, "introspection": 5,
+    "testkit": 6,
 }
 
 INCLUDE = re.compile(r'\s*#\s*include\s+"([^"]+)"')
