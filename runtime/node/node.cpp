@@ -169,7 +169,7 @@ caf::error node::start() {
                    ? cfg_.threads
                    : std::max(1u, std::thread::hardware_concurrency());
   cc.set("scheduler.max-threads", threads);
-  // Measured in tools/bench (see README): idle workers that yield instead of
+  // Measured in tools/bench (see docs/benchmarks.md): idle workers that yield instead of
   // sleeping 50 us answer a wake-up far sooner (remote round trips 2.8x,
   // local ping-pong 1.2x), and capping a resumed actor at 100 messages keeps
   // fan-in on two threads level with CAF's four.
