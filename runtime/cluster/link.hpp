@@ -37,7 +37,7 @@ struct link_settings {
   bool enabled = true;
   /// How long a link's reader keeps polling its socket after the last
   /// frame before it blocks (a blocked reader wakes up tens of
-  /// microseconds later on a VM; see the README's "Direct links").
+  /// microseconds later on a VM; see docs/cluster.md, "Direct links").
   std::chrono::microseconds spin{50};
   /// Unsent bytes one peer's link may hold before a sender waits.
   size_t max_buffer = 1 << 20;

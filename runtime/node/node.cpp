@@ -169,10 +169,10 @@ caf::error node::start() {
                    ? cfg_.threads
                    : std::max(1u, std::thread::hardware_concurrency());
   cc.set("scheduler.max-threads", threads);
-  // Measured in tools/bench (see README): idle workers that yield instead of
-  // sleeping 50 us answer a wake-up far sooner (remote round trips 2.8x,
-  // local ping-pong 1.2x), and capping a resumed actor at 100 messages keeps
-  // fan-in on two threads level with CAF's four.
+  // Measured in tools/bench (see docs/benchmarks.md): idle workers that
+  // yield instead of sleeping 50 us answer a wake-up far sooner (remote
+  // round trips 2.8x, local ping-pong 1.2x), and capping a resumed actor at
+  // 100 messages keeps fan-in on two threads level with CAF's four.
   cc.set("work-stealing.moderate-sleep-duration", caf::timespan{0});
   cc.set("scheduler.max-throughput", size_t{100});
   cc.set("logger.console", caf::atom("none"));

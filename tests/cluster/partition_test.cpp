@@ -1,6 +1,6 @@
 // A network partition: three members in their own network namespaces,
 // joined by a bridge. The link of the node that hosts the supervised worker
-// is cut, then restored. Documented behaviour (README, "Cluster"):
+// is cut, then restored. Documented behaviour (docs/cluster.md):
 //  - the majority (n1, n3) marks n2 down after the failure timeout and the
 //    supervisor on n1 moves the worker to n3, with its cluster name;
 //  - n2, cut off from the majority, fences itself: it stops the worker it

@@ -115,8 +115,8 @@ struct cluster_stats {
   uint64_t link_frames_in = 0;
   /// Connections to the data port dropped for bad input.
   uint64_t link_bad_frames = 0;
-  /// Connections the transport guard refused or dropped, by reason (see the
-  /// README's "Security"): over --max-connections, a frame over the size
+  /// Connections the transport guard refused or dropped, by reason (see
+  /// docs/security.md): over --max-connections, a frame over the size
   /// limit, no handshake in time, a failed secret challenge, a failed TLS
   /// handshake, input CAF could not decode.
   uint64_t refused_over_limit = 0;

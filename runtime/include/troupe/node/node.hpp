@@ -178,8 +178,8 @@ public:
   // Every node is a cluster member. It joins through its seeds at start
   // (and keeps trying seeds that are not up yet), exchanges heartbeats with
   // every member, and marks a member down when its process dies (at once)
-  // or it goes silent for `failure_detector.failure_timeout`. See the
-  // README's cluster section for fencing, the name registry and placement.
+  // or it goes silent for `failure_detector.failure_timeout`. See
+  // docs/cluster.md for fencing, the name registry and placement.
 
   /// The members as this node sees them, itself included.
   std::vector<member> members() const;

@@ -74,7 +74,7 @@ struct node_config {
   size_t flow_window = 4096;
   /// Whether messages to other nodes through troupe handles (and their
   /// answers) take troupe's direct links instead of CAF's BASP path (see
-  /// the README's "Direct links"). Both ends must have them on.
+  /// docs/cluster.md, "Direct links"). Both ends must have them on.
   bool direct_links = true;
   /// How long a link's reader polls its socket after the last frame before
   /// it sleeps: a sleeping thread wakes tens of microseconds late on a VM.
