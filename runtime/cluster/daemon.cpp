@@ -1,4 +1,5 @@
 #include "cluster/daemon.hpp"
+#include "cluster/downing.hpp"
 #include "cluster/link.hpp"
 #include "cluster/liveness.hpp"
 #include "cluster/tombstones.hpp"
@@ -415,36 +416,20 @@ void mark_down(daemon_actor* self, peer& p, member_status status,
   notify(self, p.info);
 }
 
-/// Whether this node, with the members it can still reach, is a minority
-/// of the members it knew (those that died outright do not count; a tie
-/// goes to the side with the smallest name), as Akka's keep-majority.
-/// Members that became unreachable count only for one failure timeout:
-/// the losses of one partition arrive within a heartbeat interval of each
-/// other, and once this side decided to carry on, the lost members are
-/// out of the cluster (a later loss is judged on the members left).
+/// Whether this node is in the minority (`downing.hpp`), judged on the
+/// daemon's view of its peers now.
 bool in_minority(daemon_actor* self) {
   auto& st = self->state;
-  auto window = steady::now() - st.shared->fd.failure_timeout;
-  size_t alive = 1;
-  size_t known = 1;
-  std::string smallest_alive = st.shared->self_name;
-  std::string smallest_known = st.shared->self_name;
+  std::vector<quorum_entry> others;
+  others.reserve(st.peers.size());
   for (auto& kvp : st.peers) {
     auto& p = kvp.second;
-    if (is_live(p)) {
-      ++alive;
-      ++known;
-      smallest_alive = std::min(smallest_alive, kvp.first);
-      smallest_known = std::min(smallest_known, kvp.first);
-    } else if (p.unreachable && p.info.status == member_status::down
-               && p.down_at >= window) {
-      ++known;
-      smallest_known = std::min(smallest_known, kvp.first);
-    }
+    others.push_back({kvp.first, is_live(p),
+                      p.unreachable && p.info.status == member_status::down,
+                      p.down_at});
   }
-  if (2 * alive != known)
-    return 2 * alive < known;
-  return smallest_alive != smallest_known;
+  return cluster::in_minority(st.shared->self_name, others, steady::now(),
+                              st.shared->fd.failure_timeout);
 }
 
 void handle_peer_down(daemon_actor* self, peer& p, const caf::error& reason,
