@@ -1,5 +1,6 @@
 #include "cluster/daemon.hpp"
 #include "cluster/downing.hpp"
+#include "cluster/joining.hpp"
 #include "cluster/link.hpp"
 #include "cluster/liveness.hpp"
 #include "cluster/tombstones.hpp"
@@ -619,25 +620,9 @@ bool add_peer(daemon_actor* self, const member& m, const caf::actor& daemon) {
 /// Returns an error when a joiner must be refused; fences stale ones.
 caf::error check_joiner(daemon_actor* self, const wire::Join& j) {
   auto& c = *self->state.shared;
-  auto& fd = c.fd;
-  auto& m = j.member();
-  if (m.name() == c.self_name)
-    return make_error(errc::bad_config,
-                      fmt::format("a node named '{}' is already a member",
-                                  m.name()));
-  // Both sides must send heartbeats well within the other's timeout, or
-  // healthy idle links get dropped (CAF 0.17 checks only its own side).
-  if (j.heartbeat_ms() * 2 > fd.failure_timeout.count()
-      || fd.heartbeat_interval.count() * 2 > j.failure_timeout_ms())
-    return make_error(errc::bad_config,
-                      fmt::format("failure detector settings of '{}' "
-                                  "(heartbeat {} ms, timeout {} ms) clash "
-                                  "with this node's ({} ms, {} ms)",
-                                  m.name(), j.heartbeat_ms(),
-                                  j.failure_timeout_ms(),
-                                  fd.heartbeat_interval.count(),
-                                  fd.failure_timeout.count()));
-  return caf::none;
+  return cluster::check_joiner(c.self_name, c.fd,
+                               {j.member().name(), j.heartbeat_ms(),
+                                j.failure_timeout_ms()});
 }
 
 /// Whether a message from `name`/`incarnation` comes from a fenced
