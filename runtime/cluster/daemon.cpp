@@ -1,6 +1,7 @@
 #include "cluster/daemon.hpp"
 #include "cluster/downing.hpp"
 #include "cluster/joining.hpp"
+#include "cluster/placing.hpp"
 #include "cluster/link.hpp"
 #include "cluster/liveness.hpp"
 #include "cluster/tombstones.hpp"
@@ -160,7 +161,7 @@ struct daemon_state {
   steady::time_point last_join_attempt;
   steady::time_point last_seed_visit;
   uint64_t last_stamp = 0;
-  size_t round_robin = 0;
+  uint64_t round_robin = 0;
   /// Heartbeats, their arrivals and the stall clock, on a thread of their
   /// own (see liveness.hpp); stopped with the daemon.
   std::shared_ptr<liveness> live;
@@ -799,46 +800,20 @@ caf::actor spawn_here(daemon_actor* self, const std::string& type,
 std::string choose(daemon_actor* self, const std::string& type,
                    placement how, const std::vector<std::string>& excluded) {
   auto& st = self->state;
-  auto& me = st.shared->self_name;
-  auto ok = [&](const std::string& name, const std::vector<std::string>& ts) {
-    return std::find(excluded.begin(), excluded.end(), name) == excluded.end()
-           && std::find(ts.begin(), ts.end(), type) != ts.end();
-  };
   auto mine = self_member(self);
-  bool here = ok(me, mine.actor_types);
-  if (how == placement::local)
-    return here ? me : std::string{};
-  std::vector<std::pair<std::string, uint32_t>> candidates;
-  if (here && how != placement::spread)
-    candidates.emplace_back(me, mine.load);
+  std::vector<host_offer> others;
   for (auto& kvp : st.peers) {
     auto& p = kvp.second;
     // A proxy that died has lost its node, even if the daemon has not
     // processed that yet.
-    if (is_live(p) && ok(kvp.first, p.info.actor_types)
+    if (is_live(p)
         && !caf::actor_cast<caf::abstract_actor*>(p.daemon)->getf(
           caf::abstract_actor::is_terminated_flag))
-      candidates.emplace_back(kvp.first, p.info.load);
+      others.push_back({kvp.first, p.info.load, p.info.actor_types});
   }
-  if (candidates.empty() && here)
-    candidates.emplace_back(me, mine.load);
-  if (candidates.empty())
-    return {};
-  std::sort(candidates.begin(), candidates.end());
-  switch (how) {
-    case placement::local:
-      return {};
-    case placement::least_loaded:
-      return std::min_element(candidates.begin(), candidates.end(),
-                              [](auto& a, auto& b) {
-                                return a.second < b.second;
-                              })
-        ->first;
-    case placement::round_robin:
-    case placement::spread:
-    default:
-      return candidates[st.round_robin++ % candidates.size()].first;
-  }
+  return choose_host(type, how,
+                     {st.shared->self_name, mine.load, mine.actor_types},
+                     others, excluded, st.round_robin);
 }
 
 caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
