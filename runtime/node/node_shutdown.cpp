@@ -264,12 +264,13 @@ bool node::asked_are_done() const {
   return true;
 }
 
-node::await_result node::await_actors(std::chrono::milliseconds timeout) {
+node::await_result node::await_actors(std::chrono::milliseconds timeout,
+                                      bool judge_strangers) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::optional<std::chrono::steady_clock::time_point> asked_done_at;
   while (sys_->registry().running() != 0) {
     auto now = std::chrono::steady_clock::now();
-    if (!asked_done_at && asked_are_done())
+    if (judge_strangers && !asked_done_at && asked_are_done())
       asked_done_at = now;
     if (asked_done_at && now - *asked_done_at >= strangers_grace)
       return await_result::strangers;
@@ -278,16 +279,6 @@ node::await_result node::await_actors(std::chrono::milliseconds timeout) {
     std::this_thread::sleep_for(1ms);
   }
   return await_result::done;
-}
-
-bool node::await_idle(std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (sys_->registry().running() != 0) {
-    if (std::chrono::steady_clock::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
 }
 
 std::string node::describe_asked() const {
@@ -397,7 +388,7 @@ void node::release_kept_system() {
   if (!system_kept_)
     return;
   system_kept_ = false;
-  if (!await_idle(cfg_.shutdown_timeout)) {
+  if (await_actors(cfg_.shutdown_timeout, false) != await_result::done) {
     abandon_system();
     return;
   }

@@ -340,11 +340,11 @@ private:
   void stop_roots(std::chrono::milliseconds timeout);
   void stop_actors(bool kill);
   // What a wait for the actors asked to stop ended with: all gone; only
-  // ones troupe did not start (or cannot stop: blocking actors) left; or
-  // the timeout.
+  // ones troupe did not start (or cannot stop: scoped actors) left, which
+  // it judges only when `judge_strangers`; or the timeout.
   enum class await_result { done, strangers, timed_out };
-  await_result await_actors(std::chrono::milliseconds timeout);
-  bool await_idle(std::chrono::milliseconds timeout);
+  await_result await_actors(std::chrono::milliseconds timeout,
+                            bool judge_strangers = true);
   bool asked_are_done() const;
   bool finish(bool clean);
   void abandon_system();
