@@ -74,8 +74,7 @@ public:
 
   /// Whether the node is isolated.
   bool isolated() const noexcept {
-    return any_.load(std::memory_order_relaxed)
-           && isolated_.load(std::memory_order_relaxed);
+    return isolated_.load(std::memory_order_relaxed);
   }
 
   /// Whether a connection this node dials to `endpoint` is cut.
