@@ -29,6 +29,7 @@ public:
 private:
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::shared_ptr<void> collector_;
+  std::string host_;
   uint16_t port_ = 0;
 };
 
