@@ -80,10 +80,13 @@ std::vector<member> core::members() const {
 void core::set_members(std::vector<member> xs,
                        std::vector<caf::node_id> unreachable,
                        std::vector<std::pair<caf::node_id, std::string>> ids) {
-  std::unique_lock<std::shared_mutex> guard{mtx_};
-  members_ = std::move(xs);
-  unreachable_ = std::move(unreachable);
-  ids_ = std::move(ids);
+  {
+    std::unique_lock<std::shared_mutex> guard{mtx_};
+    members_ = std::move(xs);
+    unreachable_ = std::move(unreachable);
+    ids_ = std::move(ids);
+  }
+  members_cv_.notify_all();
 }
 
 std::string core::member_of(const caf::node_id& nid) const {
@@ -108,6 +111,28 @@ bool core::reachable(const caf::node_id& nid) const {
   std::shared_lock<std::shared_mutex> guard{mtx_};
   return std::find(unreachable_.begin(), unreachable_.end(), nid)
          == unreachable_.end();
+}
+
+bool core::await_up_member(const caf::node_id& nid,
+                           std::chrono::steady_clock::time_point deadline,
+                           const std::function<bool()>& give_up) const {
+  auto up = [&] {
+    auto known = std::any_of(ids_.begin(), ids_.end(),
+                             [&](auto& kvp) { return kvp.first == nid; });
+    return known
+           && std::find(unreachable_.begin(), unreachable_.end(), nid)
+                == unreachable_.end();
+  };
+  constexpr auto slice = std::chrono::milliseconds{20};
+  std::shared_lock<std::shared_mutex> guard{mtx_};
+  // Bounded: one slice per turn, and the deadline ends it.
+  while (!up()) {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline || give_up())
+      return false;
+    members_cv_.wait_until(guard, std::min(deadline, now + slice));
+  }
+  return true;
 }
 
 caf::actor core::whereis(const std::string& name) const {

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -84,6 +85,15 @@ public:
   /// Whether the node with CAF id `nid` is up (true for this node and for
   /// nodes the cluster does not know: plain CAF peers are not judged).
   bool reachable(const caf::node_id& nid) const;
+
+  /// Waits until `nid` is a known member that is up, or `deadline`, or
+  /// `give_up()` (checked every few milliseconds); returns whether it is.
+  /// A peer that was told of this node can dial it before this node's
+  /// daemon has taken the peer in (issue 17: refusing then held its
+  /// messages for a 100 ms redial).
+  bool await_up_member(const caf::node_id& nid,
+                       std::chrono::steady_clock::time_point deadline,
+                       const std::function<bool()>& give_up) const;
 
   // -- names -----------------------------------------------------------------
 
@@ -206,6 +216,8 @@ private:
   };
 
   mutable std::shared_mutex mtx_;
+  // Signalled by set_members (waited on with mtx_ shared).
+  mutable std::condition_variable_any members_cv_;
   std::vector<member> members_;
   // CAF node ids of members that are not up.
   std::vector<caf::node_id> unreachable_;

@@ -1018,6 +1018,19 @@ void link_layer::accept_one() {
   in->thread = std::thread{[this, in] { reader(in); }};
 }
 
+bool link_layer::await_member(const core& c, const caf::node_id& nid,
+                              steady::time_point deadline,
+                              const in_link& l) const {
+  auto give_up = [&] { return l.closed.load() || stopping_.load(); };
+  if (c.await_up_member(nid, steady::now(), give_up))
+    return true;
+  // It dialed as soon as it heard of this node, maybe before this node's
+  // daemon took it in: wait for that, bounded by the handshake's deadline.
+  log(log_level::debug, "direct link from a node that is not an up member "
+                        "(yet): waiting for its join");
+  return c.await_up_member(nid, deadline, give_up);
+}
+
 void link_layer::reader(std::shared_ptr<in_link> l) {
   pthread_setname_np(pthread_self(), "troupe.link.in");
   tl_reader = true;
@@ -1108,8 +1121,8 @@ void link_layer::reader(std::shared_ptr<in_link> l) {
     if (!link_frame::parse_hello(&unit, rb.data(), rb.size(), hi)) {
       drop("not a troupe link handshake");
       ok = false;
-    } else if (c.member_of(hi.node).empty() || !c.reachable(hi.node)) {
-      log(log_level::debug, "direct link refused: not an up member (yet)");
+    } else if (!await_member(c, hi.node, deadline, *l)) {
+      log(log_level::debug, "direct link refused: not an up member");
       ok = false;
     } else {
       {

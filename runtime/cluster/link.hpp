@@ -180,6 +180,11 @@ private:
   void poll_loop();
   void accept_one();
   void reader(std::shared_ptr<in_link> l);
+  /// Whether `nid`, which sent a link hello, is an up member, waiting
+  /// (bounded by `deadline`) for this node's daemon to take it in.
+  bool await_member(const core& c, const caf::node_id& nid,
+                    std::chrono::steady_clock::time_point deadline,
+                    const in_link& l) const;
   void flush_locked(out_link& l, std::unique_lock<std::mutex>& guard);
   void close_locked(out_link& l);
   /// Closes `l`'s socket (and TLS session) so that it is dialed again.

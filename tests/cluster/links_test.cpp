@@ -8,17 +8,23 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
 
+#include <caf/binary_serializer.hpp>
 #include <caf/scoped_actor.hpp>
 #include <gtest/gtest.h>
 
+#include "cluster/link_frame.hpp"
 #include "echo_actor.hpp"
 #include "raw_peer.hpp"
 #include "troupe/error.hpp"
+#include "troupe/log.hpp"
 #include "troupe/node/node.hpp"
 
 using namespace std::chrono_literals;
@@ -236,4 +242,66 @@ TEST(DirectLinks, OffMeansCafsPathOnly) {
   ASSERT_TRUE(r) << troupe::describe(r.error());
   EXPECT_EQ(r->from(), "a");
   EXPECT_EQ(b.cluster_statistics().link_frames_out, 0u);
+}
+
+// Issue 17: the first request after a join sometimes took ~100 ms. A node
+// that hears of a new member dials it at once, maybe before the new
+// member's daemon has taken the dialer in; the new member refused the
+// link, and the dialer's messages (answers included) waited for its
+// redial 100 ms later. Now the acceptor waits for its daemon (bounded by
+// the handshake's deadline). Forced here: a's hello reaches b before a
+// has joined; b must answer it once a is in, not close it.
+TEST(DirectLinks, AHelloFromANodeThatIsStillJoiningWaitsForTheJoin) {
+  std::mutex mtx;
+  std::condition_variable cv;
+  bool waiting = false;
+  bool refused = false;
+  troupe::set_log_observer([&](troupe::log_level, std::string_view line) {
+    std::lock_guard<std::mutex> guard{mtx};
+    waiting |= line.find("waiting for its join") != std::string_view::npos;
+    refused |= line.find("direct link refused") != std::string_view::npos;
+    cv.notify_all();
+  });
+  auto b_cfg = config("b", {});
+  b_cfg.log = troupe::log_level::debug;
+  troupe::node b{b_cfg};
+  ASSERT_FALSE(b.start());
+  troupe::node a{config("a", {})};
+  ASSERT_FALSE(a.start());
+  troupe::set_log_level(troupe::log_level::debug);
+  // a's hello as its link layer writes it: length, kind, magic, then its
+  // node id, back port (0: none) and host.
+  namespace frame = troupe::cluster::link_frame;
+  std::vector<char> hello{0,
+                          0,
+                          0,
+                          0,
+                          static_cast<char>(frame::kind_hello),
+                          frame::hello_magic[0],
+                          frame::hello_magic[1],
+                          frame::hello_magic[2],
+                          frame::hello_magic[3]};
+  caf::binary_serializer sink{a.system(), hello};
+  auto id = a.system().node();
+  uint16_t back_port = 0;
+  std::string back_host;
+  ASSERT_FALSE(sink(id, back_port, back_host));
+  auto len = be32(static_cast<uint32_t>(hello.size() - 4));
+  std::copy(len.begin(), len.end(), hello.begin());
+  raw_peer peer{b.link_port()};
+  ASSERT_GE(peer.fd, 0);
+  ASSERT_TRUE(peer.write(std::string(hello.begin(), hello.end())));
+  {
+    std::unique_lock<std::mutex> guard{mtx};
+    ASSERT_TRUE(cv.wait_for(guard, 5s, [&] { return waiting || refused; }));
+    ASSERT_FALSE(refused) << "b refused a's link before a joined";
+  }
+  ASSERT_TRUE(a.join("127.0.0.1:" + std::to_string(b.port())));
+  pollfd p{peer.fd, POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 5000), 1);
+  char ack = 0;
+  EXPECT_EQ(::recv(peer.fd, &ack, 1, 0), 1);
+  EXPECT_EQ(ack, '\x5a'); // handshake_ok
+  troupe::set_log_observer({});
+  troupe::set_log_level(troupe::log_level::error);
 }
