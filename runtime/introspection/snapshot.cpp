@@ -1,5 +1,6 @@
-// Snapshots of a node's actor trees, and the introspection service that
-// serves them (local name "troupe.introspect", request/response in
+// SPDX-License-Identifier: Apache-2.0
+// Snapshots of a node's actor trees and of the cluster's (the
+// introspector's walk; request/response types in
 // proto/troupe/wire/introspect.proto).
 #include <map>
 #include <set>
@@ -11,7 +12,7 @@
 #include <fmt/format.h>
 
 #include "cluster/core.hpp"
-#include "introspection/request.hpp"
+#include "introspection/introspector.hpp"
 #include "troupe/actor/actor_base.hpp"
 #include "troupe/error.hpp"
 #include "troupe/node/node.hpp"
@@ -21,7 +22,7 @@
 #include "troupe/wire/introspect.pb.h"
 #include "troupe/wire/proto.hpp"
 
-namespace troupe {
+namespace troupe::detail {
 
 namespace {
 
@@ -37,12 +38,6 @@ wire::ActorInfo::Restart to_wire(restart_type x) {
       return wire::ActorInfo::TEMPORARY;
   }
   return wire::ActorInfo::RESTART_UNKNOWN;
-}
-
-restart_type from_wire(wire::ActorInfo::Restart x) {
-  return x == wire::ActorInfo::TEMPORARY   ? restart_type::temporary
-         : x == wire::ActorInfo::TRANSIENT ? restart_type::transient
-                                           : restart_type::permanent;
 }
 
 int64_t unix_ms_now() {
@@ -170,20 +165,17 @@ struct walker {
 
 } // namespace
 
-wire::NodeSnapshot node::snapshot_local() {
-  return snapshot_local(nullptr);
-}
-
 wire::NodeSnapshot
-node::snapshot_local(std::map<std::string, caf::actor>* handles) {
+introspector::snapshot_local(std::map<std::string, caf::actor>* handles) {
   wire::NodeSnapshot out;
-  if (!running())
+  if (!owner_.running())
     return out;
-  for (auto& m : members())
-    if (m.name == cfg_.name)
+  auto& name = owner_.name();
+  for (auto& m : owner_.members())
+    if (m.name == name)
       *out.mutable_member() = cluster::to_wire(m);
   out.set_reachable(true);
-  auto stats = cluster_statistics();
+  auto stats = owner_.cluster_statistics();
   out.set_dead_letters(stats.dead_letters);
   auto& by_reason = *out.mutable_dead_letters_by_reason();
   by_reason["node_down"] = stats.dead_letters_node_down;
@@ -191,30 +183,20 @@ node::snapshot_local(std::map<std::string, caf::actor>* handles) {
   by_reason["actor_gone"] = stats.dead_letters_actor_gone;
   by_reason["mailbox_full"] = stats.dead_letters_mailbox_full;
   out.set_mailbox_dropped(stats.mailbox_dropped);
-  out.set_uptime_ms(unix_ms_now() - static_cast<int64_t>(started_unix_ms_));
-  caf::scoped_actor self{*sys_, true};
-  walker w{self.ptr(), sys_->node(), *core_, out, {}, handles};
-  std::vector<caf::actor> roots;
-  std::vector<caf::actor> others;
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    roots = roots_;
-    for (auto& addr : tracked_)
-      if (auto hdl = caf::actor_cast<caf::actor>(addr))
-        others.emplace_back(std::move(hdl));
-  }
+  out.set_uptime_ms(unix_ms_now() - owner_.started_unix_ms_);
+  auto& sys = owner_.system();
+  caf::scoped_actor self{sys, true};
+  walker w{self.ptr(), sys.node(), *owner_.core_, out, {}, handles};
+  auto lists = owner_.trees();
+  auto& roots = lists.roots;
   for (size_t i = 0; i < roots.size(); ++i) {
     auto path = i == 0 ? std::string{"/root"} : fmt::format("/root{}", i + 1);
     auto& info = w.add(roots[i], path, "");
     info.set_kind(wire::ActorInfo::SUPERVISOR);
     w.supervisor(roots[i], path);
   }
-  for (auto& addr : core_->hosted())
-    if (auto hdl = caf::actor_cast<caf::actor>(addr))
-      others.emplace_back(std::move(hdl));
-  for (auto& hdl : others) {
-    if (w.seen.count(hdl.id()) != 0 || hdl == directory_ || hdl == daemon_
-        || hdl == introspect_)
+  for (auto& hdl : lists.others) {
+    if (w.seen.count(hdl.id()) != 0)
       continue;
     auto ptr = caf::actor_cast<caf::abstract_actor*>(hdl);
     auto local = dynamic_cast<caf::local_actor*>(ptr);
@@ -235,7 +217,7 @@ node::snapshot_local(std::map<std::string, caf::actor>* handles) {
                 && since < std::chrono::seconds{60};
   std::unordered_map<uint64_t, uint64_t> counts;
   for (auto& info : *out.mutable_actors()) {
-    if (info.node() != cfg_.name)
+    if (info.node() != name)
       continue;
     auto msgs = info.figures().messages();
     counts[info.id()] = msgs;
@@ -257,12 +239,14 @@ node::snapshot_local(std::map<std::string, caf::actor>* handles) {
   return out;
 }
 
-wire::ClusterSnapshot node::snapshot_cluster(std::chrono::milliseconds timeout) {
+wire::ClusterSnapshot
+introspector::snapshot_cluster(std::chrono::milliseconds timeout) {
   wire::ClusterSnapshot out;
-  out.set_answered_by(cfg_.name);
+  auto& name = owner_.name();
+  out.set_answered_by(name);
   *out.add_nodes() = snapshot_local();
-  for (auto& m : members()) {
-    if (m.name == cfg_.name)
+  for (auto& m : owner_.members()) {
+    if (m.name == name)
       continue;
     wire::NodeSnapshot snap;
     auto unreachable = [&](std::string why) {
@@ -272,9 +256,9 @@ wire::ClusterSnapshot node::snapshot_cluster(std::chrono::milliseconds timeout) 
     };
     if (m.status != member_status::up) {
       unreachable(fmt::format("member is {}", to_string(m.status)));
-    } else if (auto svc = lookup(m.host, m.port, "troupe.introspect",
-                                 timeout)) {
-      caf::scoped_actor self{*sys_, true};
+    } else if (auto svc = owner_.lookup(m.host, m.port, "troupe.introspect",
+                                        timeout)) {
+      caf::scoped_actor self{owner_.system(), true};
       self->request(*svc, timeout, wire::SnapshotRequest{})
         .receive(
           [&](const wire::ClusterSnapshot& x) {
@@ -316,114 +300,4 @@ wire::ClusterSnapshot node::snapshot_cluster(std::chrono::milliseconds timeout) 
   return out;
 }
 
-caf::expected<wire::KillReply> node::fail_actor(const std::string& path,
-                                                fail_mode mode) {
-  std::map<std::string, caf::actor> handles;
-  auto snap = snapshot_local(&handles);
-  for (auto& info : snap.actors()) {
-    if (info.path() != path)
-      continue;
-    auto hdl = handles[path];
-    if (!hdl)
-      break;
-    detail::kill_outcome done;
-    done.path = path;
-    done.node = info.node();
-    done.id = info.id();
-    done.thrown = mode == fail_mode::handler_throw;
-    done.supervised = !info.parent().empty();
-    done.remote = hdl.node() != sys_->node();
-    caf::scoped_actor self{*sys_, true};
-    if (info.restart() != wire::ActorInfo::RESTART_UNKNOWN)
-      done.restart = from_wire(info.restart());
-    // A child on another node is failed through its proxy: the message
-    // travels like any other (and only a troupe actor there understands
-    // fail_atom; this node cannot tell from here).
-    if (done.thrown && !done.remote) {
-      auto ptr = caf::actor_cast<caf::abstract_actor*>(hdl);
-      if (dynamic_cast<actor_base*>(ptr) == nullptr) {
-        auto local = dynamic_cast<caf::local_actor*>(ptr);
-        return make_error(
-          errc::bad_config,
-          fmt::format("'{}' (actor {}{}) is not a troupe actor, so it cannot "
-                      "fail as a handler throw would; use mode exit",
-                      path, info.id(),
-                      local ? fmt::format(", type '{}'", local->name())
-                            : std::string{}));
-      }
-    }
-    if (done.thrown) {
-      self->send<caf::message_priority::high>(
-        hdl, fail_atom::value, std::string{"made to fail by 'troupe kill'"});
-    } else {
-      self->send_exit(hdl, make_error(errc::handler_failed,
-                                      "made to fail by 'troupe kill'"));
-    }
-    wire::KillReply reply;
-    reply.set_node(info.node());
-    reply.set_id(info.id());
-    reply.set_mode(done.thrown ? wire::KillRequest::THROW
-                               : wire::KillRequest::EXIT);
-    reply.set_text(detail::kill_text(done));
-    return reply;
-  }
-  return make_error(errc::name_not_found,
-                    fmt::format("no actor at '{}' on node '{}'", path,
-                                cfg_.name));
-}
-
-namespace {
-
-/// Answers each request from a worker of its own, so a slow member never
-/// holds up the next request.
-caf::behavior introspect(caf::event_based_actor* self, node* owner) {
-  // Anything else from another process gets an error, not a line on stdout.
-  self->set_default_handler([](caf::scheduled_actor*, caf::message_view& x)
-                              -> caf::result<caf::message> {
-    return detail::refuse_introspect_request(x.content());
-  });
-  return {
-    [self, owner](const wire::SnapshotRequest& req)
-      -> caf::result<wire::ClusterSnapshot> {
-      auto rp = self->make_response_promise<wire::ClusterSnapshot>();
-      bool cluster = req.cluster();
-      self->spawn<caf::detached>([rp, owner, cluster]() mutable {
-        if (cluster) {
-          rp.deliver(owner->snapshot_cluster());
-        } else {
-          wire::ClusterSnapshot out;
-          out.set_answered_by(owner->name());
-          *out.add_nodes() = owner->snapshot_local();
-          rp.deliver(std::move(out));
-        }
-      });
-      return rp;
-    },
-    [self, owner](const wire::KillRequest& req)
-      -> caf::result<wire::KillReply> {
-      if (auto err = detail::check_kill_request(req, owner->config().secret))
-        return err;
-      auto rp = self->make_response_promise<wire::KillReply>();
-      auto path = req.path();
-      auto mode = req.mode() == wire::KillRequest::THROW
-                    ? node::fail_mode::handler_throw
-                    : node::fail_mode::exit;
-      self->spawn<caf::detached>([rp, owner, path, mode]() mutable {
-        auto res = owner->fail_actor(path, mode);
-        if (res)
-          rp.deliver(std::move(*res));
-        else
-          rp.deliver(std::move(res.error()));
-      });
-      return rp;
-    },
-  };
-}
-
-} // namespace
-
-caf::actor node::spawn_introspection() {
-  return sys_->spawn(introspect, this);
-}
-
-} // namespace troupe
+} // namespace troupe::detail

@@ -17,6 +17,7 @@
 #include "cluster/daemon.hpp"
 #include "cluster/link.hpp"
 #include "cluster/ref.hpp"
+#include "introspection/introspector.hpp"
 #include "introspection/metrics.hpp"
 #include "node/caf_config.hpp"
 #include "supervision/name_binder.hpp"
@@ -100,6 +101,7 @@ node::node(node_config cfg)
   : cfg_(std::move(cfg)),
     incarnation_(make_incarnation()),
     caf_cfg_(std::make_unique<detail::node_caf_config>()),
+    introspection_(std::make_unique<detail::introspector>(*this)),
     core_(std::make_shared<cluster::core>()) {
   if (cfg_.name.empty())
     cfg_.name = fmt::format("node-{}", ::getpid());
@@ -282,7 +284,7 @@ caf::error node::start() {
   started_unix_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-  introspect_ = spawn_introspection();
+  introspect_ = introspection_->spawn_service(*sys_);
   register_name("troupe.introspect", introspect_);
   if (cfg_.metrics_port >= 0) {
     try {
@@ -406,234 +408,6 @@ caf::actor node::whereis(const std::string& name) const {
   return i != names_->names.end() ? i->second : caf::actor{};
 }
 
-caf::expected<caf::actor> node::connect(const std::string& host,
-                                        uint16_t port) {
-  if (!running())
-    return make_error(errc::not_running, "node is not running");
-  auto hdl = core_->net->connect(host, port);
-  if (!hdl)
-    return make_error(errc::connect_failed,
-                      fmt::format("cannot reach node at {}:{}: {}", host, port,
-                                  describe(hdl.error())));
-  return honest(*hdl);
-}
-
-caf::expected<caf::actor> node::lookup(const std::string& host, uint16_t port,
-                                       const std::string& name,
-                                       std::chrono::milliseconds timeout) {
-  if (!running())
-    return make_error(errc::not_running, "node is not running");
-  wire::Lookup req;
-  req.set_name(name);
-  caf::scoped_actor self{*sys_, true}; // hidden: not an application actor
-  caf::expected<caf::actor> result{caf::actor{}};
-  // A member this node is linked with: ask its daemon over that link.
-  caf::actor peer;
-  self->request(daemon_, timeout, cluster::peer_at_atom::value,
-                fmt::format("{}:{}", host, port))
-    .receive([&](const caf::actor& x) { peer = x; }, [](caf::error&) {});
-  if (peer) {
-    self->request(peer, timeout, req)
-      .receive([&](const caf::actor& hdl) { result = honest(hdl); },
-               [&](caf::error& err) { result = std::move(err); });
-    if (result
-        || (result.error().category() == error_category
-            && result.error().code()
-                 == static_cast<uint8_t>(errc::name_not_found)))
-      return result;
-  }
-  auto dir = connect(host, port);
-  if (!dir)
-    return dir.error();
-  self->request(*dir, timeout, std::move(req))
-    .receive([&](const caf::actor& hdl) { result = honest(hdl); },
-             [&](caf::error& err) { result = std::move(err); });
-  return result;
-}
-
-std::vector<member> node::members() const {
-  return core_->members();
-}
-
-void node::subscribe_names(const caf::actor& listener) {
-  if (daemon_)
-    caf::anon_send(daemon_, cluster::subscribe_names_atom::value, listener);
-}
-
-void node::subscribe_members(const caf::actor& listener) {
-  if (daemon_)
-    caf::anon_send(daemon_, cluster::subscribe_atom::value, listener);
-}
-
-bool node::join(const std::string& endpoint,
-                std::chrono::milliseconds timeout) {
-  if (!running() || !daemon_ || !parse_endpoint(endpoint))
-    return false;
-  caf::scoped_actor self{*sys_, true};
-  bool result = false;
-  self->request(daemon_, timeout, cluster::join_atom::value, endpoint)
-    .receive([&](bool joined) { result = joined; }, [](caf::error&) {});
-  return result;
-}
-
-void node::leave() {
-  if (!daemon_ || !sys_)
-    return;
-  caf::scoped_actor self{*sys_, true};
-  self->request(daemon_, std::chrono::milliseconds{500},
-                cluster::leave_atom::value)
-    .receive([](caf::unit_t) {}, [](caf::error&) {});
-}
-
-void node::add_actor_type(std::string type, actor_factory f) {
-  core_->add_factory(std::move(type), std::move(f));
-}
-
-caf::expected<caf::actor>
-node::ask_spawn(const std::string& type, const std::string& where,
-                placement how, caf::message args,
-                std::chrono::milliseconds timeout) {
-  if (!running() || !daemon_)
-    return make_error(errc::not_running, "node is not running");
-  caf::scoped_actor self{*sys_, true};
-  caf::expected<caf::actor> result{caf::actor{}};
-  self->request(daemon_, timeout, cluster::spawn_atom::value, type, where,
-                static_cast<int>(how), std::move(args),
-                std::vector<std::string>{})
-    .receive([&](caf::actor& hdl) { result = std::move(hdl); },
-             [&](caf::error& err) { result = std::move(err); });
-  return result;
-}
-
-caf::expected<caf::actor> node::spawn_on(const std::string& node_name,
-                                         const std::string& type,
-                                         caf::message args,
-                                         std::chrono::milliseconds timeout) {
-  auto hdl = ask_spawn(type, node_name, placement::local, std::move(args),
-                       timeout);
-  return hdl ? honest(*hdl) : hdl;
-}
-
-caf::expected<caf::actor> node::spawn_placed(const std::string& type,
-                                             placement how, caf::message args,
-                                             std::chrono::milliseconds timeout) {
-  auto hdl = ask_spawn(type, {}, how, std::move(args), timeout);
-  return hdl ? honest(*hdl) : hdl;
-}
-
-namespace {
-
-caf::error ask_register(caf::actor_system& sys, const caf::actor& daemon,
-                        const std::string& name, const caf::actor& hdl,
-                        bool rebind) {
-  caf::scoped_actor self{sys, true};
-  caf::error result;
-  self->request(daemon, std::chrono::seconds{5},
-                cluster::register_atom::value, name, hdl, rebind)
-    .receive([] {}, [&](caf::error& err) { result = std::move(err); });
-  return result;
-}
-
-} // namespace
-
-caf::error node::register_global(const std::string& name,
-                                 const caf::actor& hdl) {
-  if (!running() || !daemon_)
-    return make_error(errc::not_running, "node is not running");
-  return ask_register(*sys_, daemon_, name, hdl, false);
-}
-
-caf::error node::rebind_global(const std::string& name,
-                               const caf::actor& hdl) {
-  if (!running() || !daemon_)
-    return make_error(errc::not_running, "node is not running");
-  return ask_register(*sys_, daemon_, name, hdl, true);
-}
-
-caf::actor node::whereis_global(const std::string& name) const {
-  return honest(core_->whereis(name));
-}
-
-caf::actor node::honest(const caf::actor& hdl) const {
-  return sys_ ? cluster::make_honest(*sys_, core_, hdl) : hdl;
-}
-
-uint16_t node::link_port() const noexcept {
-  return core_->links ? core_->links->port() : 0;
-}
-
-caf::actor node::global_ref(const std::string& name) {
-  return cluster::make_ref(system(), core_, name);
-}
-
-caf::actor node::ref(const caf::actor& hdl) {
-  // Another node's actor keeps its own address (a mirror).
-  if (cluster::of_another_node(system(), hdl))
-    return honest(hdl);
-  return cluster::make_ref(system(), core_, {}, hdl);
-}
-
-child_spec node::remote_child(std::string id, std::string type,
-                              std::string global_name, placement how,
-                              caf::message args) {
-  child_spec spec;
-  spec.id = std::move(id);
-  // Runs inside the supervisor: a bounded wait for the daemon's answer.
-  // A node that went down a moment ago may still be chosen before the
-  // daemon has processed its loss; the spawn then fails with node_down and
-  // the next attempt places the child elsewhere.
-  spec.global_name = std::move(global_name); // the supervisor binds it
-  spec.start = [this, type = std::move(type), how,
-                args = std::move(args)](caf::actor_system&) {
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      // CAF's own handle: the supervisor watches its child's node itself.
-      auto hdl = ask_spawn(type, {}, how, args,
-                           std::chrono::seconds{5});
-      if (hdl)
-        return *hdl;
-      log(log_level::warn, fmt::format("placing '{}' failed: {}", type,
-                                       describe(hdl.error())));
-    }
-    return caf::actor{};
-  };
-  return spec;
-}
-
-cluster_stats node::cluster_statistics() const {
-  cluster_stats x;
-  auto& letters = caf_cfg_->letters;
-  auto dead = [&](wire::detail::dead_letter why) {
-    return letters.dead[static_cast<size_t>(why)].load();
-  };
-  x.dead_letters = letters.dead_total();
-  x.dead_letters_node_down = dead(wire::detail::dead_letter::node_down);
-  x.dead_letters_name_not_found
-    = dead(wire::detail::dead_letter::name_not_found);
-  x.dead_letters_actor_gone = dead(wire::detail::dead_letter::actor_gone);
-  x.dead_letters_mailbox_full = dead(wire::detail::dead_letter::mailbox_full);
-  x.mailbox_dropped = letters.mailbox_dropped.load();
-  x.failed_requests = core_->failed_requests.load();
-  x.fenced = core_->fenced.load();
-  x.flow_waits = core_->flow_waits.load();
-  if (auto& links = core_->links) {
-    x.flow_waits += links->waits.load();
-    x.link_frames_out = links->frames_out.load();
-    x.link_frames_in = links->frames_in.load();
-    x.link_bad_frames = links->bad_frames.load();
-  }
-  if (auto& net = core_->net) {
-    auto g = net->stats();
-    x.refused_over_limit = g.over_limit;
-    x.refused_displaced = g.displaced;
-    x.refused_oversized = g.oversized_frames;
-    x.refused_handshake_timeout = g.handshake_timeouts;
-    x.refused_secret = g.auth_failures;
-    x.refused_tls = g.tls_failures;
-    x.refused_malformed = g.malformed;
-  }
-  return x;
-}
-
 void node::request_shutdown() noexcept {
   {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -661,6 +435,39 @@ int node::run() {
   auto clean = shutdown();
   std::lock_guard<std::mutex> guard{mtx_};
   return clean && !root_failed_ ? 0 : 1;
+}
+
+// -- introspection (runtime/introspection/) ------------------------------------
+
+wire::NodeSnapshot node::snapshot_local() {
+  return introspection_->snapshot_local();
+}
+
+wire::ClusterSnapshot node::snapshot_cluster(std::chrono::milliseconds timeout) {
+  return introspection_->snapshot_cluster(timeout);
+}
+
+caf::expected<wire::KillReply> node::fail_actor(const std::string& path,
+                                                fail_mode mode) {
+  return introspection_->fail_actor(path, mode);
+}
+
+node::actor_lists node::trees() const {
+  actor_lists out;
+  auto own = [&](const caf::actor& hdl) {
+    return hdl == directory_ || hdl == daemon_ || hdl == introspect_;
+  };
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    out.roots = roots_;
+    for (auto& addr : tracked_)
+      if (auto hdl = caf::actor_cast<caf::actor>(addr); hdl && !own(hdl))
+        out.others.emplace_back(std::move(hdl));
+  }
+  for (auto& addr : core_->hosted())
+    if (auto hdl = caf::actor_cast<caf::actor>(addr); hdl && !own(hdl))
+      out.others.emplace_back(std::move(hdl));
+  return out;
 }
 
 size_t node::running_actors() const {

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -46,6 +45,7 @@ class NodeSnapshot;
 
 namespace detail {
 
+class introspector;
 class metrics_endpoint;
 class node_caf_config;
 struct node_access;
@@ -332,6 +332,8 @@ public:
 private:
   // The test kit's way in (runtime/node/node_access.hpp, not installed).
   friend struct detail::node_access;
+  // Introspection (runtime/introspection/introspector.hpp) walks the trees.
+  friend class detail::introspector;
 
   enum class run_state { idle, running, stopping, stopped };
 
@@ -353,9 +355,13 @@ private:
   void release_kept_system();
   void close_network();
   void stop_basp();
-  caf::actor spawn_introspection();
-  wire::NodeSnapshot
-  snapshot_local(std::map<std::string, caf::actor>* handles);
+  // The roots of this node's trees, and the other live actors it tracks or
+  // hosts for other nodes (not its own services).
+  struct actor_lists {
+    std::vector<caf::actor> roots;
+    std::vector<caf::actor> others;
+  };
+  actor_lists trees() const;
   // The handle users get for `hdl` (see `cluster::make_honest`).
   caf::actor honest(const caf::actor& hdl) const;
 
@@ -375,10 +381,8 @@ private:
   caf::actor daemon_;
   caf::actor introspect_;
   std::unique_ptr<detail::metrics_endpoint> metrics_;
+  std::unique_ptr<detail::introspector> introspection_;
   int64_t started_unix_ms_ = 0;
-  // For message rates between snapshots (guarded by mtx_).
-  std::unordered_map<uint64_t, uint64_t> last_counts_;
-  std::chrono::steady_clock::time_point last_snapshot_{};
   std::shared_ptr<cluster::core> core_;
   std::shared_ptr<persistence::journal_service> journal_;
 
