@@ -14,6 +14,7 @@
 #include "actor/parent.hpp"
 #include "troupe/error.hpp"
 #include "troupe/log.hpp"
+#include "actor/dead_letters.hpp"
 #include "wire/config_base.hpp"
 
 namespace troupe {
@@ -173,7 +174,7 @@ actor_base::consume_bounded(caf::mailbox_element& x) {
 void actor_base::discard(caf::mailbox_element& x, caf::execution_unit* ctx) {
   auto dropped = figures_.dropped.fetch_add(1, std::memory_order_relaxed) + 1;
   auto& sys = home_system();
-  if (auto counts = wire::detail::letters_of(sys))
+  if (auto counts = troupe::detail::letters_of(sys))
     counts->mailbox_dropped.fetch_add(1, std::memory_order_relaxed);
   auto text = [&] {
     return fmt::format("the mailbox of '{}' (actor {}) is full: {} messages "
@@ -181,8 +182,8 @@ void actor_base::discard(caf::mailbox_element& x, caf::execution_unit* ctx) {
                        name(), id(), bound_.capacity, to_string(bound_.policy));
   };
   if (is_one_way(x))
-    wire::detail::count_dead_letter(sys,
-                                    wire::detail::dead_letter::mailbox_full);
+    troupe::detail::count_dead_letter(sys,
+                                    troupe::detail::dead_letter::mailbox_full);
   else
     x.sender->enqueue(caf::make_mailbox_element(
                           caf::strong_actor_ptr{ctrl()}, x.mid.response_id(),
@@ -199,8 +200,8 @@ void actor_base::count_gone(const caf::mailbox_element& x) {
   // actor set for itself (a supervisor's shutdown timeout, say).
   if (!is_one_way(x) || is_control(x) || x.sender.get() == ctrl())
     return;
-  auto n = wire::detail::count_dead_letter(
-      home_system(), wire::detail::dead_letter::actor_gone);
+  auto n = troupe::detail::count_dead_letter(
+      home_system(), troupe::detail::dead_letter::actor_gone);
   if (n == 1 || n % 1000 == 0)
     log(log_level::warn,
         fmt::format("dead letter #{} (actor_gone): a message to '{}' (actor "

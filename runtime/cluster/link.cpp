@@ -38,6 +38,7 @@
 #include "troupe/error.hpp"
 #include "troupe/log.hpp"
 #include "wire/codec.hpp"
+#include "actor/dead_letters.hpp"
 #include "wire/config_base.hpp"
 #include "transport/endpoint.hpp"
 #include "transport/guard.hpp"
@@ -579,7 +580,7 @@ void link_layer::close_locked(out_link& l) {
     return;
   l.st = out_link::state::closed;
   if (l.frames > 0)
-    wire::detail::count_dead_letter(sys_, wire::detail::dead_letter::node_down,
+    troupe::detail::count_dead_letter(sys_, troupe::detail::dead_letter::node_down,
                                     l.frames);
   l.frames = 0;
   l.buf.clear();
@@ -1191,8 +1192,8 @@ void link_layer::reader(std::shared_ptr<in_link> l) {
                           caf::make_error(caf::sec::request_receiver_down)),
                         &unit);
       else if (!mid.is_response())
-        wire::detail::count_dead_letter(sys_,
-                                        wire::detail::dead_letter::actor_gone);
+        troupe::detail::count_dead_letter(sys_,
+                                        troupe::detail::dead_letter::actor_gone);
       return true;
     }
     target->enqueue(caf::make_mailbox_element(std::move(sender), mid, {},

@@ -14,6 +14,7 @@
 #include "troupe/log.hpp"
 #include "troupe/wire/cluster.pb.h"
 #include "troupe/wire/proto.hpp"
+#include "actor/dead_letters.hpp"
 #include "wire/config_base.hpp"
 
 namespace troupe::cluster {
@@ -96,7 +97,7 @@ public:
         // CAF drops a one-way message to an ended actor without a trace.
         if (!what->mid.is_request()
             && target->getf(caf::abstract_actor::is_terminated_flag)) {
-          count(wire::detail::dead_letter::actor_gone,
+          count(troupe::detail::dead_letter::actor_gone,
                 fmt::format("'{}' has ended",
                             name_.empty() ? fmt::format("actor {}", aid)
                                           : name_));
@@ -225,16 +226,16 @@ private:
     auto name_gone = err.category() == error_category
                      && err.code()
                           == static_cast<uint8_t>(errc::name_not_found);
-    count(name_gone ? wire::detail::dead_letter::name_not_found
-                    : wire::detail::dead_letter::node_down,
+    count(name_gone ? troupe::detail::dead_letter::name_not_found
+                    : troupe::detail::dead_letter::node_down,
           describe(err));
   }
 
-  void count(wire::detail::dead_letter why, const std::string& what) {
-    auto n = wire::detail::count_dead_letter(home_system(), why);
+  void count(troupe::detail::dead_letter why, const std::string& what) {
+    auto n = troupe::detail::count_dead_letter(home_system(), why);
     if (n == 1 || n % 1000 == 0)
       log(log_level::warn, fmt::format("dead letter #{} ({}): {}", n,
-                                       wire::detail::to_string(why), what));
+                                       troupe::detail::to_string(why), what));
   }
 
   // For a mirror: CAF's proxy of the remote actor (null without links).

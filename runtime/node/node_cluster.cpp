@@ -220,15 +220,15 @@ child_spec node::remote_child(std::string id, std::string type,
 cluster_stats node::cluster_statistics() const {
   cluster_stats x;
   auto& letters = caf_cfg_->letters;
-  auto dead = [&](wire::detail::dead_letter why) {
+  auto dead = [&](troupe::detail::dead_letter why) {
     return letters.dead[static_cast<size_t>(why)].load();
   };
   x.dead_letters = letters.dead_total();
-  x.dead_letters_node_down = dead(wire::detail::dead_letter::node_down);
+  x.dead_letters_node_down = dead(troupe::detail::dead_letter::node_down);
   x.dead_letters_name_not_found
-    = dead(wire::detail::dead_letter::name_not_found);
-  x.dead_letters_actor_gone = dead(wire::detail::dead_letter::actor_gone);
-  x.dead_letters_mailbox_full = dead(wire::detail::dead_letter::mailbox_full);
+    = dead(troupe::detail::dead_letter::name_not_found);
+  x.dead_letters_actor_gone = dead(troupe::detail::dead_letter::actor_gone);
+  x.dead_letters_mailbox_full = dead(troupe::detail::dead_letter::mailbox_full);
   x.mailbox_dropped = letters.mailbox_dropped.load();
   x.failed_requests = core_->failed_requests.load();
   x.fenced = core_->fenced.load();

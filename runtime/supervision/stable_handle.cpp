@@ -13,6 +13,7 @@
 
 #include "troupe/error.hpp"
 #include "troupe/log.hpp"
+#include "actor/dead_letters.hpp"
 #include "wire/config_base.hpp"
 
 namespace troupe::supervision {
@@ -31,17 +32,17 @@ using stable_actor = caf::stateful_actor<stable_state>;
 
 caf::result<caf::message>
 refuse(stable_actor* self, caf::response_promise& rp, caf::error reason,
-       wire::detail::dead_letter why = wire::detail::dead_letter::actor_gone) {
+       troupe::detail::dead_letter why = troupe::detail::dead_letter::actor_gone) {
   if (!rp.async()) {
     rp.deliver(std::move(reason));
     return caf::delegated<caf::message>{};
   }
-  auto n = wire::detail::count_dead_letter(self->home_system(), why);
+  auto n = troupe::detail::count_dead_letter(self->home_system(), why);
   if (n == 1 || n % 1000 == 0)
     log(log_level::warn,
         fmt::format("dead letter #{} ({}): a message to a child that is "
                     "gone or restarting ({})",
-                    n, wire::detail::to_string(why), describe(reason)));
+                    n, troupe::detail::to_string(why), describe(reason)));
   return caf::delegated<caf::message>{};
 }
 
@@ -65,7 +66,7 @@ caf::behavior stable_handle(stable_actor* self) {
                                fmt::format("more than {} messages held for "
                                            "the restarting child",
                                            stable_state::max_held)),
-                    wire::detail::dead_letter::mailbox_full);
+                    troupe::detail::dead_letter::mailbox_full);
     st.held.emplace_back(std::move(rp), std::move(msg));
     return caf::delegated<caf::message>{};
   });

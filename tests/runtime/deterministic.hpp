@@ -7,14 +7,15 @@
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "wire/config_base.hpp"
+#include "node/caf_config.hpp"
 
 namespace troupe::test {
 
 /// An actor system on CAF's test_coordinator: nothing runs until the test
 /// says so, and timeouts fire only when triggered.
 struct deterministic {
-  wire::detail::config_base cfg;
+  // A node's config: Protobuf types and dead-letter counts.
+  troupe::detail::node_caf_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   caf::scheduler::test_coordinator* sched = nullptr;
 

@@ -6,12 +6,12 @@
 #include <caf/atom.hpp>
 
 #include "troupe/error.hpp"
-#include "wire/config_base.hpp"
+#include "node/caf_config.hpp"
 
 namespace troupe::testkit {
 
 struct deterministic::impl {
-  wire::detail::config_base cfg;
+  troupe::detail::node_caf_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   caf::scheduler::test_coordinator* sched = nullptr;
   std::unique_ptr<caf::scoped_actor> self;

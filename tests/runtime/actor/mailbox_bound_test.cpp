@@ -15,13 +15,14 @@
 #include "troupe/actor/spawn.hpp"
 #include "troupe/error.hpp"
 #include "troupe/supervision/supervisor.hpp"
+#include "actor/dead_letters.hpp"
 #include "wire/config_base.hpp"
 
 namespace {
 
 using journal = std::shared_ptr<std::vector<std::string>>;
 using go_atom = caf::atom_constant<caf::atom("go")>;
-using wire_dead = troupe::wire::detail::dead_letter;
+using wire_dead = troupe::detail::dead_letter;
 
 // Writes every int it handles into a journal that outlives restarts.
 struct sink_state {
@@ -90,12 +91,12 @@ struct MailboxBound : ::testing::Test {
   }
 
   uint64_t dead(wire_dead why) {
-    auto counts = troupe::wire::detail::letters_of(*ctx.sys);
+    auto counts = troupe::detail::letters_of(*ctx.sys);
     return counts->dead[static_cast<size_t>(why)].load();
   }
 
   uint64_t node_dropped() {
-    return troupe::wire::detail::letters_of(*ctx.sys)->mailbox_dropped.load();
+    return troupe::detail::letters_of(*ctx.sys)->mailbox_dropped.load();
   }
 
   std::vector<std::string> ints(std::initializer_list<int> xs) {
