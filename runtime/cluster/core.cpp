@@ -20,8 +20,6 @@ const char* to_string(member_status x) noexcept {
       return "joining";
     case member_status::up:
       return "up";
-    case member_status::suspect:
-      return "suspect";
     case member_status::down:
       return "down";
     case member_status::left:

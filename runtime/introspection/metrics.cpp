@@ -102,9 +102,11 @@ public:
     out.push_back(std::move(dropped));
     std::map<std::string, double> by_status;
     for (auto s : {member_status::joining, member_status::up,
-                   member_status::suspect, member_status::down,
-                   member_status::left})
+                   member_status::down, member_status::left})
       by_status[to_string(s)] = 0;
+    // No member is ever suspect (the status is gone), but the series stays
+    // at 0 so that dashboards and alerts on it keep their data.
+    by_status["suspect"] = 0;
     for (auto& m : owner_.members())
       by_status[to_string(m.status)] += 1;
     auto members = family("troupe_cluster_members",

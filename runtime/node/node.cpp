@@ -15,6 +15,7 @@
 
 #include "cluster/core.hpp"
 #include "cluster/daemon.hpp"
+#include "cluster/fencing.hpp"
 #include "cluster/link.hpp"
 #include "cluster/ref.hpp"
 #include "introspection/introspector.hpp"
@@ -58,12 +59,6 @@ void install_signal_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-uint64_t make_incarnation() {
-  auto now = std::chrono::system_clock::now().time_since_epoch();
-  return static_cast<uint64_t>(
-    std::chrono::duration_cast<std::chrono::microseconds>(now).count());
-}
-
 // -- the directory actor, published at the node's port -----------------------
 
 struct directory_state {
@@ -99,7 +94,6 @@ caf::behavior directory(stateful_actor<directory_state>* self, node* owner) {
 
 node::node(node_config cfg)
   : cfg_(std::move(cfg)),
-    incarnation_(make_incarnation()),
     caf_cfg_(std::make_unique<detail::node_caf_config>()),
     introspection_(std::make_unique<detail::introspector>(*this)),
     core_(std::make_shared<cluster::core>()) {
@@ -108,7 +102,10 @@ node::node(node_config cfg)
   core_->self_name = cfg_.name;
   core_->host = cfg_.host;
   core_->fd = cfg_.failure_detector;
-  core_->incarnation = incarnation_;
+  // The node's one incarnation lives in the core; the daemon moves it on
+  // when this node is fenced (cluster/fencing.hpp numbers both).
+  core_->incarnation = cluster::next_incarnation(
+    0, std::chrono::system_clock::now());
   add_message_type<wire::Lookup>();
   add_message_type<wire::NodeInfoRequest>();
   add_message_type<wire::NodeInfo>();

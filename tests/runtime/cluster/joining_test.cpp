@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// Who may join (cluster/joining.hpp): names and failure-detector settings.
+// Joining (cluster/joining.hpp): who may join (names and failure-detector
+// settings), whom an attempt contacts, and when the tick tries again, on
+// virtual times.
 #include "cluster/joining.hpp"
+
+#include <chrono>
+#include <string>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -48,4 +54,100 @@ TEST(Joining, HeartbeatsMustComeWithinHalfOfTheOtherSidesTimeout) {
   // least 400 ms there.
   EXPECT_FALSE(check_joiner("n1", mine(), {"n2", 100, 400}));
   EXPECT_TRUE(check_joiner("n1", mine(), {"n2", 100, 399}));
+}
+
+// -- whom a join attempt contacts, and when the tick tries again ----------
+
+namespace {
+
+using troupe::cluster::join_step;
+using troupe::cluster::join_targets;
+using troupe::cluster::join_view;
+using troupe::cluster::next_join_step;
+
+using time_point = std::chrono::steady_clock::time_point;
+
+const time_point t0 = time_point{} + 1h;
+
+join_view alone_since(time_point last_attempt) {
+  join_view v;
+  v.alone = true;
+  v.has_targets = true;
+  v.last_attempt = last_attempt;
+  v.last_seed_visit = last_attempt;
+  return v;
+}
+
+join_view member_since(time_point last_seed_visit) {
+  join_view v;
+  v.has_targets = true;
+  v.last_attempt = last_seed_visit;
+  v.last_seed_visit = last_seed_visit;
+  return v;
+}
+
+} // namespace
+
+TEST(Joining, TargetsAreTheSeedsAndTheRememberedMembersOnceEach) {
+  EXPECT_EQ(join_targets({"b:2", "a:1"}, {"c:3", "a:1"}, "z:9"),
+            (std::vector<std::string>{"a:1", "b:2", "c:3"}));
+}
+
+TEST(Joining, ANodeNeverContactsItself) {
+  EXPECT_EQ(join_targets({"a:1", "me:5"}, {"me:5"}, "me:5"),
+            (std::vector<std::string>{"a:1"}));
+  EXPECT_TRUE(join_targets({"me:5"}, {}, "me:5").empty());
+  EXPECT_TRUE(join_targets({}, {}, "me:5").empty());
+}
+
+TEST(Joining, ANodeAloneTriesAgainAfterAFailureTimeout) {
+  EXPECT_EQ(next_join_step(alone_since(t0), t0 + 1599ms, 1600ms),
+            join_step::none);
+  EXPECT_EQ(next_join_step(alone_since(t0), t0 + 1600ms, 1600ms),
+            join_step::rejoin);
+}
+
+TEST(Joining, ANodeAloneWaitsAtLeastASecond) {
+  EXPECT_EQ(next_join_step(alone_since(t0), t0 + 999ms, 200ms),
+            join_step::none);
+  EXPECT_EQ(next_join_step(alone_since(t0), t0 + 1000ms, 200ms),
+            join_step::rejoin);
+}
+
+TEST(Joining, ANodeAloneWaitsForConnectionsUnderWay) {
+  auto v = alone_since(t0);
+  v.connecting = true;
+  EXPECT_EQ(next_join_step(v, t0 + 1h, 1600ms), join_step::none);
+}
+
+TEST(Joining, ANodeWithNobodyToContactStaysAlone) {
+  auto v = alone_since(t0);
+  v.has_targets = false;
+  EXPECT_EQ(next_join_step(v, t0 + 1h, 1600ms), join_step::none);
+}
+
+TEST(Joining, AMemberVisitsTheSeedsEveryTwoFailureTimeouts) {
+  EXPECT_EQ(next_join_step(member_since(t0), t0 + 3199ms, 1600ms),
+            join_step::none);
+  EXPECT_EQ(next_join_step(member_since(t0), t0 + 3200ms, 1600ms),
+            join_step::visit_seeds);
+  // At least every two seconds.
+  EXPECT_EQ(next_join_step(member_since(t0), t0 + 1999ms, 200ms),
+            join_step::none);
+  EXPECT_EQ(next_join_step(member_since(t0), t0 + 2000ms, 200ms),
+            join_step::visit_seeds);
+}
+
+TEST(Joining, AMemberVisitsSeedsWhileConnectingToo) {
+  // Connections under way hold back only a node alone: a member's visits
+  // of the seeds go on (connect_to skips an endpoint already dialed).
+  auto v = member_since(t0);
+  v.connecting = true;
+  EXPECT_EQ(next_join_step(v, t0 + 3200ms, 1600ms), join_step::visit_seeds);
+}
+
+TEST(Joining, TheLastAttemptDoesNotDelaySeedVisits) {
+  auto v = member_since(t0);
+  v.last_attempt = t0 + 3200ms;
+  EXPECT_EQ(next_join_step(v, t0 + 3200ms, 1600ms), join_step::visit_seeds);
 }

@@ -14,7 +14,7 @@ steady_time t0{};
 
 TEST(Forgetting, OnlyMembersThatLeftOrAreDownAreForgotten) {
   for (auto s : {member_status::joining, member_status::up,
-                 member_status::suspect})
+                 member_status::removed})
     EXPECT_FALSE(forget_now(s, t0, t0 + 1h, 10s)) << troupe::to_string(s);
   EXPECT_FALSE(forget_now(member_status::left, t0, t0 + 9s, 10s));
   EXPECT_TRUE(forget_now(member_status::left, t0, t0 + 10s, 10s));

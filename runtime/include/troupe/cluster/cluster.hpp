@@ -14,23 +14,26 @@
 
 namespace troupe {
 
-/// Where a node stands in the cluster, as seen by one member.
+/// Where a node stands in the cluster, as seen by one member. The numbers
+/// are those of `MemberStatus` on the wire (cluster.proto).
 enum class member_status {
   /// Contacted, not yet confirmed.
-  joining,
+  joining = 0,
   /// Reachable and taking part.
-  up,
-  /// Lost its connection; waiting to be confirmed down.
-  suspect,
+  up = 1,
+  // 2 was `suspect`, which nothing ever set: a member goes from up straight
+  // to down, when its connection drops or its heartbeats stop for the
+  // failure timeout (there is one judgement, no "suspected" stage). The
+  // number stays unused.
   /// Marked down (its process died, froze or was cut off). This
   /// incarnation is fenced: it can only come back as a new one.
-  down,
+  down = 3,
   /// Left on purpose (graceful shutdown).
-  left,
+  left = 4,
   /// Forgotten: a member that left or was down is dropped from the view
   /// after `failure_detector_settings::forget_after`. Only ever sent to
   /// subscribers (once), never listed by `node::members()`.
-  removed,
+  removed = 5,
 };
 
 const char* to_string(member_status x) noexcept;

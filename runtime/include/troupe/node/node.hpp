@@ -372,7 +372,6 @@ private:
   std::string describe_asked() const;
 
   node_config cfg_;
-  uint64_t incarnation_ = 0;
   uint16_t port_ = 0;
   std::atomic<run_state> state_{run_state::idle};
   std::unique_ptr<detail::node_caf_config> caf_cfg_;

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: Apache-2.0
+// The cluster-wide names: registering and dropping them here, announcing
+// them to the members, applying what members announce (the table and its
+// conflict rule are core.hpp's), and telling the name subscribers.
+#include "cluster/daemon_state.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <fmt/format.h>
+
+#include "troupe/error.hpp"
+#include "troupe/log.hpp"
+#include "troupe/wire/cluster.pb.h"
+#include "troupe/wire/proto.hpp"
+
+namespace troupe::cluster::daemon_detail {
+
+namespace {
+
+void announce_name(daemon_actor* self, const std::string& name,
+                   const name_entry& e, const caf::actor& to) {
+  wire::NameEntry x;
+  x.set_name(name);
+  x.set_owner(e.owner);
+  x.set_owner_incarnation(e.owner_incarnation);
+  x.set_stamp(e.stamp);
+  self->send(to, std::move(x), e.hdl);
+}
+
+void broadcast_drop(daemon_actor* self, const std::string& name) {
+  wire::NameEntry x;
+  x.set_name(name);
+  x.set_owner(self->state.shared->self_name);
+  x.set_drop(true);
+  for (auto& kvp : self->state.peers)
+    if (is_live(kvp.second))
+      self->send(kvp.second.daemon, x);
+}
+
+/// The member name of the node that runs `hdl`.
+std::string owner_of(daemon_actor* self, const caf::actor& hdl) {
+  if (hdl.node() == self->home_system().node())
+    return self->state.shared->self_name;
+  for (auto& kvp : self->state.peers)
+    if (kvp.second.nid == hdl.node())
+      return kvp.first;
+  return {};
+}
+
+/// Drops the name when its actor ends (proxies end when their node goes).
+void watch_name(daemon_actor* self, const std::string& name,
+                const caf::actor& hdl) {
+  hdl->attach_functor([daemon = caf::actor_cast<caf::weak_actor_ptr>(self),
+                       name, addr = hdl.address()] {
+    if (auto d = caf::actor_cast<caf::actor>(daemon))
+      caf::anon_send(d, unregister_atom::value, name, addr);
+  });
+}
+
+/// Applies a name entry; the loser of a conflict that runs on this node
+/// is stopped, so that no two actors hold one name once nodes agree.
+void apply_name(daemon_actor* self, const std::string& name, name_entry e) {
+  auto& c = *self->state.shared;
+  bool installed = false;
+  auto hdl = e.hdl;
+  auto loser = c.put_name(name, std::move(e), installed);
+  if (installed) {
+    watch_name(self, name, hdl);
+    name_changed(self, name);
+  }
+  if (loser && loser->hdl && loser->hdl.node() == self->home_system().node()) {
+    log(log_level::warn,
+        fmt::format("cluster name '{}' was registered twice; the other "
+                    "registration wins, stopping actor {} here",
+                    name, loser->hdl.id()));
+    self->send_exit(loser->hdl,
+                    make_error(errc::name_conflict,
+                               fmt::format("lost the cluster name '{}'",
+                                           name)));
+  }
+}
+
+/// Whether `old` is an entry for another actor that still runs (and so
+/// keeps its name unless the registration rebinds it).
+bool held_by_other(const std::optional<name_entry>& old,
+                   const caf::actor& hdl) {
+  return old && old->hdl != hdl
+         && caf::actor_cast<caf::abstract_actor*>(old->hdl)
+         && !caf::actor_cast<caf::abstract_actor*>(old->hdl)->getf(
+           caf::abstract_actor::is_terminated_flag);
+}
+
+} // namespace
+
+void name_changed(daemon_actor* self, const std::string& name) {
+  auto& st = self->state;
+  if (st.name_subscribers.empty())
+    return;
+  name_event ev{name, st.shared->whereis(name)};
+  for (auto& sub : st.name_subscribers)
+    self->send(sub, ev);
+}
+
+void announce_own_names(daemon_actor* self, const caf::actor& daemon) {
+  auto& c = *self->state.shared;
+  for (auto& kvp : c.names())
+    if (kvp.second.owner == c.self_name)
+      announce_name(self, kvp.first, kvp.second, daemon);
+}
+
+caf::result<void> register_name(daemon_actor* self, const std::string& name,
+                                const caf::actor& hdl, bool rebind) {
+  auto& st = self->state;
+  auto& c = *st.shared;
+  auto owner = owner_of(self, hdl);
+  if (owner.empty())
+    return make_error(errc::name_taken,
+                      fmt::format("cannot register '{}': the actor is "
+                                  "on a node outside the cluster",
+                                  name));
+  if (auto old = c.entry(name); !rebind && held_by_other(old, hdl))
+    return make_error(errc::name_taken,
+                      fmt::format("cluster name '{}' is held by actor {} "
+                                  "on '{}'",
+                                  name, old->hdl.id(), old->owner));
+  name_entry e;
+  e.hdl = hdl;
+  e.owner = owner;
+  e.owner_incarnation = owner == c.self_name
+                          ? c.incarnation.load()
+                          : st.peers[owner].info.incarnation;
+  auto now_us = static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::system_clock::now().time_since_epoch())
+      .count());
+  st.last_stamp = e.stamp = std::max(now_us, st.last_stamp + 1);
+  apply_name(self, name, e);
+  for (auto& kvp : st.peers)
+    if (is_live(kvp.second))
+      announce_name(self, name, e, kvp.second.daemon);
+  return caf::unit;
+}
+
+void unregister_name(daemon_actor* self, const std::string& name,
+                     const caf::actor_addr& addr) {
+  if (self->state.shared->drop_name(name, addr)) {
+    name_changed(self, name);
+    broadcast_drop(self, name);
+  }
+}
+
+void subscribe_names(daemon_actor* self, const caf::actor& listener) {
+  auto& st = self->state;
+  st.name_subscribers.emplace_back(listener);
+  for (auto& kvp : st.shared->names())
+    self->send(listener, name_event{kvp.first, kvp.second.hdl});
+}
+
+void on_name_entry(daemon_actor* self, const wire::NameEntry& x,
+                   const caf::actor& hdl) {
+  // An entry about an actor of this node that ended while the entry was on
+  // its way arrives with no handle (CAF finds no actor under its id):
+  // nothing to bind, its own drop follows.
+  if (!hdl)
+    return;
+  name_entry e;
+  e.hdl = hdl;
+  e.owner = x.owner();
+  e.owner_incarnation = x.owner_incarnation();
+  e.stamp = x.stamp();
+  if (is_fenced(self, x.owner(), x.owner_incarnation()))
+    return;
+  apply_name(self, x.name(), std::move(e));
+}
+
+void on_name_drop(daemon_actor* self, const wire::NameEntry& x) {
+  if (!x.drop())
+    return;
+  auto e = self->state.shared->entry(x.name());
+  if (e && e->owner == x.owner())
+    if (self->state.shared->drop_name(x.name(), caf::actor_addr{}))
+      name_changed(self, x.name());
+}
+
+} // namespace troupe::cluster::daemon_detail
