@@ -119,7 +119,8 @@ private:
 /// closing links, stopping), link_writer.cpp (sending, corking, flushing),
 /// link_dialer.cpp (the poller thread: dialing and the dialer's handshake,
 /// stalled flushes), link_reader.cpp (accepting, and a thread per incoming
-/// link: handshake, framing, delivery, mirrors). Below them, I/O-free:
+/// link: handshake, framing), link_delivery.cpp (what a frame becomes: a
+/// message to an actor from a mirror of its sender). Below them, I/O-free:
 /// link_frame.hpp (the bytes) and link_handshake.hpp; the sockets, TLS or
 /// not: transport/tls_socket.hpp.
 class link_layer {
@@ -218,7 +219,7 @@ private:
   dial_step send_hello(out_link& l);
   dial_step await_ack(out_link& l);
 
-  // The readers (link_reader.cpp).
+  // The readers (link_reader.cpp, link_delivery.cpp).
   void accept_one();
 
   caf::actor_system& sys_;

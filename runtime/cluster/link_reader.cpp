@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The direct links' readers: the poller accepts a connection, and a thread
-// of its own reads it: the acceptor's side of the handshake, then frames,
-// each delivered to its actor (run inline when it is idle), with the
-// mirrors that stand for the peer's senders.
+// of its own reads it: the acceptor's side of the handshake, then frames
+// (each delivered as link_delivery.cpp says).
 #include "cluster/link.hpp"
 
 #include <fcntl.h>
@@ -15,86 +14,21 @@
 #include <cerrno>
 #include <cstring>
 
-#include <caf/actor_registry.hpp>
-#include <caf/mailbox_element.hpp>
-#include <caf/proxy_registry.hpp>
-#include <caf/sec.hpp>
 #include <fmt/format.h>
 
 #include "cluster/core.hpp"
 #include "cluster/link_detail.hpp"
-#include "cluster/link_frame.hpp"
 #include "cluster/link_handshake.hpp"
-#include "cluster/link_inline_unit.hpp"
-#include "cluster/ref.hpp"
-#include "troupe/error.hpp"
+#include "cluster/link_reader.hpp"
 #include "troupe/log.hpp"
 #include "troupe/wire/type_registry.hpp"
-#include "wire/codec.hpp"
-#include "wire/config_base.hpp"
 
 namespace troupe::cluster {
 
 thread_local bool link_detail::tl_reader = false;
 
-namespace {
-
 using link_detail::handshake_timeout;
 using link_detail::steady;
-
-} // namespace
-
-/// One incoming link, read by its own thread from accept to close.
-class link_reader {
-public:
-  using in_link = link_layer::in_link;
-
-  /// The thread's body.
-  static void run(link_layer& layer, std::shared_ptr<in_link> l);
-
-private:
-  link_reader(link_layer& layer, std::shared_ptr<in_link> l,
-              std::shared_ptr<core> c);
-
-  // -- handshake ----------------------------------------------------------
-  bool handshake();
-  bool tls_handshake(steady::time_point deadline);
-  /// The dialer's hello named `hi`: accepts it if it is an up member (by
-  /// the handshake's `deadline`).
-  bool admit(const link_frame::hello& hi, steady::time_point deadline);
-  /// Whether `nid`, which sent a link hello, is an up member, waiting
-  /// (bounded by `deadline`) for this node's daemon to take it in.
-  bool await_member(const caf::node_id& nid,
-                    steady::time_point deadline) const;
-
-  // -- frames -------------------------------------------------------------
-  void read_frames();
-  /// Delivers the complete frames buffered; false if one is malformed.
-  bool take_frames();
-  bool deliver(const char* data, size_t size);
-  caf::strong_actor_ptr sender_of(const link_frame::message& f);
-  caf::strong_actor_ptr target_of(caf::actor_id dest);
-  /// The mirror of the peer's actor `aid` (made once per link).
-  caf::strong_actor_ptr mirror(caf::actor_id aid);
-  void retire_mirrors();
-
-  /// Counts and logs why the connection goes.
-  void drop(const std::string& why);
-
-  link_layer& layer_;
-  caf::actor_system& sys_;
-  std::shared_ptr<in_link> l_;
-  std::shared_ptr<core> core_;
-  link_inline_unit unit_;
-  uint32_t max_frame_;
-  std::vector<char> rb_; // received, not yet delivered: rb_[0, have_)
-  size_t have_ = 0;
-  std::unordered_map<caf::actor_id, caf::strong_actor_ptr> mirrors_;
-  // The last destination, so that a stream of frames to one actor looks
-  // it up once.
-  caf::actor_id last_dest_ = caf::invalid_actor_id;
-  caf::weak_actor_ptr last_target_;
-};
 
 // -- accept --------------------------------------------------------------------
 
@@ -363,84 +297,6 @@ bool link_reader::take_frames() {
   if (rb_.size() < have_ + 4096)
     rb_.resize(rb_.size() * 2);
   return ok;
-}
-
-bool link_reader::deliver(const char* data, size_t size) {
-  link_frame::message f;
-  if (auto why = link_frame::parse_message(&unit_, layer_.types_, data, size,
-                                           f);
-      !why.empty()) {
-    drop(why);
-    return false;
-  }
-  auto mid = f.mid;
-  auto sender = sender_of(f);
-  ++layer_.frames_in;
-  auto target = target_of(f.dest);
-  if (!target) {
-    if (mid.is_request() && sender)
-      sender->enqueue(caf::make_mailbox_element(
-                        nullptr, mid.response_id(), {},
-                        caf::make_error(caf::sec::request_receiver_down)),
-                      &unit_);
-    else if (!mid.is_response())
-      wire::detail::count_dead_letter(sys_,
-                                      wire::detail::dead_letter::actor_gone);
-    return true;
-  }
-  target->enqueue(caf::make_mailbox_element(std::move(sender), mid, {},
-                                            std::move(f.content)),
-                  &unit_);
-  return true;
-}
-
-caf::strong_actor_ptr link_reader::sender_of(const link_frame::message& f) {
-  switch (f.sender_kind) {
-    case link_frame::sender_of_writer:
-      return mirror(f.sender);
-    case link_frame::sender_of_reader:
-      return sys_.registry().get(f.sender);
-    case link_frame::sender_full:
-      if (f.sender_node == sys_.node())
-        return sys_.registry().get(f.sender);
-      if (f.sender_node == l_->peer)
-        return mirror(f.sender);
-      if (layer_.proxies_ != nullptr)
-        return layer_.proxies_->get_or_put(f.sender_node, f.sender);
-      return nullptr;
-    default:
-      return nullptr;
-  }
-}
-
-caf::strong_actor_ptr link_reader::target_of(caf::actor_id dest) {
-  caf::strong_actor_ptr target;
-  if (dest == last_dest_)
-    target = last_target_.lock();
-  if (!target) {
-    target = sys_.registry().get(dest);
-    last_dest_ = dest;
-    last_target_ = caf::weak_actor_ptr{target.get()};
-  }
-  return target;
-}
-
-caf::strong_actor_ptr link_reader::mirror(caf::actor_id aid) {
-  auto i = mirrors_.find(aid);
-  if (i != mirrors_.end())
-    return i->second;
-  auto hdl = make_mirror(sys_, core_, l_->peer, aid);
-  mirrors_.emplace(aid, hdl);
-  return hdl;
-}
-
-void link_reader::retire_mirrors() {
-  for (auto& kvp : mirrors_)
-    retire_mirror(kvp.second,
-                  make_error(errc::node_down,
-                             fmt::format("the link from '{}' closed",
-                                         core_->member_of(l_->peer))));
-  mirrors_.clear();
 }
 
 } // namespace troupe::cluster
