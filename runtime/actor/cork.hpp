@@ -2,8 +2,8 @@
 // The cork around each handler call (actor/actor_base.cpp): what a handler
 // sends to other nodes leaves in one write when the outermost cork on its
 // thread ends. The actor layer only counts corks; the layer that buffers
-// the writes (cluster/link.cpp) marks the thread dirty when it holds some
-// back and registers the flush, so that this layer never includes it.
+// the writes (cluster/link_writer.cpp) marks the thread dirty when it holds
+// some back and registers the flush, so that this layer never includes it.
 #pragma once
 
 #include <atomic>

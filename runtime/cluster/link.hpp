@@ -18,10 +18,11 @@
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 #include <caf/node_id.hpp>
-#include <openssl/ssl.h>
 
 #include "actor/cork.hpp"
+#include "cluster/link_handshake.hpp"
 #include "transport/guard.hpp"
+#include "transport/tls_socket.hpp"
 
 namespace troupe::wire {
 class type_registry;
@@ -55,13 +56,6 @@ struct link_settings {
   size_t max_handshaking = 64;
 };
 
-/// Frees an OpenSSL session (a link's, under TLS).
-struct ssl_free {
-  void operator()(SSL* x) const noexcept {
-    SSL_free(x);
-  }
-};
-
 /// One node's outgoing connection to one peer: frames appended by any
 /// sending thread, written by whichever thread flushes.
 class out_link {
@@ -86,8 +80,8 @@ private:
   state st = state::connecting;
   int fd = -1;
   bool hello_sent = false; // connecting: waiting for the peer's answer
-  std::string challenge;   // connecting, with a secret: the peer's nonce
-  std::unique_ptr<SSL, ssl_free> ssl; // under TLS, freed with `fd`
+  link_dial_handshake shake; // connecting: the challenge, then the hello
+  transport::ssl_ptr ssl;  // under TLS, freed with `fd`
   bool tls_ready = false;  // its TLS handshake is done
   short tls_want = POLLOUT; // the event its TLS handshake waits for
   bool flushing = false;  // a thread is writing wbuf
@@ -120,8 +114,19 @@ private:
 /// until the peer reads or is marked down (then its messages are dead
 /// letters and its requests fail with node_down). Readers never block on a
 /// send (they would deadlock two busy nodes).
+///
+/// Its parts, one job a file: link.cpp (this owner: listening, opening and
+/// closing links, stopping), link_writer.cpp (sending, corking, flushing),
+/// link_dialer.cpp (the poller thread: dialing and the dialer's handshake,
+/// stalled flushes), link_reader.cpp (accepting, and a thread per incoming
+/// link: handshake, framing), link_delivery.cpp (what a frame becomes: a
+/// message to an actor from a mirror of its sender). Below them, I/O-free:
+/// link_frame.hpp (the bytes) and link_handshake.hpp; the sockets, TLS or
+/// not: transport/tls_socket.hpp.
 class link_layer {
 public:
+  using steady_time = std::chrono::steady_clock::time_point;
+
   link_layer(caf::actor_system& sys, std::weak_ptr<core> c,
              link_settings cfg);
 
@@ -175,33 +180,50 @@ public:
   static void flush_corked();
 
 private:
+  friend class link_reader;
   struct in_link;
 
-  void poll_loop();
-  void accept_one();
-  void reader(std::shared_ptr<in_link> l);
-  /// Whether `nid`, which sent a link hello, is an up member, waiting
-  /// (bounded by `deadline`) for this node's daemon to take it in.
-  bool await_member(const core& c, const caf::node_id& nid,
-                    std::chrono::steady_clock::time_point deadline,
-                    const in_link& l) const;
-  void flush_locked(out_link& l, std::unique_lock<std::mutex>& guard);
-  void close_locked(out_link& l);
-  /// Closes `l`'s socket (and TLS session) so that it is dialed again.
-  void drop_socket(out_link& l);
+  /// How far one step of a dialed link's handshake got.
+  enum class dial_step { wait, failed, done };
+
+  // The owner (link.cpp).
   /// A new TLS session for one link (null, logged, if the files no longer
   /// load).
-  std::unique_ptr<SSL, ssl_free> new_tls_session();
+  transport::ssl_ptr new_tls_session();
   void wake();
   /// Whether the test kit cut this node off from `l`'s peer (cuts.hpp).
   bool cut(const out_link& l) const {
     return cuts_ && cuts_->cuts(l.host, l.port);
   }
-  bool encode(std::vector<char>& out, uint64_t dest, caf::mailbox_element& x,
-              const caf::node_id& peer);
+
+  // The writer (link_writer.cpp): frames out, corked or not.
+  void flush_locked(out_link& l, std::unique_lock<std::mutex>& guard);
+  void close_locked(out_link& l);
+  /// Closes `l`'s socket (and TLS session) so that it is dialed again.
+  void drop_socket(out_link& l);
+
+  // The poller and the dialing state machine (link_dialer.cpp).
+  void poll_loop();
+  std::vector<std::shared_ptr<out_link>> links() const;
+  /// Dials, redials, times out `l`'s handshake; the events to poll its
+  /// socket for (0: none).
+  short watch(out_link& l, steady_time now);
+  void dial(out_link& l, steady_time now);
+  /// `l`'s socket is `ready`: flushes, or takes a handshake step.
+  void on_ready(out_link& l, const pollfd& ready);
+  void advance_dial(out_link& l, short revents,
+                    std::unique_lock<std::mutex>& guard);
+  dial_step introduce(out_link& l);
+  dial_step dial_tls(out_link& l);
+  dial_step read_challenge(out_link& l);
+  dial_step send_hello(out_link& l);
+  dial_step await_ack(out_link& l);
+
+  // The readers (link_reader.cpp, link_delivery.cpp).
+  void accept_one();
 
   caf::actor_system& sys_;
-  const uint64_t serial_; // unique in the process (see `encode`)
+  const uint64_t serial_; // unique in the process (see link_writer.cpp)
   std::weak_ptr<core> core_;
   link_settings cfg_;
   caf::proxy_registry* proxies_ = nullptr;

@@ -137,6 +137,28 @@ secret_handshake::outcome secret_handshake::take(const char* data,
   return outcome::done;
 }
 
+// -- link_proof --------------------------------------------------------------
+
+std::string link_proof::challenge() {
+  return random_bytes(challenge_size);
+}
+
+std::string link_proof::prove(const std::string& secret,
+                              const std::string& challenge, const char* bound,
+                              size_t size) {
+  return hmac_sha256(secret,
+                     "troupe-link" + challenge + std::string(bound, size));
+}
+
+bool link_proof::check(const std::string& secret, const std::string& challenge,
+                       const char* data, size_t size) {
+  if (size <= proof_size)
+    return false;
+  auto at = size - proof_size;
+  auto mac = prove(secret, challenge, data, at);
+  return CRYPTO_memcmp(mac.data(), data + at, proof_size) == 0;
+}
+
 // -- guard -------------------------------------------------------------------
 
 guard::guard(guard_settings cfg) : cfg_(std::move(cfg)) {

@@ -163,6 +163,33 @@ private:
   int step_ = 0; // 0: await hello, 1: await proof, 2: done
 };
 
+/// The one-way proof of troupe's direct links (cluster/link_handshake.hpp):
+/// the acceptor sends `challenge_size` random bytes, and the dialer's hello
+/// ends with HMAC-SHA256(secret, "troupe-link" || challenge || the hello's
+/// bytes before the proof). The secret never crosses the wire; the proof is
+/// bound to the acceptor's challenge (no replay) and to what the hello says
+/// (no splicing). One-way: only the dialer proves itself (it dials the
+/// address a member advertised over BASP, whose own handshake is
+/// `secret_handshake`). Its bytes are not `secret_handshake`'s, and stay
+/// as they were, so that nodes of earlier versions keep linking.
+struct link_proof {
+  static constexpr size_t challenge_size = 32;
+  static constexpr size_t proof_size = 32;
+
+  /// A fresh challenge (`challenge_size` random bytes).
+  static std::string challenge();
+
+  /// The dialer's proof for `bound` (the hello, without the proof).
+  static std::string prove(const std::string& secret,
+                           const std::string& challenge, const char* bound,
+                           size_t size);
+
+  /// Whether `data` (`size` bytes) ends with the proof of what precedes
+  /// it; compares in constant time.
+  static bool check(const std::string& secret, const std::string& challenge,
+                    const char* data, size_t size);
+};
+
 /// Shared by all of a node's guarded connections.
 class guard {
 public:

@@ -9,6 +9,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "transport/endpoint.hpp"
+#include "transport/tls_socket.hpp"
 #include "troupe/error.hpp"
 
 namespace troupe::transport {
@@ -107,6 +108,42 @@ caf::error check_tls(const tls_files& f) {
       X509_verify_cert_error_string(X509_STORE_CTX_get_error(vctx.get()))));
   ERR_clear_error();
   return caf::none;
+}
+
+caf::expected<std::shared_ptr<SSL_CTX>>
+make_tls_context(const tls_files& files, std::string_view who) {
+  ERR_clear_error();
+  std::shared_ptr<SSL_CTX> ctx{SSL_CTX_new(TLS_method()), SSL_CTX_free};
+  auto fail = [&](const std::string& what) {
+    return make_error(errc::bad_config,
+                      fmt::format("{}: {}: {}", who, what, openssl_errors()));
+  };
+  if (!ctx)
+    return fail("cannot make a TLS context");
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  if (!files.key_passphrase.empty())
+    SSL_CTX_set_default_passwd_cb_userdata(
+      ctx.get(), const_cast<char*>(files.key_passphrase.c_str()));
+  if (SSL_CTX_use_certificate_chain_file(ctx.get(), files.cert_file.c_str())
+      != 1)
+    return fail("cannot load certificate " + files.cert_file);
+  if (SSL_CTX_use_PrivateKey_file(ctx.get(), files.key_file.c_str(),
+                                  SSL_FILETYPE_PEM)
+      != 1)
+    return fail("cannot load key " + files.key_file);
+  if (SSL_CTX_load_verify_locations(ctx.get(), files.ca_file.c_str(), nullptr)
+      != 1)
+    return fail("cannot load CA " + files.ca_file);
+  SSL_CTX_set_verify(ctx.get(),
+                     SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                     nullptr);
+  // A link is one-way after its handshake: the acceptor never writes, so it
+  // sends no session tickets either (nothing would read them).
+  SSL_CTX_set_num_tickets(ctx.get(), 0);
+  SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE
+                                | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  return ctx;
 }
 
 } // namespace troupe::transport
