@@ -86,7 +86,7 @@ void mark_down(daemon_actor* self, peer& p, member_status status,
   publish(self, nullptr);
   if (p.nid) {
     c.flow_close(p.nid);
-    auto n = c.fail_pending(p.nid, make_error(errc::node_down,
+    auto n = c.pending.fail(p.nid, make_error(errc::node_down,
                                               fmt::format("node '{}' is {}",
                                                           p.info.name,
                                                           to_string(status))));
@@ -94,7 +94,7 @@ void mark_down(daemon_actor* self, peer& p, member_status status,
       log(log_level::info, fmt::format("failed {} request(s) pending on '{}'",
                                        n, p.info.name));
   }
-  for (auto& name : c.drop_names_of(p.info.name)) {
+  for (auto& name : c.names.drop_owned_by(p.info.name)) {
     name_changed(self, name);
     log(log_level::info, fmt::format("cluster name '{}' released: its node "
                                      "'{}' is {}",
@@ -177,14 +177,14 @@ void fence(daemon_actor* self, const std::string& why) {
   // (`is_fenced`), so announced under the old incarnation they would be
   // refused everywhere, and clients kept the handles of proxies that died
   // with the old connections, their requests lost without an answer.
-  for (auto& kvp : c.names())
+  for (auto& kvp : c.names.all())
     if (kvp.second.owner != c.self_name)
-      if (c.drop_name(kvp.first, caf::actor_addr{}))
+      if (c.names.drop(kvp.first, caf::actor_addr{}))
         name_changed(self, kvp.first);
   // Taken only now: until here this node still speaks (publishes,
   // heartbeats) as the incarnation that was fenced.
   c.incarnation = next;
-  c.reown_names(c.self_name, next);
+  c.names.reown(c.self_name, next);
   publish(self, nullptr);
   try_join(self);
 }

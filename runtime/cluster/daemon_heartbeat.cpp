@@ -134,7 +134,7 @@ void on_tick(daemon_actor* self) {
       break;
   }
   forget_gone(self, now);
-  st.shared->expire_pending(std::chrono::minutes{10});
+  st.shared->pending.expire(std::chrono::minutes{10});
   drop_ended_hosted(st);
   publish(self, nullptr);
   self->delayed_send(self, fd.heartbeat_interval, tick_atom::value);

@@ -36,7 +36,7 @@ member self_member(daemon_actor* self) {
   m.port = c.port;
   m.status = member_status::up;
   m.load = static_cast<uint32_t>(self->home_system().registry().running());
-  m.actor_types = c.factory_names();
+  m.actor_types = c.types.names();
   return m;
 }
 
@@ -64,7 +64,7 @@ void publish(daemon_actor* self, const member* changed) {
   }
   for (auto& nid : st.graves.nids())
     unreachable.emplace_back(nid);
-  st.shared->set_members(std::move(all), std::move(unreachable),
+  st.shared->view.publish(std::move(all), std::move(unreachable),
                          std::move(ids));
   publish_hosted(st);
   prepare_heartbeats(self);
@@ -93,13 +93,13 @@ bool add_peer(daemon_actor* self, const member& m, const caf::actor& daemon) {
   if (!renewed) {
     self->monitor(daemon);
     // Flow control towards the peer starts once its flow actor is known.
-    if (st.shared->flow_actor) {
+    if (st.shared->flow.actor) {
       wire::FlowHello hello;
       if (auto& links = st.shared->links; links && links->port() != 0) {
         hello.set_link_host(st.shared->host);
         hello.set_link_port(links->port());
       }
-      self->send(daemon, std::move(hello), st.shared->flow_actor);
+      self->send(daemon, std::move(hello), st.shared->flow.actor);
     }
     log(log_level::info, fmt::format("member '{}' (incarnation {}) at {} is "
                                      "up",
@@ -111,7 +111,7 @@ bool add_peer(daemon_actor* self, const member& m, const caf::actor& daemon) {
 
 void subscribe_members(daemon_actor* self, const caf::actor& listener) {
   self->state.subscribers.emplace_back(listener);
-  for (auto& m : self->state.shared->members())
+  for (auto& m : self->state.shared->view.members())
     self->send(listener, member_event{m});
 }
 

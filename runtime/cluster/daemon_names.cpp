@@ -68,7 +68,7 @@ void apply_name(daemon_actor* self, const std::string& name, name_entry e) {
   auto& c = *self->state.shared;
   bool installed = false;
   auto hdl = e.hdl;
-  auto loser = c.put_name(name, std::move(e), installed);
+  auto loser = c.names.put(name, std::move(e), installed);
   if (installed) {
     watch_name(self, name, hdl);
     name_changed(self, name);
@@ -101,14 +101,14 @@ void name_changed(daemon_actor* self, const std::string& name) {
   auto& st = self->state;
   if (st.name_subscribers.empty())
     return;
-  name_event ev{name, st.shared->whereis(name)};
+  name_event ev{name, st.shared->names.whereis(name)};
   for (auto& sub : st.name_subscribers)
     self->send(sub, ev);
 }
 
 void announce_own_names(daemon_actor* self, const caf::actor& daemon) {
   auto& c = *self->state.shared;
-  for (auto& kvp : c.names())
+  for (auto& kvp : c.names.all())
     if (kvp.second.owner == c.self_name)
       announce_name(self, kvp.first, kvp.second, daemon);
 }
@@ -123,7 +123,7 @@ caf::result<void> register_name(daemon_actor* self, const std::string& name,
                       fmt::format("cannot register '{}': the actor is "
                                   "on a node outside the cluster",
                                   name));
-  if (auto old = c.entry(name); !rebind && held_by_other(old, hdl))
+  if (auto old = c.names.entry(name); !rebind && held_by_other(old, hdl))
     return make_error(errc::name_taken,
                       fmt::format("cluster name '{}' is held by actor {} "
                                   "on '{}'",
@@ -148,7 +148,7 @@ caf::result<void> register_name(daemon_actor* self, const std::string& name,
 
 void unregister_name(daemon_actor* self, const std::string& name,
                      const caf::actor_addr& addr) {
-  if (self->state.shared->drop_name(name, addr)) {
+  if (self->state.shared->names.drop(name, addr)) {
     name_changed(self, name);
     broadcast_drop(self, name);
   }
@@ -157,7 +157,7 @@ void unregister_name(daemon_actor* self, const std::string& name,
 void subscribe_names(daemon_actor* self, const caf::actor& listener) {
   auto& st = self->state;
   st.name_subscribers.emplace_back(listener);
-  for (auto& kvp : st.shared->names())
+  for (auto& kvp : st.shared->names.all())
     self->send(listener, name_event{kvp.first, kvp.second.hdl});
 }
 
@@ -181,9 +181,9 @@ void on_name_entry(daemon_actor* self, const wire::NameEntry& x,
 void on_name_drop(daemon_actor* self, const wire::NameEntry& x) {
   if (!x.drop())
     return;
-  auto e = self->state.shared->entry(x.name());
+  auto e = self->state.shared->names.entry(x.name());
   if (e && e->owner == x.owner())
-    if (self->state.shared->drop_name(x.name(), caf::actor_addr{}))
+    if (self->state.shared->names.drop(x.name(), caf::actor_addr{}))
       name_changed(self, x.name());
 }
 

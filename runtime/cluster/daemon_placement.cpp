@@ -24,7 +24,7 @@ namespace {
 
 caf::actor spawn_here(daemon_actor* self, const std::string& type,
                       const caf::message& args, caf::error& err) {
-  auto f = self->state.shared->factory(type);
+  auto f = self->state.shared->types.find(type);
   if (!f) {
     err = make_error(errc::spawn_failed,
                      fmt::format("no actor type '{}' on node '{}'", type,
@@ -108,7 +108,7 @@ void publish_hosted(daemon_state& st) {
   xs.reserve(st.hosted.size());
   for (auto& x : st.hosted)
     xs.emplace_back(x.addr);
-  st.shared->set_hosted(std::move(xs));
+  st.shared->view.set_hosted(std::move(xs));
 }
 
 void stop_orphans(daemon_actor* self, peer& p, member_status status) {

@@ -93,7 +93,7 @@ void link_reader::retire_mirrors() {
     retire_mirror(kvp.second,
                   make_error(errc::node_down,
                              fmt::format("the link from '{}' closed",
-                                         core_->member_of(l_->peer))));
+                                         core_->view.member_of(l_->peer))));
   mirrors_.clear();
 }
 

@@ -141,7 +141,7 @@ void link_reader::drop(const std::string& why) {
   ++layer_.bad_frames;
   log(log_level::warn, fmt::format("direct link from {}: {}; dropping the "
                                    "connection",
-                                   l_->peer ? core_->member_of(l_->peer)
+                                   l_->peer ? core_->view.member_of(l_->peer)
                                             : std::string{"a peer"},
                                    why));
 }
@@ -207,13 +207,13 @@ bool link_reader::await_member(const caf::node_id& nid,
   auto give_up = [&] {
     return l_->closed.load() || layer_.stopping_.load();
   };
-  if (core_->await_up_member(nid, steady::now(), give_up))
+  if (core_->view.await_up_member(nid, steady::now(), give_up))
     return true;
   // It dialed as soon as it heard of this node, maybe before this node's
   // daemon took it in: wait for that, bounded by the handshake's deadline.
   log(log_level::debug, "direct link from a node that is not an up member "
                         "(yet): waiting for its join");
-  return core_->await_up_member(nid, deadline, give_up);
+  return core_->view.await_up_member(nid, deadline, give_up);
 }
 
 bool link_reader::admit(const link_frame::hello& hi,

@@ -66,7 +66,7 @@ public:
       // answers to its remote actor, and go there.)
       caf::strong_actor_ptr sender;
       caf::message_id mid;
-      if (core_->take_pending(what->mid, sender, mid) && sender) {
+      if (core_->pending.take(what->mid, sender, mid) && sender) {
         what->mid = mid.response_id();
         sender->enqueue(std::move(what), ctx);
       }
@@ -80,7 +80,7 @@ public:
       nid = node();
       aid = id();
     } else {
-      target = name_.empty() ? fixed_ : core_->whereis(name_);
+      target = name_.empty() ? fixed_ : core_->names.whereis(name_);
       if (!target) {
         refuse(what, ctx,
                make_error(errc::name_not_found,
@@ -107,7 +107,7 @@ public:
         return;
       }
     }
-    if (!core_->reachable(nid)) {
+    if (!core_->view.reachable(nid)) {
       refuse(what, ctx, down_error(aid));
       return;
     }
@@ -126,7 +126,7 @@ public:
       target = caf::actor_cast<caf::actor>(std::move(proxy));
     }
     uint64_t marker = 0;
-    if (!core_->flow_admit(nid, marker)) {
+    if (!core_->flow.admit(nid, marker)) {
       // The node went down while this sender waited for the window.
       refuse(what, ctx, down_error(aid));
       return;
@@ -134,16 +134,16 @@ public:
     if (!what->mid.is_request() || !what->sender) {
       target->enqueue(std::move(what), ctx);
       if (marker != 0)
-        core_->flow_mark(nid, marker, ctx);
+        core_->flow.mark(nid, marker, ctx);
       return;
     }
     auto original = what->mid;
-    what->mid = core_->add_pending(nid, std::move(what->sender), original);
+    what->mid = core_->pending.add(nid, std::move(what->sender), original);
     what->sender = reply_address();
     auto sent = what->mid;
     target->enqueue(std::move(what), ctx);
     if (marker != 0)
-      core_->flow_mark(nid, marker, ctx);
+      core_->flow.mark(nid, marker, ctx);
     check_race(nid, sent, aid, ctx);
   }
 
@@ -156,7 +156,7 @@ private:
                  caf::execution_unit* ctx) {
     bool request = what->mid.is_request() && what->sender;
     if (request) {
-      what->mid = core_->add_pending(nid, std::move(what->sender), what->mid);
+      what->mid = core_->pending.add(nid, std::move(what->sender), what->mid);
       what->sender = reply_address();
     }
     auto sent = what->mid;
@@ -169,7 +169,7 @@ private:
     }
     // Undo: the pending entry holds the requester and its id. Gone means
     // the node's failure already answered the requester.
-    if (request && !core_->take_pending(sent.response_id(), what->sender,
+    if (request && !core_->pending.take(sent.response_id(), what->sender,
                                         what->mid))
       return true;
     if (rc == link_layer::send_result::unencodable)
@@ -190,12 +190,12 @@ private:
   // add_pending; then nobody fails this request but us.
   void check_race(const caf::node_id& nid, caf::message_id sent,
                   caf::actor_id aid, caf::execution_unit* ctx) {
-    if (core_->reachable(nid))
+    if (core_->view.reachable(nid))
       return;
     caf::strong_actor_ptr sender;
     caf::message_id mid;
-    if (core_->take_pending(sent.response_id(), sender, mid) && sender) {
-      ++core_->failed_requests;
+    if (core_->pending.take(sent.response_id(), sender, mid) && sender) {
+      core_->pending.count_failed();
       sender->enqueue(caf::make_mailbox_element(nullptr, mid.response_id(), {},
                                                 down_error(aid)),
                       ctx);
@@ -215,7 +215,7 @@ private:
   void refuse(caf::mailbox_element_ptr& what, caf::execution_unit* ctx,
               caf::error err) {
     if (what->mid.is_request() && what->sender) {
-      ++core_->failed_requests;
+      core_->pending.count_failed();
       what->sender->enqueue(caf::make_mailbox_element(caf::strong_actor_ptr{
                                                         ctrl()},
                                                       what->mid.response_id(),
@@ -249,7 +249,7 @@ private:
     auto proxy = remote_proxy();
     if (!proxy) {
       // No route to the node any more: it is gone.
-      if (!core_->reachable(node()))
+      if (!core_->view.reachable(node()))
         retire(down_error(id()));
       return;
     }
@@ -291,7 +291,7 @@ public:
     if (what->mid.is_response()) {
       if (xs.match_elements<wire::FlowAck>() && what->sender)
         if (auto c = core_.lock())
-          c->flow_ack(what->sender->node(), xs.get_as<wire::FlowAck>(0).seq());
+          c->flow.ack(what->sender->node(), xs.get_as<wire::FlowAck>(0).seq());
       return;
     }
     if (what->mid.is_request() && what->sender

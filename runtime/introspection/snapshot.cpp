@@ -113,7 +113,7 @@ struct walker {
   std::map<std::string, caf::actor>* handles = nullptr;
 
   std::string node_name(const caf::actor& hdl) {
-    auto name = core.member_of(hdl.node());
+    auto name = core.view.member_of(hdl.node());
     return name.empty() ? caf::to_string(hdl.node()) : name;
   }
 

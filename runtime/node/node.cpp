@@ -251,8 +251,8 @@ caf::error node::start() {
       return err;
     }
   core_->port = port_;
-  core_->flow_window = cfg_.flow_window;
-  core_->flow_actor = cluster::make_flow_actor(*sys_, core_);
+  core_->flow.window = cfg_.flow_window;
+  core_->flow.actor = cluster::make_flow_actor(*sys_, core_);
   core_->responder = cluster::make_ref(*sys_, core_, {});
   if (cfg_.direct_links) {
     cluster::link_settings ls;
@@ -461,7 +461,7 @@ node::actor_lists node::trees() const {
       if (auto hdl = caf::actor_cast<caf::actor>(addr); hdl && !own(hdl))
         out.others.emplace_back(std::move(hdl));
   }
-  for (auto& addr : core_->hosted())
+  for (auto& addr : core_->view.hosted())
     if (auto hdl = caf::actor_cast<caf::actor>(addr); hdl && !own(hdl))
       out.others.emplace_back(std::move(hdl));
   return out;

@@ -70,7 +70,7 @@ caf::expected<caf::actor> node::lookup(const std::string& host, uint16_t port,
 }
 
 std::vector<member> node::members() const {
-  return core_->members();
+  return core_->view.members();
 }
 
 void node::subscribe_names(const caf::actor& listener) {
@@ -104,7 +104,7 @@ void node::leave() {
 }
 
 void node::add_actor_type(std::string type, actor_factory f) {
-  core_->add_factory(std::move(type), std::move(f));
+  core_->types.add(std::move(type), std::move(f));
 }
 
 caf::expected<caf::actor>
@@ -169,7 +169,7 @@ caf::error node::rebind_global(const std::string& name,
 }
 
 caf::actor node::whereis_global(const std::string& name) const {
-  return honest(core_->whereis(name));
+  return honest(core_->names.whereis(name));
 }
 
 caf::actor node::honest(const caf::actor& hdl) const {
@@ -230,9 +230,9 @@ cluster_stats node::cluster_statistics() const {
   x.dead_letters_actor_gone = dead(troupe::detail::dead_letter::actor_gone);
   x.dead_letters_mailbox_full = dead(troupe::detail::dead_letter::mailbox_full);
   x.mailbox_dropped = letters.mailbox_dropped.load();
-  x.failed_requests = core_->failed_requests.load();
+  x.failed_requests = core_->pending.failed();
   x.fenced = core_->fenced.load();
-  x.flow_waits = core_->flow_waits.load();
+  x.flow_waits = core_->flow.waits();
   if (auto& links = core_->links) {
     x.flow_waits += links->waits.load();
     x.link_frames_out = links->frames_out.load();

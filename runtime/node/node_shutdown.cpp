@@ -68,7 +68,7 @@ void stop_hosted(caf::actor_system& sys, const cluster::core& core,
                  std::chrono::milliseconds timeout) {
   caf::scoped_actor self{sys, true};
   size_t waiting = 0;
-  for (auto& addr : core.hosted())
+  for (auto& addr : core.view.hosted())
     if (auto hdl = caf::actor_cast<caf::actor>(addr)) {
       self->monitor(hdl);
       self->send_exit(hdl, make_error(errc::node_left,
