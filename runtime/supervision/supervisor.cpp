@@ -16,6 +16,7 @@
 #include "supervision/crash_report.hpp"
 #include "supervision/name_binder.hpp"
 #include "supervision/stable_handle.hpp"
+#include "supervision/supervisor_report.hpp"
 #include "supervision/supervisor_state.hpp"
 #include "troupe/actor/spawn.hpp"
 #include "troupe/error.hpp"
@@ -35,52 +36,6 @@ child_entry* find(supervisor_actor* self, const caf::actor_addr& addr) {
     if (c.hdl && c.hdl.address() == addr)
       return &c;
   return nullptr;
-}
-
-/// A throw as failure_text(make_error(errc::handler_failed, ...)) writes it:
-/// "handler_failed: <what> on <message type>" (plain appends, as the
-/// child's own text).
-void write_thrown_text(std::string& out, const std::string& what,
-                       const std::string& type) {
-  out.clear();
-  out.reserve(16 + what.size() + 4 + type.size());
-  out.append("handler_failed: ").append(what).append(" on ").append(type);
-}
-
-std::string thrown_text(const std::string& what, const std::string& type) {
-  std::string out;
-  write_thrown_text(out, what, type);
-  return out;
-}
-
-std::string limit_text(supervisor_actor* self) {
-  auto& f = self->state.flags;
-  return fmt::format("{} of at most {} within {} ms",
-                     self->state.intensity.recent(), f.max_restarts,
-                     f.period.count());
-}
-
-/// One crash report: what happened to the child (`what()`) and what was
-/// decided (`decision()`), built only when the budget allows a line.
-template <class What, class Decision>
-void report(supervisor_actor* self, const child_entry& child,
-            caf::actor_id id, What what, Decision decision,
-            log_level lvl = log_level::error) {
-  uint64_t dropped = 0;
-  if (!take_crash_report(dropped))
-    return;
-  // The actor's type, when it is still there to ask (in this process).
-  std::string type;
-  if (child.hdl)
-    if (auto ptr = dynamic_cast<caf::local_actor*>(
-          caf::actor_cast<caf::abstract_actor*>(child.hdl)))
-      type = std::string{ptr->name()} + ", ";
-  write_crash_report(lvl,
-                     fmt::format("crash report: {} ({}actor {}) {}; "
-                                 "supervisor {}: {}",
-                                 child_path(self, child), type, id, what(),
-                                 self->state.path, decision()),
-                     dropped);
 }
 
 void begin_stop(supervisor_actor* self, caf::error reason);
