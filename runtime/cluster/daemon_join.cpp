@@ -142,13 +142,15 @@ void on_welcome(daemon_actor* self, const std::string& endpoint,
       if (add_peer(self, m, peer_daemon))
         announce_own_names(self, peer_daemon);
     }
-    else if (m.status == member_status::up
-             && !st.peers.count(m.name)
-             && !is_fenced(self, m.name, m.incarnation))
-      connect_to(self, endpoint_of(m));
-    else if (m.status == member_status::up
-             && !is_live(st.peers[m.name]))
-      connect_to(self, endpoint_of(m));
+    else if (m.status == member_status::up) {
+      // A member we do not know yet, unless we buried that incarnation;
+      // or one we know that is not live. (Looked up, not indexed: indexing
+      // made a blank peer for a buried one, published with no name.)
+      auto i = st.peers.find(m.name);
+      if (i == st.peers.end() ? !is_fenced(self, m.name, m.incarnation)
+                              : !is_live(i->second))
+        connect_to(self, endpoint_of(m));
+    }
   }
   if (std::find(st.join_targets.begin(), st.join_targets.end(), endpoint)
       != st.join_targets.end())
