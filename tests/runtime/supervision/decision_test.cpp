@@ -186,3 +186,40 @@ TEST(Decision, FailureTextHasOneFormat) {
             "node_lost: remote_link_unreachable");
   EXPECT_EQ(failure_text(caf::exit_reason::kill), "kill");
 }
+
+TEST(Decision, BackoffWithoutJitterIgnoresTheShare) {
+  backoff b;
+  b.min = 100ms;
+  b.max = 1000ms;
+  b.factor = 2;
+  b.jitter = 0;
+  EXPECT_EQ(backoff_delay(b, 1, 1.0), caf::timespan{200ms});
+}
+
+TEST(Decision, ReportBudgetWithoutRefillIsOneBurstAndSurvivesAClockGoingBack) {
+  report_budget b{3, 0ms};
+  size_t written = 0;
+  for (int s = 0; s < 100; ++s)
+    written += b.take(at(std::chrono::seconds{s})) ? 1 : 0;
+  EXPECT_EQ(written, 3u) << "no refill: the burst once";
+  // A clock that goes back restarts the count from there, not below it.
+  report_budget c{2, 100ms};
+  EXPECT_TRUE(c.take(at(10s)));
+  EXPECT_TRUE(c.take(at(10s)));
+  EXPECT_FALSE(c.take(at(10s)));
+  EXPECT_FALSE(c.take(at(5s)));
+  EXPECT_TRUE(c.take(at(5s) + 100ms));
+}
+
+TEST(Decision, CheckChildSpecsRefusesANegativeShutdownTime) {
+  auto s = spec("a");
+  s.shutdown = std::chrono::milliseconds{-1};
+  auto err = check_child_specs({s}, auto_shutdown::never);
+  EXPECT_NE(describe(err).find("negative shutdown time"), std::string::npos)
+    << describe(err);
+}
+
+TEST(Decision, FailureTextOfANodeDownKeepsItsOwnWords) {
+  auto text = failure_text(make_error(errc::node_down, "node 'b' is down"));
+  EXPECT_EQ(text.rfind("node_down", 0), 0u) << text;
+}
