@@ -76,8 +76,10 @@ void http_session::send(response res) {
   http::async_write(stream_, *msg,
                     [self = shared_from_this(), msg](beast::error_code ec,
                                                      size_t) {
-                      if (ec || !msg->keep_alive())
+                      if (ec)
                         return self->close();
+                      if (!msg->keep_alive())
+                        return self->linger();
                       self->read();
                     });
 }
@@ -91,6 +93,23 @@ void http_session::refuse(http::status status, const char* why) {
   res.keep_alive(false);
   res.prepare_payload();
   send(std::move(res));
+}
+
+void http_session::linger() {
+  // Closing a socket with unread bytes sends a reset, and the client may
+  // lose the answer it has not read yet (a 431 to a request still being
+  // sent). So: end our side, read and drop what the client still sends,
+  // briefly, then close.
+  beast::error_code ignored;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(std::chrono::seconds{1});
+  stream_.async_read_some(asio::buffer(discard_),
+                          [self = shared_from_this()](beast::error_code ec,
+                                                      size_t) {
+                            if (ec)
+                              return self->close();
+                            self->linger();
+                          });
 }
 
 void http_session::close() {

@@ -5,6 +5,7 @@
 // socket to an SSE view.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <optional>
 
@@ -35,12 +36,14 @@ private:
   void on_read(boost::beast::error_code ec);
   void send(response res);
   void refuse(http::status status, const char* why);
+  void linger();
   void close();
 
   boost::beast::tcp_stream stream_;
   connection_slot slot_;
   boost::beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::array<char, 4096> discard_;
 };
 
 } // namespace troupe::dashboard
