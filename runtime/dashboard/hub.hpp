@@ -44,7 +44,8 @@ struct hub {
   /// Set by the server while it runs: tells the sampler a view opened.
   std::function<void()> on_view_opened;
 
-  /// Sends every live view what it has not seen yet (I/O thread).
+  /// Sends every live view what it has not seen yet (I/O thread; in
+  /// sse_session.cpp, beside the views).
   void broadcast();
 };
 

@@ -96,13 +96,14 @@ json actor_json(const wire::ActorInfo& a, const std::string& tree,
   return out;
 }
 
-json node_json(const wire::NodeSnapshot& n, bool with_uptime) {
+json node_json(const wire::NodeSnapshot& n, const std::string& name,
+               bool with_uptime) {
   auto& m = n.member();
   json reasons = json::object();
   for (auto& [reason, count] : n.dead_letters_by_reason())
     reasons[reason] = count;
   json out = {
-    {"name", m.name()},
+    {"name", name},
     {"status", member_status_name(m.status())},
     {"incarnation", m.incarnation()},
     {"host", m.host()},
@@ -139,9 +140,15 @@ void diff_map(const json& before, const json& after, json* added,
 json to_state(const wire::ClusterSnapshot& snap, bool with_uptime) {
   json nodes = json::object();
   json actors = json::object();
-  for (auto& n : snap.nodes()) {
-    auto& tree = n.member().name();
-    nodes[tree] = node_json(n, with_uptime);
+  for (int i = 0; i < snap.nodes_size(); ++i) {
+    auto& n = snap.nodes(i);
+    // Right after start, a node's own entry may not be in its member
+    // table yet: its snapshot (the first) then has no name but is the
+    // answering node's.
+    auto tree = n.member().name();
+    if (tree.empty() && i == 0)
+      tree = snap.answered_by();
+    nodes[tree] = node_json(n, tree, with_uptime);
     for (auto& a : n.actors())
       actors[tree + ":" + a.path()] = actor_json(a, tree, with_uptime);
   }

@@ -6,7 +6,13 @@
 "use strict";
 
 const state = { nodes: {}, actors: {} };
-const collapsed = new Set(JSON.parse(localStorage.getItem("troupe.collapsed") || "[]"));
+const collapsed = (() => {
+  try {
+    return new Set(JSON.parse(localStorage.getItem("troupe.collapsed") || "[]"));
+  } catch (e) {
+    return new Set(); // unreadable: start expanded
+  }
+})();
 let changed = new Set();
 let pending = false;
 

@@ -73,7 +73,12 @@ TEST(DashboardState, SnapshotBecomesActorsKeyedByTreeAndPath) {
   a->set_last_failure("boom \xff"); // not UTF-8: still dumps
   a->set_uptime_ms(1234);
   a->mutable_figures()->set_msgs_per_sec(3.14159);
+  snap.set_answered_by("n1");
+  auto* early = snap.add_nodes(); // a member table without itself yet
+  early->add_actors()->set_path("/root");
+  std::swap(*snap.mutable_nodes(0), *snap.mutable_nodes(1));
   auto live = troupe::dashboard::to_state(snap, false);
+  EXPECT_TRUE(live["actors"].contains("n1:/root")) << live.dump();
   auto& w = live["actors"]["n1:/root/w"];
   EXPECT_EQ(w["parent"], "n1:/root");
   EXPECT_EQ(w["restarts"], 2);
