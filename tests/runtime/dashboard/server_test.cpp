@@ -143,3 +143,33 @@ TEST_F(Dashboard, KillNeedsTheToken) {
                 caf::after(5s) >> [] { ADD_FAILURE() << "a did not fail"; });
   EXPECT_EQ(restarts_of_a(), 1u);
 }
+
+// The sampler takes snapshots only while someone views, at most once a
+// period (here 100 ms, to keep the test short).
+TEST_F(Dashboard, SamplesOnlyWhileViewedAndAtMostOnceAPeriod) {
+  troupe::dashboard::settings s;
+  s.sample_period = 100ms;
+  troupe::dashboard::server srv{*n, s};
+  EXPECT_EQ(request(srv.port(), "GET", "/api/cluster").status, 200);
+  EXPECT_EQ(srv.stats().samples, 0u) << "sampled without a viewer";
+  auto start = std::chrono::steady_clock::now();
+  {
+    auto c = open_events(srv.port());
+    ASSERT_TRUE(next_event(c, [](auto&) { return true; }, 5s));
+    // Followed for about 1 s: at most one sample per period (+1 for the
+    // first, taken at once).
+    next_event(c, [](auto&) { return false; }, 1s);
+  }
+  auto viewed = std::chrono::steady_clock::now() - start;
+  auto limit = 2 + static_cast<uint64_t>(viewed / 100ms);
+  auto taken = srv.stats().samples;
+  EXPECT_GE(taken, 5u);
+  EXPECT_LE(taken, limit);
+  // The viewer left: once the server saw it go, no more samples.
+  for (int i = 0; i < 200 && srv.stats().viewers > 0; ++i)
+    std::this_thread::sleep_for(5ms);
+  ASSERT_EQ(srv.stats().viewers, 0u);
+  auto after = srv.stats().samples;
+  std::this_thread::sleep_for(350ms); // three periods and a half
+  EXPECT_LE(srv.stats().samples, after + 1) << "still sampling";
+}
