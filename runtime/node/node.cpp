@@ -18,6 +18,7 @@
 #include "cluster/fencing.hpp"
 #include "cluster/link.hpp"
 #include "cluster/ref.hpp"
+#include "dashboard/server.hpp"
 #include "introspection/introspector.hpp"
 #include "introspection/metrics.hpp"
 #include "node/caf_config.hpp"
@@ -127,6 +128,10 @@ node::node(node_config cfg)
 
 uint16_t node::metrics_port() const noexcept {
   return metrics_ ? metrics_->port() : 0;
+}
+
+uint16_t node::http_port() const noexcept {
+  return dashboard_ ? dashboard_->port() : 0;
 }
 
 uint64_t node::incarnation() const noexcept {
@@ -295,6 +300,26 @@ caf::error node::start() {
                             fmt::format("cannot serve metrics on {}:{}: {}",
                                         cfg_.host, cfg_.metrics_port,
                                         e.what()));
+      shutdown();
+      return err;
+    }
+  }
+  if (cfg_.http_port >= 0) {
+    dashboard::settings ds;
+    ds.host = cfg_.host;
+    ds.port = static_cast<uint16_t>(cfg_.http_port);
+    ds.token = cfg_.http_token;
+    try {
+      dashboard_ = std::make_unique<dashboard::server>(*this, std::move(ds));
+      log(log_level::info,
+          fmt::format("node '{}' serves its dashboard on http://{}:{}/{}",
+                      cfg_.name, cfg_.host, dashboard_->port(),
+                      cfg_.http_token.empty() ? " (read-only)" : ""));
+    } catch (std::exception& e) {
+      auto err = make_error(errc::bad_config,
+                            fmt::format("cannot serve the dashboard on {}:{}: "
+                                        "{}",
+                                        cfg_.host, cfg_.http_port, e.what()));
       shutdown();
       return err;
     }

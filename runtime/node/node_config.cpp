@@ -71,6 +71,11 @@ caf::expected<parsed_config> parse_node_config(int argc,
   app.add_option("--metrics-port", cfg.metrics_port,
                  "Prometheus endpoint port (-1: off, 0: OS-chosen)")
     ->check(CLI::Range(-1, 65535));
+  app.add_option("--http-port", cfg.http_port,
+                 "web dashboard port (-1: off, 0: OS-chosen)")
+    ->check(CLI::Range(-1, 65535));
+  app.add_option("--http-token", cfg.http_token,
+                 "bearer token for the dashboard's actions (none: read-only)");
   app.add_option("--flow-window", cfg.flow_window,
                  "messages in flight to one other node before senders wait")
     ->check(CLI::Range(size_t{16}, size_t{1} << 24));
@@ -104,6 +109,8 @@ caf::expected<parsed_config> parse_node_config(int argc,
     {"TROUPE_FAILURE_TIMEOUT_MS", "--failure-timeout-ms"},
     {"TROUPE_FLOW_WINDOW", "--flow-window"},
     {"TROUPE_METRICS_PORT", "--metrics-port"},
+    {"TROUPE_HTTP_PORT", "--http-port"},
+    {"TROUPE_HTTP_TOKEN", "--http-token"},
     {"TROUPE_SECRET", "--secret"},
     {"TROUPE_TLS_CA", "--tls-ca"},
     {"TROUPE_TLS_CERT", "--tls-cert"},

@@ -22,6 +22,7 @@
 
 #include "cluster/core.hpp"
 #include "cluster/link.hpp"
+#include "dashboard/server.hpp"
 #include "introspection/metrics.hpp"
 #include "node/caf_config.hpp"
 #include "supervision/name_binder.hpp"
@@ -305,6 +306,9 @@ bool node::shutdown() {
   metrics_.reset();
   stop_roots(cfg_.shutdown_timeout);
   leave();
+  // The dashboard answered /readyz with 503 while the trees stopped; it
+  // goes before the actors and the network it reports on.
+  dashboard_.reset();
   stop_hosted(*sys_, *core_, cfg_.name,
               std::min(cfg_.shutdown_timeout, std::chrono::milliseconds{1000}));
   stop_actors(false);

@@ -65,6 +65,8 @@ void check(const node_config& cfg) {
     fuzz::fail("accepted a value out of its range");
   if (cfg.metrics_port < -1 || cfg.metrics_port > 65535)
     fuzz::fail("accepted a metrics port out of range");
+  if (cfg.http_port < -1 || cfg.http_port > 65535)
+    fuzz::fail("accepted a dashboard port out of range");
 }
 
 } // namespace

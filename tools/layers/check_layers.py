@@ -4,8 +4,9 @@
 
 The runtime's folders, lowest first (runtime/README.md): the top-level
 headers (troupe/error.hpp, log.hpp, endpoint.hpp) and log/; wire/ and
-transport/; actor/; supervision/ and persistence/; cluster/; node/ and
-introspection/ (which walks the node's trees); testkit/ (the installed
+transport/; actor/; supervision/ and persistence/; cluster/; node/,
+introspection/ (which walks the node's trees) and dashboard/ (the node's
+web server, over introspection); testkit/ (the installed
 test kit, over whole nodes). A file may include its own
 layer and lower ones. Public headers count for their folder
 (include/troupe/cluster/x.hpp is cluster), generated ones too
@@ -25,7 +26,7 @@ LAYERS = {
     "actor": 2,
     "supervision": 3, "persistence": 3,
     "cluster": 4,
-    "node": 5, "introspection": 5,
+    "node": 5, "introspection": 5, "dashboard": 5,
     "testkit": 6,
 }
 

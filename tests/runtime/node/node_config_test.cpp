@@ -156,3 +156,30 @@ TEST(NodeConfig, SeedsTakeOneListAndLeaveThePositionalsAlone) {
   EXPECT_EQ(res2->config.seeds, (std::vector<std::string>{"a:1", "b:2"}));
   EXPECT_EQ(res2->positional, (std::vector<std::string>{"run"}));
 }
+
+// The dashboard's port and token, wired as the metrics port is: off by
+// default, 0 = OS-chosen, from a flag, the environment or the file.
+TEST(NodeConfig, DashboardPortAndToken) {
+  auto defaults = parse({});
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->config.http_port, -1);
+  EXPECT_EQ(defaults->config.http_token, "");
+  auto flags = parse({"--http-port", "0", "--http-token", "s3cret"});
+  ASSERT_TRUE(flags) << troupe::describe(flags.error());
+  EXPECT_EQ(flags->config.http_port, 0);
+  EXPECT_EQ(flags->config.http_token, "s3cret");
+  {
+    env_guard port{"TROUPE_HTTP_PORT", "8080"};
+    env_guard token{"TROUPE_HTTP_TOKEN", "from-env"};
+    auto env = parse({"--config", write_ini("http-port = 9090\n"
+                                            "http-token = from-file\n")});
+    ASSERT_TRUE(env) << troupe::describe(env.error());
+    EXPECT_EQ(env->config.http_port, 8080) << "environment beats the file";
+    EXPECT_EQ(env->config.http_token, "from-env");
+  }
+  auto file = parse({"--config", write_ini("http-port = 9090\n")});
+  ASSERT_TRUE(file) << troupe::describe(file.error());
+  EXPECT_EQ(file->config.http_port, 9090);
+  expect_bad(parse({"--http-port", "65536"}), "--http-port");
+  expect_bad(parse({"--http-port", "-2"}), "--http-port");
+}

@@ -43,6 +43,12 @@ class NodeSnapshot;
 
 } // namespace wire
 
+namespace dashboard {
+
+class server;
+
+} // namespace dashboard
+
 namespace detail {
 
 class introspector;
@@ -124,6 +130,9 @@ public:
 
   /// The port of the Prometheus endpoint, 0 when it is off.
   uint16_t metrics_port() const noexcept;
+
+  /// The port of the web dashboard, 0 when it is off.
+  uint16_t http_port() const noexcept;
 
   /// The CAF actor system. @pre `running()`
   caf::actor_system& system();
@@ -380,6 +389,7 @@ private:
   caf::actor daemon_;
   caf::actor introspect_;
   std::unique_ptr<detail::metrics_endpoint> metrics_;
+  std::unique_ptr<dashboard::server> dashboard_;
   std::unique_ptr<detail::introspector> introspection_;
   int64_t started_unix_ms_ = 0;
   std::shared_ptr<cluster::core> core_;

@@ -69,6 +69,13 @@ struct node_config {
   /// default) keeps it off, 0 lets the OS choose (see
   /// `node::metrics_port()`).
   int metrics_port = -1;
+  /// Port of the web dashboard (the live cluster tree on `host`, see
+  /// docs/dashboard.md); -1 (the default) keeps it off, 0 lets the OS
+  /// choose (see `node::http_port()`).
+  int http_port = -1;
+  /// Bearer token the dashboard's actions (kill) need; empty: the
+  /// dashboard is read-only. Never logged.
+  std::string http_token;
   /// Messages this node may have in flight to one other node through
   /// troupe handles; a sender that would exceed it waits (back-pressure).
   size_t flow_window = 4096;
@@ -108,6 +115,7 @@ struct parsed_config {
 /// `TROUPE_SEEDS`, `TROUPE_THREADS`, `TROUPE_MAX_MESSAGE_SIZE`,
 /// `TROUPE_SHUTDOWN_TIMEOUT_MS`, `TROUPE_LOG_LEVEL`, `TROUPE_HEARTBEAT_MS`,
 /// `TROUPE_FAILURE_TIMEOUT_MS`, `TROUPE_FLOW_WINDOW`, `TROUPE_METRICS_PORT`,
+/// `TROUPE_HTTP_PORT`, `TROUPE_HTTP_TOKEN`,
 /// `TROUPE_SECRET`, `TROUPE_TLS_CA`, `TROUPE_TLS_CERT`, `TROUPE_TLS_KEY`,
 /// `TROUPE_MAX_CONNECTIONS`, `TROUPE_HANDSHAKE_TIMEOUT_MS`, ...)
 /// and an INI file

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "dashboard/state.hpp"
+
+#include <cmath>
+
+#include "troupe/wire/cluster.pb.h"
+#include "troupe/wire/introspect.pb.h"
+
+namespace troupe::dashboard {
+
+namespace {
+
+using nlohmann::json;
+
+const char* status_name(wire::ActorInfo::Status x) {
+  switch (x) {
+    case wire::ActorInfo::RUNNING:
+      return "running";
+    case wire::ActorInfo::RESTARTING:
+      return "restarting";
+    case wire::ActorInfo::STOPPED:
+      return "stopped";
+    default:
+      return "unknown";
+  }
+}
+
+const char* restart_name(wire::ActorInfo::Restart x) {
+  switch (x) {
+    case wire::ActorInfo::PERMANENT:
+      return "permanent";
+    case wire::ActorInfo::TRANSIENT:
+      return "transient";
+    case wire::ActorInfo::TEMPORARY:
+      return "temporary";
+    default:
+      return "";
+  }
+}
+
+const char* member_status_name(wire::MemberStatus x) {
+  switch (x) {
+    case wire::JOINING:
+      return "joining";
+    case wire::UP:
+      return "up";
+    case wire::SUSPECT:
+      return "suspect";
+    case wire::DOWN:
+      return "down";
+    case wire::LEFT:
+      return "left";
+    default:
+      return "unknown";
+  }
+}
+
+json actor_json(const wire::ActorInfo& a, const std::string& tree,
+                bool with_uptime) {
+  auto& f = a.figures();
+  json out = {
+    {"tree", tree},
+    {"path", a.path()},
+    {"parent", a.parent().empty() ? "" : tree + ":" + a.parent()},
+    {"id", a.id()},
+    {"node", a.node()},
+    {"type", a.type()},
+    {"kind", a.kind() == wire::ActorInfo::SUPERVISOR ? "supervisor" : "worker"},
+    {"status", status_name(a.status())},
+    {"restarts", a.restarts()},
+    {"last_failure", a.last_failure()},
+    {"last_failure_ms", a.last_failure_unix_ms()},
+    {"global_name", a.global_name()},
+    {"restart", restart_name(a.restart())},
+    {"messages", f.messages()},
+    {"mailbox", f.mailbox()},
+    {"handler_ns", f.handler_ns_total()},
+    {"handler_ns_max", f.handler_ns_max()},
+    // A tenth of a message per second is below what a viewer reads, and
+    // keeps float noise from marking an idle actor changed.
+    {"msgs_per_sec", std::round(f.msgs_per_sec() * 10) / 10},
+  };
+  if (f.mailbox_bound() > 0) {
+    out["mailbox_bound"] = f.mailbox_bound();
+    out["overflow"] = f.overflow();
+    out["dropped"] = f.dropped();
+  }
+  if (a.has_persistence()) {
+    auto& p = a.persistence();
+    out["persistence"] = {{"id", p.id()},
+                          {"last_seq", p.last_seq()},
+                          {"epoch", p.epoch()}};
+  }
+  if (with_uptime)
+    out["uptime_ms"] = a.uptime_ms();
+  return out;
+}
+
+json node_json(const wire::NodeSnapshot& n, const std::string& name,
+               bool with_uptime) {
+  auto& m = n.member();
+  json reasons = json::object();
+  for (auto& [reason, count] : n.dead_letters_by_reason())
+    reasons[reason] = count;
+  json out = {
+    {"name", name},
+    {"status", member_status_name(m.status())},
+    {"incarnation", m.incarnation()},
+    {"host", m.host()},
+    {"port", m.port()},
+    {"reachable", n.reachable()},
+    {"error", n.error()},
+    {"dead_letters", n.dead_letters()},
+    {"dead_letters_by_reason", std::move(reasons)},
+    {"mailbox_dropped", n.mailbox_dropped()},
+  };
+  if (with_uptime)
+    out["uptime_ms"] = n.uptime_ms();
+  return out;
+}
+
+// Added and changed entries of `after` against `before`, and the keys of
+// `before` that `after` lacks.
+void diff_map(const json& before, const json& after, json* added,
+              json& changed, json& removed) {
+  for (auto& [key, value] : after.items()) {
+    auto old = before.find(key);
+    if (old == before.end())
+      (added ? *added : changed)[key] = value;
+    else if (*old != value)
+      changed[key] = value;
+  }
+  for (auto& [key, value] : before.items())
+    if (!after.contains(key))
+      removed.push_back(key);
+}
+
+} // namespace
+
+json to_state(const wire::ClusterSnapshot& snap, bool with_uptime) {
+  json nodes = json::object();
+  json actors = json::object();
+  for (int i = 0; i < snap.nodes_size(); ++i) {
+    auto& n = snap.nodes(i);
+    // Right after start, a node's own entry may not be in its member
+    // table yet: its snapshot (the first) then has no name but is the
+    // answering node's.
+    auto tree = n.member().name();
+    if (tree.empty() && i == 0)
+      tree = snap.answered_by();
+    nodes[tree] = node_json(n, tree, with_uptime);
+    for (auto& a : n.actors())
+      actors[tree + ":" + a.path()] = actor_json(a, tree, with_uptime);
+  }
+  return {{"answered_by", snap.answered_by()},
+          {"nodes", std::move(nodes)},
+          {"actors", std::move(actors)}};
+}
+
+json diff(const json& before, const json& after) {
+  json delta = {{"nodes", json::object()},
+                {"nodes_removed", json::array()},
+                {"added", json::object()},
+                {"changed", json::object()},
+                {"removed", json::array()}};
+  static const json none = json::object();
+  auto part = [](const json& x, const char* key) -> const json& {
+    auto i = x.find(key);
+    return i != x.end() ? *i : none;
+  };
+  diff_map(part(before, "nodes"), part(after, "nodes"), nullptr,
+           delta["nodes"], delta["nodes_removed"]);
+  diff_map(part(before, "actors"), part(after, "actors"), &delta["added"],
+           delta["changed"], delta["removed"]);
+  return delta;
+}
+
+bool delta_empty(const json& d) {
+  for (auto* key : {"nodes", "nodes_removed", "added", "changed", "removed"})
+    if (d.contains(key) && !d[key].empty())
+      return false;
+  return true;
+}
+
+void apply(json& state, const json& d) {
+  auto& nodes = state["nodes"];
+  auto& actors = state["actors"];
+  static const json none = json::object();
+  // By reference: a range-for over items() of a temporary would dangle.
+  auto part = [&](const char* key) -> const json& {
+    auto i = d.find(key);
+    return i != d.end() ? *i : none;
+  };
+  for (auto& [key, value] : part("nodes").items())
+    nodes[key] = value;
+  for (auto& key : part("nodes_removed"))
+    nodes.erase(key.get<std::string>());
+  for (auto* name : {"added", "changed"})
+    for (auto& [key, value] : part(name).items())
+      actors[key] = value;
+  for (auto& key : part("removed"))
+    actors.erase(key.get<std::string>());
+}
+
+std::string dump(const json& x) {
+  return x.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+} // namespace troupe::dashboard
