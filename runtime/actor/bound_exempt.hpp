@@ -9,8 +9,9 @@
 
 namespace troupe::detail {
 
-/// Registers `type`; at most a handful, once each, at static
-/// initialization.
+/// Registers `type`; at most a handful. Idempotent and thread-safe; call it
+/// when the registering layer starts (not from a static initializer of
+/// another file: their order is unspecified).
 void exempt_from_bound(const std::type_info& type) noexcept;
 
 /// Whether `type` was registered.

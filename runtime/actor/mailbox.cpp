@@ -34,7 +34,7 @@ const char* to_string(overflow_policy x) noexcept {
 namespace {
 
 constexpr size_t max_exempt = 8;
-std::atomic<const std::type_info*> exempt_types[max_exempt];
+std::atomic<const std::type_info*> exempt_types[max_exempt] = {};
 
 } // namespace
 

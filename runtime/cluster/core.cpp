@@ -31,16 +31,14 @@ const char* to_string(member_status x) noexcept {
 
 namespace troupe::cluster {
 
-namespace {
-
-// A subscriber gets these whatever bound its mailbox has.
-const bool events_exempt_from_bounds = [] {
+core::core() {
+  // A subscriber gets these whatever bound its mailbox has. Registered
+  // here, not by a static initializer: the table is another file's global,
+  // and static initializers across files run in no set order (ASan's
+  // init-order check caught that).
   detail::exempt_from_bound(typeid(member_event));
   detail::exempt_from_bound(typeid(name_event));
-  return true;
-}();
-
-} // namespace
+}
 
 wire::Member to_wire(const member& m) {
   wire::Member x;

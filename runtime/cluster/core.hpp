@@ -40,6 +40,10 @@ member from_wire(const wire::Member& x);
 /// node sets up before its daemon starts.
 class core {
 public:
+  /// Registers the cluster's events with the actor layer (they pass any
+  /// mailbox bound).
+  core();
+
   // -- identity (set by the node before its daemon starts) -------------------
 
   std::string self_name;
