@@ -52,6 +52,10 @@ class Proc:
     def __init__(self, name, out_dir, host=LOOPBACK):
         self.name = name
         self.log = os.path.join(out_dir, f"{name}.log")
+        # A run's own log: starts within the run append to it, but a run in
+        # an output folder used before must not read the last run's lines
+        # (they made a rerun report the old run's sanitizer finding).
+        open(self.log, "w").close()
         self.popen = None
         self.host = host
         self.port = 0
