@@ -35,10 +35,7 @@ letter_counts* letters_of(const caf::actor_system& sys) noexcept {
 uint64_t count_dead_letter(const caf::actor_system& sys, dead_letter why,
                            uint64_t n) noexcept {
   auto counts = letters_of(sys);
-  if (counts == nullptr)
-    return 0;
-  auto& x = counts->dead[static_cast<size_t>(why)];
-  return x.fetch_add(n, std::memory_order_relaxed) + n;
+  return counts != nullptr ? counts->count(why, n) : 0;
 }
 
 } // namespace troupe::detail

@@ -44,6 +44,13 @@ struct letter_counts {
   uint64_t of(dead_letter why) const noexcept {
     return dead[static_cast<size_t>(why)].load(std::memory_order_relaxed);
   }
+
+  /// Counts `n` of `why`; returns the count of that reason so far.
+  uint64_t count(dead_letter why, uint64_t n = 1) noexcept {
+    return dead[static_cast<size_t>(why)].fetch_add(n,
+                                                    std::memory_order_relaxed)
+           + n;
+  }
 };
 
 /// Mixed into an actor system's config to give its node the counts.

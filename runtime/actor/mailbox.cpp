@@ -173,22 +173,24 @@ actor_base::consume_bounded(caf::mailbox_element& x) {
 
 void actor_base::discard(caf::mailbox_element& x, caf::execution_unit* ctx) {
   auto dropped = figures_.dropped.fetch_add(1, std::memory_order_relaxed) + 1;
-  auto& sys = home_system();
-  if (auto counts = troupe::detail::letters_of(sys))
+  // One lookup of the node's counts for both of them.
+  auto counts = troupe::detail::letters_of(home_system());
+  if (counts != nullptr)
     counts->mailbox_dropped.fetch_add(1, std::memory_order_relaxed);
   auto text = [&] {
     return fmt::format("the mailbox of '{}' (actor {}) is full: {} messages "
                        "wait, policy {}",
                        name(), id(), bound_.capacity, to_string(bound_.policy));
   };
-  if (is_one_way(x))
-    troupe::detail::count_dead_letter(sys,
-                                    troupe::detail::dead_letter::mailbox_full);
-  else
+  if (is_one_way(x)) {
+    if (counts != nullptr)
+      counts->count(troupe::detail::dead_letter::mailbox_full);
+  } else {
     x.sender->enqueue(caf::make_mailbox_element(
-                          caf::strong_actor_ptr{ctrl()}, x.mid.response_id(),
-                          {}, make_error(errc::mailbox_full, text())),
+                        caf::strong_actor_ptr{ctrl()}, x.mid.response_id(),
+                        {}, make_error(errc::mailbox_full, text())),
                       ctx);
+  }
   // The first drop says why; then a line every thousand.
   if (dropped == 1 || dropped % 1000 == 0)
     log(log_level::warn, fmt::format("{} ({} message{} discarded so far)",

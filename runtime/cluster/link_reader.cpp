@@ -204,11 +204,11 @@ bool link_reader::tls_handshake(steady::time_point deadline) {
 
 bool link_reader::await_member(const caf::node_id& nid,
                                steady::time_point deadline) const {
+  if (core_->view.up_member(nid))
+    return true;
   auto give_up = [&] {
     return l_->closed.load() || layer_.stopping_.load();
   };
-  if (core_->view.await_up_member(nid, steady::now(), give_up))
-    return true;
   // It dialed as soon as it heard of this node, maybe before this node's
   // daemon took it in: wait for that, bounded by the handshake's deadline.
   log(log_level::debug, "direct link from a node that is not an up member "

@@ -45,6 +45,11 @@ bool member_view::up_locked(const caf::node_id& nid) const {
               == unreachable_.end();
 }
 
+bool member_view::up_member(const caf::node_id& nid) const {
+  std::shared_lock<std::shared_mutex> guard{mtx_};
+  return up_locked(nid);
+}
+
 bool member_view::await_up_member(
   const caf::node_id& nid, std::chrono::steady_clock::time_point deadline,
   const std::function<bool()>& give_up) const {

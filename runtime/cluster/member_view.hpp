@@ -36,6 +36,9 @@ public:
   /// nodes the cluster does not know: plain CAF peers are not judged).
   bool reachable(const caf::node_id& nid) const;
 
+  /// Whether `nid` is a known member that is up.
+  bool up_member(const caf::node_id& nid) const;
+
   /// Waits until `nid` is a known member that is up, or `deadline`, or
   /// `give_up()` (checked every few milliseconds); returns whether it is.
   /// A peer that was told of this node can dial it before this node's

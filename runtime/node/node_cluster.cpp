@@ -219,16 +219,13 @@ child_spec node::remote_child(std::string id, std::string type,
 
 cluster_stats node::cluster_statistics() const {
   cluster_stats x;
+  using troupe::detail::dead_letter;
   auto& letters = caf_cfg_->letters;
-  auto dead = [&](troupe::detail::dead_letter why) {
-    return letters.dead[static_cast<size_t>(why)].load();
-  };
   x.dead_letters = letters.dead_total();
-  x.dead_letters_node_down = dead(troupe::detail::dead_letter::node_down);
-  x.dead_letters_name_not_found
-    = dead(troupe::detail::dead_letter::name_not_found);
-  x.dead_letters_actor_gone = dead(troupe::detail::dead_letter::actor_gone);
-  x.dead_letters_mailbox_full = dead(troupe::detail::dead_letter::mailbox_full);
+  x.dead_letters_node_down = letters.of(dead_letter::node_down);
+  x.dead_letters_name_not_found = letters.of(dead_letter::name_not_found);
+  x.dead_letters_actor_gone = letters.of(dead_letter::actor_gone);
+  x.dead_letters_mailbox_full = letters.of(dead_letter::mailbox_full);
   x.mailbox_dropped = letters.mailbox_dropped.load();
   x.failed_requests = core_->pending.failed();
   x.fenced = core_->fenced.load();

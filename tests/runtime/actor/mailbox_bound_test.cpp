@@ -92,7 +92,7 @@ struct MailboxBound : ::testing::Test {
 
   uint64_t dead(wire_dead why) {
     auto counts = troupe::detail::letters_of(*ctx.sys);
-    return counts->dead[static_cast<size_t>(why)].load();
+    return counts->of(why);
   }
 
   uint64_t node_dropped() {
