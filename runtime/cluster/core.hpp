@@ -12,6 +12,7 @@
 
 #include "cluster/actor_types.hpp"
 #include "cluster/flow_control.hpp"
+#include "cluster/member_history.hpp"
 #include "cluster/member_view.hpp"
 #include "cluster/name_table.hpp"
 #include "cluster/pending_requests.hpp"
@@ -68,6 +69,8 @@ public:
   flow_control flow;
   /// The actor types other nodes may spawn here.
   actor_types types;
+  /// What this node saw happen to the members (the daemon writes it).
+  member_history history;
 
   // -- plumbing (set by the node before its daemon starts) ---------------------
 

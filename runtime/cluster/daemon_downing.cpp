@@ -59,7 +59,9 @@ void handle_peer_down(daemon_actor* self, peer& p, const caf::error& reason,
                                std::chrono::milliseconds>(silent)
                                .count())
                : fmt::format("connection lost ({})", describe(reason));
-  mark_down(self, p, member_status::down, why);
+  mark_down(self, p, member_status::down, why,
+            std::chrono::duration_cast<std::chrono::milliseconds>(silent)
+              .count());
   if (p.unreachable && in_minority(self))
     fence(self, fmt::format("this node can no longer reach a majority of "
                             "the cluster (lost '{}': {})",
@@ -69,7 +71,7 @@ void handle_peer_down(daemon_actor* self, peer& p, const caf::error& reason,
 } // namespace
 
 void mark_down(daemon_actor* self, peer& p, member_status status,
-               const std::string& why) {
+               const std::string& why, int64_t silent_ms) {
   if (p.info.status == member_status::down
       || p.info.status == member_status::left)
     return;
@@ -81,6 +83,13 @@ void mark_down(daemon_actor* self, peer& p, member_status status,
   log(status == member_status::left ? log_level::info : log_level::warn,
       fmt::format("member '{}' (incarnation {}) is {}: {}", p.info.name,
                   p.info.incarnation, to_string(status), why));
+  member_change change;
+  change.name = p.info.name;
+  change.incarnation = p.info.incarnation;
+  change.change = to_string(status);
+  change.why = why;
+  change.silent_ms = silent_ms;
+  c.history.record(std::move(change));
   // Readers see the node as unreachable before its flow closes, so no
   // message slips through uncounted in between.
   publish(self, nullptr);
@@ -156,6 +165,12 @@ void fence(daemon_actor* self, const std::string& why) {
                   "for other nodes and rejoining as incarnation {}",
                   c.self_name, why, st.hosted.size(), next));
   ++c.fenced;
+  member_change change;
+  change.name = c.self_name;
+  change.incarnation = c.incarnation.load();
+  change.change = "fenced";
+  change.why = why;
+  c.history.record(std::move(change));
   stop_all_hosted(self);
   for (auto& kvp : st.peers) {
     auto& p = kvp.second;
@@ -234,6 +249,15 @@ void forget_gone(daemon_actor* self, steady::time_point now) {
                       .count()));
     forgotten.emplace_back(p.info);
     forgotten.back().status = member_status::removed;
+    member_change change;
+    change.name = p.info.name;
+    change.incarnation = p.info.incarnation;
+    change.change = "forgotten";
+    change.why = fmt::format("{} for {} ms", to_string(p.info.status),
+                             std::chrono::duration_cast<
+                               std::chrono::milliseconds>(now - p.gone_at)
+                               .count());
+    st.shared->history.record(std::move(change));
     st.live->forget(i->first);
     i = st.peers.erase(i);
   }

@@ -91,6 +91,15 @@ bool add_peer(daemon_actor* self, const member& m, const caf::actor& daemon) {
   p.down_by_own_fence = false;
   st.graves.erase(m.name);
   if (!renewed) {
+    auto& history = st.shared->history;
+    auto known = history.last_incarnation(m.name);
+    member_change change;
+    change.name = m.name;
+    change.incarnation = m.incarnation;
+    change.change = known != 0 && known != m.incarnation ? "rejoined"
+                                                         : "joined";
+    change.why = "at " + endpoint_of(m);
+    history.record(std::move(change));
     self->monitor(daemon);
     // Flow control towards the peer starts once its flow actor is known.
     if (st.shared->flow.actor) {

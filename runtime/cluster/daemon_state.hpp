@@ -187,7 +187,7 @@ void on_tick(daemon_actor* self);
 /// Marks `p` down (or left): fails the requests pending on it, drops its
 /// names, stops what is hosted for it.
 void mark_down(daemon_actor* self, peer& p, member_status status,
-               const std::string& why);
+               const std::string& why, int64_t silent_ms = -1);
 /// The monitor of a member's daemon fired.
 void on_down_msg(daemon_actor* self, caf::down_msg& dm);
 /// What this node holds of `name`'s incarnation `incarnation` (fencing.hpp).

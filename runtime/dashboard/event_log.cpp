@@ -54,6 +54,7 @@ bool event_log::record(nlohmann::json state, int64_t unix_ms) {
     seq_ = 1;
     return true;
   }
+  carry_timeline(state_, state);
   auto delta = diff(state_, state);
   state_ = std::move(state);
   state_ms_ = unix_ms;

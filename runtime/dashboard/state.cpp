@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "dashboard/state.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "troupe/wire/cluster.pb.h"
 #include "troupe/wire/introspect.pb.h"
@@ -85,6 +89,14 @@ json actor_json(const wire::ActorInfo& a, const std::string& tree,
     out["overflow"] = f.overflow();
     out["dropped"] = f.dropped();
   }
+  if (a.failures_size() > 0) {
+    json failures = json::array();
+    for (auto& x : a.failures())
+      failures.push_back({{"ms", x.unix_ms()},
+                          {"failure", x.failure()},
+                          {"decision", x.decision()}});
+    out["failures"] = std::move(failures);
+  }
   if (a.has_persistence()) {
     auto& p = a.persistence();
     out["persistence"] = {{"id", p.id()},
@@ -102,6 +114,9 @@ json node_json(const wire::NodeSnapshot& n, const std::string& name,
   json reasons = json::object();
   for (auto& [reason, count] : n.dead_letters_by_reason())
     reasons[reason] = count;
+  json refused = json::object();
+  for (auto& [reason, count] : n.refused_by_reason())
+    refused[reason] = count;
   json out = {
     {"name", name},
     {"status", member_status_name(m.status())},
@@ -113,10 +128,20 @@ json node_json(const wire::NodeSnapshot& n, const std::string& name,
     {"dead_letters", n.dead_letters()},
     {"dead_letters_by_reason", std::move(reasons)},
     {"mailbox_dropped", n.mailbox_dropped()},
+    {"refused_by_reason", std::move(refused)},
+    {"link_frames_out", n.link_frames_out()},
+    {"link_frames_in", n.link_frames_in()},
   };
   if (with_uptime)
     out["uptime_ms"] = n.uptime_ms();
   return out;
+}
+
+json change_json(const wire::MemberChange& x, const std::string& observer) {
+  return {{"observer", observer},       {"seq", x.seq()},
+          {"ms", x.unix_ms()},          {"member", x.name()},
+          {"incarnation", x.incarnation()}, {"change", x.change()},
+          {"why", x.why()},             {"silent_ms", x.silent_ms()}};
 }
 
 // Added and changed entries of `after` against `before`, and the keys of
@@ -140,6 +165,7 @@ void diff_map(const json& before, const json& after, json* added,
 json to_state(const wire::ClusterSnapshot& snap, bool with_uptime) {
   json nodes = json::object();
   json actors = json::object();
+  json timeline = json::object();
   for (int i = 0; i < snap.nodes_size(); ++i) {
     auto& n = snap.nodes(i);
     // Right after start, a node's own entry may not be in its member
@@ -151,10 +177,46 @@ json to_state(const wire::ClusterSnapshot& snap, bool with_uptime) {
     nodes[tree] = node_json(n, tree, with_uptime);
     for (auto& a : n.actors())
       actors[tree + ":" + a.path()] = actor_json(a, tree, with_uptime);
+    for (auto& x : n.member_changes())
+      timeline[timeline_key(tree, x.seq())] = change_json(x, tree);
   }
   return {{"answered_by", snap.answered_by()},
           {"nodes", std::move(nodes)},
-          {"actors", std::move(actors)}};
+          {"actors", std::move(actors)},
+          {"timeline", std::move(timeline)}};
+}
+
+std::string timeline_key(const std::string& observer, uint64_t seq) {
+  // Zero-padded: the keys of one observer sort by time.
+  auto n = std::to_string(seq);
+  return observer + ":" + std::string(n.size() < 8 ? 8 - n.size() : 0, '0')
+         + n;
+}
+
+void carry_timeline(const json& before, json& after, size_t max_entries) {
+  auto old = before.find("timeline");
+  if (old == before.end())
+    return;
+  auto& now = after["timeline"];
+  auto& nodes = after["nodes"];
+  for (auto& [key, value] : old->items()) {
+    if (now.contains(key))
+      continue;
+    auto observer = value.value("observer", "");
+    auto n = nodes.find(observer);
+    // An observer that answers dropped the entry from its ring itself.
+    if (n != nodes.end() && n->value("reachable", false))
+      continue;
+    now[key] = value;
+  }
+  if (now.size() <= max_entries)
+    return;
+  std::vector<std::pair<int64_t, std::string>> by_time;
+  for (auto& [key, value] : now.items())
+    by_time.emplace_back(value.value("ms", int64_t{0}), key);
+  std::sort(by_time.begin(), by_time.end());
+  for (size_t i = 0; i + max_entries < by_time.size(); ++i)
+    now.erase(by_time[i].second);
 }
 
 json diff(const json& before, const json& after) {
@@ -172,11 +234,20 @@ json diff(const json& before, const json& after) {
            delta["nodes"], delta["nodes_removed"]);
   diff_map(part(before, "actors"), part(after, "actors"), &delta["added"],
            delta["changed"], delta["removed"]);
+  json timeline = json::object();
+  json timeline_removed = json::array();
+  diff_map(part(before, "timeline"), part(after, "timeline"), nullptr,
+           timeline, timeline_removed);
+  if (!timeline.empty())
+    delta["timeline"] = std::move(timeline);
+  if (!timeline_removed.empty())
+    delta["timeline_removed"] = std::move(timeline_removed);
   return delta;
 }
 
 bool delta_empty(const json& d) {
-  for (auto* key : {"nodes", "nodes_removed", "added", "changed", "removed"})
+  for (auto* key : {"nodes", "nodes_removed", "added", "changed", "removed",
+                    "timeline", "timeline_removed"})
     if (d.contains(key) && !d[key].empty())
       return false;
   return true;
@@ -200,6 +271,13 @@ void apply(json& state, const json& d) {
       actors[key] = value;
   for (auto& key : part("removed"))
     actors.erase(key.get<std::string>());
+  if (d.contains("timeline") || d.contains("timeline_removed")) {
+    auto& timeline = state["timeline"];
+    for (auto& [key, value] : part("timeline").items())
+      timeline[key] = value;
+    for (auto& key : part("timeline_removed"))
+      timeline.erase(key.get<std::string>());
+  }
 }
 
 std::string dump(const json& x) {

@@ -156,6 +156,12 @@ struct walker {
       info.set_last_failure(c.last_failure);
       if (c.last_failure_ns != 0)
         info.set_last_failure_unix_ms(steady_ns_to_unix_ms(c.last_failure_ns));
+      for (auto& f : c.failures) {
+        auto& out = *info.add_failures();
+        out.set_unix_ms(steady_ns_to_unix_ms(f.time_ns));
+        out.set_failure(f.failure);
+        out.set_decision(f.decision);
+      }
       if (c.kind == child_kind::supervisor && c.handle
           && c.handle.node() == here)
         supervisor(c.handle, child_path);
@@ -183,6 +189,26 @@ introspector::snapshot_local(std::map<std::string, caf::actor>* handles) {
   by_reason["actor_gone"] = stats.dead_letters_actor_gone;
   by_reason["mailbox_full"] = stats.dead_letters_mailbox_full;
   out.set_mailbox_dropped(stats.mailbox_dropped);
+  auto& refused = *out.mutable_refused_by_reason();
+  refused["over_limit"] = stats.refused_over_limit;
+  refused["displaced"] = stats.refused_displaced;
+  refused["oversized"] = stats.refused_oversized;
+  refused["handshake_timeout"] = stats.refused_handshake_timeout;
+  refused["secret"] = stats.refused_secret;
+  refused["tls"] = stats.refused_tls;
+  refused["malformed"] = stats.refused_malformed;
+  out.set_link_frames_out(stats.link_frames_out);
+  out.set_link_frames_in(stats.link_frames_in);
+  for (auto& x : owner_.core_->history.recent()) {
+    auto& change = *out.add_member_changes();
+    change.set_seq(x.seq);
+    change.set_unix_ms(x.unix_ms);
+    change.set_name(x.name);
+    change.set_incarnation(x.incarnation);
+    change.set_change(x.change);
+    change.set_why(x.why);
+    change.set_silent_ms(x.silent_ms);
+  }
   out.set_uptime_ms(unix_ms_now() - owner_.started_unix_ms_);
   auto& sys = owner_.system();
   caf::scoped_actor self{sys, true};

@@ -122,6 +122,7 @@ child_status status_of(supervisor_actor* self, child_entry& c) {
   s.global_name = c.spec.global_name;
   s.restart = c.spec.restart;
   s.significant = c.spec.significant;
+  s.failures = c.failures.records();
   return s;
 }
 

@@ -68,8 +68,10 @@ bool admit_restart(supervisor_actor* self, child_entry& child,
   ++child.restarts;
   child.last_failure = std::move(failure);
   child.last_failure_time = now;
+  child.failures.add(now, child.last_failure);
   if (!counted || st.intensity.admit(now))
     return true;
+  child.failures.decide(failure_decision::gave_up);
   give_up(self, fmt::format("more than {} restarts within {} ms (last: "
                             "child '{}': {})",
                             st.flags.max_restarts, st.flags.period.count(),
@@ -138,6 +140,7 @@ void respawn(supervisor_actor* self, child_entry& child, bool siblings) {
     auto text = fmt::format("start failed: {}", child.start_error);
     if (!admit_restart(self, child, text, true))
       return;
+    child.failures.decide(failure_decision::try_again);
     report(
       self, child, 0, [&] { return text; },
       [&] { return "try again (" + limit_text(self) + ")"; });
@@ -262,6 +265,7 @@ caf::atom_value on_child_failed(supervisor_actor* self,
   auto text = thrown_text(what, type);
   if (!admit_restart(self, *child, std::move(text), true))
     return stop;
+  child->failures.decide(failure_decision::restart_in_place);
   report(
     self, *child, addr.id(), [&] { return "failed: " + child->last_failure; },
     [&] { return "restart in place (" + limit_text(self) + ")"; });
@@ -295,6 +299,8 @@ void on_child_restarted(supervisor_actor* self, const caf::actor_addr& addr,
     return; // no permit of this supervisor was used
   }
   write_thrown_text(child->last_failure, what, type); // reuses its buffer
+  child->failures.add(child->last_failure_time, child->last_failure);
+  child->failures.decide(failure_decision::restart_in_place);
   report(
     self, *child, addr.id(), [&] { return "failed: " + child->last_failure; },
     [&] { return "restart in place (" + limit_text(self) + ")"; });
@@ -378,6 +384,13 @@ void on_child_down(supervisor_actor* self, caf::down_msg& dm) {
   if (child->stable)
     self->send(child->stable, target_atom::value, caf::actor{});
   auto delay = next_backoff(self, *child);
+  child->failures.decide(cause == exit_cause::node_lost
+                             || cause == exit_cause::node_left
+                           ? failure_decision::move
+                           : failure_decision::respawn,
+                         std::chrono::duration_cast<std::chrono::milliseconds>(
+                           delay),
+                         counted);
   auto how = [&] {
     std::string out = cause == exit_cause::node_lost
                           || cause == exit_cause::node_left

@@ -12,6 +12,7 @@
 #include <caf/response_promise.hpp>
 
 #include "supervision/decision.hpp"
+#include "supervision/failure_history.hpp"
 #include "troupe/actor/stateful_actor.hpp"
 #include "troupe/supervision/supervisor.hpp"
 
@@ -26,6 +27,8 @@ struct child_entry {
   uint64_t restarts = 0;
   std::string last_failure;
   time_point last_failure_time{};
+  /// Its last failures and what was decided of each.
+  failure_history failures;
   /// Why its last start failed.
   std::string start_error;
   /// terminate_child: stop it, answer these when it is down.

@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 #include <fstream>
+#include <optional>
 
 #include <caf/scoped_actor.hpp>
 #include <gtest/gtest.h>
@@ -18,6 +19,7 @@
 #include "name_events.hpp"
 #include "troupe/error.hpp"
 #include "troupe/node/node.hpp"
+#include "troupe/wire/introspect.pb.h"
 
 using namespace std::chrono_literals;
 using troupe::test::await_status;
@@ -136,6 +138,31 @@ TEST(ThreeNodes, FailuresAreDetectedAndSupervisedChildrenMove) {
   pong = ping(self, worker);
   ASSERT_TRUE(pong) << troupe::describe(pong.error());
   EXPECT_EQ(pong->from(), "n1");
+
+  // -- what the client saw, for the dashboard's timeline -------------------------
+  // The killed node was heard from until its connections dropped; the
+  // frozen one was silent for the failure timeout before it was judged.
+  auto seen = [&](const std::string& who, const std::string& change) {
+    auto snap = client.snapshot_local();
+    for (auto& x : snap.member_changes())
+      if (x.name() == who && x.change() == change)
+        return std::optional<troupe::wire::MemberChange>{x};
+    return std::optional<troupe::wire::MemberChange>{};
+  };
+  auto n2_joined = seen("n2", "joined");
+  ASSERT_TRUE(n2_joined);
+  auto n2_gone = seen("n2", "down");
+  ASSERT_TRUE(n2_gone);
+  EXPECT_NE(n2_gone->why().find("connection lost"), std::string::npos)
+    << n2_gone->why();
+  EXPECT_GE(n2_gone->silent_ms(), 0);
+  EXPECT_LT(n2_gone->silent_ms(), 1000);
+  EXPECT_GT(n2_gone->seq(), n2_joined->seq());
+  auto n3_gone = seen("n3", "down");
+  ASSERT_TRUE(n3_gone);
+  EXPECT_NE(n3_gone->why().find("no heartbeat"), std::string::npos)
+    << n3_gone->why();
+  EXPECT_GE(n3_gone->silent_ms(), 1000) << "the failure timeout is 1600 ms";
 
   // -- SIGCONT: n3 fences itself, drops its copy, rejoins anew -----------------
   n3.signal(SIGCONT);

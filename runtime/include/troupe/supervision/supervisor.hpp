@@ -13,6 +13,24 @@
 
 namespace troupe {
 
+/// One failure of a child and what its supervisor decided of it.
+struct failure_record {
+  /// Nanoseconds since the epoch of the actor clock.
+  int64_t time_ns = 0;
+  /// As `child_status::last_failure` words it.
+  std::string failure;
+  /// "restart in place", "respawn from its spec in 200 ms", "move to a
+  /// live node", "start again", "give up: ..."; "(not counted)" when the
+  /// restart did not count towards the intensity.
+  std::string decision;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, failure_record& x) {
+  return f(caf::meta::type_name("troupe.failure_record"), x.time_ns,
+           x.failure, x.decision);
+}
+
 /// What a supervisor knows about one child (answer to `children_atom`).
 struct child_status {
   std::string id;
@@ -31,6 +49,9 @@ struct child_status {
   std::string global_name;
   restart_type restart = restart_type::permanent;
   bool significant = false;
+  /// Its last failures (at most 10), oldest first, each with what the
+  /// supervisor decided.
+  std::vector<failure_record> failures;
 };
 
 template <class Inspector>
@@ -38,7 +59,7 @@ typename Inspector::result_type inspect(Inspector& f, child_status& x) {
   return f(caf::meta::type_name("troupe.child_status"), x.id, x.handle,
            x.stable,
            x.restarts, x.last_failure, x.last_failure_ns, x.running,
-           x.kind, x.global_name, x.restart, x.significant);
+           x.kind, x.global_name, x.restart, x.significant, x.failures);
 }
 
 /// A supervisor's children by count (OTP's `count_children`).
