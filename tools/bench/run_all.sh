@@ -37,7 +37,7 @@ while [[ $# -gt 0 ]]; do
     --reps) flags+=(--reps "$2"); shift ;;
     --erlang) erlang=yes ;;
     --no-erlang) erlang=no ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     -*) echo "run_all.sh: unknown option $1" >&2; exit 2 ;;
     *) build="$1" ;;
   esac

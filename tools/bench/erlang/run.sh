@@ -14,7 +14,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 if [[ $# -lt 1 || $1 == -h || $1 == --help ]]; then
-  sed -n '2,13p' "$0"
+  sed -n '2,12p' "$0"
   exit 2
 fi
 bench=$1
