@@ -54,8 +54,17 @@ TEST(DashboardRoutes, ThePageIsBuiltIn) {
   ASSERT_TRUE(index);
   EXPECT_NE(index->body.find("<!DOCTYPE html>"), std::string_view::npos);
   EXPECT_EQ(index->content_type, "text/html; charset=utf-8");
-  auto js = troupe::dashboard::find_asset("/app.js");
-  ASSERT_TRUE(js);
-  EXPECT_NE(js->body.find("EventSource"), std::string_view::npos);
+  // Every script the page loads is built in.
+  for (auto* name : {"/app.js", "/tree.js", "/actor.js", "/members.js",
+                     "/main.js"}) {
+    auto js = troupe::dashboard::find_asset(name);
+    ASSERT_TRUE(js) << name;
+    EXPECT_EQ(js->content_type, "text/javascript; charset=utf-8");
+    EXPECT_NE(index->body.find(std::string{"src=\""} + (name + 1) + "\""),
+              std::string_view::npos)
+      << name << " is not loaded by the page";
+  }
+  auto main = troupe::dashboard::find_asset("/main.js");
+  EXPECT_NE(main->body.find("EventSource"), std::string_view::npos);
   EXPECT_FALSE(troupe::dashboard::find_asset("/missing.js"));
 }

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: Apache-2.0
+// An actor's page (#actor=<key>): its figures, sparklines of its rate and
+// mailbox since the page opened, its supervisor chain, its last failures
+// with what the supervisor decided, and the kill actions (token needed).
+"use strict";
+
+(() => {
+  const { el, table, time } = troupe;
+  const svgNS = "http://www.w3.org/2000/svg";
+
+  function sparkline(label, values) {
+    const box = el("figure", "spark");
+    const w = 240, h = 40;
+    const svg = document.createElementNS(svgNS, "svg");
+    svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
+    svg.setAttribute("width", w);
+    svg.setAttribute("height", h);
+    const max = Math.max(1, ...values);
+    if (values.length > 0) {
+      const step = values.length > 1 ? w / (values.length - 1) : 0;
+      const pts = values.map((v, i) => `${(i * step).toFixed(1)},${(h - 2 - (v / max) * (h - 4)).toFixed(1)}`);
+      const line = document.createElementNS(svgNS, "polyline");
+      line.setAttribute("points", pts.length === 1 ? pts[0] + " " + w + "," + pts[0].split(",")[1] : pts.join(" "));
+      svg.appendChild(line);
+    }
+    box.appendChild(svg);
+    const last = values.length ? values[values.length - 1] : 0;
+    box.appendChild(el("figcaption", "", `${label}: ${last} (max ${max})`));
+    return box;
+  }
+
+  function chain(key) {
+    const s = troupe.state;
+    const out = el("ol", "chain");
+    const keys = [];
+    for (let k = key, n = 0; k && s.actors[k] && n < 64; k = s.actors[k].parent, n++) keys.unshift(k);
+    for (const k of keys) {
+      const li = el("li");
+      const a = el("a", "", s.actors[k].path);
+      a.href = "#actor=" + encodeURIComponent(k);
+      li.appendChild(a);
+      li.appendChild(document.createTextNode(" · " + s.actors[k].status
+        + (s.actors[k].restarts ? " · " + s.actors[k].restarts + " restarts" : "")));
+      out.appendChild(li);
+    }
+    return out;
+  }
+
+  async function act(a, mode, result) {
+    const token = troupe.$("token").value;
+    sessionStorage.setItem("troupe.token", token);
+    const headers = { "Content-Type": "application/json" };
+    if (token) headers.Authorization = "Bearer " + token;
+    result.textContent = "…";
+    result.className = "result";
+    try {
+      const res = await fetch("api/kill", {
+        method: "POST", headers, body: JSON.stringify({ path: a.path, mode }),
+      });
+      const body = await res.json().catch(() => ({}));
+      result.textContent = res.ok ? `${mode === "throw" ? "failed" : "killed"} ${a.path}`
+        : `refused (${res.status}): ${body.error || res.statusText}`;
+      result.className = "result " + (res.ok ? "ok" : "refused");
+    } catch (e) {
+      result.textContent = "no answer: " + e;
+      result.className = "result refused";
+    }
+  }
+
+  function actions(a) {
+    const box = el("div", "actions");
+    if (a.tree !== troupe.state.answered_by) {
+      box.appendChild(el("p", "muted", `Actions on ${a.tree}'s trees are taken from ${a.tree}'s own dashboard.`));
+      return box;
+    }
+    const token = el("input");
+    token.id = "token";
+    token.type = "password";
+    token.placeholder = "token (--http-token)";
+    token.autocomplete = "off";
+    token.value = sessionStorage.getItem("troupe.token") || "";
+    const result = el("span", "result");
+    result.id = "action-result";
+    const exit = el("button", "", "kill (exit)");
+    exit.id = "kill-exit";
+    exit.type = "button";
+    exit.onclick = () => act(a, "exit", result);
+    const thr = el("button", "", "fail (throw)");
+    thr.id = "kill-throw";
+    thr.type = "button";
+    thr.onclick = () => act(a, "throw", result);
+    for (const x of [token, exit, thr, result]) box.appendChild(x);
+    return box;
+  }
+
+  // The inputs of the open page survive re-renders (a token being typed).
+  let shownKey = null;
+
+  function render(view) {
+    const key = troupe.selected;
+    const a = troupe.state.actors[key];
+    if (!a) {
+      view.replaceChildren(el("p", "muted", `No actor ${key} in the cluster now.`));
+      shownKey = null;
+      return "";
+    }
+    if (shownKey !== key || !view.querySelector("#token") && a.tree === troupe.state.answered_by) {
+      const top = el("div", "actor-head");
+      const back = el("a", "", "← tree");
+      back.href = "#tree";
+      top.appendChild(back);
+      top.appendChild(el("h2", "", key));
+      const body = el("div", "actor-body");
+      body.id = "actor-body";
+      view.replaceChildren(top, body, actions(a));
+      shownKey = key;
+    }
+    const f = [
+      ["node", a.node], ["type", a.type], ["kind", a.kind],
+      ["status", a.status], ["restarts", a.restarts],
+      ["restart type", a.restart], ["cluster name", a.global_name],
+      ["messages", a.messages], ["msgs/s", a.msgs_per_sec],
+      ["mailbox", a.mailbox_bound ? `${a.mailbox} of ${a.mailbox_bound} (${a.overflow}, ${a.dropped} dropped)` : a.mailbox],
+      ["time in handlers", (a.handler_ns / 1e6).toFixed(1) + " ms, longest " + (a.handler_ns_max / 1e6).toFixed(2) + " ms"],
+    ];
+    if (a.persistence)
+      f.push(["persistence", `${a.persistence.id} · seq ${a.persistence.last_seq} · epoch ${a.persistence.epoch}`]);
+    const out = document.createDocumentFragment();
+    out.appendChild(table("facts", ["", ""], f.filter((x) => x[1] !== "" && x[1] !== undefined)));
+    const sparks = el("div", "sparks");
+    sparks.appendChild(sparkline("msgs/s", troupe.series.map((p) => p.rate)));
+    sparks.appendChild(sparkline("mailbox", troupe.series.map((p) => p.mailbox)));
+    out.appendChild(sparks);
+    out.appendChild(el("h3", "", "supervisor chain"));
+    out.appendChild(chain(key));
+    out.appendChild(el("h3", "", "failures"));
+    const failures = (a.failures || []).slice().reverse();
+    if (failures.length === 0)
+      out.appendChild(el("p", "muted", a.restarts ? "restarted, no failure kept" : "no failure"));
+    else
+      out.appendChild(table("failures", ["time", "failure", "supervisor decided"],
+        failures.map((x) => [time(x.ms), x.failure, x.decision])));
+    view.querySelector("#actor-body").replaceChildren(out);
+    return "";
+  }
+
+  troupe.views.actor = { render };
+})();

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: Apache-2.0
+// A node for the dashboard's browser test: a small supervision tree with
+// traffic, so the page has something live to show.
+//
+//   troupe_dashboard_node [node flags]
+//
+//   /root              one_for_one
+//     /root/shop       one_for_one, its workers clerk-0 .. clerk-3
+//     /root/ticker     sends itself a tick every 50 ms (a rate to show)
+//
+// Prints "READY port=<p> name=<n>" once it listens (and has joined its
+// seeds); the node itself logs its dashboard's address.
+#include <chrono>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <caf/atom.hpp>
+#include <troupe/actor/spawn.hpp>
+#include <troupe/error.hpp>
+#include <troupe/node/node.hpp>
+#include <troupe/supervision/supervisor.hpp>
+
+namespace {
+
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+
+struct clerk_state {
+  static inline const char* name = "clerk";
+  int64_t sum = 0;
+};
+
+caf::behavior clerk(troupe::stateful_actor<clerk_state>* self) {
+  return {[self](int64_t x) { return self->state.sum += x; }};
+}
+
+struct ticker_state {
+  static inline const char* name = "ticker";
+  uint64_t ticks = 0;
+};
+
+caf::behavior ticker(troupe::stateful_actor<ticker_state>* self) {
+  self->send(self, tick_atom::value);
+  return {[self](tick_atom) {
+    ++self->state.ticks;
+    self->delayed_send(self, std::chrono::milliseconds{50}, tick_atom::value);
+  }};
+}
+
+template <class F>
+troupe::child_spec worker(std::string id, F fun) {
+  troupe::child_spec spec;
+  spec.id = std::move(id);
+  spec.start = [fun](caf::actor_system& sys) { return troupe::spawn(sys, fun); };
+  return spec;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = troupe::parse_node_config(argc, argv);
+  if (!parsed) {
+    std::cerr << "dashboard_node: " << troupe::describe(parsed.error()) << '\n';
+    return 2;
+  }
+  troupe::node n{parsed->config};
+  if (auto err = n.start()) {
+    std::cerr << "dashboard_node: " << troupe::describe(err) << '\n';
+    return 1;
+  }
+  std::vector<troupe::child_spec> clerks;
+  for (int i = 0; i < 4; ++i)
+    clerks.push_back(worker("clerk-" + std::to_string(i), clerk));
+  troupe::child_spec shop;
+  shop.id = "shop";
+  shop.kind = troupe::child_kind::supervisor;
+  shop.start = [clerks](caf::actor_system& sys) {
+    troupe::supervisor_flags flags;
+    flags.max_restarts = 100;
+    return troupe::spawn_supervisor(sys, flags, clerks);
+  };
+  troupe::supervisor_flags root;
+  root.max_restarts = 100;
+  n.start_root(root, {shop, worker("ticker", ticker)});
+  std::cout << "READY port=" << n.port() << " name=" << n.name() << std::endl;
+  return n.run();
+}
