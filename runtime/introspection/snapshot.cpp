@@ -13,6 +13,7 @@
 
 #include "cluster/core.hpp"
 #include "introspection/introspector.hpp"
+#include "introspection/mailbox_depths.hpp"
 #include "troupe/actor/actor_base.hpp"
 #include "troupe/error.hpp"
 #include "troupe/node/node.hpp"
@@ -62,9 +63,11 @@ int64_t steady_ms_since(int64_t ns) {
   return (steady_now - ns) / 1000000;
 }
 
-/// Fills what a local actor knows about itself.
-void fill_local(caf::blocking_actor* self, const caf::actor& hdl,
-                wire::ActorInfo& info) {
+/// Fills what a local actor knows about itself; its mailbox depth is to
+/// be asked of `depths_of`, and written into `depths_into`.
+void fill_local(const caf::actor& hdl, wire::ActorInfo& info,
+                std::vector<caf::actor>& depths_of,
+                std::vector<wire::ActorFigures*>& depths_into) {
   auto ptr = caf::actor_cast<caf::abstract_actor*>(hdl);
   if (ptr == nullptr)
     return;
@@ -94,12 +97,10 @@ void fill_local(caf::blocking_actor* self, const caf::actor& hdl,
     out->set_overflow(to_string(bound.policy));
     out->set_dropped(f.dropped.load(std::memory_order_relaxed));
   }
-  // The depth comes from inside the actor (urgent, so it does not wait
-  // behind the mailbox it measures).
-  self->request<caf::message_priority::high>(hdl, 200ms,
-                                             mailbox_depth_atom::value)
-    .receive([&](uint64_t depth) { out->set_mailbox(depth); },
-             [&](caf::error&) {});
+  // The depth comes from inside the actor: asked of all at once after
+  // the walk (mailbox_depths.hpp).
+  depths_of.emplace_back(hdl);
+  depths_into.emplace_back(out);
 }
 
 struct walker {
@@ -111,6 +112,9 @@ struct walker {
   /// When set, the walk only collects paths and handles (for fail_actor):
   /// no figures, so no depth request waits on a busy actor.
   std::map<std::string, caf::actor>* handles = nullptr;
+  /// The actors whose mailbox depth is to be asked, and where it goes.
+  std::vector<caf::actor> depths_of = {};
+  std::vector<wire::ActorFigures*> depths_into = {};
 
   std::string node_name(const caf::actor& hdl) {
     auto name = core.view.member_of(hdl.node());
@@ -129,7 +133,7 @@ struct walker {
     if (hdl && hdl.node() == here) {
       seen.insert(hdl.id());
       if (handles == nullptr)
-        fill_local(self, hdl, info);
+        fill_local(hdl, info, depths_of, depths_into);
     }
     return info;
   }
@@ -231,6 +235,10 @@ introspector::snapshot_local(std::map<std::string, caf::actor>* handles) {
   }
   if (handles != nullptr)
     return out; // paths only: no figures, no rates
+  auto depths = mailbox_depths(sys, w.depths_of, 200ms);
+  for (size_t i = 0; i < depths.size(); ++i)
+    if (depths[i])
+      w.depths_into[i]->set_mailbox(*depths[i]);
   // Rates: messages since this node's previous snapshot when it is recent,
   // else the average over the actor's life (a one-shot `troupe tree` then
   // still shows which actors are busy).

@@ -2,16 +2,22 @@
 // A node for the dashboard's browser test: a small supervision tree with
 // traffic, so the page has something live to show.
 //
-//   troupe_dashboard_node [node flags]
+//   troupe_dashboard_node [node flags] [shops=S] [clerks=C]
 //
 //   /root              one_for_one
-//     /root/shop       one_for_one, its workers clerk-0 .. clerk-3
+//     /root/shop       one_for_one, its workers clerk-0 .. clerk-<C-1>
+//                      (C = 4 unless given); with shops=S (S > 1),
+//                      /root/shop, /root/shop-1 .. /root/shop-<S-1>
 //     /root/ticker     sends itself a tick every 50 ms (a rate to show)
+//
+// (tools/bench/dashboard_page.py grows it to 10,000 actors.)
 //
 // Prints "READY port=<p> name=<n>" once it listens (and has joined its
 // seeds); the node itself logs its dashboard's address.
 #include <chrono>
+#include <algorithm>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,7 +64,7 @@ troupe::child_spec worker(std::string id, F fun) {
 } // namespace
 
 int main(int argc, char** argv) {
-  auto parsed = troupe::parse_node_config(argc, argv);
+  auto parsed = troupe::parse_node_config(argc, argv, true);
   if (!parsed) {
     std::cerr << "dashboard_node: " << troupe::describe(parsed.error()) << '\n';
     return 2;
@@ -68,20 +74,43 @@ int main(int argc, char** argv) {
     std::cerr << "dashboard_node: " << troupe::describe(err) << '\n';
     return 1;
   }
+  size_t shops = 1;
+  size_t per_shop = 4;
+  for (auto& arg : parsed->positional) {
+    auto value = [&](const char* key) -> std::optional<size_t> {
+      auto prefix = std::string{key} + "=";
+      if (arg.rfind(prefix, 0) != 0)
+        return std::nullopt;
+      return std::stoul(arg.substr(prefix.size()));
+    };
+    if (auto x = value("shops")) {
+      shops = std::max<size_t>(1, *x);
+    } else if (auto x = value("clerks")) {
+      per_shop = *x;
+    } else {
+      std::cerr << "dashboard_node: unknown argument '" << arg << "'\n";
+      return 2;
+    }
+  }
   std::vector<troupe::child_spec> clerks;
-  for (int i = 0; i < 4; ++i)
+  for (size_t i = 0; i < per_shop; ++i)
     clerks.push_back(worker("clerk-" + std::to_string(i), clerk));
-  troupe::child_spec shop;
-  shop.id = "shop";
-  shop.kind = troupe::child_kind::supervisor;
-  shop.start = [clerks](caf::actor_system& sys) {
-    troupe::supervisor_flags flags;
-    flags.max_restarts = 100;
-    return troupe::spawn_supervisor(sys, flags, clerks);
-  };
+  std::vector<troupe::child_spec> top;
+  for (size_t i = 0; i < shops; ++i) {
+    troupe::child_spec shop;
+    shop.id = i == 0 ? std::string{"shop"} : "shop-" + std::to_string(i);
+    shop.kind = troupe::child_kind::supervisor;
+    shop.start = [clerks](caf::actor_system& sys) {
+      troupe::supervisor_flags flags;
+      flags.max_restarts = 100;
+      return troupe::spawn_supervisor(sys, flags, clerks);
+    };
+    top.push_back(std::move(shop));
+  }
+  top.push_back(worker("ticker", ticker));
   troupe::supervisor_flags root;
   root.max_restarts = 100;
-  n.start_root(root, {shop, worker("ticker", ticker)});
+  n.start_root(root, std::move(top));
   std::cout << "READY port=" << n.port() << " name=" << n.name() << std::endl;
   return n.run();
 }

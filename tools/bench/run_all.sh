@@ -50,6 +50,7 @@ benches=(bench_ping_pong bench_fan_in bench_spawn bench_remote
 benches+=(bench_failure_detection)
 benches+=(bench_pool)
 benches+=(bench_persistence)
+benches+=(bench_dashboard)
 [[ -n ${BENCHES:-} ]] && read -r -a benches <<<"$BENCHES"
 for b in "${benches[@]}"; do
   if [[ ! -x "$bin/$b" ]]; then

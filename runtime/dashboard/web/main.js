@@ -27,7 +27,21 @@
     troupe.schedule();
   }
 
+  // How long renders take (read by tools/bench/dashboard_page.py).
+  troupe.renders = { count: 0, last_ms: 0, max_ms: 0, total_ms: 0 };
+
   function render() {
+    const t0 = performance.now();
+    draw();
+    const ms = performance.now() - t0;
+    const r = troupe.renders;
+    r.count++;
+    r.last_ms = ms;
+    r.max_ms = Math.max(r.max_ms, ms);
+    r.total_ms += ms;
+  }
+
+  function draw() {
     const extra = troupe.views[current].render($("view-" + current)) || "";
     const s = troupe.state;
     $("summary").textContent = Object.keys(s.nodes).length + " nodes, "

@@ -56,6 +56,21 @@
     return r;
   }
 
+  // Above this many lines the tree draws only the lines in and near the
+  // window (fixed height each), so 10,000 actors cost what a screenful does.
+  const VIRTUAL_FROM = 1000;
+  const LINE_PX = 24;
+
+  function nodeHead(name) {
+    const n = troupe.state.nodes[name];
+    const box = el("section", "node " + n.status + (n.reachable ? "" : " unreachable"));
+    box.dataset.node = name;
+    box.appendChild(el("h2", "", name + " — " + n.status
+      + (n.reachable ? "" : " (unreachable: " + n.error + ")")
+      + " · dead letters " + n.dead_letters));
+    return box;
+  }
+
   function render(view) {
     const s = troupe.state;
     const q = $("search").value.trim().toLowerCase();
@@ -76,27 +91,43 @@
           for (let c = k; c && s.actors[c] && !keep.has(c); c = s.actors[c].parent)
             keep.add(c);
     }
-    const out = document.createDocumentFragment();
-    let shown = 0;
+    // The lines to show, in order: a node's heading, the column heads, its
+    // actors depth first.
+    const lines = [];
     const walk = (parent, depth) => {
       for (const k of kids.get(parent) || []) {
         if (keep && !keep.has(k)) continue;
         const has = kids.has(k);
-        out.appendChild(actorRow(k, s.actors[k], depth, has, q));
-        shown++;
+        lines.push({ key: k, depth, has });
         if (has && (keep || !collapsed.has(k))) walk(k, depth + 1);
       }
     };
+    let shown = 0;
     for (const name of Object.keys(s.nodes).sort()) {
-      const n = s.nodes[name];
-      const box = el("section", "node " + n.status + (n.reachable ? "" : " unreachable"));
-      box.dataset.node = name;
-      box.appendChild(el("h2", "", name + " — " + n.status
-        + (n.reachable ? "" : " (unreachable: " + n.error + ")")
-        + " · dead letters " + n.dead_letters));
-      out.appendChild(box);
-      out.appendChild(header());
+      lines.push({ node: name });
+      lines.push({ head: true });
+      const before = lines.length;
       walk(name + ":", 0);
+      shown += lines.length - before;
+    }
+    const make = (x) => x.node !== undefined ? nodeHead(x.node)
+      : x.head ? header() : actorRow(x.key, s.actors[x.key], x.depth, x.has, q);
+    const out = document.createDocumentFragment();
+    if (lines.length <= VIRTUAL_FROM) {
+      view.classList.remove("virtual");
+      for (const x of lines) out.appendChild(make(x));
+    } else {
+      view.classList.add("virtual");
+      const top = view.getBoundingClientRect().top + window.scrollY;
+      const first = Math.max(0, Math.floor((window.scrollY - top) / LINE_PX) - 30);
+      const last = Math.min(lines.length, first + Math.ceil(window.innerHeight / LINE_PX) + 60);
+      const spacer = el("div", "vspacer");
+      spacer.style.height = lines.length * LINE_PX + "px";
+      const win = el("div", "vwindow");
+      win.style.transform = `translateY(${first * LINE_PX}px)`;
+      for (let i = first; i < last; i++) win.appendChild(make(lines[i]));
+      spacer.appendChild(win);
+      out.appendChild(spacer);
     }
     view.replaceChildren(out);
     return q ? shown + " shown" : "";
@@ -122,6 +153,12 @@
     save();
     troupe.schedule();
   }
+
+  // Scrolling a long tree draws the lines that come into view.
+  window.addEventListener("scroll", () => {
+    if (!$("view-tree").hidden && $("view-tree").classList.contains("virtual"))
+      troupe.schedule();
+  }, { passive: true });
 
   troupe.views.tree = { render, click, expandAll, collapseAll };
 })();
