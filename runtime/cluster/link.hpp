@@ -93,6 +93,18 @@ private:
   size_t wpos = 0;
   size_t frames = 0; // frames appended since the link was last empty
   std::chrono::steady_clock::time_point connect_started;
+  // Since the link was made (under mtx; read by `link_layer::flows`).
+  uint64_t sent_frames = 0;
+  uint64_t sent_bytes = 0;
+};
+
+/// What went over the direct links with one peer since they were made.
+struct link_flow {
+  caf::node_id peer;
+  uint64_t frames_out = 0;
+  uint64_t bytes_out = 0;
+  uint64_t frames_in = 0;
+  uint64_t bytes_in = 0;
 };
 
 /// troupe's data plane: a direct TCP link from every node to every other
@@ -174,6 +186,10 @@ public:
   std::atomic<uint64_t> frames_in{0};
   std::atomic<uint64_t> bad_frames{0};
   std::atomic<uint64_t> waits{0};
+
+  /// Frames and bytes to and from each peer, over the links open now (the
+  /// dashboard's flow graph).
+  std::vector<link_flow> flows() const;
 
   /// Flushes every link the calling thread has corked (used by
   /// `cork_scope`).

@@ -60,6 +60,32 @@ void link_layer::poll_loop() {
   }
 }
 
+std::vector<link_flow> link_layer::flows() const {
+  std::vector<link_flow> out;
+  auto find_peer = [&](const caf::node_id& nid) -> link_flow& {
+    for (auto& f : out)
+      if (f.peer == nid)
+        return f;
+    out.push_back(link_flow{nid});
+    return out.back();
+  };
+  std::lock_guard<std::shared_mutex> guard{mtx_};
+  for (auto& kvp : out_) {
+    std::lock_guard<std::mutex> link_guard{kvp.second->mtx};
+    auto& f = find_peer(kvp.first);
+    f.frames_out += kvp.second->sent_frames;
+    f.bytes_out += kvp.second->sent_bytes;
+  }
+  for (auto& l : in_) {
+    if (!l->peer) // still in its handshake
+      continue;
+    auto& f = find_peer(l->peer);
+    f.frames_in += l->frames.load(std::memory_order_relaxed);
+    f.bytes_in += l->bytes.load(std::memory_order_relaxed);
+  }
+  return out;
+}
+
 std::vector<std::shared_ptr<out_link>> link_layer::links() const {
   std::vector<std::shared_ptr<out_link>> result;
   std::lock_guard<std::shared_mutex> guard{mtx_};

@@ -106,9 +106,12 @@ link_layer::send(const std::shared_ptr<out_link>& lptr, uint64_t dest,
   if (l.st == out_link::state::closed)
     return send_result::closed;
   export_sender(sys_, serial_, what.sender);
+  auto before = l.buf.size();
   if (!link_frame::encode_message(sys_, types_, dest, what, l.peer, l.buf))
     return send_result::unencodable;
   ++l.frames;
+  ++l.sent_frames;
+  l.sent_bytes += l.buf.size() - before;
   ++frames_out;
   if (l.st != out_link::state::up)
     return send_result::ok; // the poller flushes once connected

@@ -117,6 +117,12 @@ json node_json(const wire::NodeSnapshot& n, const std::string& name,
   json refused = json::object();
   for (auto& [reason, count] : n.refused_by_reason())
     refused[reason] = count;
+  json links = json::object();
+  for (auto& l : n.links())
+    links[l.peer()] = {{"frames_out", l.frames_out()},
+                       {"bytes_out", l.bytes_out()},
+                       {"frames_in", l.frames_in()},
+                       {"bytes_in", l.bytes_in()}};
   json out = {
     {"name", name},
     {"status", member_status_name(m.status())},
@@ -131,6 +137,7 @@ json node_json(const wire::NodeSnapshot& n, const std::string& name,
     {"refused_by_reason", std::move(refused)},
     {"link_frames_out", n.link_frames_out()},
     {"link_frames_in", n.link_frames_in()},
+    {"links", std::move(links)},
   };
   if (with_uptime)
     out["uptime_ms"] = n.uptime_ms();

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "cluster/core.hpp"
+#include "cluster/link.hpp"
 #include "introspection/introspector.hpp"
 #include "introspection/mailbox_depths.hpp"
 #include "troupe/actor/actor_base.hpp"
@@ -203,6 +204,16 @@ introspector::snapshot_local(std::map<std::string, caf::actor>* handles) {
   refused["malformed"] = stats.refused_malformed;
   out.set_link_frames_out(stats.link_frames_out);
   out.set_link_frames_in(stats.link_frames_in);
+  if (auto& links = owner_.core_->links)
+    for (auto& f : links->flows()) {
+      auto& lf = *out.add_links();
+      auto peer = owner_.core_->view.member_of(f.peer);
+      lf.set_peer(peer.empty() ? caf::to_string(f.peer) : peer);
+      lf.set_frames_out(f.frames_out);
+      lf.set_bytes_out(f.bytes_out);
+      lf.set_frames_in(f.frames_in);
+      lf.set_bytes_in(f.bytes_in);
+    }
   for (auto& x : owner_.core_->history.recent()) {
     auto& change = *out.add_member_changes();
     change.set_seq(x.seq);

@@ -12,7 +12,8 @@ It asserts, without ever reloading the page:
   - an action without the token is refused (401), with a wrong one too
     (403), and with the right one it is done;
   - a kill -9 of a node shows on the members' timeline as a down, with the
-    time it took to detect.
+    time it took to detect;
+  - the flows view shows the messages per second on a live link.
 Screenshots of every view go to --out (test artefacts); so do the nodes'
 logs. Exit 0: passed; 1: failed; 77: Chromium, chromedriver or Selenium
 missing (ctest reports the test as skipped).
@@ -270,6 +271,12 @@ def run(args):
               f"{time.monotonic() - sigkill:.2f} s: {tds}")
         assert "ms" in tds[5], f"no detection time: {tds}"
         driver.save_screenshot(os.path.join(args.out, "members.png"))
+        driver.get(url + "#flows")
+        # n1 and n2 still talk: their link carries messages both ways.
+        wait.until(lambda d: any(
+            r[0] == "n1" and r[1] == "n2" and r[2] not in ("", "0")
+            for r in table_rows(d, "table.links")),
+            "the flows view shows no traffic from n1 to n2")
         for view in ("flows", "top"):
             driver.get(url + "#" + view)
             wait.until(lambda d: d.find_elements(

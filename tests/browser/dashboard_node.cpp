@@ -10,6 +10,10 @@
 //                      /root/shop, /root/shop-1 .. /root/shop-<S-1>
 //     /root/ticker     sends itself a tick every 50 ms (a rate to show)
 //
+// clerk-0 of /root/shop holds the cluster name "clerk0@<node>", and every
+// 100 ms each node sends one message to every other member's clerk-0, so
+// the direct links carry something to draw.
+//
 // (tools/bench/dashboard_page.py grows it to 10,000 actors.)
 //
 // Prints "READY port=<p> name=<n>" once it listens (and has joined its
@@ -17,11 +21,14 @@
 #include <chrono>
 #include <algorithm>
 #include <iostream>
+#include <map>
+#include <thread>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <caf/atom.hpp>
+#include <caf/send.hpp>
 #include <troupe/actor/spawn.hpp>
 #include <troupe/error.hpp>
 #include <troupe/node/node.hpp>
@@ -95,15 +102,18 @@ int main(int argc, char** argv) {
   std::vector<troupe::child_spec> clerks;
   for (size_t i = 0; i < per_shop; ++i)
     clerks.push_back(worker("clerk-" + std::to_string(i), clerk));
+  auto first_shop = clerks;
+  if (!first_shop.empty())
+    first_shop[0].global_name = "clerk0@" + n.name();
   std::vector<troupe::child_spec> top;
   for (size_t i = 0; i < shops; ++i) {
     troupe::child_spec shop;
     shop.id = i == 0 ? std::string{"shop"} : "shop-" + std::to_string(i);
     shop.kind = troupe::child_kind::supervisor;
-    shop.start = [clerks](caf::actor_system& sys) {
+    shop.start = [kids = i == 0 ? first_shop : clerks](caf::actor_system& sys) {
       troupe::supervisor_flags flags;
       flags.max_restarts = 100;
-      return troupe::spawn_supervisor(sys, flags, clerks);
+      return troupe::spawn_supervisor(sys, flags, kids);
     };
     top.push_back(std::move(shop));
   }
@@ -112,5 +122,22 @@ int main(int argc, char** argv) {
   root.max_restarts = 100;
   n.start_root(root, std::move(top));
   std::cout << "READY port=" << n.port() << " name=" << n.name() << std::endl;
-  return n.run();
+  // Traffic between the members, until the node is asked to stop.
+  std::thread caller([&n] {
+    std::map<std::string, caf::actor> clerks;
+    while (!n.stop_requested()) {
+      for (auto& m : n.members()) {
+        if (m.name == n.name() || m.status != troupe::member_status::up)
+          continue;
+        auto& ref = clerks[m.name];
+        if (!ref)
+          ref = n.global_ref("clerk0@" + m.name);
+        caf::anon_send(ref, int64_t{1});
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    }
+  });
+  auto rc = n.run();
+  caller.join();
+  return rc;
 }

@@ -14,6 +14,10 @@ const troupe = {
   selected: null,
   series: [],
   views: {},
+  // Per direct link "<node>><peer>": the last counts seen, and the rates
+  // between the last two updates that carried them.
+  flowSeen: {},
+  flowRates: {},
 };
 
 troupe.$ = (id) => document.getElementById(id);
@@ -63,6 +67,30 @@ troupe.sample = (t) => {
   troupe.series.push({ t: t || Date.now(), rate: a.msgs_per_sec, mailbox: a.mailbox });
   const since = Date.now() - 15 * 60 * 1000;
   while (troupe.series.length > 0 && troupe.series[0].t < since) troupe.series.shift();
+};
+
+// Rates of every direct link, from the counters in the nodes' state at
+// each update; a rate older than 3 s reads as 0 (no update: no change).
+troupe.sampleFlows = (t) => {
+  const now = t || Date.now();
+  for (const [name, n] of Object.entries(troupe.state.nodes))
+    for (const [peer, c] of Object.entries(n.links || {})) {
+      const key = name + ">" + peer;
+      const prev = troupe.flowSeen[key];
+      // Counts that went down belong to a new link (the old one closed).
+      if (prev && now > prev.t)
+        troupe.flowRates[key] = c.frames_out < prev.frames_out
+          ? { t: Date.now(), msgs: 0, bytes: 0 }
+          : { t: Date.now(),
+              msgs: (c.frames_out - prev.frames_out) * 1000 / (now - prev.t),
+              bytes: (c.bytes_out - prev.bytes_out) * 1000 / (now - prev.t) };
+      troupe.flowSeen[key] = { t: now, frames_out: c.frames_out, bytes_out: c.bytes_out };
+    }
+};
+
+troupe.flowRate = (key) => {
+  const r = troupe.flowRates[key];
+  return r && Date.now() - r.t < 3000 ? r : { msgs: 0, bytes: 0 };
 };
 
 // A small table: `head` names, `rows` arrays of cells (text or elements).

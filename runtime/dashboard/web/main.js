@@ -70,12 +70,14 @@
   events.addEventListener("full", (e) => {
     troupe.load(JSON.parse(e.data));
     troupe.sample();
+    troupe.sampleFlows();
     troupe.schedule();
   });
   events.addEventListener("delta", (e) => {
     const d = JSON.parse(e.data);
     troupe.apply(d);
     troupe.sample(d.t);
+    troupe.sampleFlows(d.t);
     troupe.schedule();
   });
   route();

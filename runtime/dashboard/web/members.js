@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The cluster views: members and the timeline of their changes (each as
-// seen by every node that saw it, with its detection time), the flows
-// (per node: messages over direct links, dead letters by reason, refused
-// connections), and the top actors by mailbox, rate and time in handlers.
+// seen by every node that saw it, with its detection time), the flows (a
+// graph of the direct links with each direction's messages and bytes per
+// second; per node: dead letters by reason, refused connections), and the
+// top actors by mailbox, rate and time in handlers.
 "use strict";
 
 (() => {
@@ -55,12 +56,74 @@
     return rows.length + " changes";
   }
 
+  const human = (b) => b >= 1e6 ? (b / 1e6).toFixed(1) + " MB" : b >= 1e3 ? (b / 1e3).toFixed(1) + " kB" : Math.round(b) + " B";
+  const svgNS = "http://www.w3.org/2000/svg";
+  const svg = (tag, attrs, text) => {
+    const e = document.createElementNS(svgNS, tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  };
+
+  // The members on a circle, a line per pair that has a direct link, with
+  // each direction's messages and bytes per second.
+  function graph(names) {
+    const w = 640, h = 360, r = Math.min(w, h) / 2 - 60;
+    const at = {};
+    names.forEach((n, i) => {
+      const a = -Math.PI / 2 + (2 * Math.PI * i) / Math.max(1, names.length);
+      at[n] = [w / 2 + r * Math.cos(a), h / 2 + r * Math.sin(a)];
+    });
+    const g = svg("svg", { viewBox: `0 0 ${w} ${h}`, width: w, height: h, class: "flowgraph" });
+    const s = troupe.state;
+    const done = new Set();
+    for (const a of names)
+      for (const b of Object.keys((s.nodes[a] || {}).links || {})) {
+        if (!at[b] || done.has(b + "|" + a)) continue;
+        done.add(a + "|" + b);
+        const live = (n) => s.nodes[n].reachable && s.nodes[n].status === "up";
+        if (!live(a) || !live(b)) {
+          g.appendChild(svg("line", { x1: at[a][0], y1: at[a][1], x2: at[b][0], y2: at[b][1],
+                                      class: "edge gone" }));
+          continue;
+        }
+        const ab = troupe.flowRate(a + ">" + b), ba = troupe.flowRate(b + ">" + a);
+        const busy = ab.msgs + ba.msgs > 0;
+        g.appendChild(svg("line", { x1: at[a][0], y1: at[a][1], x2: at[b][0], y2: at[b][1],
+                                    class: busy ? "edge busy" : "edge" }));
+        // Each direction's label nearer its sender.
+        const along = (from, to, f) => [from[0] + (to[0] - from[0]) * f, from[1] + (to[1] - from[1]) * f];
+        const [x1, y1] = along(at[a], at[b], 0.3), [x2, y2] = along(at[b], at[a], 0.3);
+        g.appendChild(svg("text", { x: x1, y: y1 - 6, class: "rate" },
+          `${a}→${b} ${Math.round(ab.msgs)}/s ${human(ab.bytes)}/s`));
+        g.appendChild(svg("text", { x: x2, y: y2 + 14, class: "rate" },
+          `${b}→${a} ${Math.round(ba.msgs)}/s ${human(ba.bytes)}/s`));
+      }
+    for (const n of names) {
+      const node = s.nodes[n];
+      g.appendChild(svg("circle", { cx: at[n][0], cy: at[n][1], r: 22,
+                                    class: "member " + (node.reachable ? node.status : "unreachable") }));
+      g.appendChild(svg("text", { x: at[n][0], y: at[n][1] + 4, class: "label" }, n));
+    }
+    return g;
+  }
+
   function renderFlows(view) {
     const s = troupe.state;
+    const names = Object.keys(s.nodes).sort();
     const out = document.createDocumentFragment();
-    out.appendChild(el("h2", "", "flows by node"));
+    out.appendChild(el("h2", "", "direct links"));
+    out.appendChild(graph(names));
+    const links = [];
+    for (const a of names)
+      for (const [b, c] of Object.entries(s.nodes[a].links || {})) {
+        const r = troupe.flowRate(a + ">" + b);
+        links.push([a, b, Math.round(r.msgs), human(r.bytes) + "/s", c.frames_out, human(c.bytes_out)]);
+      }
+    out.appendChild(table("links", ["from", "to", "msgs/s", "bytes/s", "frames sent", "bytes sent"], links));
+    out.appendChild(el("h2", "", "by node"));
     out.appendChild(table("flows", ["node", "link frames out", "link frames in", "dead letters", "by reason", "mailbox drops", "refused connections"],
-      Object.keys(s.nodes).sort().map((name) => {
+      names.map((name) => {
         const n = s.nodes[name];
         return [name, n.link_frames_out, n.link_frames_in, n.dead_letters,
                 reasons(n.dead_letters_by_reason), n.mailbox_dropped,
