@@ -6,6 +6,8 @@
 namespace troupe::supervision {
 
 void failure_history::add(time_point when, const std::string& failure) {
+  if (ring_.size() < capacity)
+    ring_.emplace_back();
   auto& e = ring_[next_];
   e.when = when;
   e.failure.assign(failure); // keeps the slot's buffer

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // A child's last few failures and what its supervisor decided of each
 // (restart in place, respawn after a backoff, move to a live node, give
-// up), for `which_children` and the dashboard's actor page. A fixed ring:
-// recording reuses a slot's string, so a restart does not allocate once
-// the ring is warm, and the decision's wording is made only when asked.
+// up), for `which_children` and the dashboard's actor page. A ring that
+// stays empty (one vector, no allocation) until the child first fails,
+// then grows to `capacity`: a tree of 10,000 children carries no history
+// it does not need. Recording reuses a slot's string, so a restart does
+// not allocate once the ring is full, and the decision's wording is made
+// only when asked.
 #pragma once
 
-#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -63,8 +65,8 @@ private:
     bool counted = true;
   };
 
-  std::array<entry, capacity> ring_;
-  size_t next_ = 0; // the slot the next failure goes to
+  std::vector<entry> ring_; // grows to capacity, then wraps
+  size_t next_ = 0;         // the slot the next failure goes to
   size_t size_ = 0;
 };
 
