@@ -15,7 +15,6 @@
 #include "troupe/error.hpp"
 #include "troupe/log.hpp"
 #include "actor/dead_letters.hpp"
-#include "wire/config_base.hpp"
 
 namespace troupe {
 

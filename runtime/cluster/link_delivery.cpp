@@ -30,8 +30,6 @@ bool link_reader::deliver(const char* data, size_t size) {
   auto mid = f.mid;
   auto sender = sender_of(f);
   ++layer_.frames_in;
-  l_->frames.fetch_add(1, std::memory_order_relaxed);
-  l_->bytes.fetch_add(size, std::memory_order_relaxed);
   auto target = target_of(f.dest);
   if (!target) {
     if (mid.is_request() && sender)

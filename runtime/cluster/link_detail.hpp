@@ -40,7 +40,8 @@ struct link_layer::in_link {
   // Set once by the reader after the handshake, under link_layer::mtx_, so
   // that close() (which reads it under mtx_ from any thread) sees it whole.
   caf::node_id peer;
-  // Frames (and their bytes) read, counted by the reader.
+  // Frames delivered and bytes read (length prefixes included, as the
+  // writer counts them), added by the reader once per read.
   std::atomic<uint64_t> frames{0};
   std::atomic<uint64_t> bytes{0};
   std::atomic<bool> closed{false};

@@ -246,6 +246,7 @@ void link_reader::read_frames() {
                                   rb_.size() - have_);
     if (n > 0) {
       have_ += static_cast<size_t>(n);
+      l_->bytes.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
       if (!take_frames())
         return;
       last = steady::now();
@@ -273,6 +274,7 @@ void link_reader::read_frames() {
 bool link_reader::take_frames() {
   bool ok = true;
   size_t pos = 0;
+  uint64_t taken = 0; // for the link's own count, added once per batch
   {
     cork_scope cork;
     while (ok && have_ - pos >= 4) {
@@ -288,9 +290,12 @@ bool link_reader::take_frames() {
         break;
       }
       ok = deliver(rb_.data() + pos + 4, len);
+      taken += ok ? 1 : 0;
       pos += 4 + len;
     }
   }
+  if (taken > 0)
+    l_->frames.fetch_add(taken, std::memory_order_relaxed);
   if (pos > 0 && pos < have_)
     std::memmove(rb_.data(), rb_.data() + pos, have_ - pos);
   have_ -= pos;

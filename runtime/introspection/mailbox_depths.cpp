@@ -33,14 +33,15 @@ struct depths {
 } // namespace
 
 std::vector<std::optional<uint64_t>>
-mailbox_depths(caf::actor_system& sys, const std::vector<caf::actor>& targets,
+mailbox_depths(caf::actor_system& sys, std::vector<caf::actor> targets,
                std::chrono::milliseconds timeout) {
   auto st = std::make_shared<depths>();
   st->values.resize(targets.size());
   st->left = targets.size();
   if (targets.empty())
     return {};
-  sys.spawn([st, targets, timeout](caf::event_based_actor* self) {
+  sys.spawn([st, targets = std::move(targets),
+             timeout](caf::event_based_actor* self) {
     for (size_t i = 0; i < targets.size(); ++i)
       self
         ->request<caf::message_priority::high>(targets[i], timeout,

@@ -20,7 +20,7 @@ namespace troupe::detail {
 /// mailbox it measures), in order; nothing for a target that did not
 /// answer within `timeout` (or is gone).
 std::vector<std::optional<uint64_t>>
-mailbox_depths(caf::actor_system& sys, const std::vector<caf::actor>& targets,
+mailbox_depths(caf::actor_system& sys, std::vector<caf::actor> targets,
                std::chrono::milliseconds timeout);
 
 } // namespace troupe::detail

@@ -246,7 +246,7 @@ introspector::snapshot_local(std::map<std::string, caf::actor>* handles) {
   }
   if (handles != nullptr)
     return out; // paths only: no figures, no rates
-  auto depths = mailbox_depths(sys, w.depths_of, 200ms);
+  auto depths = mailbox_depths(sys, std::move(w.depths_of), 200ms);
   for (size_t i = 0; i < depths.size(); ++i)
     if (depths[i])
       w.depths_into[i]->set_mailbox(*depths[i]);

@@ -384,27 +384,18 @@ void on_child_down(supervisor_actor* self, caf::down_msg& dm) {
   if (child->stable)
     self->send(child->stable, target_atom::value, caf::actor{});
   auto delay = next_backoff(self, *child);
-  child->failures.decide(cause == exit_cause::node_lost
-                             || cause == exit_cause::node_left
-                           ? failure_decision::move
-                           : failure_decision::respawn,
-                         std::chrono::duration_cast<std::chrono::milliseconds>(
-                           delay),
-                         counted);
+  auto delay_ms = std::chrono::duration_cast<std::chrono::milliseconds>(delay);
+  auto decided = cause == exit_cause::node_lost || cause == exit_cause::node_left
+                   ? failure_decision::move
+                   : failure_decision::respawn;
+  child->failures.decide(decided, delay_ms, counted);
   auto how = [&] {
-    std::string out = cause == exit_cause::node_lost
-                          || cause == exit_cause::node_left
-                        ? "move to a live node"
-                        : "respawn from its spec";
-    if (delay.count() > 0)
-      out += fmt::format(
-        " in {} ms",
-        std::chrono::duration_cast<std::chrono::milliseconds>(delay).count());
-    out += counted ? " (" + limit_text(self) + ")"
-           : cause == exit_cause::node_left
-             ? " (not counted: its node left on purpose)"
-             : " (not counted: its node's loss was counted once)";
-    return out;
+    // The history's wording, with why it counted or not.
+    return word(decided, delay_ms.count(), true)
+           + (counted ? " (" + limit_text(self) + ")"
+              : cause == exit_cause::node_left
+                ? " (not counted: its node left on purpose)"
+                : " (not counted: its node's loss was counted once)");
   };
   report(self, *child, id, what, how,
          cause == exit_cause::node_left ? log_level::info : log_level::error);

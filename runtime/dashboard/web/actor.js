@@ -104,7 +104,7 @@
       shownKey = null;
       return "";
     }
-    if (shownKey !== key || !view.querySelector("#token") && a.tree === troupe.state.answered_by) {
+    if (shownKey !== key) {
       const top = el("div", "actor-head");
       const back = el("a", "", "← tree");
       back.href = "#tree";
