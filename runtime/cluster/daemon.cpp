@@ -24,6 +24,7 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
   st.shared = std::move(cfg.shared);
   st.seeds = std::move(cfg.seeds);
   st.last_join_attempt = steady::now();
+  gossip_start(self);
   publish(self, nullptr);
   self->set_down_handler(
     [self](caf::down_msg& dm) { on_down_msg(self, dm); });
@@ -77,10 +78,16 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
       return on_join(self, j, joiner);
     },
     [self](const wire::Heartbeat& hb) { on_heartbeat(self, hb); },
+    [self](const wire::GossipDigest& d) { return on_gossip_digest(self, d); },
+    [self](const wire::GossipDelta& d) { on_gossip_delta(self, d); },
+    [self](const wire::GossipRecords& r) { on_gossip_records(self, r); },
     [self](const wire::FlowHello& hello, const caf::actor& echo) {
       on_flow_hello(self, hello, echo);
     },
     [self](const wire::Fenced& f) {
+      if (f.incarnation() != 0
+          && f.incarnation() != self->state.shared->incarnation.load())
+        return; // an incarnation this node already left behind
       fence(self, fmt::format("a member says: {}", f.reason()));
     },
     [self](const wire::Leave& l) {
@@ -123,6 +130,15 @@ public:
       if (msg.match_elements<wire::Heartbeat>()) {
         auto& hb = msg.get_as<wire::Heartbeat>(0);
         live_->heard(hb.name(), hb.incarnation(), steady::now());
+        // A monitor's probe is answered here, on the receiving thread:
+        // busy handlers must not make this node look dead.
+        if (hb.ping() && x->sender)
+          if (auto answer = live_->answer(); !answer.empty())
+            x->sender->enqueue(caf::make_mailbox_element(
+                                 caf::actor_cast<caf::strong_actor_ptr>(this),
+                                 caf::make_message_id(), {},
+                                 std::move(answer)),
+                               eu);
       } else if (msg.match_elements<caf::down_msg>()) {
         live_->down_arrived(msg.get_as<caf::down_msg>(0).source,
                             steady::now());

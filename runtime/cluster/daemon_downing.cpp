@@ -7,6 +7,7 @@
 // builds their views from the daemon's peers and acts on the answers.
 #include "cluster/daemon_state.hpp"
 #include "cluster/downing.hpp"
+#include "transport/endpoint.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -51,7 +52,11 @@ void handle_peer_down(daemon_actor* self, peer& p, const caf::error& reason,
   // A process that dies has its connections closed by the kernel at once:
   // the link drops while heartbeats are fresh. A frozen or cut-off node
   // goes silent first, and the link is closed by the failure timeout.
-  p.unreachable = went_silent(last, dropped, st.shared->fd.failure_timeout);
+  // With gossip detection links carry no heartbeats, and BASP closes none
+  // on a timeout: a drop is the kernel's, the peer died; the silent are
+  // judged by their monitors (daemon_gossip.cpp).
+  p.unreachable = !st.gossip
+                  && went_silent(last, dropped, st.shared->fd.failure_timeout);
   p.down_at = steady::now();
   auto why = p.unreachable
                ? fmt::format("no heartbeat for {} ms",
@@ -90,10 +95,20 @@ void mark_down(daemon_actor* self, peer& p, member_status status,
   change.why = why;
   change.silent_ms = silent_ms;
   c.history.record(std::move(change));
+  // What this node judged spreads (gossip detection), unless the judgement
+  // is void: it was this node that was fenced.
+  if (!p.down_by_own_fence)
+    gossip_note(self, p.info, status);
   // Readers see the node as unreachable before its flow closes, so no
   // message slips through uncounted in between.
   publish(self, nullptr);
   if (p.nid) {
+    // Gossip detection: links carry no heartbeats, so nothing else would
+    // close the connection to a member marked down while its process
+    // lives on (frozen, cut off): its proxies here end with it, as with
+    // mesh detection's timeout, and what it sends is no longer heard.
+    if (self->state.gossip && status == member_status::down && c.net)
+      c.net->disconnect(p.nid);
     c.flow_close(p.nid);
     auto n = c.pending.fail(p.nid, make_error(errc::node_down,
                                               fmt::format("node '{}' is {}",
@@ -200,6 +215,7 @@ void fence(daemon_actor* self, const std::string& why) {
   // heartbeats) as the incarnation that was fenced.
   c.incarnation = next;
   c.names.reown(c.self_name, next);
+  gossip_start(self);
   publish(self, nullptr);
   try_join(self);
 }

@@ -65,6 +65,10 @@ void prepare_heartbeats(daemon_actor* self) {
   auto& st = self->state;
   if (!st.live)
     return;
+  if (st.gossip) {
+    gossip_heartbeats(self);
+    return;
+  }
   auto me = self_member(self);
   wire::Heartbeat hb;
   hb.set_name(me.name);
@@ -90,6 +94,7 @@ void on_heartbeat(daemon_actor* self, const wire::Heartbeat& hb) {
       return; // met again through this node's rejoin
     case fence_verdict::fenced: {
       wire::Fenced f;
+      f.set_incarnation(hb.incarnation());
       f.set_reason(fmt::format("incarnation {} of '{}' was marked down",
                                hb.incarnation(), hb.name()));
       if (auto sender = caf::actor_cast<caf::actor>(self->current_sender()))
@@ -115,6 +120,8 @@ void on_tick(daemon_actor* self) {
   auto& fd = st.shared->fd;
   auto now = steady::now();
   fence_if_stalled(self);
+  if (st.gossip)
+    gossip_tick(self, now);
   join_view v;
   v.alone = std::none_of(st.peers.begin(), st.peers.end(),
                          [](auto& kvp) { return is_live(kvp.second); });

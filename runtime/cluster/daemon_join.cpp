@@ -118,6 +118,7 @@ wire::Join make_join(daemon_actor* self) {
   auto& fd = self->state.shared->fd;
   j.set_heartbeat_ms(static_cast<uint32_t>(fd.heartbeat_interval.count()));
   j.set_failure_timeout_ms(static_cast<uint32_t>(fd.failure_timeout.count()));
+  j.set_gossip(fd.gossip);
   return j;
 }
 
@@ -182,7 +183,7 @@ caf::error check_joiner(daemon_actor* self, const wire::Join& j) {
   auto& c = *self->state.shared;
   return cluster::check_joiner(c.self_name, c.fd,
                                {j.member().name(), j.heartbeat_ms(),
-                                j.failure_timeout_ms()});
+                                j.failure_timeout_ms(), j.gossip()});
 }
 
 } // namespace

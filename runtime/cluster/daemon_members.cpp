@@ -100,6 +100,7 @@ bool add_peer(daemon_actor* self, const member& m, const caf::actor& daemon) {
                                                          : "joined";
     change.why = "at " + endpoint_of(m);
     history.record(std::move(change));
+    gossip_note(self, p.info, member_status::up);
     self->monitor(daemon);
     // Flow control towards the peer starts once its flow actor is known.
     if (st.shared->flow.actor) {
@@ -147,6 +148,7 @@ void leave(daemon_actor* self) {
   for (auto& kvp : st.peers)
     if (is_live(kvp.second))
       self->send(kvp.second.daemon, l);
+  gossip_leave(self);
   log(log_level::info, fmt::format("node '{}' left the cluster",
                                    st.shared->self_name));
 }

@@ -8,6 +8,8 @@
 //   daemon_heartbeat.cpp  heartbeats out and in, the daemon's tick
 //   daemon_downing.cpp    marking members down, keep-majority, fencing,
 //                         forgetting
+//   daemon_gossip.cpp     gossip detection (`--detection gossip`): probes
+//                         of the watched members, gossip rounds, verdicts
 //   daemon_names.cpp      the cluster-wide names
 //   daemon_placement.cpp  remote spawn and what is hosted for others
 // The decisions themselves are pure functions elsewhere (downing.hpp,
@@ -36,11 +38,15 @@
 #include "cluster/daemon.hpp"
 #include "cluster/fencing.hpp"
 #include "cluster/liveness.hpp"
+#include "cluster/membership.hpp"
 #include "cluster/tombstones.hpp"
 #include "troupe/cluster/cluster.hpp"
 
 namespace troupe::wire {
 class FlowHello;
+class GossipDelta;
+class GossipDigest;
+class GossipRecords;
 class Heartbeat;
 class Join;
 class NameEntry;
@@ -112,6 +118,19 @@ struct daemon_state {
   std::shared_ptr<liveness> live;
   /// Forgotten members that went down: their incarnations stay fenced.
   tombstones graves;
+  /// Gossip detection (`failure_detector_settings::gossip`): this
+  /// incarnation's membership (a new one after a fence); null with mesh
+  /// detection.
+  std::unique_ptr<membership> gossip;
+  uint64_t gossip_rng = 0;
+  /// Gossiped members not met yet, and since when (dialed if a heartbeat
+  /// interval passes without their own dial or welcome).
+  std::map<std::string, steady::time_point> gossip_unmet;
+  /// Load and actor types as last told to every member (gossip detection
+  /// sends them on change only).
+  uint32_t told_load = 0;
+  std::vector<std::string> told_types;
+  steady::time_point told_at;
 
   ~daemon_state() {
     if (live)
@@ -181,6 +200,24 @@ caf::result<wire::Welcome> on_join(daemon_actor* self, const wire::Join& j,
 void prepare_heartbeats(daemon_actor* self);
 void on_heartbeat(daemon_actor* self, const wire::Heartbeat& hb);
 void on_tick(daemon_actor* self);
+
+// -- gossip detection (daemon_gossip.cpp) --------------------------------------
+
+/// Starts this incarnation's membership (gossip detection only).
+void gossip_start(daemon_actor* self);
+/// A member was met (up) or is gone (`status`): into the gossiped view.
+void gossip_note(daemon_actor* self, const member& m, member_status status);
+/// This node leaves: its record says so.
+void gossip_leave(daemon_actor* self);
+/// The probes (`heartbeat_to`) and their answer, for the liveness thread.
+void gossip_heartbeats(daemon_actor* self);
+/// Every heartbeat interval: verdicts, downs, a gossip round, pushes.
+void gossip_tick(daemon_actor* self, steady::time_point now);
+/// A round from another member: what differs here (empty if nothing).
+wire::GossipDelta on_gossip_digest(daemon_actor* self,
+                                   const wire::GossipDigest& d);
+void on_gossip_delta(daemon_actor* self, const wire::GossipDelta& d);
+void on_gossip_records(daemon_actor* self, const wire::GossipRecords& r);
 
 // -- downing and fencing (daemon_downing.cpp) --------------------------------
 

@@ -26,6 +26,13 @@ caf::error check_joiner(const std::string& self_name,
                                   joiner.failure_timeout_ms,
                                   mine.heartbeat_interval.count(),
                                   mine.failure_timeout.count()));
+  if (joiner.gossip != mine.gossip)
+    return make_error(errc::bad_config,
+                      fmt::format("'{}' detects failures by {}, this node by "
+                                  "{} (--detection)",
+                                  joiner.name,
+                                  joiner.gossip ? "gossip" : "mesh",
+                                  mine.gossip ? "gossip" : "mesh"));
   return caf::none;
 }
 

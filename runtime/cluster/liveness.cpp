@@ -54,6 +54,7 @@ void liveness::stop() {
     t.detach();
   std::lock_guard<std::mutex> guard{mtx_};
   hb_ = caf::message{};
+  answer_ = caf::message{};
   to_.clear();
   sender_.reset();
 }
@@ -65,6 +66,17 @@ void liveness::set_heartbeat(caf::message hb, std::vector<caf::actor> to) {
     return;
   hb_ = std::move(hb);
   to_ = std::move(to);
+}
+
+void liveness::set_answer(caf::message answer) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (!stopping_)
+    answer_ = std::move(answer);
+}
+
+caf::message liveness::answer() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return answer_;
 }
 
 std::optional<liveness::clock::duration> liveness::take_stall() {

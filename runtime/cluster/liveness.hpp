@@ -77,6 +77,11 @@ public:
   /// What to send every heartbeat interval, and to whom (replaces both).
   void set_heartbeat(caf::message hb, std::vector<caf::actor> to);
 
+  /// Gossip detection: the heartbeat that answers a monitor's probe (the
+  /// daemon's `enqueue` sends it back at once, on the receiving thread).
+  void set_answer(caf::message answer);
+  caf::message answer() const;
+
   /// The longest stall seen since the last call, if any (this call's own
   /// look at the clock included). Heartbeats are held
   /// back from a stall until the daemon took it (and, if it fenced the node,
@@ -113,6 +118,7 @@ private:
   std::thread thread_;
   caf::weak_actor_ptr sender_;
   caf::message hb_;
+  caf::message answer_;
   std::vector<caf::actor> to_;
   stall_clock clock_;
   std::optional<clock::duration> stall_;

@@ -120,6 +120,9 @@ node::node(node_config cfg)
   add_message_type<wire::FlowHello>();
   add_message_type<wire::FlowMarker>();
   add_message_type<wire::FlowAck>();
+  add_message_type<wire::GossipDigest>();
+  add_message_type<wire::GossipDelta>();
+  add_message_type<wire::GossipRecords>();
   add_message_type<wire::SnapshotRequest>();
   add_message_type<wire::ClusterSnapshot>();
   add_message_type<wire::KillRequest>();
@@ -183,10 +186,16 @@ caf::error node::start() {
   // Failure detection on every link, the same on all nodes: CAF 0.17 ships
   // with heartbeats off, and closes a link only on its own timeout, so both
   // sides must send (the daemon refuses joiners whose settings clash).
+  // With gossip detection (`--detection gossip`) a node hears only from
+  // the few members it watches, and links carry no heartbeats: BASP's are
+  // off (its timeout check runs on its heartbeat tick, so it is off too),
+  // and an idle cluster costs each node the same whatever its size. A
+  // link then drops only when the kernel closes it (the peer died).
   auto& fd = cfg_.failure_detector;
   cc.set("middleman.heartbeat-interval",
-         caf::timespan{std::chrono::duration_cast<caf::timespan>(
-           fd.heartbeat_interval)});
+         caf::timespan{fd.gossip ? caf::timespan{0}
+                                 : std::chrono::duration_cast<caf::timespan>(
+                                     fd.heartbeat_interval)});
   cc.set("middleman.connection-timeout",
          caf::timespan{std::chrono::duration_cast<caf::timespan>(
            fd.failure_timeout)});

@@ -51,6 +51,14 @@ caf::expected<parsed_config> parse_node_config(int argc,
   app.add_option("--failure-timeout-ms", failure_ms,
                  "silence after which a node is marked down")
     ->check(CLI::Range(int64_t{50}, int64_t{600000}));
+  std::string detection = cfg.failure_detector.gossip ? "gossip" : "mesh";
+  app.add_option("--detection", detection,
+                 "failure detection: mesh (every node heartbeats every "
+                 "other) or gossip (a few monitors each, gossiped verdicts)")
+    ->check(CLI::IsMember({"mesh", "gossip"}));
+  app.add_option("--monitors", cfg.failure_detector.monitors,
+                 "gossip detection: monitors per member")
+    ->check(CLI::Range(size_t{1}, size_t{64}));
   app.add_option("--secret", cfg.secret,
                  "cluster secret: peers must prove they know it (no TLS)");
   app.add_option("--tls-ca", cfg.tls_ca, "TLS: PEM file of the cluster's CA");
@@ -107,6 +115,8 @@ caf::expected<parsed_config> parse_node_config(int argc,
     {"TROUPE_LOG_LEVEL", "--log-level"},
     {"TROUPE_HEARTBEAT_MS", "--heartbeat-ms"},
     {"TROUPE_FAILURE_TIMEOUT_MS", "--failure-timeout-ms"},
+    {"TROUPE_DETECTION", "--detection"},
+    {"TROUPE_MONITORS", "--monitors"},
     {"TROUPE_FLOW_WINDOW", "--flow-window"},
     {"TROUPE_METRICS_PORT", "--metrics-port"},
     {"TROUPE_HTTP_PORT", "--http-port"},
@@ -153,6 +163,7 @@ caf::expected<parsed_config> parse_node_config(int argc,
   cfg.failure_detector.heartbeat_interval = std::chrono::milliseconds{
     heartbeat_ms};
   cfg.failure_detector.failure_timeout = std::chrono::milliseconds{failure_ms};
+  cfg.failure_detector.gossip = detection == "gossip";
   cfg.link_spin = std::chrono::microseconds{spin_us};
   cfg.handshake_timeout = std::chrono::milliseconds{handshake_ms};
   if (failure_ms < 3 * heartbeat_ms)

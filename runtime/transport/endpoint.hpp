@@ -9,6 +9,7 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 #include <caf/io/middleman_actor.hpp>
+#include <caf/node_id.hpp>
 
 #include "transport/guard.hpp"
 
@@ -34,6 +35,13 @@ public:
   caf::expected<caf::actor> connect(const std::string& host, uint16_t port);
 
   guard_stats stats() const;
+
+  /// Closes this node's BASP connection to `nid`, as BASP's own timeout
+  /// does: its proxies here end (monitors fire, `remote_link_unreachable`)
+  /// and messages to it fail. For gossip detection, whose links carry no
+  /// heartbeats: a member the cluster marked down is cut loose. Returns at
+  /// once (done on the multiplexer's thread).
+  void disconnect(const caf::node_id& nid);
 
   const guard_settings& settings() const { return guard_->settings(); }
 

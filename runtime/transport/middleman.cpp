@@ -353,6 +353,20 @@ caf::expected<caf::actor> endpoint::connect(const std::string& host,
   return caf::actor_cast<caf::actor>(std::move(ptr));
 }
 
+void endpoint::disconnect(const caf::node_id& nid) {
+  auto basp = sys_.middleman().named_broker<caf::io::basp_broker>(
+    caf::atom("BASP"));
+  sys_.middleman().backend().dispatch([basp, nid] {
+    auto ptr = static_cast<caf::io::basp_broker*>(
+      caf::actor_cast<caf::abstract_actor*>(basp));
+    if (auto hdl = ptr->instance.tbl().lookup_direct(nid)) {
+      // What BASP's heartbeat tick does on a timeout (basp_broker.cpp).
+      ptr->connection_cleanup(*hdl, caf::sec::connection_timeout);
+      ptr->close(*hdl);
+    }
+  });
+}
+
 guard_stats endpoint::stats() const {
   return guard_->stats();
 }

@@ -152,6 +152,16 @@ struct failure_detector_settings {
   /// How long a forgotten member's incarnation stays fenced (at most 1024
   /// tombstones are kept, the oldest dropped first).
   std::chrono::milliseconds tombstone_ttl{std::chrono::hours{1}};
+  /// How failures are detected (`--detection`), the same on every node:
+  /// false (`mesh`, the default): every node heartbeats every other on
+  /// every link, troupe's and BASP's; true (`gossip`): each member is
+  /// probed by `monitors` others on a hashed ring, their verdicts and the
+  /// membership spread by gossip, and links carry no heartbeats, so an
+  /// idle node's cost does not grow with the cluster (issue 19,
+  /// runtime/cluster/membership.hpp).
+  bool gossip = false;
+  /// Gossip detection: monitors per member.
+  size_t monitors = 5;
 };
 
 } // namespace troupe

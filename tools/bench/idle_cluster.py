@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""What an idle cluster costs each node, by size and failure detection
+(issue 19): N troupe_cluster_node processes on 127.0.0.1 (OS-chosen ports)
+formed through one seed; then, for each size:
+
+  formed     until every node printed "CLUSTER up=N" (from the first start)
+  cpu        % of one core per node while idle (mean and max over nodes,
+             from /proc/<pid>/stat over --idle-s seconds)
+  threads    per node (/proc/<pid>/status), max
+  rss        per node, MB (mean)
+  false      members marked down while idle (should be 0)
+  kill -9    until every other node saw the killed one down
+  SIGSTOP    until every other node saw the frozen one down
+
+Every process is started here and stopped by PID. Usage:
+
+  tools/bench/idle_cluster.py --node-bin build/tests/cluster/troupe_cluster_node \\
+      [--sizes 8,16,32,64] [--detection mesh,gossip] [--idle-s 10]
+"""
+import argparse
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+class Node:
+    def __init__(self, argv):
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True,
+                                     bufsize=1)
+        self.lines = queue.Queue()
+        self.log = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            stamped = (time.monotonic(), line.rstrip("\n"))
+            self.log.append(stamped)
+            self.lines.put(stamped)
+
+    def wait_for(self, pred, deadline):
+        """The time of the first line (from now on) matching pred."""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                at, line = self.lines.get(timeout=min(left, 0.5))
+            except queue.Empty:
+                if self.proc.poll() is not None:
+                    return None
+                continue
+            if pred(line):
+                return at
+
+    def cpu_ticks(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+
+    def status(self, key):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+        return 0
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def drain(node):
+    while True:
+        try:
+            node.lines.get_nowait()
+        except queue.Empty:
+            return
+
+
+def downs_of(node, name, since):
+    return sum(1 for at, line in node.log
+               if at >= since and line.startswith(f"MEMBER {name} down"))
+
+
+def all_saw_down(nodes, name, deadline):
+    """The latest time at which a node saw `name` down (None: one did not)."""
+    latest = 0.0
+    for n in nodes:
+        at = n.wait_for(lambda l: l.startswith(f"MEMBER {name} down"),
+                        deadline)
+        if at is None:
+            return None
+        latest = max(latest, at)
+    return latest
+
+
+def run(bin_path, size, detection, idle_s, extra):
+    flags = ["--log-level", "warn", "--detection", detection] + extra
+    nodes = []
+    try:
+        t0 = time.monotonic()
+        seed = Node([bin_path, "--name", "n00", "--port", "0"] + flags)
+        nodes.append(seed)
+        at = seed.wait_for(lambda l: l.startswith("READY port="),
+                           time.monotonic() + 20)
+        if at is None:
+            raise RuntimeError("the seed did not start:\n"
+                               + "\n".join(l for _, l in seed.log))
+        port = [l for _, l in seed.log if l.startswith("READY port=")][0]
+        port = port.split()[1].split("=")[1]
+        for i in range(1, size):
+            nodes.append(Node([bin_path, "--name", f"n{i:02d}", "--port",
+                               "0", "--seeds", f"127.0.0.1:{port}"] + flags))
+        deadline = time.monotonic() + 60
+        formed = 0.0
+        for n in nodes:
+            if not any(l == f"CLUSTER up={size}" for _, l in n.log):
+                at = n.wait_for(lambda l: l == f"CLUSTER up={size}", deadline)
+                if at is None:
+                    raise RuntimeError(f"not formed at {size} within 60 s")
+            at = [a for a, l in n.log if l == f"CLUSTER up={size}"][0]
+            formed = max(formed, at - t0)
+        time.sleep(2)  # settle: the last dials and welcomes
+        for n in nodes:
+            drain(n)
+        idle_from = time.monotonic()
+        before = [n.cpu_ticks() for n in nodes]
+        time.sleep(idle_s)
+        after = [n.cpu_ticks() for n in nodes]
+        elapsed = time.monotonic() - idle_from
+        cpu = [100.0 * (b - a) / TICK / elapsed for a, b in zip(before, after)]
+        threads = max(n.status("Threads") for n in nodes)
+        rss = sum(n.status("VmRSS") for n in nodes) / len(nodes) / 1024
+        false_downs = sum(downs_of(n, m, idle_from) for n in nodes
+                          for m in [f"n{i:02d}" for i in range(size)])
+        # kill -9 of the last node, SIGSTOP of the one before it.
+        victim, frozen = nodes[-1], nodes[-2]
+        others = nodes[:-2]
+        for n in nodes:
+            drain(n)
+        killed_at = time.monotonic()
+        victim.proc.kill()
+        seen = all_saw_down(others + [frozen], f"n{size - 1:02d}",
+                            time.monotonic() + 15)
+        kill_ms = None if seen is None else (seen - killed_at) * 1000
+        for n in others:
+            drain(n)
+        stopped_at = time.monotonic()
+        frozen.proc.send_signal(signal.SIGSTOP)
+        seen = all_saw_down(others, f"n{size - 2:02d}", time.monotonic() + 20)
+        stop_ms = None if seen is None else (seen - stopped_at) * 1000
+        return {
+            "formed": formed, "cpu_mean": sum(cpu) / len(cpu),
+            "cpu_max": max(cpu), "threads": threads, "rss": rss,
+            "false": false_downs, "kill_ms": kill_ms, "stop_ms": stop_ms,
+        }
+    finally:
+        for n in nodes:
+            n.stop()
+
+
+def fmt_ms(x):
+    return "not seen" if x is None else f"{x:.0f} ms"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--node-bin", required=True)
+    ap.add_argument("--sizes", default="8,16,32")
+    ap.add_argument("--detection", default="mesh,gossip")
+    ap.add_argument("--idle-s", type=float, default=10)
+    ap.add_argument("extra", nargs="*", help="more node flags")
+    args = ap.parse_args()
+    print("| detection | nodes | formed | idle CPU/node mean (max) | "
+          "threads/node | RSS/node | false downs | kill -9 seen by all | "
+          "SIGSTOP seen by all |")
+    print("| --- | --: | --: | --: | --: | --: | --: | --: | --: |")
+    for detection in args.detection.split(","):
+        for size in [int(s) for s in args.sizes.split(",")]:
+            try:
+                r = run(args.node_bin, size, detection, args.idle_s,
+                        args.extra)
+            except RuntimeError as e:
+                print(f"| {detection} | {size} | failed: {e} |")
+                continue
+            print(f"| {detection} | {size} | {r['formed']:.2f} s | "
+                  f"{r['cpu_mean']:.2f}% ({r['cpu_max']:.2f}%) | "
+                  f"{r['threads']} | {r['rss']:.0f} MB | {r['false']} | "
+                  f"{fmt_ms(r['kill_ms'])} | {fmt_ms(r['stop_ms'])} |",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
