@@ -132,7 +132,13 @@ def run(bin_path, size, detection, idle_s, extra):
             if not any(l == f"CLUSTER up={size}" for _, l in n.log):
                 at = n.wait_for(lambda l: l == f"CLUSTER up={size}", deadline)
                 if at is None:
-                    raise RuntimeError(f"not formed at {size} within 60 s")
+                    last = {}
+                    for m in nodes:
+                        ups = [l for _, l in m.log if l.startswith("CLUSTER up=")]
+                        k = ups[-1][len("CLUSTER up="):] if ups else "none"
+                        last[k] = last.get(k, 0) + 1
+                    raise RuntimeError(f"not formed at {size} within 60 s; "
+                                       f"nodes by members up: {last}")
             at = [a for a, l in n.log if l == f"CLUSTER up={size}"][0]
             formed = max(formed, at - t0)
         time.sleep(2)  # settle: the last dials and welcomes
