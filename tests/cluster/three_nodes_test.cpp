@@ -65,8 +65,7 @@ namespace {
 /// The members' flags for the detection under test.
 std::vector<std::string> with_detection(std::vector<std::string> args,
                                         bool gossip) {
-  if (gossip)
-    args.insert(args.end(), {"--detection", "gossip"});
+  args.insert(args.end(), {"--detection", gossip ? "gossip" : "mesh"});
   return args;
 }
 

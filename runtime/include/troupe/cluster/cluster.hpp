@@ -136,11 +136,12 @@ struct cluster_stats {
 /// Failure-detector settings, the same on every node of a cluster (a node
 /// refuses a joiner whose settings would make it drop healthy links).
 struct failure_detector_settings {
-  /// Heartbeats go out this often on every link (CAF's BASP heartbeats and
-  /// troupe's own gossip).
+  /// Heartbeats go out this often: with gossip detection a monitor's
+  /// probes and a gossip round; with mesh detection on every link (CAF's
+  /// BASP heartbeats and troupe's own).
   std::chrono::milliseconds heartbeat_interval{200};
-  /// A link that carried nothing for this long is closed and its node
-  /// marked down. A frozen node is thus marked down within about
+  /// A member silent for this long is unreachable for its monitors (gossip
+  /// detection), or its link is closed and it is marked down (mesh). A frozen node is thus marked down within about
   /// `failure_timeout + heartbeat_interval`.
   std::chrono::milliseconds failure_timeout{1600};
   /// A member that left or is down stays listed (as such) this long, then
@@ -153,13 +154,13 @@ struct failure_detector_settings {
   /// tombstones are kept, the oldest dropped first).
   std::chrono::milliseconds tombstone_ttl{std::chrono::hours{1}};
   /// How failures are detected (`--detection`), the same on every node:
-  /// false (`mesh`, the default): every node heartbeats every other on
-  /// every link, troupe's and BASP's; true (`gossip`): each member is
+  /// false (`mesh`): every node heartbeats every other on every link,
+  /// troupe's and BASP's; true (`gossip`, the default): each member is
   /// probed by `monitors` others on a hashed ring, their verdicts and the
   /// membership spread by gossip, and links carry no heartbeats, so an
   /// idle node's cost does not grow with the cluster (issue 19,
   /// runtime/cluster/membership.hpp).
-  bool gossip = false;
+  bool gossip = true;
   /// Gossip detection: monitors per member.
   size_t monitors = 5;
 };
