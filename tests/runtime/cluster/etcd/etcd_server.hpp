@@ -31,6 +31,10 @@ public:
   /// `127.0.0.1:<client port>`.
   std::string endpoint() const;
 
+  int client_port() const noexcept {
+    return client_port_;
+  }
+
   /// Kills the process (SIGKILL) and reaps it; the data dir stays.
   void kill();
 

@@ -13,6 +13,7 @@
 
 #include "runtime/cluster/etcd/etcd_server.hpp"
 #include "runtime/cluster/etcd/fake_endpoint.hpp"
+#include "runtime/cluster/etcd/tcp_proxy.hpp"
 #include "troupe/log.hpp"
 
 using namespace troupe::cluster::etcd;
@@ -266,6 +267,77 @@ TEST_F(EtcdProvider, EtcdGoingAwayKeepsTheLastViewThenAllResync) {
       });
     },
     5s));
+}
+
+// One node cut off from etcd while the others change: it keeps its last
+// view; its lease expires meanwhile (the others see it leave); when it gets
+// through again it lists anew and reports what changed, and puts itself
+// back under a new lease (the others see it join).
+TEST_F(EtcdProvider, ACutOffProviderResyncsByDiffAndPutsItselfBack) {
+  std::mutex log_mtx;
+  int lease_expired_lines = 0;
+  troupe::set_log_observer([&](troupe::log_level, std::string_view line) {
+    std::lock_guard<std::mutex> guard{log_mtx};
+    if (line.find("node-0 in cluster c1: lease") != std::string_view::npos
+        && line.find("expired; granting a new one") != std::string_view::npos)
+      ++lease_expired_lines;
+  });
+  troupe::test::tcp_proxy proxy{etcd_->client_port()};
+  auto add = [&](const std::string& name, const std::string& endpoint) {
+    probes_.push_back(std::make_unique<probe>(
+      "c1", name, std::vector<std::string>{endpoint}, test_ttl));
+    auto res = probes_.back()->p->start();
+    EXPECT_TRUE(res) << describe(res.err());
+    return probes_.back().get();
+  };
+  auto p0 = add("node-0", proxy.endpoint());
+  auto p1 = add("node-1", etcd_->endpoint());
+  auto p2 = add("node-2", etcd_->endpoint());
+  ASSERT_TRUE(eventually(
+    [&] {
+      return p0->p->view().size() == 3 && p1->p->view().size() == 3
+             && p2->p->view().size() == 3;
+    },
+    10s));
+  auto first_lease = p0->p->health().lease;
+  proxy.cut();
+  auto cut_at = clock_type::now();
+  ASSERT_TRUE(eventually([&] { return !p0->p->health().reachable; }, 5s));
+  // While node-0 cannot see: node-1 leaves, node-3 joins, and node-0's
+  // lease runs out.
+  p1->p->stop();
+  auto p3 = add("node-3", etcd_->endpoint());
+  ASSERT_TRUE(eventually(
+    [&] {
+      return !p2->sees("node-1") && p2->sees("node-3") && !p2->sees("node-0");
+    },
+    test_ttl + 5s));
+  std::cout << "the others saw the cut-off node-0 gone after "
+            << ms_since(cut_at) << " ms\n";
+  EXPECT_TRUE(p0->sees("node-1")) << "node-0 keeps its last view";
+  EXPECT_FALSE(p0->sees("node-3"));
+  EXPECT_EQ(p0->p->view().size(), 3u);
+  proxy.heal();
+  auto healed_at = clock_type::now();
+  ASSERT_TRUE(eventually(
+    [&] {
+      return p0->p->health().reachable && p0->sees("node-3")
+             && !p0->sees("node-1") && p0->sees("node-0") && p2->sees("node-0")
+             && p3->sees("node-0");
+    },
+    10s));
+  std::cout << "node-0 resynced " << ms_since(healed_at)
+            << " ms after it could reach etcd again\n";
+  // The difference to its last view, once each.
+  EXPECT_EQ(p0->count(member_event::left, "node-1"), 1);
+  EXPECT_EQ(p0->count(member_event::joined, "node-3"), 1);
+  EXPECT_EQ(p0->count(member_event::left, "node-2"), 0);
+  // Back under a new lease; the others saw it leave and join again.
+  EXPECT_NE(p0->p->health().lease, first_lease);
+  EXPECT_EQ(p2->count(member_event::left, "node-0"), 1);
+  EXPECT_EQ(p2->count(member_event::joined, "node-0"), 2);
+  std::lock_guard<std::mutex> guard{log_mtx};
+  EXPECT_EQ(lease_expired_lines, 1);
 }
 
 TEST(EtcdProviderFailures, GarbageFromTheEndpointIsReportedNotFatal) {
