@@ -29,7 +29,7 @@ using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 
 // How often a pending operation looks at its deadline and cancel function.
-constexpr auto poll_interval = std::chrono::milliseconds{20};
+constexpr auto poll_interval = std::chrono::milliseconds{50};
 
 // One connection to one endpoint, driven on the calling thread.
 class exchange {
@@ -135,7 +135,9 @@ public:
 
 private:
   // Runs the I/O until `done`, cancelling the pending operation on cancel()
-  // or at the deadline (its handler then runs with operation_aborted).
+  // or at the deadline (its handler then runs with operation_aborted). Once
+  // cancelled, every later operation is cancelled too: one that completed
+  // in the same slice as the cancel must not leave the next one waiting.
   void run(const bool& done) {
     ioc_.restart();
     while (!done) {
@@ -144,10 +146,10 @@ private:
           cancelled_ = true;
         else if (clock::now() >= deadline_)
           expired_ = true;
-        if (cancelled_ || expired_) {
-          resolver_.cancel();
-          stream_.cancel();
-        }
+      }
+      if (cancelled_ || expired_) {
+        resolver_.cancel();
+        stream_.cancel();
       }
       ioc_.run_one_for(poll_interval);
     }

@@ -23,7 +23,7 @@ struct endpoint {
 /// `host:port`.
 std::string to_string(const endpoint& x);
 
-/// Polled every few tens of milliseconds during a call: true makes the call
+/// Polled every 50 ms during a call: true makes the call
 /// end at once with `errc::cancelled`. May be empty.
 using cancel_fn = std::function<bool()>;
 

@@ -48,13 +48,13 @@ result<done> provider::start() {
   if (!eps)
     return eps.err();
   using std::chrono::milliseconds;
-  auto third = std::chrono::duration_cast<milliseconds>(settings_.lease_ttl)
-               / 3;
+  auto ttl = std::chrono::duration_cast<milliseconds>(settings_.lease_ttl);
+  auto third = ttl / 3;
   client_settings cs;
   cs.endpoints = std::move(*eps);
   cs.timeout = settings_.call_timeout.count() > 0
                  ? settings_.call_timeout
-                 : std::clamp(third, milliseconds{200}, milliseconds{2000});
+                 : std::clamp(ttl / 2, milliseconds{500}, milliseconds{5000});
   client_ = std::make_unique<client>(std::move(cs));
   max_backoff_ = settings_.max_backoff.count() > 0
                    ? settings_.max_backoff
@@ -181,10 +181,15 @@ void provider::keep() {
       }
     }
     if (!err && !put) {
-      if (auto res = client_->put(key_, record_json_, lease, cancel))
+      if (auto res = client_->put(key_, record_json_, lease, cancel)) {
         put = true;
-      else
+      } else {
         err = res.err();
+        // etcd refused the put: the lease expired before the record was
+        // put under it. Grant another.
+        if (err->code == errc::rejected)
+          lease = 0;
+      }
     } else if (!err) {
       auto ttl = client_->keep_alive(lease, cancel);
       if (!ttl) {

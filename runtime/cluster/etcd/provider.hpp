@@ -34,8 +34,9 @@ struct provider_settings {
   /// it. etcd may raise a small one (to about 2 s); the provider renews
   /// every third of what etcd granted.
   std::chrono::seconds lease_ttl{3};
-  /// Bound on each call to etcd. Zero: a third of `lease_ttl`, between
-  /// 200 ms and 2 s.
+  /// Bound on each call to etcd. Zero: half of `lease_ttl`, between
+  /// 500 ms and 5 s (a slow renewal only delays the next one; the lease
+  /// runs out a TTL after the last one that arrived).
   std::chrono::milliseconds call_timeout{0};
   /// Longest wait between two tries while etcd cannot be reached (the
   /// waits double from 100 ms). Zero: a third of `lease_ttl`, so that a
