@@ -80,6 +80,7 @@ void tcp_proxy::run() {
     }
     if (::poll(fds.data(), fds.size(), 20) <= 0)
       continue;
+    auto polled = pairs.size(); // a pair accepted below was not polled
     if (fds[0].revents & POLLIN) {
       int conn = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (conn >= 0) {
@@ -90,7 +91,7 @@ void tcp_proxy::run() {
           pairs.emplace_back(conn, up);
       }
     }
-    for (size_t i = 0; i < pairs.size(); ++i) {
+    for (size_t i = 0; i < polled; ++i) {
       for (int side = 0; side < 2; ++side) {
         auto& p = fds[1 + 2 * i + side];
         if (pairs[i].first < 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR)))
