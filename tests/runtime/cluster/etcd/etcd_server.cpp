@@ -187,6 +187,16 @@ void etcd_server::kill() {
   reap(std::chrono::seconds{10});
 }
 
+void etcd_server::freeze() {
+  if (pid_ > 0)
+    ::kill(pid_, SIGSTOP);
+}
+
+void etcd_server::thaw() {
+  if (pid_ > 0)
+    ::kill(pid_, SIGCONT);
+}
+
 void etcd_server::restart() {
   kill();
   if (!launch())

@@ -38,6 +38,11 @@ public:
   /// Kills the process (SIGKILL) and reaps it; the data dir stays.
   void kill();
 
+  /// Freezes (SIGSTOP) or thaws (SIGCONT) the process: connections stay
+  /// open and silent, as with a hung etcd.
+  void freeze();
+  void thaw();
+
   /// Starts it again on the same ports and data dir; waits for /health.
   void restart();
 

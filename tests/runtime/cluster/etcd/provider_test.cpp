@@ -348,6 +348,46 @@ TEST_F(EtcdProvider, ACutOffProviderResyncsByDiffAndPutsItselfBack) {
   probes_.clear(); // before the proxy goes
 }
 
+// A hung etcd keeps its connections open and says nothing: the failed
+// renewals make the watchers list again (and fail), everyone keeps the last
+// view, and a stop returns within about a call timeout.
+TEST_F(EtcdProvider, AFrozenEtcdIsNoticedAndStopStillReturns) {
+  start_probes(4);
+  etcd_->freeze();
+  ASSERT_TRUE(eventually(
+    [&] {
+      return std::all_of(probes_.begin(), probes_.end(),
+                         [](auto& x) { return !x->p->health().reachable; });
+    },
+    5s));
+  for (auto& x : probes_)
+    EXPECT_EQ(x->p->view().size(), 4u);
+  etcd_->thaw();
+  ASSERT_TRUE(eventually(
+    [&] {
+      return std::all_of(probes_.begin(), probes_.end(),
+                         [](auto& x) { return x->p->health().reachable; });
+    },
+    10s));
+  // The watches work again.
+  probes_[0]->p->stop();
+  ASSERT_TRUE(eventually(
+    [&] {
+      return !probes_[1]->sees("node-0") && !probes_[2]->sees("node-0")
+             && !probes_[3]->sees("node-0");
+    },
+    5s));
+  etcd_->freeze();
+  // The call timeout is half the 2 s TTL: a stop waits for at most the call
+  // in flight (cancelled at once) and the revoke (1 s).
+  for (size_t i = 1; i < probes_.size(); ++i) {
+    auto t0 = clock_type::now();
+    probes_[i]->p->stop();
+    EXPECT_LT(ms_since(t0), 2000) << "stopping node-" << i;
+  }
+  etcd_->thaw();
+}
+
 TEST(EtcdProviderFailures, GarbageFromTheEndpointIsReportedNotFatal) {
   troupe::test::fake_endpoint fake{troupe::test::http_ok("{garbage")};
   provider_settings s;
