@@ -8,8 +8,8 @@ namespace troupe::cluster::etcd {
 
 namespace {
 
-constexpr char alphabet[]
-  = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr char alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 int value_of(char c) noexcept {
   if (c >= 'A' && c <= 'Z')
@@ -32,9 +32,9 @@ std::string base64_encode(std::string_view bytes) {
   out.reserve((bytes.size() + 2) / 3 * 4);
   size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
-    uint32_t n = (uint32_t{static_cast<uint8_t>(bytes[i])} << 16)
-                 | (uint32_t{static_cast<uint8_t>(bytes[i + 1])} << 8)
-                 | uint32_t{static_cast<uint8_t>(bytes[i + 2])};
+    uint32_t n = (uint32_t{static_cast<uint8_t>(bytes[i])} << 16) |
+                 (uint32_t{static_cast<uint8_t>(bytes[i + 1])} << 8) |
+                 uint32_t{static_cast<uint8_t>(bytes[i + 2])};
     out += alphabet[(n >> 18) & 63];
     out += alphabet[(n >> 12) & 63];
     out += alphabet[(n >> 6) & 63];

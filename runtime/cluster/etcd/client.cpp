@@ -93,13 +93,13 @@ std::string error_text(const json& err, const json& whole) {
   std::string text;
   if (err.is_string())
     text = err.get<std::string>();
-  else if (err.is_object() && err.contains("message")
-           && err["message"].is_string())
+  else if (err.is_object() && err.contains("message") &&
+           err["message"].is_string())
     text = err["message"].get<std::string>();
   else
     text = err.dump();
-  if (auto code = whole.find("code"); code != whole.end()
-                                      && code->is_number_integer())
+  if (auto code = whole.find("code");
+      code != whole.end() && code->is_number_integer())
     text += fmt::format(" (code {})", code->get<int>());
   return text;
 }
@@ -113,8 +113,8 @@ result<T> decode(const endpoint& ep, const http_reply& reply, Parse& parse) {
     if (j.is_discarded() || !j.is_object()) {
       if (reply.status != 200)
         return error{errc::bad_response,
-                     fmt::format("{}: HTTP {} (is this etcd's gateway?)",
-                                 where, reply.status)};
+                     fmt::format("{}: HTTP {} (is this etcd's gateway?)", where,
+                                 reply.status)};
       return error{errc::bad_response,
                    fmt::format("{}: the answer is not a JSON object", where)};
     }
@@ -145,8 +145,8 @@ error combine(std::vector<error> failures) {
 
 // Whether the next endpoint may do better than this failure.
 bool try_next(const error& x) {
-  return x.code == errc::unreachable || x.code == errc::timeout
-         || x.code == errc::bad_response;
+  return x.code == errc::unreachable || x.code == errc::timeout ||
+         x.code == errc::bad_response;
 }
 
 std::string id_text(int64_t x) {
@@ -157,18 +157,18 @@ std::string id_text(int64_t x) {
 
 const char* to_string(errc x) noexcept {
   switch (x) {
-    case errc::unreachable:
-      return "unreachable";
-    case errc::timeout:
-      return "timeout";
-    case errc::rejected:
-      return "rejected";
-    case errc::bad_response:
-      return "bad_response";
-    case errc::cancelled:
-      return "cancelled";
-    case errc::invalid:
-      return "invalid";
+  case errc::unreachable:
+    return "unreachable";
+  case errc::timeout:
+    return "timeout";
+  case errc::rejected:
+    return "rejected";
+  case errc::bad_response:
+    return "bad_response";
+  case errc::cancelled:
+    return "cancelled";
+  case errc::invalid:
+    return "invalid";
   }
   return "unknown";
 }
@@ -207,8 +207,8 @@ parse_endpoints(const std::vector<std::string>& xs) {
   return out;
 }
 
-client::client(client_settings settings) : settings_(std::move(settings)) {
-}
+client::client(client_settings settings)
+    : settings_(std::move(settings)) {}
 
 template <class T, class Parse>
 result<T> client::call(const std::string& target, const std::string& body,
@@ -252,7 +252,8 @@ result<lease_grant> client::grant(std::chrono::seconds ttl,
                            [](const json& j) -> result<lease_grant> {
                              lease_grant out;
                              out.id = int_field(j, "ID");
-                             out.ttl = std::chrono::seconds{int_field(j, "TTL")};
+                             out.ttl =
+                                 std::chrono::seconds{int_field(j, "TTL")};
                              if (out.id == 0 || out.ttl.count() <= 0)
                                throw malformed("a grant without ID or TTL");
                              return out;
@@ -263,13 +264,13 @@ result<std::chrono::seconds> client::keep_alive(int64_t lease,
                                                 const cancel_fn& cancel) {
   json req = {{"ID", id_text(lease)}};
   return call<std::chrono::seconds>(
-    "/v3/lease/keepalive", req.dump(), cancel,
-    [](const json& j) -> result<std::chrono::seconds> {
-      // A stream of one message: {"result": {...}}. A lease etcd no longer
-      // has comes back without a TTL.
-      auto ttl = int_field(object_field(j, "result"), "TTL");
-      return std::chrono::seconds{ttl > 0 ? ttl : 0};
-    });
+      "/v3/lease/keepalive", req.dump(), cancel,
+      [](const json& j) -> result<std::chrono::seconds> {
+        // A stream of one message: {"result": {...}}. A lease etcd no longer
+        // has comes back without a TTL.
+        auto ttl = int_field(object_field(j, "result"), "TTL");
+        return std::chrono::seconds{ttl > 0 ? ttl : 0};
+      });
 }
 
 result<done> client::revoke(int64_t lease, const cancel_fn& cancel) {
@@ -279,8 +280,8 @@ result<done> client::revoke(int64_t lease, const cancel_fn& cancel) {
                           revision_of(j);
                           return done{};
                         });
-  if (!out && out.err().code == errc::rejected
-      && out.err().message.find("lease not found") != std::string::npos)
+  if (!out && out.err().code == errc::rejected &&
+      out.err().message.find("lease not found") != std::string::npos)
     return done{};
   return out;
 }
@@ -383,9 +384,9 @@ client::watch_prefix(std::string_view prefix, int64_t start_revision,
         }
         return on_batch(batch);
       } catch (const std::exception& e) {
-        failed = error{errc::bad_response,
-                       fmt::format("{}: malformed watch message: {}", where,
-                                   e.what())};
+        failed = error{
+            errc::bad_response,
+            fmt::format("{}: malformed watch message: {}", where, e.what())};
         return false;
       }
     };

@@ -119,10 +119,10 @@ public:
   /// returns false (`done`), `cancel`, or a failure: the stream breaks
   /// (`unreachable`), etcd cancels the watch (`rejected`, say for a
   /// compacted revision) or sends what it should not (`bad_response`).
-  result<done> watch_prefix(
-    std::string_view prefix, int64_t start_revision,
-    const std::function<bool(const watch_batch&)>& on_batch,
-    const cancel_fn& cancel = {});
+  result<done>
+  watch_prefix(std::string_view prefix, int64_t start_revision,
+               const std::function<bool(const watch_batch&)>& on_batch,
+               const cancel_fn& cancel = {});
 
 private:
   // POSTs to each endpoint in turn until one answers; `parse` turns a 200's

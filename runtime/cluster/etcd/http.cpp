@@ -36,9 +36,11 @@ class exchange {
 public:
   exchange(const endpoint& ep, clock::time_point deadline,
            const cancel_fn& cancel)
-    : ep_(ep), deadline_(deadline), cancel_(cancel), resolver_(ioc_),
-      stream_(ioc_) {
-  }
+      : ep_(ep)
+      , deadline_(deadline)
+      , cancel_(cancel)
+      , resolver_(ioc_)
+      , stream_(ioc_) {}
 
   // Connects, sends the request and reads the answer's header.
   std::optional<error> open(const std::string& target,
@@ -164,11 +166,12 @@ private:
     if (ec == http::error::end_of_stream || ec == http::error::partial_message)
       return {errc::unreachable,
               fmt::format("{}: connection closed during the {}", where, what)};
-    if (ec.category() == http::make_error_code(http::error::bad_version).category())
+    if (ec.category() ==
+        http::make_error_code(http::error::bad_version).category())
       return {errc::bad_response,
               fmt::format("{}: not an HTTP answer ({})", where, ec.message())};
-    return {errc::unreachable, fmt::format("{}: {}: {}", where, what,
-                                           ec.message())};
+    return {errc::unreachable,
+            fmt::format("{}: {}: {}", where, what, ec.message())};
   }
 
   endpoint ep_;
@@ -192,7 +195,8 @@ std::string to_string(const endpoint& x) {
 }
 
 result<http_reply> http_post(const endpoint& ep, const std::string& target,
-                             const std::string& body, clock::time_point deadline,
+                             const std::string& body,
+                             clock::time_point deadline,
                              const cancel_fn& cancel, size_t max_body) {
   exchange x{ep, deadline, cancel};
   if (auto err = x.open(target, body))
@@ -206,9 +210,9 @@ result<http_reply> http_post(const endpoint& ep, const std::string& target,
       return n.err();
     out.body.append(buf, *n);
     if (out.body.size() > max_body)
-      return error{errc::bad_response,
-                   fmt::format("{}: answer larger than {} bytes", x.where(),
-                               max_body)};
+      return error{
+          errc::bad_response,
+          fmt::format("{}: answer larger than {} bytes", x.where(), max_body)};
   }
   return out;
 }

@@ -38,7 +38,8 @@ struct http_reply {
 /// POSTs `body` (JSON) to `target` and reads the whole answer, of at most
 /// `max_body` bytes, by `deadline`. One connection per call.
 result<http_reply> http_post(const endpoint& ep, const std::string& target,
-                             const std::string& body, clock::time_point deadline,
+                             const std::string& body,
+                             clock::time_point deadline,
                              const cancel_fn& cancel, size_t max_body);
 
 /// POSTs `body` and hands each line of the answer (status 200 only; etcd's

@@ -8,18 +8,18 @@
 namespace troupe::cluster::etcd {
 
 bool operator==(const member_record& x, const member_record& y) noexcept {
-  return x.incarnation == y.incarnation && x.port == y.port && x.name == y.name
-         && x.host == y.host;
+  return x.incarnation == y.incarnation && x.port == y.port &&
+         x.name == y.name && x.host == y.host;
 }
 
 const char* to_string(member_event::kind x) noexcept {
   switch (x) {
-    case member_event::joined:
-      return "joined";
-    case member_event::updated:
-      return "updated";
-    case member_event::left:
-      return "left";
+  case member_event::joined:
+    return "joined";
+  case member_event::updated:
+    return "updated";
+  case member_event::left:
+    return "left";
   }
   return "unknown";
 }
@@ -70,8 +70,8 @@ result<member_record> parse_member_record(std::string_view json_text) {
     return bad("no unsigned 'incarnation'");
   if (host == j.end() || !host->is_string())
     return bad("no string 'host'");
-  if (port == j.end() || !port->is_number_unsigned()
-      || port->get<uint64_t>() > 65535)
+  if (port == j.end() || !port->is_number_unsigned() ||
+      port->get<uint64_t>() > 65535)
     return bad("no 'port' between 0 and 65535");
   member_record out;
   out.name = name->get<std::string>();

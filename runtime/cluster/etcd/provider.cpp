@@ -27,8 +27,8 @@ std::string join(const std::vector<std::string>& xs) {
 } // namespace
 
 provider::provider(provider_settings settings, callback on_event)
-  : settings_(std::move(settings)), on_event_(std::move(on_event)) {
-}
+    : settings_(std::move(settings))
+    , on_event_(std::move(on_event)) {}
 
 provider::~provider() {
   stop();
@@ -53,18 +53,22 @@ result<done> provider::start() {
   client_settings cs;
   cs.endpoints = std::move(*eps);
   cs.timeout = settings_.call_timeout.count() > 0
-                 ? settings_.call_timeout
-                 : std::clamp(ttl / 2, milliseconds{500}, milliseconds{5000});
+                   ? settings_.call_timeout
+                   : std::clamp(ttl / 2, milliseconds{500}, milliseconds{5000});
   client_ = std::make_unique<client>(std::move(cs));
   max_backoff_ = settings_.max_backoff.count() > 0
-                   ? settings_.max_backoff
-                   : std::max(third, first_backoff);
+                     ? settings_.max_backoff
+                     : std::max(third, first_backoff);
   prefix_ = members_prefix(settings_.cluster);
   key_ = member_key_of(settings_.cluster, settings_.self.name);
   record_json_ = to_json(settings_.self);
   started_ = true;
-  keeper_ = std::thread{[this] { keep(); }};
-  watcher_ = std::thread{[this] { watch(); }};
+  keeper_ = std::thread{[this] {
+    keep();
+  }};
+  watcher_ = std::thread{[this] {
+    watch();
+  }};
   return done{};
 }
 
@@ -119,12 +123,16 @@ provider_health provider::health() const {
 
 bool provider::await_listed(std::chrono::milliseconds timeout) const {
   std::unique_lock<std::mutex> guard{mtx_};
-  return listed_cv_.wait_for(guard, timeout, [this] { return listed_; });
+  return listed_cv_.wait_for(guard, timeout, [this] {
+    return listed_;
+  });
 }
 
 bool provider::sleep(std::chrono::milliseconds d) {
   std::unique_lock<std::mutex> guard{sleep_mtx_};
-  return !sleep_cv_.wait_for(guard, d, [this] { return stop_.load(); });
+  return !sleep_cv_.wait_for(guard, d, [this] {
+    return stop_.load();
+  });
 }
 
 std::chrono::milliseconds
@@ -156,12 +164,14 @@ void provider::succeeded(int who) {
   log(log_level::info,
       fmt::format("etcd reachable again ({}): {} members after resync ({} in "
                   "cluster {})",
-                  join(settings_.endpoints), table_.size(),
-                  settings_.self.name, settings_.cluster));
+                  join(settings_.endpoints), table_.size(), settings_.self.name,
+                  settings_.cluster));
 }
 
 void provider::keep() {
-  auto cancel = [this] { return stop_.load(); };
+  auto cancel = [this] {
+    return stop_.load();
+  };
   auto backoff = first_backoff;
   int64_t lease = 0;
   bool put = false;
@@ -174,8 +184,9 @@ void provider::keep() {
         lease_ = lease;
         put = false;
         interval = std::max(
-          std::chrono::duration_cast<std::chrono::milliseconds>(grant->ttl) / 3,
-          first_backoff);
+            std::chrono::duration_cast<std::chrono::milliseconds>(grant->ttl) /
+                3,
+            first_backoff);
       } else {
         err = grant.err();
       }
@@ -220,7 +231,9 @@ void provider::keep() {
 }
 
 void provider::watch() {
-  auto stopping = [this] { return stop_.load(); };
+  auto stopping = [this] {
+    return stop_.load();
+  };
   auto backoff = first_backoff;
   while (!stop_) {
     auto listing = client_->range_prefix(prefix_, stopping);
@@ -250,12 +263,12 @@ void provider::watch() {
     };
     auto started = clock::now();
     auto res = client_->watch_prefix(
-      prefix_, listing->revision + 1,
-      [this](const watch_batch& batch) {
-        emit(apply(batch));
-        return true;
-      },
-      cancel);
+        prefix_, listing->revision + 1,
+        [this](const watch_batch& batch) {
+          emit(apply(batch));
+          return true;
+        },
+        cancel);
     if (stop_)
       break;
     if (res || res.err().code == errc::cancelled)
@@ -291,7 +304,8 @@ std::vector<member_record>
 provider::records_of(const std::vector<key_value>& kvs) {
   std::vector<member_record> out;
   for (auto& kv : kvs)
-    if (kv.key.size() > prefix_.size() && kv.key.compare(0, prefix_.size(), prefix_) == 0)
+    if (kv.key.size() > prefix_.size() &&
+        kv.key.compare(0, prefix_.size(), prefix_) == 0)
       if (auto rec = record_of(kv))
         out.push_back(std::move(*rec));
   return out;
@@ -301,13 +315,15 @@ std::vector<member_event> provider::apply(const watch_batch& batch) {
   std::vector<member_event> out;
   for (auto& ev : batch.events) {
     auto& key = ev.kv.key;
-    if (key.size() <= prefix_.size() || key.compare(0, prefix_.size(), prefix_) != 0)
+    if (key.size() <= prefix_.size() ||
+        key.compare(0, prefix_.size(), prefix_) != 0)
       continue;
     std::optional<member_record> rec;
     if (ev.type == watch_event::put && !(rec = record_of(ev.kv)))
       continue;
     std::lock_guard<std::mutex> guard{mtx_};
-    auto xs = rec ? table_.put(*rec) : table_.remove(key.substr(prefix_.size()));
+    auto xs =
+        rec ? table_.put(*rec) : table_.remove(key.substr(prefix_.size()));
     out.insert(out.end(), xs.begin(), xs.end());
   }
   return out;

@@ -43,8 +43,10 @@ std::string describe(const error& x);
 template <class T>
 class [[nodiscard]] result {
 public:
-  result(T x) : data_(std::move(x)) {}
-  result(error x) : data_(std::move(x)) {}
+  result(T x)
+      : data_(std::move(x)) {}
+  result(error x)
+      : data_(std::move(x)) {}
 
   explicit operator bool() const noexcept {
     return data_.index() == 0;

@@ -30,9 +30,9 @@ TEST(EtcdBase64, DecodesWhatItEncodesWhateverTheBytes) {
 }
 
 TEST(EtcdBase64, RefusesWhatIsNotPaddedBase64) {
-  EXPECT_FALSE(base64_decode("Zm9"));    // length
+  EXPECT_FALSE(base64_decode("Zm9"));      // length
   EXPECT_FALSE(base64_decode("Zm9v!A==")); // character
-  EXPECT_FALSE(base64_decode("Zh=="));   // bits under the padding
+  EXPECT_FALSE(base64_decode("Zh=="));     // bits under the padding
   EXPECT_FALSE(base64_decode("Z==="));
   EXPECT_FALSE(base64_decode("=m9v"));
 }

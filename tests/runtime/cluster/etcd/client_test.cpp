@@ -98,7 +98,7 @@ TEST_F(EtcdClient, LeasesAreGrantedRenewedAndRevokedWithTheirKeys) {
   ASSERT_FALSE(put);
   EXPECT_EQ(put.err().code, errc::rejected);
   EXPECT_NE(put.err().message.find("lease not found"), std::string::npos)
-    << put.err().message;
+      << put.err().message;
 }
 
 TEST_F(EtcdClient, WatchReportsPutsAndDeletesFromARevision) {
@@ -111,8 +111,8 @@ TEST_F(EtcdClient, WatchReportsPutsAndDeletesFromARevision) {
   std::vector<std::string> seen;
   auto res = c.watch_prefix("/w/", *first, [&](const watch_batch& b) {
     for (auto& ev : b.events)
-      seen.push_back((ev.type == watch_event::put ? "put " : "del ") + ev.kv.key
-                     + "=" + ev.kv.value);
+      seen.push_back((ev.type == watch_event::put ? "put " : "del ") +
+                     ev.kv.key + "=" + ev.kv.value);
     return seen.size() < 3;
   });
   ASSERT_TRUE(res) << describe(res.err());
@@ -133,12 +133,14 @@ TEST_F(EtcdClient, AWatchEndsPromptlyWhenCancelled) {
     cancel = true;
   }};
   auto res = c.watch_prefix(
-    "/w/", 0,
-    [&](const watch_batch& b) {
-      created = created || b.created;
-      return true;
-    },
-    [&] { return cancel.load(); });
+      "/w/", 0,
+      [&](const watch_batch& b) {
+        created = created || b.created;
+        return true;
+      },
+      [&] {
+        return cancel.load();
+      });
   auto ended = std::chrono::steady_clock::now();
   canceller.join();
   EXPECT_TRUE(created);
@@ -162,7 +164,7 @@ TEST(EtcdClientFailures, ADeadEndpointIsUnreachable) {
   ASSERT_FALSE(res);
   EXPECT_EQ(res.err().code, errc::unreachable);
   EXPECT_NE(res.err().message.find("every endpoint failed"), std::string::npos)
-    << res.err().message;
+      << res.err().message;
 }
 
 TEST(EtcdClientFailures, ASilentEndpointTimesOutWithinTheCallTimeout) {
@@ -177,7 +179,9 @@ TEST(EtcdClientFailures, ASilentEndpointTimesOutWithinTheCallTimeout) {
   EXPECT_LT(took, 1s);
   // A watch waits no longer for its first answer.
   t0 = std::chrono::steady_clock::now();
-  auto w = c.watch_prefix("/", 0, [](const watch_batch&) { return true; });
+  auto w = c.watch_prefix("/", 0, [](const watch_batch&) {
+    return true;
+  });
   ASSERT_FALSE(w);
   EXPECT_EQ(w.err().code, errc::timeout);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
@@ -190,23 +194,24 @@ TEST(EtcdClientFailures, GarbageAnswersAreErrorsNotCrashes) {
     const char* expect;
   };
   std::vector<garbage_case> cases{
-    {"not HTTP", "hello, I am not etcd\r\n\r\n", "not an HTTP answer"},
-    {"not JSON", http_ok("{garbage"), "not a JSON object"},
-    {"JSON array", http_ok("[1,2,3]"), "not a JSON object"},
-    {"no header", http_ok(R"({"kvs":[]})"), "no object 'header'"},
-    {"revision not a number",
-     http_ok(R"({"header":{"revision":"x1"},"kvs":[]})"), "not an integer"},
-    {"kvs not an array", http_ok(R"({"header":{"revision":"1"},"kvs":5})"),
-     "not an array"},
-    {"key not base64",
-     http_ok(R"({"header":{"revision":"1"},"kvs":[{"key":"!!"}]})"),
-     "not base64"},
-    {"kv not an object", http_ok(R"({"header":{"revision":"1"},"kvs":[7]})"),
-     "not an object"},
-    {"HTTP 404", "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nNot Found",
-     "HTTP 404"},
-    {"cut short", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"hea",
-     "connection closed"},
+      {"not HTTP", "hello, I am not etcd\r\n\r\n", "not an HTTP answer"},
+      {"not JSON", http_ok("{garbage"), "not a JSON object"},
+      {"JSON array", http_ok("[1,2,3]"), "not a JSON object"},
+      {"no header", http_ok(R"({"kvs":[]})"), "no object 'header'"},
+      {"revision not a number",
+       http_ok(R"({"header":{"revision":"x1"},"kvs":[]})"), "not an integer"},
+      {"kvs not an array", http_ok(R"({"header":{"revision":"1"},"kvs":5})"),
+       "not an array"},
+      {"key not base64",
+       http_ok(R"({"header":{"revision":"1"},"kvs":[{"key":"!!"}]})"),
+       "not base64"},
+      {"kv not an object", http_ok(R"({"header":{"revision":"1"},"kvs":[7]})"),
+       "not an object"},
+      {"HTTP 404",
+       "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nNot Found",
+       "HTTP 404"},
+      {"cut short", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"hea",
+       "connection closed"},
   };
   for (auto& x : cases) {
     fake_endpoint fake{x.answer};
@@ -214,20 +219,21 @@ TEST(EtcdClientFailures, GarbageAnswersAreErrorsNotCrashes) {
     auto res = c.range_prefix("/troupe/");
     ASSERT_FALSE(res) << x.what;
     EXPECT_NE(res.err().message.find(x.expect), std::string::npos)
-      << x.what << ": " << describe(res.err());
+        << x.what << ": " << describe(res.err());
     EXPECT_EQ(fake.requests(), 1) << x.what;
   }
 }
 
 TEST(EtcdClientFailures, AGarbageWatchStreamIsAnError) {
-  for (auto line : {std::string{"not json\n"},
-                    std::string{R"({"result":{"header":{"revision":"1"},"events":5}})"
-                                "\n"},
-                    std::string{R"({"result":{"header":{"revision":"1"},"events":)"
-                                R"([{"type":"BOGUS","kv":{}}]}})"
-                                "\n"},
-                    std::string{R"({"error":{"grpc_code":14,"message":"boom"}})"
-                                "\n"}}) {
+  for (auto line :
+       {std::string{"not json\n"},
+        std::string{R"({"result":{"header":{"revision":"1"},"events":5}})"
+                    "\n"},
+        std::string{R"({"result":{"header":{"revision":"1"},"events":)"
+                    R"([{"type":"BOGUS","kv":{}}]}})"
+                    "\n"},
+        std::string{R"({"error":{"grpc_code":14,"message":"boom"}})"
+                    "\n"}}) {
     fake_endpoint fake{http_ok(line)};
     auto c = make_client({fake.endpoint()}, 1000ms);
     int batches = 0;
@@ -236,9 +242,9 @@ TEST(EtcdClientFailures, AGarbageWatchStreamIsAnError) {
       return true;
     });
     ASSERT_FALSE(res) << line;
-    EXPECT_TRUE(res.err().code == errc::bad_response
-                || res.err().code == errc::rejected)
-      << describe(res.err());
+    EXPECT_TRUE(res.err().code == errc::bad_response ||
+                res.err().code == errc::rejected)
+        << describe(res.err());
     EXPECT_EQ(batches, 0) << line;
   }
 }

@@ -41,8 +41,8 @@ std::string http_get(int port, const std::string& path) {
   std::string out;
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
     auto req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL)
-        == static_cast<ssize_t>(req.size())) {
+    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) ==
+        static_cast<ssize_t>(req.size())) {
       char buf[4096];
       for (ssize_t n; (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;)
         out.append(buf, static_cast<size_t>(n));
@@ -62,8 +62,8 @@ int free_port() {
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
-      || ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     ::close(fd);
     throw std::runtime_error("etcd_server: cannot bind a free port");
   }

@@ -46,23 +46,27 @@ void read_request(int fd, const std::atomic<bool>& stop) {
 
 std::string http_ok(const std::string& body) {
   return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-         "Content-Length: "
-         + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+         "Content-Length: " +
+         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
 }
 
 fake_endpoint::fake_endpoint(std::string answer, bool silent)
-  : answer_(std::move(answer)), silent_(silent) {
+    : answer_(std::move(answer))
+    , silent_(silent) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof(addr);
-  if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
-      || ::listen(fd_, 64) != 0
-      || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+  if (fd_ < 0 ||
+      ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::listen(fd_, 64) != 0 ||
+      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
     throw std::runtime_error("fake_endpoint: cannot listen");
   port_ = ntohs(addr.sin_port);
-  thread_ = std::thread{[this] { serve(); }};
+  thread_ = std::thread{[this] {
+    serve();
+  }};
 }
 
 fake_endpoint::~fake_endpoint() {

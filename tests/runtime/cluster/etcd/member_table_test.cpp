@@ -15,8 +15,8 @@ member_record rec(std::string name, uint64_t inc, uint16_t port = 4000) {
 std::string text(const std::vector<member_event>& xs) {
   std::string out;
   for (auto& x : xs)
-    out += std::string{to_string(x.type)} + " " + x.member.name + "#"
-           + std::to_string(x.member.incarnation) + ";";
+    out += std::string{to_string(x.type)} + " " + x.member.name + "#" +
+           std::to_string(x.member.incarnation) + ";";
   return out;
 }
 

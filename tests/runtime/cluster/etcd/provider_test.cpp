@@ -42,19 +42,17 @@ struct probe {
 
   int count(member_event::kind type, const std::string& name = "") {
     std::lock_guard<std::mutex> guard{mtx};
-    return static_cast<int>(std::count_if(events.begin(), events.end(),
-                                          [&](const member_event& ev) {
-                                            return ev.type == type
-                                                   && (name.empty()
-                                                       || ev.member.name
-                                                            == name);
-                                          }));
+    return static_cast<int>(std::count_if(
+        events.begin(), events.end(), [&](const member_event& ev) {
+          return ev.type == type && (name.empty() || ev.member.name == name);
+        }));
   }
 
   bool sees(const std::string& name) {
     auto v = p->view();
-    return std::any_of(v.begin(), v.end(),
-                       [&](const member_record& x) { return x.name == name; });
+    return std::any_of(v.begin(), v.end(), [&](const member_record& x) {
+      return x.name == name;
+    });
   }
 
   member_record self;
@@ -77,8 +75,9 @@ bool eventually(Pred pred, std::chrono::milliseconds timeout) {
 
 long ms_since(clock_type::time_point t0) {
   return static_cast<long>(
-    std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t0)
-      .count());
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() -
+                                                            t0)
+          .count());
 }
 
 // The lease TTL the tests ask for: etcd's minimum (it raises 1 s to 2 s).
@@ -131,19 +130,19 @@ protected:
     auto t0 = clock_type::now();
     for (int i = 0; i < n; ++i) {
       probes_.push_back(std::make_unique<probe>(
-        "c1", "node-" + std::to_string(i),
-        std::vector<std::string>{etcd_->endpoint()}, ttl));
+          "c1", "node-" + std::to_string(i),
+          std::vector<std::string>{etcd_->endpoint()}, ttl));
       auto res = probes_.back()->p->start();
       EXPECT_TRUE(res) << describe(res.err());
     }
     EXPECT_TRUE(eventually(
-      [&] {
-        return std::all_of(probes_.begin(), probes_.end(), [&](auto& x) {
-          return x->p->view().size() == static_cast<size_t>(n);
-        });
-      },
-      15s))
-      << "not every provider saw all " << n;
+        [&] {
+          return std::all_of(probes_.begin(), probes_.end(), [&](auto& x) {
+            return x->p->view().size() == static_cast<size_t>(n);
+          });
+        },
+        15s))
+        << "not every provider saw all " << n;
     return ms_since(t0);
   }
 
@@ -168,7 +167,7 @@ TEST_F(EtcdProvider, SixteenProvidersJoinAndAllSeeSixteen) {
     auto view = x->p->view();
     for (auto& y : probes_)
       EXPECT_NE(std::find(view.begin(), view.end(), y->self), view.end())
-        << y->self.name;
+          << y->self.name;
     auto h = x->p->health();
     EXPECT_TRUE(h.reachable);
     EXPECT_TRUE(h.listed);
@@ -182,8 +181,10 @@ TEST_F(EtcdProvider, AStoppedProviderIsSeenLeavingAtOnce) {
   auto t0 = clock_type::now();
   probes_[0]->p->stop();
   EXPECT_TRUE(eventually(
-    [&] { return !probes_[1]->sees("node-0") && !probes_[2]->sees("node-0"); },
-    5s));
+      [&] {
+        return !probes_[1]->sees("node-0") && !probes_[2]->sees("node-0");
+      },
+      5s));
   auto took = ms_since(t0);
   std::cout << "a stopped provider was seen leaving after " << took << " ms\n";
   EXPECT_LT(took, 3000);
@@ -200,8 +201,9 @@ TEST_F(EtcdProvider, ACrashedProviderIsSeenGoneWithinTheLeaseTtl) {
   auto t0 = clock_type::now();
   probes_[0]->p->crash_for_testing(); // stops renewing, does not revoke
   auto gone = [&] {
-    return std::all_of(probes_.begin() + 1, probes_.end(),
-                       [](auto& x) { return !x->sees("node-0"); });
+    return std::all_of(probes_.begin() + 1, probes_.end(), [](auto& x) {
+      return !x->sees("node-0");
+    });
   };
   // The lease expires by the TTL after its last renewal; etcd looks for
   // expired leases every 500 ms; a margin for a loaded machine.
@@ -229,12 +231,13 @@ TEST_F(EtcdProvider, EtcdGoingAwayKeepsTheLastViewThenAllResync) {
   etcd_->kill();
   auto down_at = clock_type::now();
   ASSERT_TRUE(eventually(
-    [&] {
-      return std::all_of(probes_.begin(), probes_.end(),
-                         [](auto& x) { return !x->p->health().reachable; });
-    },
-    5s))
-    << "not every provider noticed that etcd is gone";
+      [&] {
+        return std::all_of(probes_.begin(), probes_.end(), [](auto& x) {
+          return !x->p->health().reachable;
+        });
+      },
+      5s))
+      << "not every provider noticed that etcd is gone";
   std::cout << "all 16 noticed etcd gone after " << ms_since(down_at)
             << " ms\n";
   // For the whole outage, longer than the lease TTL, nobody loses anyone.
@@ -251,12 +254,13 @@ TEST_F(EtcdProvider, EtcdGoingAwayKeepsTheLastViewThenAllResync) {
   etcd_->restart();
   auto up_at = clock_type::now();
   ASSERT_TRUE(eventually(
-    [&] {
-      return std::all_of(probes_.begin(), probes_.end(),
-                         [](auto& x) { return x->p->health().reachable; });
-    },
-    10s))
-    << "not every provider resynced";
+      [&] {
+        return std::all_of(probes_.begin(), probes_.end(), [](auto& x) {
+          return x->p->health().reachable;
+        });
+      },
+      10s))
+      << "not every provider resynced";
   auto took = ms_since(up_at);
   std::cout << "etcd away for " << ms_since(down_at) - took
             << " ms; all 16 resynced " << took << " ms after it was back\n";
@@ -274,12 +278,12 @@ TEST_F(EtcdProvider, EtcdGoingAwayKeepsTheLastViewThenAllResync) {
   // And the watches work again.
   probes_[3]->p->stop();
   EXPECT_TRUE(eventually(
-    [&] {
-      return std::all_of(probes_.begin(), probes_.end(), [&](auto& x) {
-        return x.get() == probes_[3].get() || !x->sees("node-3");
-      });
-    },
-    5s));
+      [&] {
+        return std::all_of(probes_.begin(), probes_.end(), [&](auto& x) {
+          return x.get() == probes_[3].get() || !x->sees("node-3");
+        });
+      },
+      5s));
 }
 
 // One node cut off from etcd while the others change: it keeps its last
@@ -291,7 +295,7 @@ TEST_F(EtcdProvider, ACutOffProviderResyncsByDiffAndPutsItselfBack) {
   troupe::test::tcp_proxy proxy{etcd_->client_port()};
   auto add = [&](const std::string& name, const std::string& endpoint) {
     probes_.push_back(std::make_unique<probe>(
-      "c1", name, std::vector<std::string>{endpoint}, test_ttl));
+        "c1", name, std::vector<std::string>{endpoint}, test_ttl));
     auto res = probes_.back()->p->start();
     EXPECT_TRUE(res) << describe(res.err());
     return probes_.back().get();
@@ -300,24 +304,28 @@ TEST_F(EtcdProvider, ACutOffProviderResyncsByDiffAndPutsItselfBack) {
   auto p1 = add("node-1", etcd_->endpoint());
   auto p2 = add("node-2", etcd_->endpoint());
   ASSERT_TRUE(eventually(
-    [&] {
-      return p0->p->view().size() == 3 && p1->p->view().size() == 3
-             && p2->p->view().size() == 3;
-    },
-    10s));
+      [&] {
+        return p0->p->view().size() == 3 && p1->p->view().size() == 3 &&
+               p2->p->view().size() == 3;
+      },
+      10s));
   auto first_lease = p0->p->health().lease;
   proxy.cut();
   auto cut_at = clock_type::now();
-  ASSERT_TRUE(eventually([&] { return !p0->p->health().reachable; }, 5s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return !p0->p->health().reachable;
+      },
+      5s));
   // While node-0 cannot see: node-1 leaves, node-3 joins, and node-0's
   // lease runs out.
   p1->p->stop();
   auto p3 = add("node-3", etcd_->endpoint());
   ASSERT_TRUE(eventually(
-    [&] {
-      return !p2->sees("node-1") && p2->sees("node-3") && !p2->sees("node-0");
-    },
-    test_ttl + 5s));
+      [&] {
+        return !p2->sees("node-1") && p2->sees("node-3") && !p2->sees("node-0");
+      },
+      test_ttl + 5s));
   std::cout << "the others saw the cut-off node-0 gone after "
             << ms_since(cut_at) << " ms\n";
   EXPECT_TRUE(p0->sees("node-1")) << "node-0 keeps its last view";
@@ -326,12 +334,12 @@ TEST_F(EtcdProvider, ACutOffProviderResyncsByDiffAndPutsItselfBack) {
   proxy.heal();
   auto healed_at = clock_type::now();
   ASSERT_TRUE(eventually(
-    [&] {
-      return p0->p->health().reachable && p0->sees("node-3")
-             && !p0->sees("node-1") && p0->sees("node-0") && p2->sees("node-0")
-             && p3->sees("node-0");
-    },
-    10s));
+      [&] {
+        return p0->p->health().reachable && p0->sees("node-3") &&
+               !p0->sees("node-1") && p0->sees("node-0") &&
+               p2->sees("node-0") && p3->sees("node-0");
+      },
+      10s));
   std::cout << "node-0 resynced " << ms_since(healed_at)
             << " ms after it could reach etcd again\n";
   // The difference to its last view, once each.
@@ -342,8 +350,8 @@ TEST_F(EtcdProvider, ACutOffProviderResyncsByDiffAndPutsItselfBack) {
   EXPECT_NE(p0->p->health().lease, first_lease);
   EXPECT_EQ(p2->count(member_event::left, "node-0"), 1);
   EXPECT_EQ(p2->count(member_event::joined, "node-0"), 2);
-  EXPECT_EQ(count_lines({"node-0 in cluster c1: lease",
-                         "expired; granting a new one"}),
+  EXPECT_EQ(count_lines(
+                {"node-0 in cluster c1: lease", "expired; granting a new one"}),
             1);
   probes_.clear(); // before the proxy goes
 }
@@ -355,28 +363,30 @@ TEST_F(EtcdProvider, AFrozenEtcdIsNoticedAndStopStillReturns) {
   start_probes(4);
   etcd_->freeze();
   ASSERT_TRUE(eventually(
-    [&] {
-      return std::all_of(probes_.begin(), probes_.end(),
-                         [](auto& x) { return !x->p->health().reachable; });
-    },
-    5s));
+      [&] {
+        return std::all_of(probes_.begin(), probes_.end(), [](auto& x) {
+          return !x->p->health().reachable;
+        });
+      },
+      5s));
   for (auto& x : probes_)
     EXPECT_EQ(x->p->view().size(), 4u);
   etcd_->thaw();
   ASSERT_TRUE(eventually(
-    [&] {
-      return std::all_of(probes_.begin(), probes_.end(),
-                         [](auto& x) { return x->p->health().reachable; });
-    },
-    10s));
+      [&] {
+        return std::all_of(probes_.begin(), probes_.end(), [](auto& x) {
+          return x->p->health().reachable;
+        });
+      },
+      10s));
   // The watches work again.
   probes_[0]->p->stop();
   ASSERT_TRUE(eventually(
-    [&] {
-      return !probes_[1]->sees("node-0") && !probes_[2]->sees("node-0")
-             && !probes_[3]->sees("node-0");
-    },
-    5s));
+      [&] {
+        return !probes_[1]->sees("node-0") && !probes_[2]->sees("node-0") &&
+               !probes_[3]->sees("node-0");
+      },
+      5s));
   etcd_->freeze();
   // The call timeout is half the 2 s TTL: a stop waits for at most the call
   // in flight (cancelled at once) and the revoke (1 s).
@@ -396,15 +406,18 @@ TEST(EtcdProviderFailures, GarbageFromTheEndpointIsReportedNotFatal) {
   s.endpoints = {fake.endpoint()};
   s.lease_ttl = 3s;
   std::atomic<int> events{0};
-  provider p{s, [&](const member_event&) { ++events; }};
+  provider p{s, [&](const member_event&) {
+               ++events;
+             }};
   ASSERT_TRUE(p.start());
   EXPECT_TRUE(eventually(
-    [&] {
-      auto h = p.health();
-      return !h.reachable && h.last_error.find("bad_response") != std::string::npos;
-    },
-    5s))
-    << p.health().last_error;
+      [&] {
+        auto h = p.health();
+        return !h.reachable &&
+               h.last_error.find("bad_response") != std::string::npos;
+      },
+      5s))
+      << p.health().last_error;
   EXPECT_FALSE(p.await_listed(100ms));
   auto t0 = clock_type::now();
   p.stop();

@@ -23,8 +23,8 @@ int connect_to(int port) {
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (fd >= 0
-      && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0)
+  if (fd >= 0 &&
+      ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0)
     return fd;
   if (fd >= 0)
     ::close(fd);
@@ -33,19 +33,22 @@ int connect_to(int port) {
 
 } // namespace
 
-tcp_proxy::tcp_proxy(int upstream_port) : upstream_port_(upstream_port) {
+tcp_proxy::tcp_proxy(int upstream_port)
+    : upstream_port_(upstream_port) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof(addr);
-  if (fd_ < 0
-      || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
-      || ::listen(fd_, 64) != 0
-      || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+  if (fd_ < 0 ||
+      ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::listen(fd_, 64) != 0 ||
+      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
     throw std::runtime_error("tcp_proxy: cannot listen");
   port_ = ntohs(addr.sin_port);
-  thread_ = std::thread{[this] { run(); }};
+  thread_ = std::thread{[this] {
+    run();
+  }};
 }
 
 tcp_proxy::~tcp_proxy() {
@@ -71,7 +74,9 @@ void tcp_proxy::run() {
       for (auto& x : pairs)
         close_pair(x);
     pairs.erase(std::remove_if(pairs.begin(), pairs.end(),
-                               [](auto& x) { return x.first < 0; }),
+                               [](auto& x) {
+                                 return x.first < 0;
+                               }),
                 pairs.end());
     std::vector<pollfd> fds{{fd_, POLLIN, 0}};
     for (auto& [a, b] : pairs) {
@@ -100,8 +105,8 @@ void tcp_proxy::run() {
         int to = side == 0 ? pairs[i].second : pairs[i].first;
         char buf[16384];
         auto n = ::recv(from, buf, sizeof(buf), 0);
-        if (n <= 0
-            || ::send(to, buf, static_cast<size_t>(n), MSG_NOSIGNAL) != n)
+        if (n <= 0 ||
+            ::send(to, buf, static_cast<size_t>(n), MSG_NOSIGNAL) != n)
           close_pair(pairs[i]);
       }
     }
