@@ -323,6 +323,15 @@ result<int64_t> client::delete_range(std::string_view key, bool prefix,
                        });
 }
 
+result<done> client::compact(int64_t revision, const cancel_fn& cancel) {
+  json req = {{"revision", id_text(revision)}, {"physical", true}};
+  return call<done>("/v3/kv/compaction", req.dump(), cancel,
+                    [](const json& j) -> result<done> {
+                      revision_of(j);
+                      return done{};
+                    });
+}
+
 result<done>
 client::watch_prefix(std::string_view prefix, int64_t start_revision,
                      const std::function<bool(const watch_batch&)>& on_batch,

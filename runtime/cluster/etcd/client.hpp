@@ -114,6 +114,10 @@ public:
   result<int64_t> delete_range(std::string_view key, bool prefix = false,
                                const cancel_fn& cancel = {});
 
+  /// Compacts etcd's history up to `revision`: older revisions can no
+  /// longer be watched from.
+  result<done> compact(int64_t revision, const cancel_fn& cancel = {});
+
   /// Watches the keys under `prefix` from `start_revision` (0: from now),
   /// handing each message to `on_batch` on the calling thread, until it
   /// returns false (`done`), `cancel`, or a failure: the stream breaks

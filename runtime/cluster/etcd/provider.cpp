@@ -273,7 +273,17 @@ void provider::watch() {
       break;
     if (res || res.err().code == errc::cancelled)
       continue; // list again at once
-    failed(watcher_role, res.err());
+    if (res.err().code == errc::rejected) {
+      // etcd answers but ended the watch (its start was compacted away
+      // between the listing and the watch): list again, no outage.
+      log(log_level::info,
+          fmt::format("etcd membership of {} in cluster {}: {}; listing "
+                      "again",
+                      settings_.self.name, settings_.cluster,
+                      describe(res.err())));
+    } else {
+      failed(watcher_role, res.err());
+    }
     // A watch that breaks as soon as it starts is not retried in a loop.
     if (clock::now() - started > max_backoff_)
       backoff = first_backoff;

@@ -120,6 +120,24 @@ TEST_F(EtcdClient, WatchReportsPutsAndDeletesFromARevision) {
                                             "del /w/a="}));
 }
 
+TEST_F(EtcdClient, AWatchFromACompactedRevisionIsRejected) {
+  auto c = make_client({etcd_->endpoint()});
+  auto first = c.put("/w/a", "1");
+  ASSERT_TRUE(first);
+  auto last = c.put("/w/a", "2");
+  ASSERT_TRUE(last);
+  ASSERT_TRUE(c.compact(*last));
+  int batches = 0;
+  auto res = c.watch_prefix("/w/", *first, [&](const watch_batch&) {
+    ++batches;
+    return true;
+  });
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.err().code, errc::rejected);
+  EXPECT_NE(res.err().message.find("compacted at revision"), std::string::npos)
+      << res.err().message;
+}
+
 TEST_F(EtcdClient, AWatchEndsPromptlyWhenCancelled) {
   auto c = make_client({etcd_->endpoint()});
   std::atomic<bool> created{false};
