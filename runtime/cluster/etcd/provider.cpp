@@ -61,7 +61,10 @@ result<done> provider::start() {
                      : std::max(third, first_backoff);
   prefix_ = members_prefix(settings_.cluster);
   key_ = member_key_of(settings_.cluster, settings_.self.name);
-  record_json_ = to_json(settings_.self);
+  {
+    std::lock_guard<std::mutex> sleep_guard{sleep_mtx_};
+    record_json_ = to_json(settings_.self);
+  }
   started_ = true;
   keeper_ = std::thread{[this] {
     keep();
@@ -128,11 +131,26 @@ bool provider::await_listed(std::chrono::milliseconds timeout) const {
   });
 }
 
-bool provider::sleep(std::chrono::milliseconds d) {
+bool provider::sleep(std::chrono::milliseconds d, bool keeper) {
   std::unique_lock<std::mutex> guard{sleep_mtx_};
-  return !sleep_cv_.wait_for(guard, d, [this] {
-    return stop_.load();
+  sleep_cv_.wait_for(guard, d, [this, keeper] {
+    return stop_.load() || (keeper && record_changed_);
   });
+  return !stop_;
+}
+
+result<done> provider::update_self(member_record self) {
+  if (self.name != settings_.self.name)
+    return error{errc::invalid,
+                 fmt::format("a provider keeps its member name ({}, not {})",
+                             settings_.self.name, self.name)};
+  {
+    std::lock_guard<std::mutex> guard{sleep_mtx_};
+    record_json_ = to_json(self);
+    record_changed_ = true;
+  }
+  sleep_cv_.notify_all();
+  return done{};
 }
 
 std::chrono::milliseconds
@@ -191,8 +209,16 @@ void provider::keep() {
         err = grant.err();
       }
     }
+    std::string record;
+    {
+      std::lock_guard<std::mutex> guard{sleep_mtx_};
+      if (record_changed_)
+        put = false;
+      record_changed_ = false;
+      record = record_json_;
+    }
     if (!err && !put) {
-      if (auto res = client_->put(key_, record_json_, lease, cancel)) {
+      if (auto res = client_->put(key_, record, lease, cancel)) {
         put = true;
       } else {
         err = res.err();
@@ -220,13 +246,13 @@ void provider::keep() {
     if (err) {
       ++keeper_failures_;
       failed(keeper_role, *err);
-      sleep(backoff);
+      sleep(backoff, true);
       backoff = next_backoff(backoff);
       continue;
     }
     backoff = first_backoff;
     succeeded(keeper_role);
-    sleep(interval);
+    sleep(interval, true);
   }
 }
 

@@ -107,6 +107,12 @@ public:
   /// Revokes the lease and stops. Idempotent.
   void stop();
 
+  /// Puts a new record for this node (a new incarnation after it was
+  /// fenced, a new port) under the same lease; the others see it `updated`
+  /// (or `left` and `joined` for a new incarnation). The name must stay:
+  /// `errc::invalid` otherwise. Any thread.
+  result<done> update_self(member_record self);
+
   /// Every member in the last view, by name.
   std::vector<member_record> view() const;
 
@@ -132,8 +138,9 @@ private:
   // Outage bookkeeping: `who` is 0 (keeper) or 1 (watcher).
   void failed(int who, const error& err);
   void succeeded(int who);
-  // Sleeps for `d` or until stop(); false on stop.
-  bool sleep(std::chrono::milliseconds d);
+  // Sleeps for `d` or until stop() (for the keeper, also until the record
+  // changes); false on stop.
+  bool sleep(std::chrono::milliseconds d, bool keeper = false);
   std::chrono::milliseconds next_backoff(std::chrono::milliseconds x) const;
 
   provider_settings settings_;
@@ -141,7 +148,10 @@ private:
   std::unique_ptr<client> client_;
   std::string prefix_;
   std::string key_;
+  // This node's record as put (guarded by sleep_mtx_), and whether it
+  // changed since.
   std::string record_json_;
+  bool record_changed_ = false;
   std::chrono::milliseconds max_backoff_{1000};
 
   // Guards the table and the health fields.

@@ -196,6 +196,41 @@ TEST_F(EtcdProvider, AStoppedProviderIsSeenLeavingAtOnce) {
   EXPECT_EQ(probes_[0]->count(member_event::joined), events);
 }
 
+// A node that changes its record (a new port; a new incarnation after it
+// was fenced) is seen `updated`, or `left` then `joined`.
+TEST_F(EtcdProvider, ANewRecordIsSeenUpdatedOrAsANewIncarnation) {
+  start_probes(3);
+  auto moved = probes_[0]->self;
+  moved.port = 5555;
+  ASSERT_TRUE(probes_[0]->p->update_self(moved));
+  auto has = [&](probe& x, const member_record& rec) {
+    auto v = x.p->view();
+    return std::find(v.begin(), v.end(), rec) != v.end();
+  };
+  ASSERT_TRUE(eventually(
+      [&] {
+        return has(*probes_[1], moved) && has(*probes_[2], moved);
+      },
+      5s));
+  EXPECT_EQ(probes_[1]->count(member_event::updated, "node-0"), 1);
+  EXPECT_EQ(probes_[1]->count(member_event::left, "node-0"), 0);
+  auto reborn = moved;
+  reborn.incarnation = moved.incarnation + 1;
+  ASSERT_TRUE(probes_[0]->p->update_self(reborn));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return has(*probes_[1], reborn) && has(*probes_[2], reborn);
+      },
+      5s));
+  EXPECT_EQ(probes_[2]->count(member_event::left, "node-0"), 1);
+  EXPECT_EQ(probes_[2]->count(member_event::joined, "node-0"), 2);
+  auto renamed = reborn;
+  renamed.name = "other";
+  auto res = probes_[0]->p->update_self(renamed);
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.err().code, errc::invalid);
+}
+
 TEST_F(EtcdProvider, ACrashedProviderIsSeenGoneWithinTheLeaseTtl) {
   start_probes(16);
   auto t0 = clock_type::now();
