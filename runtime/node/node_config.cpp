@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <limits>
+#include <memory>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -12,6 +14,62 @@
 
 namespace troupe {
 
+namespace {
+
+// CLI11's INI reader, with sections flattened into dotted keys: `[cluster]`
+// then `membership = etcd` is the option `--cluster.membership` (CLI11 would
+// look for a subcommand `cluster`, which would also swallow a positional
+// argument of that name).
+class sectioned_ini : public CLI::ConfigINI {
+public:
+  std::vector<CLI::ConfigItem> from_config(std::istream& in) const override {
+    std::vector<CLI::ConfigItem> out;
+    for (auto& item : CLI::ConfigINI::from_config(in)) {
+      if (item.name == "++" || item.name == "--")
+        continue; // CLI11's markers of a section's start and end
+      if (!item.parents.empty()
+          && !(item.parents.size() == 1 && item.parents[0] == "default")) {
+        std::string prefix;
+        for (auto& parent : item.parents)
+          prefix += parent + '.';
+        item.name = prefix + item.name;
+      }
+      item.parents.clear();
+      out.push_back(std::move(item));
+    }
+    return out;
+  }
+};
+
+// Parses a lease TTL: `3s`, `3000ms` or `3` (seconds), whole seconds only.
+caf::expected<std::chrono::milliseconds> parse_lease_ttl(std::string_view text) {
+  auto bad = [&](std::string_view why) {
+    return make_error(errc::bad_config,
+                      fmt::format("bad etcd lease TTL '{}': {}", text, why));
+  };
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9')
+    ++digits;
+  if (digits == 0 || digits > 9)
+    return bad("expected a number of seconds such as 3s or 3000ms");
+  int64_t value = std::stoll(std::string{text.substr(0, digits)});
+  auto unit = text.substr(digits);
+  int64_t ms = 0;
+  if (unit.empty() || unit == "s")
+    ms = value * 1000;
+  else if (unit == "ms")
+    ms = value;
+  else
+    return bad("the unit must be s or ms");
+  if (ms % 1000 != 0)
+    return bad("etcd counts leases in whole seconds");
+  if (ms < 1000 || ms > 3600 * 1000)
+    return bad("must be between 1s and 3600s");
+  return std::chrono::milliseconds{ms};
+}
+
+} // namespace
+
 caf::expected<parsed_config> parse_node_config(int argc,
                                                const char* const* argv,
                                                bool allow_positional) {
@@ -19,6 +77,7 @@ caf::expected<parsed_config> parse_node_config(int argc,
   auto& cfg = out.config;
   CLI::App app{"troupe node", argc > 0 ? argv[0] : "troupe-node"};
   app.option_defaults()->always_capture_default();
+  app.config_formatter(std::make_shared<sectioned_ini>());
   std::string config_file;
   app.set_config("--config", "", "INI file with node settings")
     ->envname("TROUPE_CONFIG");
@@ -96,6 +155,19 @@ caf::expected<parsed_config> parse_node_config(int argc,
     ->check(CLI::Range(int64_t{0}, int64_t{100000}));
   app.add_option("--journal", cfg.journal,
                  "persistent state: sqlite:PATH, postgresql://..., memory:");
+  std::string membership = "seeds";
+  app.add_option("--membership,--cluster.membership", membership,
+                 "where the membership is kept: seeds|etcd")
+    ->check(CLI::IsMember({"seeds", "etcd"}));
+  app.add_option("--etcd-endpoints,--cluster.etcd.endpoints",
+                 cfg.etcd.endpoints,
+                 "etcd client endpoints (host:port, comma-separated)")
+    ->delimiter(',')
+    ->allow_extra_args(false);
+  std::string lease_ttl = "3s";
+  app.add_option("--etcd-lease-ttl,--cluster.etcd.lease-ttl", lease_ttl,
+                 "etcd lease of this node: gone after it without renewal "
+                 "(whole seconds: 3s)");
   std::string level = "info";
   app.add_option("--log-level", level, "trace|debug|info|warn|error|off")
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
@@ -131,6 +203,9 @@ caf::expected<parsed_config> parse_node_config(int argc,
     {"TROUPE_DIRECT_LINKS", "--direct-links"},
     {"TROUPE_LINK_SPIN_US", "--link-spin-us"},
     {"TROUPE_JOURNAL", "--journal"},
+    {"TROUPE_MEMBERSHIP", "--membership"},
+    {"TROUPE_ETCD_ENDPOINTS", "--etcd-endpoints"},
+    {"TROUPE_ETCD_LEASE_TTL", "--etcd-lease-ttl"},
   };
   auto on_command_line = [&](std::string_view flag) {
     for (int i = 1; i < argc; ++i) {
@@ -177,6 +252,18 @@ caf::expected<parsed_config> parse_node_config(int argc,
                         fmt::format("bad seed: {}", describe(ep.error())));
   if (cfg.host.empty())
     return make_error(errc::bad_config, "host must not be empty");
+  cfg.membership = membership == "etcd" ? membership_provider::etcd
+                                        : membership_provider::seeds;
+  if (auto ttl = parse_lease_ttl(lease_ttl))
+    cfg.etcd.lease_ttl = *ttl;
+  else
+    return std::move(ttl.error());
+  if (cfg.etcd.endpoints.empty())
+    return make_error(errc::bad_config, "etcd endpoints must not be empty");
+  for (auto& x : cfg.etcd.endpoints)
+    if (auto ep = parse_endpoint(x); !ep)
+      return make_error(errc::bad_config, fmt::format("bad etcd endpoint: {}",
+                                                      describe(ep.error())));
   return out;
 }
 

@@ -183,3 +183,57 @@ TEST(NodeConfig, DashboardPortAndToken) {
   expect_bad(parse({"--http-port", "65536"}), "--http-port");
   expect_bad(parse({"--http-port", "-2"}), "--http-port");
 }
+
+// Where the membership is kept (issue 19): seeds by default; etcd with its
+// endpoints and lease TTL, from flags, the environment or a sectioned file.
+TEST(NodeConfig, MembershipInEtcd) {
+  auto defaults = parse({});
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->config.membership, troupe::membership_provider::seeds);
+  EXPECT_EQ(defaults->config.etcd.endpoints,
+            (std::vector<std::string>{"127.0.0.1:2379"}));
+  EXPECT_EQ(defaults->config.etcd.lease_ttl, std::chrono::seconds{3});
+  auto flags = parse({"--membership", "etcd", "--etcd-endpoints",
+                      "10.0.0.1:2379,etcd-2:2379", "--etcd-lease-ttl",
+                      "5000ms"});
+  ASSERT_TRUE(flags) << troupe::describe(flags.error());
+  EXPECT_EQ(flags->config.membership, troupe::membership_provider::etcd);
+  EXPECT_EQ(flags->config.etcd.endpoints,
+            (std::vector<std::string>{"10.0.0.1:2379", "etcd-2:2379"}));
+  EXPECT_EQ(flags->config.etcd.lease_ttl, std::chrono::seconds{5});
+  auto file = parse({"--config",
+                     write_ini("name = n1\n"
+                               "[cluster]\n"
+                               "membership = etcd\n"
+                               "[cluster.etcd]\n"
+                               "endpoints = [\"127.0.0.1:1\", \"127.0.0.1:2\"]\n"
+                               "lease-ttl = 7s\n")});
+  ASSERT_TRUE(file) << troupe::describe(file.error());
+  EXPECT_EQ(file->config.name, "n1");
+  EXPECT_EQ(file->config.membership, troupe::membership_provider::etcd);
+  EXPECT_EQ(file->config.etcd.endpoints,
+            (std::vector<std::string>{"127.0.0.1:1", "127.0.0.1:2"}));
+  EXPECT_EQ(file->config.etcd.lease_ttl, std::chrono::seconds{7});
+  {
+    env_guard ttl{"TROUPE_ETCD_LEASE_TTL", "9"};
+    env_guard membership{"TROUPE_MEMBERSHIP", "etcd"};
+    auto env = parse({});
+    ASSERT_TRUE(env) << troupe::describe(env.error());
+    EXPECT_EQ(env->config.membership, troupe::membership_provider::etcd);
+    EXPECT_EQ(env->config.etcd.lease_ttl, std::chrono::seconds{9});
+  }
+}
+
+TEST(NodeConfig, MalformedMembershipSettingsAreClearErrors) {
+  expect_bad(parse({"--membership", "zookeeper"}), "--membership");
+  expect_bad(parse({"--etcd-endpoints", "no-port"}), "bad etcd endpoint");
+  expect_bad(parse({"--etcd-endpoints", "h:99999"}), "bad etcd endpoint");
+  expect_bad(parse({"--etcd-lease-ttl", "3h"}), "the unit must be s or ms");
+  expect_bad(parse({"--etcd-lease-ttl", "1500ms"}), "whole seconds");
+  expect_bad(parse({"--etcd-lease-ttl", "0s"}), "between 1s and 3600s");
+  expect_bad(parse({"--etcd-lease-ttl=-3s"}), "bad etcd lease TTL");
+  expect_bad(parse({"--config", write_ini("[cluster.etcd]\nlease = 3s\n")}),
+             "cluster.etcd.lease");
+  expect_bad(parse({"--config", write_ini("[cluster]\nmembership = maybe\n")}),
+             "membership");
+}

@@ -14,6 +14,27 @@
 
 namespace troupe {
 
+/// Where a node keeps the cluster's membership.
+enum class membership_provider {
+  /// Embedded: the node joins through its seeds and the members tell each
+  /// other of the rest (the default).
+  seeds,
+  /// In etcd (v3): a key per member under a lease that the node keeps
+  /// alive, and a watch on the others' keys (runtime/cluster/etcd/).
+  etcd,
+};
+
+/// Where and how a node keeps its membership in etcd
+/// (`membership_provider::etcd`).
+struct etcd_settings {
+  /// etcd's client endpoints (`host:port`), tried in turn.
+  std::vector<std::string> endpoints{"127.0.0.1:2379"};
+  /// Time-to-live of the node's lease: a node that stops renewing it
+  /// (killed, frozen, cut off from etcd) leaves the view after it. The node
+  /// renews it every third of it.
+  std::chrono::milliseconds lease_ttl{3000};
+};
+
 /// Settings of one node. Defaults suit a small machine.
 struct node_config {
   /// Name of the node in logs and tools. Default: `node-<pid>`.
@@ -96,6 +117,10 @@ struct node_config {
   /// of one process, see `persistence::shared_memory_store`). Empty: this node
   /// runs no persistent actors (they fail to recover, saying so).
   std::string journal;
+  /// Where the cluster's membership is kept: through the seeds (default) or
+  /// in etcd, with `etcd`'s settings.
+  membership_provider membership = membership_provider::seeds;
+  etcd_settings etcd;
   /// Minimum level of troupe's log.
   log_level log = log_level::info;
 };
@@ -121,8 +146,17 @@ struct parsed_config {
 /// and an INI file
 /// (`--config FILE` or `TROUPE_CONFIG`), over the defaults above.
 ///
+/// The INI file may group keys in sections: `[cluster.etcd]` then
+/// `lease-ttl = 3s` is the flag `--cluster.etcd.lease-ttl` (also spelled
+/// `--etcd-lease-ttl`). The membership keys are `cluster.membership`
+/// (`seeds` or `etcd`; `TROUPE_MEMBERSHIP`), `cluster.etcd.endpoints`
+/// (`host:port` list; `TROUPE_ETCD_ENDPOINTS`) and `cluster.etcd.lease-ttl`
+/// (whole seconds, as etcd counts them: `3s`, `3000ms` or `3`; 1 s to 1 h;
+/// `TROUPE_ETCD_LEASE_TTL`).
+///
 /// An unknown flag or key, a value of the wrong type, a port out of range,
-/// a malformed seed or an unreadable file yields `errc::bad_config` with a
+/// a malformed seed or etcd endpoint, a bad duration or an unreadable file
+/// yields `errc::bad_config` with a
 /// one-line description.
 caf::expected<parsed_config> parse_node_config(int argc,
                                                const char* const* argv,
