@@ -25,6 +25,8 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
   st.seeds = std::move(cfg.seeds);
   st.last_join_attempt = steady::now();
   gossip_start(self);
+  if (cfg.etcd)
+    etcd_start(self, *cfg.etcd);
   publish(self, nullptr);
   self->set_down_handler(
     [self](caf::down_msg& dm) { on_down_msg(self, dm); });
@@ -102,6 +104,10 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
       return on_spawn_request(self, req.type(), args);
     },
     [self](tick_atom) { on_tick(self); },
+    [self](etcd_atom, int kind, const std::string& name, uint64_t incarnation,
+           const std::string& host, uint16_t port) {
+      on_etcd_event(self, kind, name, incarnation, host, port);
+    },
   };
 }
 

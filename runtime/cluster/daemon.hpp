@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,11 +41,20 @@ using spawn_atom = caf::atom_constant<caf::atom("trp_spawn")>;
 /// second connection to the same node is made and closed).
 using peer_at_atom = caf::atom_constant<caf::atom("trp_peerat")>;
 
+/// Membership kept in etcd (`--membership etcd`): where, and the lease.
+struct etcd_membership {
+  std::vector<std::string> endpoints;
+  std::chrono::milliseconds lease_ttl{3000};
+};
+
 /// What the daemon needs from its node.
 struct daemon_config {
   std::shared_ptr<core> shared;
   /// `host:port` of the seeds.
   std::vector<std::string> seeds;
+  /// Set: members are found (and a lost lease is a lost member) through
+  /// etcd, besides the seeds.
+  std::optional<etcd_membership> etcd;
 };
 
 /// Spawns the cluster daemon of a node: membership (join through seeds,

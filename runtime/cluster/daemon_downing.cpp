@@ -216,6 +216,7 @@ void fence(daemon_actor* self, const std::string& why) {
   c.incarnation = next;
   c.names.reown(c.self_name, next);
   gossip_start(self);
+  etcd_update_self(self);
   publish(self, nullptr);
   try_join(self);
 }

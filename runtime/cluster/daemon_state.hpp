@@ -42,6 +42,10 @@
 #include "cluster/tombstones.hpp"
 #include "troupe/cluster/cluster.hpp"
 
+namespace troupe::cluster::etcd {
+class provider;
+} // namespace troupe::cluster::etcd
+
 namespace troupe::wire {
 class FlowHello;
 class GossipDelta;
@@ -59,6 +63,9 @@ using steady = std::chrono::steady_clock;
 
 using tick_atom = caf::atom_constant<caf::atom("trp_tick")>;
 using connected_atom = caf::atom_constant<caf::atom("trp_conn")>;
+/// `(etcd_atom, kind, name, incarnation, host, port)`: a change in etcd
+/// (kind: 0 joined, 1 updated, 2 left; daemon_etcd.cpp).
+using etcd_atom = caf::atom_constant<caf::atom("trp_etcd")>;
 
 /// The daemon's own name among the node's local names.
 constexpr const char* daemon_name = "troupe.cluster";
@@ -128,14 +135,13 @@ struct daemon_state {
   std::map<std::string, steady::time_point> gossip_unmet;
   /// Load and actor types as last told to every member (gossip detection
   /// sends them on change only).
+  /// Membership in etcd (`daemon_config::etcd`); stopped with the daemon.
+  std::shared_ptr<etcd::provider> etcd;
   uint32_t told_load = 0;
   std::vector<std::string> told_types;
   steady::time_point told_at;
 
-  ~daemon_state() {
-    if (live)
-      live->stop();
-  }
+  ~daemon_state();
 };
 
 using daemon_actor = caf::stateful_actor<daemon_state>;
@@ -218,6 +224,16 @@ wire::GossipDelta on_gossip_digest(daemon_actor* self,
                                    const wire::GossipDigest& d);
 void on_gossip_delta(daemon_actor* self, const wire::GossipDelta& d);
 void on_gossip_records(daemon_actor* self, const wire::GossipRecords& r);
+
+// -- membership in etcd (daemon_etcd.cpp) ----------------------------------------
+
+/// Starts the etcd provider (its events come as `etcd_atom` messages).
+void etcd_start(daemon_actor* self, const etcd_membership& cfg);
+/// This node took a new incarnation: its record in etcd follows.
+void etcd_update_self(daemon_actor* self);
+void on_etcd_event(daemon_actor* self, int kind, const std::string& name,
+                   uint64_t incarnation, const std::string& host,
+                   uint16_t port);
 
 // -- downing and fencing (daemon_downing.cpp) --------------------------------
 

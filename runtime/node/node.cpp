@@ -282,7 +282,11 @@ caf::error node::start() {
     }
     core_->links = std::move(links);
   }
-  daemon_ = cluster::spawn_daemon(*sys_, {core_, cfg_.seeds});
+  cluster::daemon_config dc{core_, cfg_.seeds, std::nullopt};
+  if (cfg_.membership == membership_provider::etcd)
+    dc.etcd = cluster::etcd_membership{cfg_.etcd.endpoints,
+                                       cfg_.etcd.lease_ttl};
+  daemon_ = cluster::spawn_daemon(*sys_, std::move(dc));
   register_name("troupe.cluster", daemon_);
   // Supervisors bind their children's cluster-wide names through the
   // daemon, without waiting (they run on scheduler threads).
