@@ -19,10 +19,8 @@ namespace troupe::dashboard {
 /// known, `errc::node_down` for one that is not up, the member's own
 /// error otherwise (an unknown path: `name_not_found`). Blocks up to about
 /// twice `timeout` (worker thread).
-caf::expected<wire::KillReply> forward_kill(node& owner,
-                                            const std::string& member,
-                                            const std::string& path,
-                                            node::fail_mode mode,
-                                            std::chrono::milliseconds timeout);
+caf::expected<wire::KillReply>
+forward_kill(node& owner, const std::string& member, const std::string& path,
+             node::fail_mode mode, std::chrono::milliseconds timeout);
 
 } // namespace troupe::dashboard

@@ -40,36 +40,52 @@ json columns(const ring<T>& r, Columns... cols) {
 json node_columns(const ring<history::node_point>& r) {
   using p = history::node_point;
   return columns(
-    r,
-    std::pair<const char*, double (*)(const p&)>{
-      "msgs_per_sec", [](const p& x) { return tenth(x.msgs_per_sec); }},
-    std::pair<const char*, double (*)(const p&)>{
-      "mailbox", [](const p& x) { return double(x.mailbox); }},
-    std::pair<const char*, double (*)(const p&)>{
-      "restarts", [](const p& x) { return double(x.restarts); }},
-    std::pair<const char*, double (*)(const p&)>{
-      "dead_letters", [](const p& x) { return double(x.dead_letters); }});
+      r,
+      std::pair<const char*, double (*)(const p&)>{"msgs_per_sec",
+                                                   [](const p& x) {
+                                                     return tenth(
+                                                         x.msgs_per_sec);
+                                                   }},
+      std::pair<const char*, double (*)(const p&)>{"mailbox",
+                                                   [](const p& x) {
+                                                     return double(x.mailbox);
+                                                   }},
+      std::pair<const char*, double (*)(const p&)>{"restarts",
+                                                   [](const p& x) {
+                                                     return double(x.restarts);
+                                                   }},
+      std::pair<const char*, double (*)(const p&)>{
+          "dead_letters", [](const p& x) {
+            return double(x.dead_letters);
+          }});
 }
 
 json link_columns(const ring<history::link_point>& r) {
   using p = history::link_point;
-  return columns(
-    r,
-    std::pair<const char*, double (*)(const p&)>{
-      "msgs_per_sec", [](const p& x) { return tenth(x.msgs_per_sec); }},
-    std::pair<const char*, double (*)(const p&)>{
-      "bytes_per_sec",
-      [](const p& x) { return std::round(double(x.bytes_per_sec)); }});
+  return columns(r,
+                 std::pair<const char*, double (*)(const p&)>{
+                     "msgs_per_sec",
+                     [](const p& x) {
+                       return tenth(x.msgs_per_sec);
+                     }},
+                 std::pair<const char*, double (*)(const p&)>{
+                     "bytes_per_sec", [](const p& x) {
+                       return std::round(double(x.bytes_per_sec));
+                     }});
 }
 
 json actor_columns(const ring<history::actor_point>& r) {
   using p = history::actor_point;
   return columns(
-    r,
-    std::pair<const char*, double (*)(const p&)>{
-      "msgs_per_sec", [](const p& x) { return tenth(x.msgs_per_sec); }},
-    std::pair<const char*, double (*)(const p&)>{
-      "mailbox", [](const p& x) { return double(x.mailbox); }});
+      r,
+      std::pair<const char*, double (*)(const p&)>{"msgs_per_sec",
+                                                   [](const p& x) {
+                                                     return tenth(
+                                                         x.msgs_per_sec);
+                                                   }},
+      std::pair<const char*, double (*)(const p&)>{"mailbox", [](const p& x) {
+                                                     return double(x.mailbox);
+                                                   }});
 }
 
 // The keys of the `n` largest by `value` among `xs` (pairs of key, value),
@@ -78,7 +94,9 @@ template <class Value>
 void top(std::vector<std::pair<const std::string*, Value>>& xs, size_t n,
          std::vector<const std::string*>& out) {
   auto k = std::min(n, xs.size());
-  auto by_value = [](auto& a, auto& b) { return a.second > b.second; };
+  auto by_value = [](auto& a, auto& b) {
+    return a.second > b.second;
+  };
   std::partial_sort(xs.begin(), xs.begin() + static_cast<ptrdiff_t>(k),
                     xs.end(), by_value);
   for (size_t i = 0; i < k && xs[i].second > 0; ++i)
@@ -87,8 +105,8 @@ void top(std::vector<std::pair<const std::string*, Value>>& xs, size_t n,
 
 } // namespace
 
-history::history(history_limits limits) : limits_(limits) {
-}
+history::history(history_limits limits)
+    : limits_(limits) {}
 
 void history::record(int64_t now_ms, const wire::ClusterSnapshot& snap) {
   std::lock_guard<std::mutex> guard{mtx_};
@@ -106,30 +124,34 @@ void history::record(int64_t now_ms, const wire::ClusterSnapshot& snap) {
       total.msgs_per_sec += static_cast<float>(f.msgs_per_sec());
       total.mailbox += static_cast<uint32_t>(f.mailbox());
       total.restarts += a.restarts();
-      auto [it, added] = seen.emplace(
-        name + ":" + a.path(),
-        actor_point{static_cast<float>(f.msgs_per_sec()),
-                    static_cast<uint32_t>(f.mailbox())});
+      auto [it, added] =
+          seen.emplace(name + ":" + a.path(),
+                       actor_point{static_cast<float>(f.msgs_per_sec()),
+                                   static_cast<uint32_t>(f.mailbox())});
       if (added) {
         by_rate.emplace_back(&it->first, f.msgs_per_sec());
         by_mailbox.emplace_back(&it->first, f.mailbox());
       }
     }
     nodes_.try_emplace(name, limits_.points, limits_.window_ms)
-      .first->second.push(now_ms, total);
+        .first->second.push(now_ms, total);
     for (auto& l : ns.links()) {
-      auto& e = links_.try_emplace(name + ">" + l.peer(),
-                                   link_entry{{limits_.points,
-                                               limits_.window_ms}})
-                  .first->second;
+      auto& e =
+          links_
+              .try_emplace(name + ">" + l.peer(),
+                           link_entry{{limits_.points, limits_.window_ms}})
+              .first->second;
       if (e.last_ms != 0 && now_ms > e.last_ms) {
         auto dt = static_cast<double>(now_ms - e.last_ms) / 1000.0;
         // Counts that went down belong to a new link: no rate across it.
-        auto fresh = l.frames_out() < e.frames_out || l.bytes_out() < e.bytes_out;
+        auto fresh =
+            l.frames_out() < e.frames_out || l.bytes_out() < e.bytes_out;
         link_point p{0, 0};
         if (!fresh) {
-          p.msgs_per_sec = static_cast<float>((l.frames_out() - e.frames_out) / dt);
-          p.bytes_per_sec = static_cast<float>((l.bytes_out() - e.bytes_out) / dt);
+          p.msgs_per_sec =
+              static_cast<float>((l.frames_out() - e.frames_out) / dt);
+          p.bytes_per_sec =
+              static_cast<float>((l.bytes_out() - e.bytes_out) / dt);
         }
         e.points.push(now_ms, p);
       }
@@ -143,7 +165,7 @@ void history::record(int64_t now_ms, const wire::ClusterSnapshot& snap) {
   top(by_mailbox, limits_.top, busy);
   for (auto* key : busy)
     actors_.try_emplace(*key, actor_entry{{limits_.points, limits_.window_ms}})
-      .first->second.wanted_ms = now_ms;
+        .first->second.wanted_ms = now_ms;
   for (auto& [key, e] : actors_)
     if (auto i = seen.find(key); i != seen.end())
       e.points.push(now_ms, i->second);
@@ -153,7 +175,7 @@ void history::record(int64_t now_ms, const wire::ClusterSnapshot& snap) {
 void history::watch(const std::string& key, int64_t now_ms) {
   std::lock_guard<std::mutex> guard{mtx_};
   actors_.try_emplace(key, actor_entry{{limits_.points, limits_.window_ms}})
-    .first->second.wanted_ms = now_ms;
+      .first->second.wanted_ms = now_ms;
   forget(now_ms);
 }
 
@@ -173,11 +195,10 @@ void history::forget(int64_t now_ms) {
   }
   // Beyond the bound: the least recently wanted go first.
   while (actors_.size() > limits_.max_actors) {
-    auto oldest = std::min_element(actors_.begin(), actors_.end(),
-                                   [](auto& a, auto& b) {
-                                     return a.second.wanted_ms
-                                            < b.second.wanted_ms;
-                                   });
+    auto oldest =
+        std::min_element(actors_.begin(), actors_.end(), [](auto& a, auto& b) {
+          return a.second.wanted_ms < b.second.wanted_ms;
+        });
     actors_.erase(oldest);
   }
 }

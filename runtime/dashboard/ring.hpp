@@ -24,8 +24,8 @@ public:
   };
 
   ring(size_t capacity, int64_t window_ms)
-    : capacity_(capacity == 0 ? 1 : capacity), window_ms_(window_ms) {
-  }
+      : capacity_(capacity == 0 ? 1 : capacity)
+      , window_ms_(window_ms) {}
 
   /// Appends a point at `ms`, dropping the oldest beyond the capacity and
   /// those older than `ms - window_ms`. A point not later than the newest

@@ -101,10 +101,12 @@ troupe.sparkline = (label, values, points, id) => {
   return box;
 };
 
-// Columns {ms: [...], name: [...]} as points [{t, name...}].
-troupe.points = (cols) => (cols && cols.ms ? cols.ms.map((t, i) => {
-  const p = { t };
-  for (const [k, v] of Object.entries(cols)) if (k !== "ms") p[k] = v[i];
+// Columns {ms: [...], name: [...]} as points [{t, name...}]; fields that
+// are not columns (an answer's "key", its "t") are left out.
+troupe.points = (cols) => (cols && Array.isArray(cols.ms) ? cols.ms.map((ms, i) => {
+  const p = {};
+  for (const [k, v] of Object.entries(cols)) if (k !== "ms" && Array.isArray(v)) p[k] = v[i];
+  p.t = ms;
   return p;
 }) : []);
 

@@ -62,8 +62,8 @@ TEST(DashboardForward, KillsAnotherMembersActorThroughThatMember) {
 
   auto kill = [&](const std::string& body, const std::string& token) {
     return troupe::test::request(
-      a.http_port(), "POST", "/api/kill",
-      token.empty() ? "" : "Authorization: Bearer " + token + "\r\n", body);
+        a.http_port(), "POST", "/api/kill",
+        token.empty() ? "" : "Authorization: Bearer " + token + "\r\n", body);
   };
   auto body = R"({"node": "b", "path": "/root/w", "mode": "exit"})";
   EXPECT_EQ(kill(body, "").status, 401);
@@ -82,7 +82,6 @@ TEST(DashboardForward, KillsAnotherMembersActorThroughThatMember) {
   // The owner's own checks: an unknown path there, an unknown member here.
   EXPECT_EQ(kill(R"({"node": "b", "path": "/root/nope"})", "t0ken").status,
             404);
-  EXPECT_EQ(kill(R"({"node": "zz", "path": "/root/w"})", "t0ken").status,
-            404);
+  EXPECT_EQ(kill(R"({"node": "zz", "path": "/root/w"})", "t0ken").status, 404);
   EXPECT_EQ(kill(R"({"node": 7, "path": "/root/w"})", "t0ken").status, 400);
 }

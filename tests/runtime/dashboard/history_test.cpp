@@ -53,8 +53,8 @@ TEST(Ring, DropsPointsOlderThanItsWindowOnVirtualTime) {
     r.push(t, 0);
   EXPECT_EQ(r.size(), 11u); // 0..10 s: all within 10 s of the newest
   r.push(15'500, 0);        // a gap: 0..5 s are now too old
-  EXPECT_EQ(times(r), (std::vector<int64_t>{6000, 7000, 8000, 9000, 10'000,
-                                            15'500}));
+  EXPECT_EQ(times(r),
+            (std::vector<int64_t>{6000, 7000, 8000, 9000, 10'000, 15'500}));
   r.evict(30'000); // time passed without a point
   EXPECT_TRUE(r.empty());
   // It fills again after wrapping, in order.
@@ -130,8 +130,8 @@ TEST(History, KeepsTheBusiestAndTheWatchedActorsWithinItsBound) {
   // Top 2 by rate (a99, a98), top 2 by mailbox (a0, a1), and a50.
   EXPECT_EQ(h.tracked_actors(), 5u);
   auto j = h.to_json(true);
-  for (auto key : {"n1:/root/a99", "n1:/root/a98", "n1:/root/a0",
-                   "n1:/root/a1", "n1:/root/a50"})
+  for (auto key : {"n1:/root/a99", "n1:/root/a98", "n1:/root/a0", "n1:/root/a1",
+                   "n1:/root/a50"})
     EXPECT_EQ(j["actors"][key]["ms"].size(), 3u) << key;
   EXPECT_EQ(j["actors"]["n1:/root/a50"]["msgs_per_sec"][2], 50.0);
   EXPECT_EQ(j["actors"]["n1:/root/a50"]["mailbox"][2], 50.0);

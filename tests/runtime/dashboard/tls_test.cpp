@@ -31,14 +31,13 @@ namespace ssl = asio::ssl;
 struct dev_ca {
   std::filesystem::path dir;
   dev_ca() {
-    dir = std::filesystem::temp_directory_path()
-          / ("troupe-dash-tls-" + std::to_string(::getpid()));
+    dir = std::filesystem::temp_directory_path() /
+          ("troupe-dash-tls-" + std::to_string(::getpid()));
     auto script = std::string{TROUPE_SOURCE_DIR} + "/tools/tls/make-dev-ca";
-    if (std::system((script + " " + (dir / "cluster").string()
-                     + " n1 >/dev/null && " + script + " "
-                     + (dir / "other").string() + " x >/dev/null")
-                      .c_str())
-        != 0)
+    if (std::system((script + " " + (dir / "cluster").string() +
+                     " n1 >/dev/null && " + script + " " +
+                     (dir / "other").string() + " x >/dev/null")
+                        .c_str()) != 0)
       throw std::runtime_error("make-dev-ca failed");
   }
   ~dev_ca() {
@@ -67,9 +66,9 @@ std::string https_get(uint16_t port, const std::string& ca_file,
     s.handshake(ssl::stream_base::client, ec);
   if (ec)
     return "error: " + ec.message();
-  std::string req = "GET " + target
-                    + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                      "Connection: close\r\n\r\n";
+  std::string req = "GET " + target +
+                    " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    "Connection: close\r\n\r\n";
   asio::write(s, asio::buffer(req), ec);
   if (ec)
     return "error: " + ec.message();
@@ -113,14 +112,14 @@ TEST(DashboardTls, ServesHttpsWithTheNodesCertificateAndClosesPlainHttp) {
   plain.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   EXPECT_TRUE(plain.wait_closed(5s));
   EXPECT_EQ(plain.received().rfind("HTTP/", 0), std::string::npos)
-    << plain.received();
+      << plain.received();
 
   // And it serves on: HTTPS again, the page and the API too.
   auto again = troupe::test::parse_response(https_get(port, cfg.tls_ca, "/"));
   EXPECT_EQ(again.status, 200);
   EXPECT_NE(again.body.find("app.js"), std::string::npos);
-  auto api = troupe::test::parse_response(
-    https_get(port, cfg.tls_ca, "/api/cluster"));
+  auto api =
+      troupe::test::parse_response(https_get(port, cfg.tls_ca, "/api/cluster"));
   EXPECT_EQ(api.status, 200);
   EXPECT_NE(api.body.find("\"n1\""), std::string::npos);
 }
