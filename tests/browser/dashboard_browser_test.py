@@ -10,7 +10,8 @@ It asserts, without ever reloading the page:
     within 2 s, and the actor's page lists the failure with what its
     supervisor decided;
   - an action without the token is refused (401), with a wrong one too
-    (403), and with the right one it is done;
+    (403), and with the right one it is done, on another member's actor
+    too (forwarded to it);
   - a kill -9 of a node shows on the members' timeline as a down, with the
     time it took to detect;
   - the flows view shows the messages per second on a live link;
@@ -279,6 +280,16 @@ def run(args):
         print("with the token:", act(TOKEN, "killed"))
         wait_for("the killed actor's respawn",
                  lambda: get_json(url + "api/cluster")["actors"][local]
+                 ["restarts"] == 1, 5)
+
+        # -- an action on another member's actor, forwarded to it ----------
+        remote = "n2:/root/shop/clerk-3"
+        load(driver, url + "#actor=" + remote)
+        wait.until(lambda d: d.find_elements(By.ID, "kill-exit"),
+                   "no kill button on another member's actor's page")
+        print("on n2's actor from n1's page:", act(TOKEN, "killed"))
+        wait_for("the remote actor's respawn",
+                 lambda: get_json(url + "api/cluster")["actors"][remote]
                  ["restarts"] == 1, 5)
 
         # -- kill -9 of a node shows on the timeline ------------------------
