@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 
 #include "dashboard/assets.hpp"
+#include "dashboard/forward.hpp"
 #include "dashboard/state.hpp"
 #include "troupe/error.hpp"
 #include "troupe/node/introspection.hpp"
@@ -92,19 +93,28 @@ response cluster(hub& h, reply_to to) {
   auto snap = h.owner.snapshot_cluster(h.cfg.snapshot_timeout);
   auto state = to_state(snap, true);
   state["t"] = unix_ms_now();
+  // The export carries the sparklines' history too.
+  state["history"] = h.past.to_json(true);
   return make(http::status::ok, dump(state) + "\n", "application/json", to);
 }
 
-response kill(hub& h, const std::string& path, node::fail_mode mode,
-              reply_to to) {
+// `member`: the node whose trees hold the actor; empty or this node's
+// name: here, else forwarded to that member.
+response kill(hub& h, const std::string& member, const std::string& path,
+              node::fail_mode mode, reply_to to) {
   if (!h.owner.running())
     return refusal(http::status::service_unavailable, "node is stopping", to);
-  auto res = h.owner.fail_actor(path, mode);
+  auto res = member.empty() || member == h.owner.name()
+               ? h.owner.fail_actor(path, mode)
+               : forward_kill(h.owner, member, path, mode,
+                              h.cfg.snapshot_timeout * 2);
   if (!res) {
     auto status = is(res.error(), errc::name_not_found)
                     ? http::status::not_found
                   : is(res.error(), errc::bad_config)
                     ? http::status::bad_request
+                  : is(res.error(), errc::node_down)
+                    ? http::status::bad_gateway
                     : http::status::internal_server_error;
     return refusal(status, describe(res.error()), to);
   }
@@ -136,10 +146,11 @@ void answer_kill(hub& h, const request& req,
   }
   auto body = json::parse(req.body(), nullptr, false);
   if (body.is_discarded() || !body.is_object() || !body.contains("path")
-      || !body["path"].is_string())
+      || !body["path"].is_string()
+      || (body.contains("node") && !body["node"].is_string()))
     return done(refusal(http::status::bad_request,
                       "expected {\"path\": \"...\", \"mode\": "
-                      "\"exit\"|\"throw\"}",
+                      "\"exit\"|\"throw\", \"node\": \"...\" (optional)}",
                       to));
   auto mode = node::fail_mode::exit;
   auto m = body.value("mode", json("exit"));
@@ -149,8 +160,9 @@ void answer_kill(hub& h, const request& req,
     return done(refusal(http::status::bad_request,
                       "mode must be \"exit\" or \"throw\"", to));
   on_worker(h, std::move(done),
-            [&h, path = body["path"].get<std::string>(), mode, to] {
-              return kill(h, path, mode, to);
+            [&h, member = body.value("node", std::string{}),
+             path = body["path"].get<std::string>(), mode, to] {
+              return kill(h, member, path, mode, to);
             });
 }
 
@@ -181,6 +193,22 @@ void answer(hub& h, const route& r, const request& req,
     }
     case route_kind::cluster:
       return on_worker(h, std::move(done), [&h, to] { return cluster(h, to); });
+    case route_kind::history: {
+      // `/api/history`: the members' and links'; `/api/history/actor/<key>`:
+      // one actor's, which it keeps from now on (a viewer opened it).
+      constexpr std::string_view prefix = "/api/history/actor/";
+      json body;
+      if (r.path.size() > prefix.size()) {
+        auto key = r.path.substr(prefix.size());
+        h.past.watch(key, unix_ms_now());
+        body = h.past.actor_json(key);
+      } else {
+        body = h.past.to_json(false);
+      }
+      body["t"] = unix_ms_now();
+      return done(
+        make(http::status::ok, dump(body) + "\n", "application/json", to));
+    }
     case route_kind::kill:
       return answer_kill(h, req, done);
     case route_kind::bad_path:

@@ -1,22 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
-// One HTTP connection: reads requests within the limits (header and body
-// size, a deadline for the whole request), answers them through the API
-// (api.hpp), keeps the connection for the next request, or hands the
-// socket to an SSE view.
+// One HTTP connection, plain or TLS (streams.hpp): reads requests within
+// the limits (header and body size, a deadline for the whole request),
+// answers them through the API (api.hpp), keeps the connection for the
+// next request, or hands the stream to an SSE view.
 #pragma once
 
 #include <array>
 #include <memory>
 #include <optional>
 
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
 #include "dashboard/hub.hpp"
+#include "dashboard/streams.hpp"
 
 namespace troupe::dashboard {
 
@@ -25,9 +24,13 @@ namespace http = boost::beast::http;
 using request = http::request<http::string_body>;
 using response = http::response<http::string_body>;
 
-class http_session : public std::enable_shared_from_this<http_session> {
+/// Instantiated for `plain_stream` and `tls_stream` (a TLS stream whose
+/// handshake is done), in http_session.cpp.
+template <class Stream>
+class http_session
+  : public std::enable_shared_from_this<http_session<Stream>> {
 public:
-  http_session(boost::asio::ip::tcp::socket sock, connection_slot slot);
+  http_session(Stream stream, connection_slot slot);
 
   void start();
 
@@ -39,11 +42,14 @@ private:
   void linger();
   void close();
 
-  boost::beast::tcp_stream stream_;
+  Stream stream_;
   connection_slot slot_;
   boost::beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::array<char, 4096> discard_;
 };
+
+extern template class http_session<plain_stream>;
+extern template class http_session<tls_stream>;
 
 } // namespace troupe::dashboard

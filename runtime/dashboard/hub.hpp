@@ -15,11 +15,18 @@
 #include <boost/asio/post.hpp>
 
 #include "dashboard/event_log.hpp"
+#include "dashboard/history.hpp"
 #include "dashboard/server.hpp"
 
 namespace troupe::dashboard {
 
-class sse_session;
+/// A live view (sse_session, over either stream), as the hub sees it.
+class live_view {
+public:
+  virtual ~live_view() = default;
+  /// Sends what the log has beyond what this view has seen (I/O thread).
+  virtual void pump() = 0;
+};
 
 struct hub {
   hub(node& owner, settings cfg, boost::asio::io_context& io,
@@ -32,15 +39,18 @@ struct hub {
   boost::asio::io_context& io;     // the I/O thread's
   boost::asio::io_context& worker; // the worker thread's: node calls
   event_log log;
+  history past; // the sparklines' last 15 minutes
 
   std::atomic<size_t> connections{0}; // alive now
   std::atomic<size_t> viewers{0};     // of those, live views
   std::atomic<uint64_t> accepted{0};
   std::atomic<uint64_t> refused{0};
-  std::atomic<uint64_t> samples{0};
+  std::atomic<uint64_t> tls_refused{0};
+  std::atomic<uint64_t> samples{0};         // for the live views
+  std::atomic<uint64_t> history_samples{0}; // for the history alone
 
   // I/O thread only.
-  std::vector<std::weak_ptr<sse_session>> views;
+  std::vector<std::weak_ptr<live_view>> views;
   /// Set by the server while it runs: tells the sampler a view opened.
   std::function<void()> on_view_opened;
 

@@ -84,6 +84,9 @@ route resolve(std::string_view method, std::string_view target) {
     return want(route_kind::readyz, get, "GET, HEAD");
   if (out.path == "/api/cluster")
     return want(route_kind::cluster, get, "GET, HEAD");
+  if (out.path == "/api/history"
+      || out.path.rfind("/api/history/actor/", 0) == 0)
+    return want(route_kind::history, get, "GET, HEAD");
   if (out.path == "/api/events")
     return want(route_kind::events, method == "GET", "GET");
   if (out.path == "/api/kill")

@@ -13,6 +13,7 @@ enum class route_kind {
   readyz,     // GET /readyz
   asset,      // GET one of the page's files
   cluster,    // GET /api/cluster
+  history,    // GET /api/history, GET /api/history/actor/<key>
   events,     // GET /api/events (Server-Sent Events)
   kill,       // POST /api/kill
   not_found,  // 404

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Takes the cluster's snapshot on the server's worker thread, at most once
-// a period and only while someone views, records it in the hub's event
-// log (which turns it into a delta), and has the I/O thread push what
-// changed. Idle costs nothing: no timer runs without viewers.
+// a period while someone views, records it in the hub's event log (which
+// turns it into a delta) and its history, and has the I/O thread push what
+// changed. Without viewers it only keeps the history going, one snapshot
+// every `history_period` (none when that is 0).
 #pragma once
 
 #include <chrono>
@@ -23,6 +24,9 @@ public:
   /// than a period, else when the period ends.
   void kick();
 
+  /// Starts the history's idle sampling (any thread).
+  void start();
+
   /// Cancels the timer (worker thread, or after it stopped).
   void cancel();
 
@@ -32,7 +36,11 @@ private:
 
   std::shared_ptr<hub> hub_;
   boost::asio::steady_timer timer_;
-  bool armed_ = false; // worker thread only
+  // Worker thread only: whether a wait is pending, until when, and which
+  // (a cancelled wait's handler must not touch the next one's state).
+  bool armed_ = false;
+  std::chrono::steady_clock::time_point armed_at_{};
+  uint64_t generation_ = 0;
   std::chrono::steady_clock::time_point last_{};
 };
 

@@ -26,6 +26,13 @@ struct settings {
   uint16_t port = 0;
   /// Bearer token for actions (POST /api/kill); empty: actions refused.
   std::string token;
+  /// PEM files of the certificate (chain) and key to serve HTTPS with;
+  /// both empty: plain HTTP. With them, every connection starts with a
+  /// TLS handshake (TLS 1.2 at least) within `read_timeout`; one that does
+  /// not (plain HTTP to the HTTPS port) is closed. Browsers show no
+  /// client certificate: the token guards the actions, as over HTTP.
+  std::string tls_cert;
+  std::string tls_key;
   /// Time a client has to send a whole request (headers and body), also
   /// the idle time of a kept-alive connection: a slow-loris client is
   /// dropped after it.
@@ -42,6 +49,9 @@ struct settings {
   /// The sampler's period: at most one snapshot per period, and none
   /// while nobody views.
   std::chrono::milliseconds sample_period{1000};
+  /// While nobody views, a snapshot this often keeps the history (the
+  /// sparklines' last 15 minutes) going; 0: no history without a viewer.
+  std::chrono::milliseconds history_period{5000};
   /// Bound on asking the other members for their trees.
   std::chrono::milliseconds snapshot_timeout{1000};
   /// An SSE comment this often keeps proxies from closing an idle view.
@@ -52,14 +62,17 @@ struct settings {
 struct server_stats {
   uint64_t connections = 0; // accepted
   uint64_t refused = 0;     // closed at once: over max_connections
-  uint64_t samples = 0;     // snapshots the sampler took
+  uint64_t samples = 0;     // snapshots the sampler took for live views
+  uint64_t history_samples = 0; // and for the history alone (no viewer)
   uint64_t viewers = 0;     // live views now
+  uint64_t tls_refused = 0; // connections closed: no TLS handshake
 };
 
 class server {
 public:
   /// Listens on `cfg.host:cfg.port` and starts the threads. Throws
-  /// std::runtime_error when the port cannot be opened.
+  /// std::runtime_error when the port cannot be opened, or the TLS files
+  /// cannot be read.
   server(node& owner, settings cfg);
 
   /// Stops (see `stop`).
@@ -70,6 +83,9 @@ public:
 
   /// The port it listens on (still known after `stop`).
   uint16_t port() const noexcept;
+
+  /// Whether it serves HTTPS (`settings::tls_cert`).
+  bool tls() const noexcept;
 
   server_stats stats() const;
 
@@ -83,6 +99,7 @@ private:
   struct impl;
   std::unique_ptr<impl> impl_; // null once stopped
   uint16_t port_ = 0;
+  bool tls_ = false;
 };
 
 } // namespace troupe::dashboard

@@ -9,7 +9,7 @@ namespace asio = boost::asio;
 
 void hub::broadcast() {
   // Drop the views that closed while at it.
-  std::vector<std::weak_ptr<sse_session>> alive;
+  std::vector<std::weak_ptr<live_view>> alive;
   alive.reserve(views.size());
   for (auto& w : views)
     if (auto s = w.lock()) {
@@ -19,22 +19,25 @@ void hub::broadcast() {
   views = std::move(alive);
 }
 
-sse_session::sse_session(asio::ip::tcp::socket sock, connection_slot slot)
-  : sock_(std::move(sock)),
+template <class Stream>
+sse_session<Stream>::sse_session(Stream stream, connection_slot slot)
+  : stream_(std::move(stream)),
     slot_(std::move(slot)),
-    timer_(sock_.get_executor()) {
+    timer_(stream_.get_executor()) {
 }
 
-sse_session::~sse_session() {
+template <class Stream>
+sse_session<Stream>::~sse_session() {
   if (counted_)
     --slot_.get().viewers;
 }
 
-void sse_session::start(const std::string& last_event_id) {
+template <class Stream>
+void sse_session<Stream>::start(const std::string& last_event_id) {
   auto& h = slot_.get();
   ++h.viewers;
   counted_ = true;
-  h.views.push_back(weak_from_this());
+  h.views.push_back(std::weak_ptr<live_view>{this->shared_from_this()});
   seen_ = h.log.parse_id(last_event_id);
   // `retry`: how long a browser's EventSource waits before it reconnects
   // (with Last-Event-ID) after the connection drops.
@@ -51,7 +54,8 @@ void sse_session::start(const std::string& last_event_id) {
     h.on_view_opened();
 }
 
-void sse_session::pump() {
+template <class Stream>
+void sse_session<Stream>::pump() {
   if (writing_ || closed_)
     return; // on_write pumps again
   auto next = slot_.get().log.since(seen_);
@@ -61,12 +65,13 @@ void sse_session::pump() {
   write(std::move(next->frames));
 }
 
-void sse_session::write(std::string data) {
+template <class Stream>
+void sse_session<Stream>::write(std::string data) {
   writing_ = true;
   out_ = std::move(data);
   write_started_ = std::chrono::steady_clock::now();
-  asio::async_write(sock_, asio::buffer(out_),
-                    [self = shared_from_this()](
+  asio::async_write(stream_, asio::buffer(out_),
+                    [self = this->shared_from_this()](
                       const boost::system::error_code& ec, size_t) {
                       self->writing_ = false;
                       self->last_write_ = std::chrono::steady_clock::now();
@@ -76,23 +81,25 @@ void sse_session::write(std::string data) {
                     });
 }
 
-void sse_session::watch_reads() {
+template <class Stream>
+void sse_session<Stream>::watch_reads() {
   // A viewer has nothing to say after its request: a read that completes
   // is the connection closing (or junk; either way the view ends).
-  sock_.async_read_some(asio::buffer(discard_),
-                        [self = shared_from_this()](
+  stream_.async_read_some(asio::buffer(discard_),
+                        [self = this->shared_from_this()](
                           const boost::system::error_code&, size_t) {
                           self->close();
                         });
 }
 
-void sse_session::tick() {
+template <class Stream>
+void sse_session<Stream>::tick() {
   // One timer for both: a write stuck past the write timeout drops the
   // view; an idle view gets a comment every keepalive period.
   auto& cfg = slot_.get().cfg;
   auto period = std::min(cfg.keepalive, cfg.write_timeout) / 2;
   timer_.expires_after(std::max(period, std::chrono::milliseconds{10}));
-  timer_.async_wait([self = shared_from_this()](
+  timer_.async_wait([self = this->shared_from_this()](
                       const boost::system::error_code& ec) {
     if (ec || self->closed_)
       return;
@@ -106,14 +113,16 @@ void sse_session::tick() {
   });
 }
 
-void sse_session::close() {
+template <class Stream>
+void sse_session<Stream>::close() {
   if (closed_)
     return;
   closed_ = true;
-  boost::system::error_code ignored;
-  sock_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  sock_.close(ignored);
+  close_now(stream_);
   timer_.cancel();
 }
+
+template class sse_session<plain_stream>;
+template class sse_session<tls_stream>;
 
 } // namespace troupe::dashboard

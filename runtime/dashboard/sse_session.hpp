@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// One live view (GET /api/events): Server-Sent Events on a raw socket.
+// One live view (GET /api/events): Server-Sent Events on the connection's
+// stream, plain or TLS (streams.hpp).
 // First the full state (or, with a `Last-Event-ID` the log still covers,
 // only the deltas missed), then each delta as the sampler records it. A
 // view has at most one write in flight and reads from the log when it is
@@ -12,24 +13,27 @@
 #include <memory>
 #include <string>
 
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "dashboard/hub.hpp"
+#include "dashboard/streams.hpp"
 
 namespace troupe::dashboard {
 
-class sse_session : public std::enable_shared_from_this<sse_session> {
+/// Instantiated for `plain_stream` and `tls_stream`, in sse_session.cpp.
+template <class Stream>
+class sse_session : public live_view,
+                    public std::enable_shared_from_this<sse_session<Stream>> {
 public:
-  sse_session(boost::asio::ip::tcp::socket sock, connection_slot slot);
-  ~sse_session();
+  sse_session(Stream stream, connection_slot slot);
+  ~sse_session() override;
 
   /// Sends the headers and what the viewer needs, and registers the view
   /// (I/O thread). `last_event_id`: the request's header, maybe empty.
   void start(const std::string& last_event_id);
 
   /// Sends what the log has beyond what this view has seen (I/O thread).
-  void pump();
+  void pump() override;
 
   void close();
 
@@ -38,7 +42,7 @@ private:
   void watch_reads();
   void tick();
 
-  boost::asio::ip::tcp::socket sock_;
+  Stream stream_;
   connection_slot slot_;
   boost::asio::steady_timer timer_;
   uint64_t seen_ = 0;
@@ -50,5 +54,8 @@ private:
   std::chrono::steady_clock::time_point last_write_{};
   std::array<char, 512> discard_{};
 };
+
+extern template class sse_session<plain_stream>;
+extern template class sse_session<tls_stream>;
 
 } // namespace troupe::dashboard

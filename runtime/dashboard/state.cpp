@@ -97,6 +97,8 @@ json actor_json(const wire::ActorInfo& a, const std::string& tree,
                           {"decision", x.decision()}});
     out["failures"] = std::move(failures);
   }
+  if (a.children_unknown())
+    out["children_unknown"] = true;
   if (a.has_persistence()) {
     auto& p = a.persistence();
     out["persistence"] = {{"id", p.id()},

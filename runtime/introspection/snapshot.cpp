@@ -116,6 +116,8 @@ struct walker {
   /// The actors whose mailbox depth is to be asked, and where it goes.
   std::vector<caf::actor> depths_of = {};
   std::vector<wire::ActorFigures*> depths_into = {};
+  /// How long a supervisor has to list its children.
+  std::chrono::milliseconds children_timeout = 1s;
 
   std::string node_name(const caf::actor& hdl) {
     auto name = core.view.member_of(hdl.node());
@@ -140,12 +142,23 @@ struct walker {
   }
 
   /// Lists `sup`'s children in the order it gives them (start order, which
-  /// `rest_for_one` follows), each subtree right after its root.
-  void supervisor(const caf::actor& sup, const std::string& path) {
+  /// `rest_for_one` follows), each subtree right after its root. A
+  /// supervisor that does not answer within `children_timeout` gets
+  /// `children_unknown` on `info`: the snapshot says its subtree is
+  /// missing instead of showing it empty.
+  void supervisor(const caf::actor& sup, const std::string& path,
+                  wire::ActorInfo& info) {
     std::vector<child_status> children;
-    self->request(sup, 1s, children_atom::value)
-      .receive([&](std::vector<child_status>& xs) { children = std::move(xs); },
-               [&](caf::error&) {});
+    bool answered = false;
+    self->request(sup, children_timeout, children_atom::value)
+      .receive(
+        [&](std::vector<child_status>& xs) {
+          children = std::move(xs);
+          answered = true;
+        },
+        [&](caf::error&) {});
+    if (!answered)
+      info.set_children_unknown(true);
     for (auto& c : children) {
       auto child_path = path + "/" + c.id;
       auto& info = add(c.handle, child_path, path);
@@ -169,7 +182,7 @@ struct walker {
       }
       if (c.kind == child_kind::supervisor && c.handle
           && c.handle.node() == here)
-        supervisor(c.handle, child_path);
+        supervisor(c.handle, child_path, info);
     }
   }
 };
@@ -234,7 +247,7 @@ introspector::snapshot_local(std::map<std::string, caf::actor>* handles) {
     auto path = i == 0 ? std::string{"/root"} : fmt::format("/root{}", i + 1);
     auto& info = w.add(roots[i], path, "");
     info.set_kind(wire::ActorInfo::SUPERVISOR);
-    w.supervisor(roots[i], path);
+    w.supervisor(roots[i], path, info);
   }
   for (auto& hdl : lists.others) {
     if (w.seen.count(hdl.id()) != 0)

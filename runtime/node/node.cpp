@@ -322,11 +322,16 @@ caf::error node::start() {
     ds.host = cfg_.host;
     ds.port = static_cast<uint16_t>(cfg_.http_port);
     ds.token = cfg_.http_token;
+    // A cluster that runs TLS serves its dashboard over HTTPS, with the
+    // node's own certificate.
+    ds.tls_cert = cfg_.tls_cert;
+    ds.tls_key = cfg_.tls_key;
     try {
       dashboard_ = std::make_unique<dashboard::server>(*this, std::move(ds));
       log(log_level::info,
-          fmt::format("node '{}' serves its dashboard on http://{}:{}/{}",
-                      cfg_.name, cfg_.host, dashboard_->port(),
+          fmt::format("node '{}' serves its dashboard on {}://{}:{}/{}",
+                      cfg_.name, dashboard_->tls() ? "https" : "http",
+                      cfg_.host, dashboard_->port(),
                       cfg_.http_token.empty() ? " (read-only)" : ""));
     } catch (std::exception& e) {
       auto err = make_error(errc::bad_config,

@@ -10,10 +10,16 @@ It asserts, without ever reloading the page:
     within 2 s, and the actor's page lists the failure with what its
     supervisor decided;
   - an action without the token is refused (401), with a wrong one too
-    (403), and with the right one it is done;
+    (403), and with the right one it is done, on another member's actor
+    too (forwarded to it);
   - a kill -9 of a node shows on the members' timeline as a down, with the
     time it took to detect;
-  - the flows view shows the messages per second on a live link.
+  - the flows view shows the messages per second on a live link;
+  - the members view and an actor's page draw the server's history, from
+    before the page was loaded;
+  - a supervisor that does not list its children in time (n1's
+    /root/stuck once `troupe kill` respawned it) is marked in the tree
+    and in `troupe tree`, not shown as childless.
 Screenshots of every view go to --out (test artefacts); so do the nodes'
 logs. Exit 0: passed; 1: failed; 77: Chromium, chromedriver or Selenium
 missing (ctest reports the test as skipped).
@@ -47,7 +53,8 @@ TOKEN = "s3cret-for-the-browser-test"
 class Node:
     """One troupe_dashboard_node process; its output goes to a log file."""
 
-    def __init__(self, binary, name, out_dir, seed=None, dashboard=False):
+    def __init__(self, binary, name, out_dir, seed=None, dashboard=False,
+                 extra=()):
         self.name = name
         self.log_path = os.path.join(out_dir, f"{name}.log")
         argv = [binary, "--name", name, "--host", LOOPBACK, "--port", "0"]
@@ -55,6 +62,7 @@ class Node:
             argv += ["--seeds", seed]
         if dashboard:
             argv += ["--http-port", "0", "--http-token", TOKEN]
+        argv += list(extra)
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(argv, stdout=self.log,
                                      stderr=subprocess.STDOUT,
@@ -145,6 +153,29 @@ def table_rows(driver, css):
         "(r) => [...r.cells].map((c) => c.textContent)) : [];", css)
 
 
+def spark(driver, css):
+    """{points, first_ms, page_ms} of the sparkline `css`: how many
+    points it draws, the time of its first, and when the page loaded (all
+    Unix ms); None when it is not there."""
+    return driver.execute_script(
+        "const e = document.querySelector(arguments[0]);"
+        "return e ? {points: +e.dataset.points,"
+        " first_ms: +(e.dataset.firstMs || 0),"
+        " page_ms: performance.timeOrigin} : null;", css)
+
+
+def load(driver, url):
+    """A new load of `url` (only its hash may differ from the page's, and
+    that alone would not load it again)."""
+    driver.get("about:blank")
+    driver.get(url)
+
+
+def from_before_load(x):
+    return (x is not None and x["points"] >= 3 and x["first_ms"] > 0
+            and x["first_ms"] < x["page_ms"] - 1000)
+
+
 def text_of(driver, css):
     return driver.execute_script(
         "const e = document.querySelector(arguments[0]);"
@@ -158,7 +189,8 @@ def run(args):
     # Chromium's profile, removed with everything in it at the end.
     profile = tempfile.TemporaryDirectory(prefix="chromium-", dir=args.out)
     try:
-        n1 = Node(args.node, "n1", args.out, dashboard=True)
+        n1 = Node(args.node, "n1", args.out, dashboard=True,
+                  extra=["stuck=1"])
         nodes.append(n1)
         ready = n1.wait_line(r"READY port=(\d+)", 30)
         assert ready, "n1 did not start"
@@ -250,6 +282,16 @@ def run(args):
                  lambda: get_json(url + "api/cluster")["actors"][local]
                  ["restarts"] == 1, 5)
 
+        # -- an action on another member's actor, forwarded to it ----------
+        remote = "n2:/root/shop/clerk-3"
+        load(driver, url + "#actor=" + remote)
+        wait.until(lambda d: d.find_elements(By.ID, "kill-exit"),
+                   "no kill button on another member's actor's page")
+        print("on n2's actor from n1's page:", act(TOKEN, "killed"))
+        wait_for("the remote actor's respawn",
+                 lambda: get_json(url + "api/cluster")["actors"][remote]
+                 ["restarts"] == 1, 5)
+
         # -- kill -9 of a node shows on the timeline ------------------------
         driver.get(url + "#members")
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR,
@@ -277,11 +319,54 @@ def run(args):
             r[0] == "n1" and r[1] == "n2" and r[2] not in ("", "0")
             for r in table_rows(d, "table.links")),
             "the flows view shows no traffic from n1 to n2")
+        # -- the server's history, from before this page loaded ----------
+        node_rate = ".sparks[data-node='n1'] [data-spark='node-msgs_per_sec']"
+        load(driver, url + "#members")
+        wait.until(lambda d: from_before_load(spark(d, node_rate)),
+                   f"no history of n1 from before the page: "
+                   f"{spark(driver, node_rate)}")
+        print("n1's history on the members view:", spark(driver, node_rate))
+        link_rate = "[data-link='n1>n2']"
+        load(driver, url + "#flows")
+        wait.until(lambda d: from_before_load(spark(d, link_rate)),
+                   f"no history of the link n1>n2: {spark(driver, link_rate)}")
+        # The ticker is among the busiest: the server keeps its history.
+        load(driver, url + "#actor=n1:/root/ticker")
+        actor_rate = "[data-spark='actor-rate']"
+        wait.until(lambda d: from_before_load(spark(d, actor_rate)),
+                   f"no history of n1's ticker: {spark(driver, actor_rate)}")
+        print("the ticker's history on its page:", spark(driver, actor_rate))
+        driver.save_screenshot(os.path.join(args.out, "history.png"))
+        history = get_json(url + "api/history")
+        assert len(history["nodes"]["n1"]["ms"]) >= 3, history["nodes"]
+        assert "history" in get_json(url + "api/cluster"), \
+            "the export has no history"
+
         for view in ("flows", "top"):
             driver.get(url + "#" + view)
             wait.until(lambda d: d.find_elements(
                 By.CSS_SELECTOR, f"#view-{view} table"), f"no {view} view")
             driver.save_screenshot(os.path.join(args.out, f"{view}.png"))
+        # -- a supervisor that does not list its children in time ---------
+        stuck = "n1:/root/stuck"
+        driver.get(url + "#tree")
+        wait.until(lambda d: row(d, stuck) is not None, "no /root/stuck")
+        assert "not reported" not in row(driver, stuck)[0], row(driver, stuck)
+        subprocess.run([args.tool, "kill", f"{LOOPBACK}:{ports['n1']}",
+                        "/root/stuck"],
+                       check=True, timeout=15, stdout=subprocess.DEVNULL)
+        WebDriverWait(driver, 10, poll_frequency=0.05).until(
+            lambda d: "children not reported in time"
+            in (row(d, stuck) or [""])[0],
+            f"/root/stuck is not marked: {row(driver, stuck)}")
+        driver.save_screenshot(os.path.join(args.out, "stuck.png"))
+        tree = subprocess.run([args.tool, "tree", f"{LOOPBACK}:{ports['n1']}",
+                               "--no-color"],
+                              check=True, timeout=30, capture_output=True,
+                              text=True).stdout
+        line = [x for x in tree.splitlines() if "stuck" in x]
+        assert line and "children not reported in time" in line[0], tree
+        print("troupe tree:", line[0].strip())
         print(f"PASS; screenshots in {args.out}")
         return 0
     except AssertionError as e:

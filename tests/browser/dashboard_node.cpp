@@ -2,13 +2,17 @@
 // A node for the dashboard's browser test: a small supervision tree with
 // traffic, so the page has something live to show.
 //
-//   troupe_dashboard_node [node flags] [shops=S] [clerks=C]
+//   troupe_dashboard_node [node flags] [shops=S] [clerks=C] [stuck=1]
 //
 //   /root              one_for_one
 //     /root/shop       one_for_one, its workers clerk-0 .. clerk-<C-1>
 //                      (C = 4 unless given); with shops=S (S > 1),
 //                      /root/shop, /root/shop-1 .. /root/shop-<S-1>
 //     /root/ticker     sends itself a tick every 50 ms (a rate to show)
+//     /root/stuck      (with stuck=1) a supervisor that lists no children;
+//                      once respawned (`troupe kill` it), it never lists
+//                      them: the snapshot marks it "children not reported
+//                      in time"
 //
 // clerk-0 of /root/shop holds the cluster name "clerk0@<node>", and every
 // 100 ms each node sends one message to every other member's clerk-0, so
@@ -22,6 +26,7 @@
 #include <algorithm>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <thread>
 #include <optional>
 #include <string>
@@ -60,6 +65,27 @@ caf::behavior ticker(troupe::stateful_actor<ticker_state>* self) {
   }};
 }
 
+// Stands in for a supervisor that is too busy to list its children: the
+// requests it will not answer are kept (not dropped, which would answer
+// them with an error), the oldest let go beyond a bound.
+struct stuck_state {
+  static inline const char* name = "stuck";
+  std::vector<caf::response_promise> unanswered;
+};
+
+caf::behavior stuck(troupe::stateful_actor<stuck_state>* self, bool answers) {
+  return {[self, answers](troupe::children_atom)
+            -> caf::result<std::vector<troupe::child_status>> {
+    if (answers)
+      return std::vector<troupe::child_status>{};
+    auto& xs = self->state.unanswered;
+    if (xs.size() >= 1000)
+      xs.erase(xs.begin());
+    xs.push_back(self->make_response_promise());
+    return caf::delegated<std::vector<troupe::child_status>>{};
+  }};
+}
+
 template <class F>
 troupe::child_spec worker(std::string id, F fun) {
   troupe::child_spec spec;
@@ -83,6 +109,7 @@ int main(int argc, char** argv) {
   }
   size_t shops = 1;
   size_t per_shop = 4;
+  bool with_stuck = false;
   for (auto& arg : parsed->positional) {
     auto value = [&](const char* key) -> std::optional<size_t> {
       auto prefix = std::string{key} + "=";
@@ -94,6 +121,8 @@ int main(int argc, char** argv) {
       shops = std::max<size_t>(1, *x);
     } else if (auto x = value("clerks")) {
       per_shop = *x;
+    } else if (auto x = value("stuck")) {
+      with_stuck = *x != 0;
     } else {
       std::cerr << "dashboard_node: unknown argument '" << arg << "'\n";
       return 2;
@@ -118,6 +147,17 @@ int main(int argc, char** argv) {
     top.push_back(std::move(shop));
   }
   top.push_back(worker("ticker", ticker));
+  if (with_stuck) {
+    troupe::child_spec spec;
+    spec.id = "stuck";
+    spec.kind = troupe::child_kind::supervisor;
+    auto starts = std::make_shared<int>(0);
+    // Started by its supervisor, one start at a time.
+    spec.start = [starts](caf::actor_system& sys) {
+      return troupe::spawn(sys, stuck, ++*starts == 1);
+    };
+    top.push_back(std::move(spec));
+  }
   troupe::supervisor_flags root;
   root.max_restarts = 100;
   n.start_root(root, std::move(top));

@@ -220,6 +220,30 @@ TEST(RenderTree, ShowsTheClusterWideName) {
   EXPECT_EQ(name, "app.shard-1");
 }
 
+TEST(RenderTree, SaysWhenASupervisorDidNotReportItsChildrenInTime) {
+  wire::ClusterSnapshot snap;
+  auto* ns = snap.add_nodes();
+  ns->mutable_member()->set_name("a");
+  ns->set_reachable(true);
+  auto* root = ns->add_actors();
+  root->set_path("/root");
+  root->set_kind(wire::ActorInfo::SUPERVISOR);
+  auto* slow = ns->add_actors();
+  slow->set_path("/root/slow");
+  slow->set_parent("/root");
+  slow->set_kind(wire::ActorInfo::SUPERVISOR);
+  slow->set_children_unknown(true);
+  auto text = render_tree(snap);
+  EXPECT_TRUE(
+      contains(line_with(text, "slow"), "children not reported in time"))
+      << text;
+  EXPECT_FALSE(contains(line_with(text, "/root "), "not reported")) << text;
+  auto json = to_json(snap);
+  EXPECT_EQ(json["nodes"][0]["actors"][1].value("children_unknown", false),
+            true);
+  EXPECT_FALSE(json["nodes"][0]["actors"][0].contains("children_unknown"));
+}
+
 TEST(RenderTree, DrawsAnActorWhoseSupervisorIsMissingAsARoot) {
   wire::ClusterSnapshot snap;
   auto* ns = snap.add_nodes();

@@ -1,33 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // An actor's page (#actor=<key>): its figures, sparklines of its rate and
-// mailbox since the page opened, its supervisor chain, its last failures
+// mailbox (the server's history of it, then the page's own points), its
+// supervisor chain, its last failures
 // with what the supervisor decided, and the kill actions (token needed).
 "use strict";
 
 (() => {
-  const { el, table, time } = troupe;
-  const svgNS = "http://www.w3.org/2000/svg";
-
-  function sparkline(label, values) {
-    const box = el("figure", "spark");
-    const w = 240, h = 40;
-    const svg = document.createElementNS(svgNS, "svg");
-    svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
-    svg.setAttribute("width", w);
-    svg.setAttribute("height", h);
-    const max = Math.max(1, ...values);
-    if (values.length > 0) {
-      const step = values.length > 1 ? w / (values.length - 1) : 0;
-      const pts = values.map((v, i) => `${(i * step).toFixed(1)},${(h - 2 - (v / max) * (h - 4)).toFixed(1)}`);
-      const line = document.createElementNS(svgNS, "polyline");
-      line.setAttribute("points", pts.length === 1 ? pts[0] + " " + w + "," + pts[0].split(",")[1] : pts.join(" "));
-      svg.appendChild(line);
-    }
-    box.appendChild(svg);
-    const last = values.length ? values[values.length - 1] : 0;
-    box.appendChild(el("figcaption", "", `${label}: ${last} (max ${max})`));
-    return box;
-  }
+  const { el, table, time, sparkline } = troupe;
 
   function chain(key) {
     const s = troupe.state;
@@ -55,10 +34,11 @@
     result.className = "result";
     try {
       const res = await fetch("api/kill", {
-        method: "POST", headers, body: JSON.stringify({ path: a.path, mode }),
+        method: "POST", headers, body: JSON.stringify({ node: a.tree, path: a.path, mode }),
       });
       const body = await res.json().catch(() => ({}));
       result.textContent = res.ok ? `${mode === "throw" ? "failed" : "killed"} ${a.path}`
+        + (a.tree !== troupe.state.answered_by ? ` on ${a.tree}` : "")
         : `refused (${res.status}): ${body.error || res.statusText}`;
       result.className = "result " + (res.ok ? "ok" : "refused");
     } catch (e) {
@@ -68,11 +48,9 @@
   }
 
   function actions(a) {
+    // An actor of another member's trees: this node forwards the action
+    // to that member (the token is this node's).
     const box = el("div", "actions");
-    if (a.tree !== troupe.state.answered_by) {
-      box.appendChild(el("p", "muted", `Actions on ${a.tree}'s trees are taken from ${a.tree}'s own dashboard.`));
-      return box;
-    }
     const token = el("input");
     token.id = "token";
     token.type = "password";
@@ -128,8 +106,8 @@
     const out = document.createDocumentFragment();
     out.appendChild(table("facts", ["", ""], f.filter((x) => x[1] !== "" && x[1] !== undefined)));
     const sparks = el("div", "sparks");
-    sparks.appendChild(sparkline("msgs/s", troupe.series.map((p) => p.rate)));
-    sparks.appendChild(sparkline("mailbox", troupe.series.map((p) => p.mailbox)));
+    sparks.appendChild(sparkline("msgs/s", troupe.series.map((p) => p.rate), troupe.series, "actor-rate"));
+    sparks.appendChild(sparkline("mailbox", troupe.series.map((p) => p.mailbox), troupe.series, "actor-mailbox"));
     out.appendChild(sparks);
     out.appendChild(el("h3", "", "supervisor chain"));
     out.appendChild(chain(key));

@@ -18,6 +18,9 @@ const troupe = {
   // between the last two updates that carried them.
   flowSeen: {},
   flowRates: {},
+  // The server's history (GET /api/history): per member and per link,
+  // columns "ms" and one per figure, up to 15 minutes back.
+  history: { nodes: {}, links: {} },
 };
 
 troupe.$ = (id) => document.getElementById(id);
@@ -67,6 +70,68 @@ troupe.sample = (t) => {
   troupe.series.push({ t: t || Date.now(), rate: a.msgs_per_sec, mailbox: a.mailbox });
   const since = Date.now() - 15 * 60 * 1000;
   while (troupe.series.length > 0 && troupe.series[0].t < since) troupe.series.shift();
+};
+
+// A sparkline of `values`; `points` (with `t`, Unix ms) dates them: the
+// figure's data-first-ms says how far back it reaches (the browser test
+// reads it), and `id` names it.
+const svgNS = "http://www.w3.org/2000/svg";
+troupe.sparkline = (label, values, points, id) => {
+  const box = troupe.el("figure", "spark");
+  if (id) box.dataset.spark = id;
+  box.dataset.points = values.length;
+  if (points && points.length) box.dataset.firstMs = points[0].t;
+  const w = 240, h = 40;
+  const svg = document.createElementNS(svgNS, "svg");
+  svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
+  svg.setAttribute("width", w);
+  svg.setAttribute("height", h);
+  const max = Math.max(1, ...values);
+  if (values.length > 0) {
+    const step = values.length > 1 ? w / (values.length - 1) : 0;
+    const pts = values.map((v, i) => `${(i * step).toFixed(1)},${(h - 2 - (v / max) * (h - 4)).toFixed(1)}`);
+    const line = document.createElementNS(svgNS, "polyline");
+    line.setAttribute("points", pts.length === 1 ? pts[0] + " " + w + "," + pts[0].split(",")[1] : pts.join(" "));
+    svg.appendChild(line);
+  }
+  box.appendChild(svg);
+  const last = values.length ? values[values.length - 1] : 0;
+  const since = points && points.length ? " since " + troupe.time(points[0].t) : "";
+  box.appendChild(troupe.el("figcaption", "", `${label}: ${last} (max ${max})${since}`));
+  return box;
+};
+
+// Columns {ms: [...], name: [...]} as points [{t, name...}]; fields that
+// are not columns (an answer's "key", its "t") are left out.
+troupe.points = (cols) => (cols && Array.isArray(cols.ms) ? cols.ms.map((ms, i) => {
+  const p = {};
+  for (const [k, v] of Object.entries(cols)) if (k !== "ms" && Array.isArray(v)) p[k] = v[i];
+  p.t = ms;
+  return p;
+}) : []);
+
+troupe.loadHistory = async () => {
+  try {
+    const res = await fetch("api/history");
+    if (res.ok) troupe.history = await res.json();
+  } catch (e) {
+    // Keep the last one: the live connection says when the node is gone.
+  }
+};
+
+// The open actor's history on the server, before the page's own points.
+troupe.loadActorHistory = async (key) => {
+  try {
+    const res = await fetch("api/history/actor/" + encodeURIComponent(key));
+    if (!res.ok || troupe.selected !== key) return;
+    const past = troupe.points(await res.json())
+      .map((p) => ({ t: p.t, rate: p.msgs_per_sec, mailbox: p.mailbox }));
+    const first = troupe.series.length ? troupe.series[0].t : Infinity;
+    troupe.series = past.filter((p) => p.t < first).concat(troupe.series);
+    troupe.schedule();
+  } catch (e) {
+    // No history: the page's own points only.
+  }
 };
 
 // Rates of every direct link, from the counters in the nodes' state at

@@ -13,7 +13,12 @@
     const h = decodeURIComponent(location.hash.replace(/^#/, ""));
     if (h.startsWith("actor=")) {
       const key = h.slice(6);
-      if (troupe.selected !== key) { troupe.selected = key; troupe.series = []; troupe.sample(); }
+      if (troupe.selected !== key) {
+        troupe.selected = key;
+        troupe.series = [];
+        troupe.sample();
+        troupe.loadActorHistory(key);
+      }
       current = "actor";
     } else {
       troupe.selected = null;
@@ -67,8 +72,18 @@
   const events = new EventSource("api/events");
   events.addEventListener("open", () => { $("conn").textContent = "live"; $("conn").className = "conn on"; });
   events.addEventListener("error", () => { $("conn").textContent = "reconnecting"; $("conn").className = "conn off"; });
+  // The members' and links' history: at load, then every 5 s while a view
+  // that draws it is open.
+  const refreshHistory = () => troupe.loadHistory().then(troupe.schedule);
+  setInterval(() => {
+    if (!document.hidden && (current === "members" || current === "flows")) refreshHistory();
+  }, 5000);
+  window.addEventListener("hashchange", () => {
+    if (current === "members" || current === "flows") refreshHistory();
+  });
   events.addEventListener("full", (e) => {
     troupe.load(JSON.parse(e.data));
+    refreshHistory();
     troupe.sample();
     troupe.sampleFlows();
     troupe.schedule();

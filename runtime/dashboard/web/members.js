@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The cluster views: members and the timeline of their changes (each as
+// The cluster views: members with their last 15 minutes (the server's
+// history) and the timeline of their changes (each as
 // seen by every node that saw it, with its detection time), the flows (a
 // graph of the direct links with each direction's messages and bytes per
 // second; per node: dead letters by reason, refused connections), and the
@@ -7,7 +8,20 @@
 "use strict";
 
 (() => {
-  const { el, table, time } = troupe;
+  const { el, table, time, sparkline, points } = troupe;
+
+  // A member's last 15 minutes (the server's history): messages per
+  // second, mailboxes, restarts and dead letters.
+  function nodeHistory(name) {
+    const box = el("div", "sparks");
+    box.dataset.node = name;
+    box.appendChild(el("h3", "", name + " · last 15 minutes"));
+    const ps = points(troupe.history.nodes && troupe.history.nodes[name]);
+    for (const [k, label] of [["msgs_per_sec", "msgs/s"], ["mailbox", "mailbox"],
+                              ["restarts", "restarts"], ["dead_letters", "dead letters"]])
+      box.appendChild(sparkline(label, ps.map((p) => p[k]), ps, "node-" + k));
+    return box;
+  }
 
   const sum = (o) => Object.values(o || {}).reduce((x, y) => x + y, 0);
   const reasons = (o) => Object.entries(o || {}).filter(([, v]) => v > 0)
@@ -41,6 +55,8 @@
         return [name, n.status, n.incarnation, `${n.host}:${n.port}`,
                 n.reachable ? "yes" : "no: " + n.error, actors];
       })));
+    out.appendChild(el("h2", "", "history"));
+    for (const name of Object.keys(s.nodes).sort()) out.appendChild(nodeHistory(name));
     out.appendChild(el("h2", "", "timeline"));
     const rows = timeline();
     if (rows.length === 0) out.appendChild(el("p", "muted", "nothing happened yet"));
@@ -118,9 +134,12 @@
     for (const a of names)
       for (const [b, c] of Object.entries(s.nodes[a].links || {})) {
         const r = troupe.flowRate(a + ">" + b);
-        links.push([a, b, Math.round(r.msgs), human(r.bytes) + "/s", c.frames_out, human(c.bytes_out)]);
+        const ps = points(troupe.history.links && troupe.history.links[a + ">" + b]);
+        const spark = sparkline("msgs/s", ps.map((p) => p.msgs_per_sec), ps, "link-msgs_per_sec");
+        spark.dataset.link = a + ">" + b;
+        links.push([a, b, Math.round(r.msgs), human(r.bytes) + "/s", c.frames_out, human(c.bytes_out), spark]);
       }
-    out.appendChild(table("links", ["from", "to", "msgs/s", "bytes/s", "frames sent", "bytes sent"], links));
+    out.appendChild(table("links", ["from", "to", "msgs/s", "bytes/s", "frames sent", "bytes sent", "last 15 minutes"], links));
     out.appendChild(el("h2", "", "by node"));
     out.appendChild(table("flows", ["node", "link frames out", "link frames in", "dead letters", "by reason", "mailbox drops", "refused connections"],
       names.map((name) => {

@@ -16,7 +16,8 @@
 
   const save = () => localStorage.setItem("troupe.collapsed", JSON.stringify([...collapsed]));
 
-  const matches = (a, q) => [a.path, a.type, a.global_name, a.last_failure, a.node]
+  const matches = (a, q) => [a.path, a.type, a.global_name, a.last_failure, a.node,
+    a.children_unknown ? "children not reported in time" : ""]
     .some((s) => s && s.toLowerCase().includes(q));
 
   function row(cells, cls) {
@@ -41,6 +42,13 @@
       + (a.global_name ? " · @" + a.global_name : "")
       + (a.persistence ? " · seq " + a.persistence.last_seq : "")));
     name.title = key;
+    // A supervisor that did not list its children in time: its subtree is
+    // missing from this snapshot, not empty.
+    if (a.children_unknown) {
+      const mark = el("span", "unknown-kids", " ⚠ children not reported in time");
+      mark.title = "this supervisor did not answer the snapshot's walk in time (busy or blocked): its children are not shown";
+      name.appendChild(mark);
+    }
     const failure = el("span", "failure", a.last_failure || "");
     failure.title = a.last_failure || "";
     const r = row([name,

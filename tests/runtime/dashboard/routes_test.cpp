@@ -20,6 +20,14 @@ TEST(DashboardRoutes, KnownPathsAndMethods) {
   EXPECT_EQ(resolve("GET", "/api/cluster").kind, route_kind::cluster);
   EXPECT_EQ(resolve("GET", "/api/events").kind, route_kind::events);
   EXPECT_EQ(resolve("POST", "/api/kill").kind, route_kind::kill);
+  EXPECT_EQ(resolve("GET", "/api/history").kind, route_kind::history);
+  auto h = resolve("GET", "/api/history/actor/n1%3A%2Froot%2Fa");
+  EXPECT_EQ(h.kind, route_kind::history);
+  EXPECT_EQ(h.path, "/api/history/actor/n1:/root/a");
+  EXPECT_EQ(resolve("POST", "/api/history").kind, route_kind::bad_method);
+  EXPECT_EQ(resolve("GET", "/api/historyx").kind, route_kind::not_found);
+  EXPECT_EQ(resolve("GET", "/api/history/actor/n1:/root/../x").kind,
+            route_kind::bad_path);
   EXPECT_EQ(resolve("GET", "/nope").kind, route_kind::not_found);
   auto r = resolve("GET", "/api/kill");
   EXPECT_EQ(r.kind, route_kind::bad_method);

@@ -173,3 +173,49 @@ TEST_F(Dashboard, SamplesOnlyWhileViewedAndAtMostOnceAPeriod) {
   std::this_thread::sleep_for(350ms); // three periods and a half
   EXPECT_LE(srv.stats().samples, after + 1) << "still sampling";
 }
+
+// Without a viewer, a snapshot every history_period keeps the history
+// going (not the live views' sampling); /api/history serves it, an
+// actor's history is kept once a viewer asked for it, and the export
+// (/api/cluster) carries it.
+TEST_F(Dashboard, KeepsAHistoryWithoutViewersAndServesIt) {
+  troupe::dashboard::settings s;
+  s.sample_period = 100ms;
+  s.history_period = 50ms;
+  troupe::dashboard::server srv{*n, s};
+  auto points = [&] {
+    auto res = request(srv.port(), "GET", "/api/history");
+    EXPECT_EQ(res.status, 200) << res.body;
+    auto j = json::parse(res.body, nullptr, false);
+    return j.is_discarded() || !j["nodes"].contains("dash")
+             ? size_t{0}
+             : j["nodes"]["dash"]["ms"].size();
+  };
+  for (int i = 0; i < 400 && points() < 3; ++i)
+    std::this_thread::sleep_for(10ms); // polling the server's history
+  ASSERT_GE(points(), 3u);
+  EXPECT_EQ(srv.stats().samples, 0u) << "no viewer: no live sampling";
+  EXPECT_GE(srv.stats().history_samples, 3u);
+  auto j = json::parse(request(srv.port(), "GET", "/api/history").body);
+  auto& dash = j["nodes"]["dash"];
+  for (auto col : {"msgs_per_sec", "mailbox", "restarts", "dead_letters"})
+    EXPECT_EQ(dash[col].size(), dash["ms"].size()) << col;
+  EXPECT_FALSE(j.contains("actors")) << "actors come one at a time";
+  // An idle actor has no history until a viewer opens it; then it has.
+  auto actor = [&] {
+    auto res =
+      request(srv.port(), "GET", "/api/history/actor/dash%3A%2Froot%2Fa");
+    EXPECT_EQ(res.status, 200) << res.body;
+    return json::parse(res.body);
+  };
+  auto first = actor();
+  EXPECT_EQ(first["key"], "dash:/root/a");
+  EXPECT_TRUE(first["ms"].empty());
+  for (int i = 0; i < 400 && actor()["ms"].size() < 2; ++i)
+    std::this_thread::sleep_for(10ms); // polling, as above
+  EXPECT_GE(actor()["ms"].size(), 2u);
+  auto exported = json::parse(request(srv.port(), "GET", "/api/cluster").body);
+  ASSERT_TRUE(exported.contains("history"));
+  EXPECT_TRUE(exported["history"]["actors"].contains("dash:/root/a"));
+  EXPECT_TRUE(exported["history"]["nodes"].contains("dash"));
+}

@@ -92,6 +92,33 @@ TEST(DashboardState, SnapshotBecomesActorsKeyedByTreeAndPath) {
             1234);
 }
 
+TEST(DashboardState, MarksASupervisorWhoseChildrenAreNotKnown) {
+  troupe::wire::ClusterSnapshot snap;
+  auto* n = snap.add_nodes();
+  n->mutable_member()->set_name("n1");
+  n->set_reachable(true);
+  auto* root = n->add_actors();
+  root->set_path("/root");
+  root->set_kind(troupe::wire::ActorInfo::SUPERVISOR);
+  auto* slow = n->add_actors();
+  slow->set_path("/root/slow");
+  slow->set_parent("/root");
+  slow->set_kind(troupe::wire::ActorInfo::SUPERVISOR);
+  slow->set_children_unknown(true);
+  auto state = troupe::dashboard::to_state(snap, false);
+  EXPECT_EQ(state["actors"]["n1:/root/slow"].value("children_unknown", false),
+            true);
+  // Only where it is so: the others carry no such field.
+  EXPECT_FALSE(state["actors"]["n1:/root"].contains("children_unknown"));
+  // It comes and goes in deltas like any other field.
+  slow->set_children_unknown(false);
+  auto later = troupe::dashboard::to_state(snap, false);
+  auto d = diff(state, later);
+  EXPECT_TRUE(d["changed"].contains("n1:/root/slow")) << d.dump();
+  troupe::dashboard::apply(state, d);
+  EXPECT_EQ(state, later);
+}
+
 TEST(DashboardEventLog, ResumesFromLastEventIdOrSendsTheFullState) {
   event_log log{2};
   EXPECT_FALSE(log.since(0)) << "nothing recorded yet";

@@ -1,6 +1,8 @@
 // A node's snapshot of its supervision trees: paths, kinds, figures, and a
 // drill failure that the supervisor counts.
+#include <atomic>
 #include <future>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -322,4 +324,81 @@ TEST(Snapshot, ListsChildrenInStartOrderWithTheirClusterWideNames) {
   auto bound = n.whereis_global("ordered.a10");
   ASSERT_TRUE(bound);
   EXPECT_EQ(bound.id(), a10->id());
+}
+
+// A supervisor that does not list its children in time (here: blocked in
+// a child's start while it restarts it) is marked in the snapshot, rather
+// than shown with no children; once it answers, the mark goes.
+TEST(Snapshot, MarksASupervisorThatDoesNotListItsChildrenInTime) {
+  troupe::node_config cfg;
+  cfg.name = "stuck";
+  cfg.log = troupe::log_level::error;
+  troupe::node n{cfg};
+  ASSERT_FALSE(n.start());
+  auto entered = std::make_shared<std::promise<void>>();
+  std::promise<void> gate;
+  std::shared_future<void> opened = gate.get_future().share();
+  // Opens the gate on every way out, or the node's shutdown would wait on
+  // a supervisor blocked for good.
+  struct opener {
+    std::promise<void>& p;
+    bool done = false;
+    void open() {
+      if (!done)
+        p.set_value();
+      done = true;
+    }
+    ~opener() {
+      open();
+    }
+  } guard{gate};
+  auto starts = std::make_shared<std::atomic<int>>(0);
+  troupe::child_spec slow;
+  slow.id = "slow";
+  slow.start = [starts, entered, opened](caf::actor_system& sys) {
+    if (++*starts == 2) { // the restart: inside the supervisor's handler
+      entered->set_value();
+      opened.wait();
+    }
+    return troupe::spawn(sys, counter);
+  };
+  troupe::child_spec sub;
+  sub.id = "sub";
+  sub.kind = troupe::child_kind::supervisor;
+  sub.start = [slow](caf::actor_system& sys) {
+    return troupe::spawn_supervisor(sys, {}, {slow});
+  };
+  auto root = n.start_root({}, {worker("a"), sub});
+  auto before = n.snapshot_local();
+  ASSERT_NE(find(before, "/root/sub/slow"), nullptr);
+  EXPECT_FALSE(find(before, "/root/sub")->children_unknown());
+
+  ASSERT_TRUE(n.fail_actor("/root/sub/slow"));
+  ASSERT_EQ(entered->get_future().wait_for(10s), std::future_status::ready);
+  auto during = n.snapshot_local();
+  auto* sub_info = find(during, "/root/sub");
+  ASSERT_NE(sub_info, nullptr);
+  EXPECT_TRUE(sub_info->children_unknown());
+  EXPECT_EQ(find(during, "/root/sub/slow"), nullptr);
+  // The others are listed as before, and not marked.
+  EXPECT_FALSE(find(during, "/root")->children_unknown());
+  EXPECT_NE(find(during, "/root/a"), nullptr);
+  EXPECT_FALSE(find(during, "/root/a")->children_unknown());
+
+  guard.open();
+  // Sync on the supervisor answering again before the next look.
+  caf::scoped_actor self{n.system()};
+  caf::actor sub_hdl;
+  self->request(root, 5s, troupe::children_atom::value)
+    .receive(
+      [&](std::vector<troupe::child_status>& xs) { sub_hdl = xs[1].handle; },
+      [&](caf::error& err) { FAIL() << troupe::describe(err); });
+  ASSERT_TRUE(sub_hdl);
+  self->request(sub_hdl, 5s, troupe::children_atom::value)
+    .receive([](std::vector<troupe::child_status>&) {},
+             [&](caf::error& err) { FAIL() << troupe::describe(err); });
+  auto after = n.snapshot_local();
+  ASSERT_NE(find(after, "/root/sub"), nullptr);
+  EXPECT_FALSE(find(after, "/root/sub")->children_unknown());
+  EXPECT_NE(find(after, "/root/sub/slow"), nullptr);
 }

@@ -79,6 +79,8 @@ cell notes(const actor_entry& e, bool color) {
   std::vector<std::string> alerts;
   if (e.orphan)
     alerts.push_back(fmt::format("supervisor {} not in snapshot", a.parent()));
+  if (a.children_unknown())
+    alerts.push_back("children not reported in time");
   if (auto dropped = a.figures().dropped(); dropped > 0)
     alerts.push_back(
         fmt::format("dropped {} ({})", dropped, a.figures().overflow()));

@@ -34,6 +34,8 @@ nlohmann::json to_json(const wire::ClusterSnapshot& snap) {
           {"dropped", fig.dropped()},
           {"global_name", a.global_name()},
       });
+      if (a.children_unknown())
+        actors.back()["children_unknown"] = true;
       if (a.has_persistence()) {
         auto& p = a.persistence();
         actors.back()["persistence"] = {{"id", p.id()},
