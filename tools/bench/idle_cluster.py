@@ -31,6 +31,21 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
+def thread_ticks(pid):
+    """CPU ticks by thread name."""
+    out = Counter()
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        out[name] += int(fields[11]) + int(fields[12])
+    return out
+
+
 def threads(pid):
     names = Counter()
     for tid in os.listdir(f"/proc/{pid}/task"):
@@ -107,12 +122,17 @@ def main():
         converged = time.time() - t0
         time.sleep(a.settle)  # joins' dials and handshakes end
         before = {p.pid: cpu_ticks(p.pid) for p in procs}
+        by_name = {p.pid: thread_ticks(p.pid) for p in procs}
         t1 = time.time()
         time.sleep(a.window)
         elapsed = time.time() - t1
         cpu = [100.0 * (cpu_ticks(p.pid) - before[p.pid]) / TICK / elapsed
                for p in procs]
         ths = [threads(p.pid) for p in procs]
+        share = Counter()
+        for p in procs:
+            share.update(thread_ticks(p.pid))
+            share.subtract(by_name[p.pid])
         counts = [sum(t.values()) for t in ths]
         print(f"nodes={a.n} converged_s={converged:.1f} "
               f"threads/node median={statistics.median(counts)} "
@@ -120,6 +140,9 @@ def main():
               f"median={statistics.median(cpu):.2f} "
               f"mean={statistics.mean(cpu):.2f} total={sum(cpu):.1f}")
         print("threads of n1:", dict(sorted(ths[0].items())))
+        print("idle cpu%/node by thread:",
+              {k: round(100.0 * v / TICK / elapsed / a.n, 3)
+               for k, v in sorted(share.items()) if v > 0})
     finally:
         for p in procs:
             if p.poll() is None:
