@@ -14,13 +14,15 @@ namespace troupe::cluster {
 /// Why: a thread that sleeps in epoll wakes up tens of microseconds late on
 /// a VM, so while frames come back to back (a request and its answer) the
 /// reader polls a little before it sleeps. Polling costs a CPU, though:
-/// done after every frame by every reader of every node, an idle cluster
-/// burns CPU that grows with its size. So the reader polls only while that
-/// pays: the budget doubles when a spin finds data and halves when it finds
-/// none (to 0 below a microsecond), is 0 at once when the machine is
-/// crowded (a yield came back late: another thread wanted this CPU), and
-/// starts again only when a sleep was short enough that polling might have
-/// caught its data. An idle node never polls.
+/// done after every frame by every reader of every node, a cluster with
+/// light traffic burns CPU that grows with its size. So the reader polls
+/// only while that pays: the budget doubles when a spin finds data and
+/// halves when it finds none (to 0 below a microsecond), and is 0 at once
+/// when the machine is crowded (a yield came back late: another thread
+/// wanted this CPU). A sleep says how the last spin did: data soon after
+/// it (within one `cap`) means it was a little short, and the budget grows
+/// to twice what missed; data within a few `cap`s keeps a modest budget;
+/// a longer sleep leaves the halvings be. An idle node never polls.
 ///
 /// Not thread-safe: each reader thread owns one.
 class spin_budget {
@@ -51,10 +53,14 @@ public:
     budget_ = crowded ? duration{0} : budget_ / 2;
   }
 
-  /// The thread slept `slept` and woke up to data: if polling that long
-  /// would have been affordable, data is flowing and spinning starts again.
+  /// The thread slept `slept` (since its last spin, if any) and woke up to
+  /// data.
   void woke(duration slept) {
-    if (cap_.count() > 0 && slept < 4 * cap_)
+    if (cap_.count() <= 0 || slept >= 4 * cap_)
+      return;
+    if (slept < cap_) // twice the spin that missed (halved since)
+      budget_ = std::min(cap_, std::max(budget_ * 4, seed()));
+    else
       budget_ = std::max(budget_, seed());
   }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The direct links' adaptive spin (cluster/link_spin.hpp): it grows while
 // spins find data, shrinks to nothing when they do not, stops at once on a
-// crowded machine, and restarts only after a short sleep.
+// crowded machine, and grows again after a sleep that ended soon.
 #include "cluster/link_spin.hpp"
 
 #include <gtest/gtest.h>
@@ -75,4 +75,36 @@ TEST(LinkSpin, ATinyCapStillSpins) {
   EXPECT_EQ(b.get(), 1us);
   b.hit();
   EXPECT_EQ(b.get(), 2us);
+}
+
+TEST(LinkSpin, ASpinThatMissedByLittleGrowsUntilItHits) {
+  // A ping-pong whose answers come 25 us after the request left.
+  spin_budget b{50us};
+  b.woke(60us); // a few caps: a modest start
+  EXPECT_EQ(b.get(), 12us);
+  b.miss(false);
+  EXPECT_EQ(b.get(), 6us);
+  b.woke(13us); // the data came soon after the spin gave up
+  EXPECT_EQ(b.get(), 24us);
+  b.miss(false);
+  b.woke(1us);
+  EXPECT_EQ(b.get(), 48us);
+  b.hit();
+  EXPECT_EQ(b.get(), 50us);
+}
+
+TEST(LinkSpin, DataAFewCapsAwayKeepsItModest) {
+  spin_budget b{50us};
+  b.woke(120us);
+  EXPECT_EQ(b.get(), 12us);
+  b.miss(false);
+  b.woke(120us);
+  EXPECT_EQ(b.get(), 12us);
+  b.miss(false);
+  b.miss(false);
+  b.miss(false);
+  b.miss(false);
+  EXPECT_EQ(b.get(), 0us);
+  b.woke(1s);
+  EXPECT_EQ(b.get(), 0us);
 }
