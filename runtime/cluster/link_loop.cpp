@@ -63,6 +63,7 @@ struct link_loop::shard {
   spin_budget budget;
   std::unordered_map<link_reader*, std::unique_ptr<link_reader>> owned;
   std::vector<link_reader*> again; // read reads_in_a_row times: not drained
+  link_reader* hot = nullptr;       // the last to have data (spun on)
   uint64_t round = 0;
 };
 
@@ -135,15 +136,38 @@ void link_loop::stop() {
   shards_.clear();
 }
 
-int link_loop::spin(shard& s, void* events, int max) {
+void link_loop::finish(shard& s, link_reader* r) {
+  ::epoll_ctl(s.ep, EPOLL_CTL_DEL, r->fd(), nullptr);
+  if (s.hot == r)
+    s.hot = nullptr;
+  r->finish();
+  s.owned.erase(r);
+  --s.links;
+}
+
+link_loop::spun link_loop::spin(shard& s, void* events, int max) {
   auto evs = static_cast<epoll_event*>(events);
   auto budget = s.budget.get();
   auto start = steady::now();
   bool crowded = false;
-  for (;;) {
-    int n = ::epoll_wait(s.ep, evs, max, 0);
-    if (n != 0)
-      return n;
+  spun out;
+  for (unsigned i = 0;; ++i) {
+    if (s.hot != nullptr && i % 4 != 3) {
+      auto hot = s.hot;
+      auto got = hot->read_some(reads_in_a_row);
+      if (got.more)
+        s.again.push_back(hot);
+      if (got.closed)
+        finish(s, hot);
+      if (got.data || got.closed) {
+        out.read = got.data;
+        return out;
+      }
+    } else {
+      out.events = ::epoll_wait(s.ep, evs, max, 0);
+      if (out.events != 0)
+        return out;
+    }
     if (crowded)
       break;
     auto now = steady::now();
@@ -154,7 +178,7 @@ int link_loop::spin(shard& s, void* events, int max) {
     crowded = steady::now() - now > spin_budget::crowded_yield;
   }
   s.budget.miss(crowded);
-  return 0;
+  return out;
 }
 
 void link_loop::run(shard& s) {
@@ -164,12 +188,7 @@ void link_loop::run(shard& s) {
   std::vector<link_reader*> batch;
   std::vector<std::unique_ptr<link_reader>> fresh;
   bool had_data = false;
-  auto finish = [&](link_reader* r) {
-    ::epoll_ctl(s.ep, EPOLL_CTL_DEL, r->fd(), nullptr);
-    r->finish();
-    s.owned.erase(r);
-    --s.links;
-  };
+  auto finish = [&](link_reader* r) { this->finish(s, r); };
   for (;;) {
     bool stopping = false;
     {
@@ -196,6 +215,7 @@ void link_loop::run(shard& s) {
     int n = 0;
     bool slept = false;
     bool spun = false;
+    bool read = false; // the spin read the hot link itself
     auto before = steady::now();
     auto woke = before;
     if (!batch.empty() || !s.again.empty()) {
@@ -203,9 +223,11 @@ void link_loop::run(shard& s) {
     } else {
       if (had_data && s.budget.get().count() > 0) {
         spun = true;
-        n = spin(s, evs.data(), max_events);
+        auto found = spin(s, evs.data(), max_events);
+        n = found.events;
+        read = found.read;
       }
-      if (n == 0) {
+      if (n == 0 && !read && s.again.empty()) {
         before = steady::now();
         n = ::epoll_wait(s.ep, evs.data(), max_events, -1);
         slept = true;
@@ -236,10 +258,12 @@ void link_loop::run(shard& s) {
                                  return false;
                                }),
                 batch.end());
-    had_data = false;
+    had_data = read;
     for (auto r : batch) {
       auto got = r->read_some(reads_in_a_row);
       had_data |= got.data;
+      if (got.data)
+        s.hot = r;
       if (got.closed)
         finish(r);
       else if (got.more)

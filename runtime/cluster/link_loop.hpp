@@ -57,10 +57,19 @@ public:
 private:
   struct shard;
 
+  /// What a spin found.
+  struct spun {
+    int events = 0;    // from epoll_wait (0: none)
+    bool read = false; // the hot link had data, read and delivered
+  };
+
   void run(shard& s);
-  /// Polls `s` for up to its spin budget; the events found (0: none, the
-  /// budget shrank).
-  int spin(shard& s, void* events, int max);
+  /// Polls `s` for up to its spin budget: mostly the link that last had
+  /// data (one system call that reads it, not two), now and then all of
+  /// them. Nothing found: the budget shrank.
+  spun spin(shard& s, void* events, int max);
+  /// Forgets `r`, retires it and closes its socket.
+  void finish(shard& s, link_reader* r);
 
   size_t wanted_;
   std::chrono::microseconds spin_;
