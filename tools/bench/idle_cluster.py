@@ -9,7 +9,12 @@ prints "CLUSTER up=N", lets it settle, then reads each node's thread count
 and the CPU it used over a window (/proc/PID/stat). Stops only the
 processes it started, by PID.
 
-    idle_cluster.py BINARY N [--settle S] [--window S] [-- NODE FLAGS...]
+    idle_cluster.py BINARY N [--settle S] [--window S] [--ring]
+                    [-- NODE FLAGS...]
+
+--ring: light traffic instead of none: node i holds the cluster name w<i>
+(an echo) and asks w<i+1> every 100 ms (troupe_cluster_node's local= and
+ask=), so every node has a frame on its links every 50 ms or so.
 """
 import argparse
 import os
@@ -64,6 +69,7 @@ def main():
     ap.add_argument("--settle", type=float, default=5.0)
     ap.add_argument("--window", type=float, default=10.0)
     ap.add_argument("--timeout", type=float, default=120.0)
+    ap.add_argument("--ring", action="store_true")
     ap.add_argument("flags", nargs="*")
     a = ap.parse_args()
     procs = []
@@ -74,6 +80,9 @@ def main():
                     "--port", "0", "--log-level", "warn"] + a.flags
             if seeds:
                 args += ["--seeds", seeds]
+            if a.ring:
+                i = int(name[1:])
+                args += [f"local=w{i}", f"ask=w{i % a.n + 1}"]
             p = subprocess.Popen(args, stdout=subprocess.PIPE,
                                  stderr=subprocess.DEVNULL)
             procs.append(p)
