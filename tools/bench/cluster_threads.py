@@ -9,7 +9,7 @@ prints "CLUSTER up=N", lets it settle, then reads each node's thread count
 and the CPU it used over a window (/proc/PID/stat). Stops only the
 processes it started, by PID.
 
-    idle_cluster.py BINARY N [--settle S] [--window S] [--ring]
+    cluster_threads.py BINARY N [--settle S] [--window S] [--ring]
                     [-- NODE FLAGS...]
 
 --ring: light traffic instead of none: node i holds the cluster name w<i>
