@@ -68,7 +68,7 @@ member from_wire(const wire::Member& x) {
 void core::flow_open(const caf::node_id& nid, caf::actor echo,
                      const std::string& link_host, uint16_t link_port) {
   if (links && link_port != 0)
-    links->open(nid, link_host, link_port);
+    links->learn(nid, link_host, link_port); // dialed on the first message
   flow.open(nid, std::move(echo));
 }
 

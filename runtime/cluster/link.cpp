@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The direct links' owner: listening, opening and closing links, stopping.
 // The jobs are elsewhere (see link.hpp): link_writer.cpp, link_dialer.cpp,
-// link_reader.cpp.
+// link_reader.cpp, link_loop.cpp.
 #include "cluster/link.hpp"
 
 #include <arpa/inet.h>
@@ -22,6 +22,7 @@
 
 #include "cluster/core.hpp"
 #include "cluster/link_detail.hpp"
+#include "cluster/link_loop.hpp"
 #include "troupe/error.hpp"
 #include "troupe/log.hpp"
 #include "wire/config_base.hpp"
@@ -128,6 +129,9 @@ caf::error link_layer::start(const std::string& host) {
     return std::move(listening.error());
   std::tie(listen_fd_, port_) = *listening;
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  loop_ = std::make_unique<link_loop>(cfg_.readers, cfg_.spin);
+  if (!loop_->start())
+    return make_error(errc::bad_config, "direct links: no reader threads");
   poller_ = std::thread{[this] { poll_loop(); }};
   return caf::none;
 }
@@ -157,6 +161,9 @@ void link_layer::stop() {
   for (auto& in : ins)
     if (in->thread.joinable())
       in->thread.join();
+  // After the handshakes: none hands a link over any more.
+  if (loop_)
+    loop_->stop();
   if (listen_fd_ >= 0)
     ::close(listen_fd_);
   if (wake_fd_ >= 0)
@@ -172,12 +179,36 @@ void link_layer::wake() {
   }
 }
 
+void link_layer::learn(const caf::node_id& nid, const std::string& host,
+                       uint16_t port) {
+  if (stopping_ || port == 0 || nid == sys_.node())
+    return;
+  std::lock_guard<std::shared_mutex> guard{mtx_};
+  known_[nid] = {host, port};
+}
+
+std::shared_ptr<out_link> link_layer::find_or_dial(const caf::node_id& nid) {
+  std::pair<std::string, uint16_t> where;
+  {
+    std::shared_lock<std::shared_mutex> guard{mtx_};
+    if (auto i = out_.find(nid); i != out_.end())
+      return i->second;
+    auto i = known_.find(nid);
+    if (i == known_.end())
+      return nullptr;
+    where = i->second;
+  }
+  open(nid, where.first, where.second);
+  return find(nid);
+}
+
 void link_layer::open(const caf::node_id& nid, const std::string& host,
                       uint16_t port) {
   if (stopping_ || port == 0 || nid == sys_.node())
     return;
   {
     std::lock_guard<std::shared_mutex> guard{mtx_};
+    known_[nid] = {host, port};
     auto& slot = out_[nid];
     if (slot) {
       std::lock_guard<std::mutex> lguard{slot->mtx};
@@ -193,6 +224,7 @@ void link_layer::close(const caf::node_id& nid) {
   std::shared_ptr<out_link> l;
   {
     std::lock_guard<std::shared_mutex> guard{mtx_};
+    known_.erase(nid);
     auto i = out_.find(nid);
     if (i != out_.end()) {
       l = i->second;

@@ -31,15 +31,20 @@ class type_registry;
 namespace troupe::cluster {
 
 class core;
+class link_loop;
 
 /// Settings of the direct links (see `link_layer`).
 struct link_settings {
   /// Off: every message to another node takes CAF's BASP path.
   bool enabled = true;
-  /// How long a link's reader keeps polling its socket after the last
-  /// frame before it blocks (a blocked reader wakes up tens of
-  /// microseconds later on a VM; see docs/cluster.md, "Direct links").
+  /// The most a reader thread keeps polling its links after a frame before
+  /// it blocks (a blocked reader wakes up tens of microseconds later on a
+  /// VM; see docs/cluster.md, "Direct links"); adaptive below that, and 0
+  /// on an idle node (link_spin.hpp).
   std::chrono::microseconds spin{50};
+  /// Threads that read all incoming links (link_loop.hpp); 0: min(cores,
+  /// 2).
+  size_t readers = 0;
   /// Unsent bytes one peer's link may hold before a sender waits.
   size_t max_buffer = 1 << 20;
   /// The cluster secret: a dialer must answer the acceptor's challenge.
@@ -107,13 +112,13 @@ struct link_flow {
   uint64_t bytes_in = 0;
 };
 
-/// troupe's data plane: a direct TCP link from every node to every other
-/// member, next to CAF's BASP connection (which keeps carrying membership,
+/// troupe's data plane: a direct TCP link from a node to each member it
+/// sends to through troupe handles (dialed on the first message), next to CAF's BASP connection (which keeps carrying membership,
 /// names and everything sent through plain CAF proxies).
 ///
 /// Why: a BASP message takes three thread hops each way (sending worker →
 /// multiplexer → BASP worker → receiving worker). On a link, the sending
-/// thread writes the frame itself, and the link's reader thread runs the
+/// thread writes the frame itself, and the reader thread runs the
 /// receiving actor inline (as a CAF execution unit) when it is idle, so a
 /// request and its answer cost one socket wake-up each way, like a blocking
 /// TCP ping-pong. Sends inside one actor handler are corked and written
@@ -130,8 +135,10 @@ struct link_flow {
 /// Its parts, one job a file: link.cpp (this owner: listening, opening and
 /// closing links, stopping), link_writer.cpp (sending, corking, flushing),
 /// link_dialer.cpp (the poller thread: dialing and the dialer's handshake,
-/// stalled flushes), link_reader.cpp (accepting, and a thread per incoming
-/// link: handshake, framing), link_delivery.cpp (what a frame becomes: a
+/// stalled flushes), link_reader.cpp (accepting, a short-lived thread for
+/// an incoming link's handshake, then framing), link_loop.cpp (the few
+/// reader threads, epoll loops that read all incoming links: threads do not
+/// grow with peers), link_delivery.cpp (what a frame becomes: a
 /// message to an actor from a mirror of its sender). Below them, I/O-free:
 /// link_frame.hpp (the bytes) and link_handshake.hpp; the sockets, TLS or
 /// not: transport/tls_socket.hpp.
@@ -163,6 +170,12 @@ public:
     return proxies_;
   }
 
+  /// Remembers that `nid`'s data port is `host:port`: the link to it is
+  /// dialed when a message first goes there (`find_or_dial`), or at once
+  /// when `nid` dials this node, for the answers. Idle pairs of nodes
+  /// have no links.
+  void learn(const caf::node_id& nid, const std::string& host, uint16_t port);
+
   /// Dials `nid` at `host:port` unless a link to it exists.
   void open(const caf::node_id& nid, const std::string& host, uint16_t port);
 
@@ -171,6 +184,11 @@ public:
 
   /// The link to `nid`, if one is open or opening.
   std::shared_ptr<out_link> find(const caf::node_id& nid) const;
+
+  /// The link to `nid`, dialed now if there is none and its data port is
+  /// known (frames sent meanwhile wait in it, in order, as in any link
+  /// still connecting); null if its port is not known.
+  std::shared_ptr<out_link> find_or_dial(const caf::node_id& nid);
 
   enum class send_result { ok, closed, unencodable };
 
@@ -251,10 +269,13 @@ private:
   std::string host_;
   std::atomic<bool> stopping_{false};
   std::thread poller_;
+  std::unique_ptr<link_loop> loop_; // the reader threads
   std::shared_ptr<transport::net_cuts> cuts_; // the node's, from its endpoint
 
   mutable std::shared_mutex mtx_;
   std::unordered_map<caf::node_id, std::shared_ptr<out_link>> out_;
+  // The data ports of up members (`learn`), dialed on demand.
+  std::unordered_map<caf::node_id, std::pair<std::string, uint16_t>> known_;
   std::vector<std::shared_ptr<in_link>> in_;
 };
 

@@ -33,7 +33,8 @@ extern thread_local bool tl_reader;
 
 } // namespace link_detail
 
-/// An incoming connection, read by a thread of its own (link_reader.cpp).
+/// An incoming connection: its handshake on a thread of its own, then read
+/// by a thread of the layer's loop (link_reader.cpp, link_loop.cpp).
 struct link_layer::in_link {
   int fd = -1;
   transport::ssl_ptr ssl; // under TLS; the reader's
@@ -46,7 +47,7 @@ struct link_layer::in_link {
   std::atomic<uint64_t> bytes{0};
   std::atomic<bool> closed{false};
   std::atomic<bool> done{false};
-  std::thread thread;
+  std::thread thread; // the handshake's (joined once `done`)
 };
 
 } // namespace troupe::cluster

@@ -37,14 +37,19 @@ void link_layer::poll_loop() {
     fds.push_back({listen_fd_, POLLIN, 0});
     owners.resize(2);
     auto now = steady::now();
+    // Dials, handshakes and cuts have timers; links that are up and idle
+    // have none (open, close and stop wake the poller), so an idle node's
+    // poller sleeps.
+    bool timers = false;
     for (auto& l : links()) {
       std::unique_lock<std::mutex> guard{l->mtx};
       if (auto events = watch(*l, now); events != 0) {
         fds.push_back({l->fd, events, 0});
         owners.push_back(l);
       }
+      timers |= l->st == out_link::state::connecting || l->held;
     }
-    auto rc = ::poll(fds.data(), fds.size(), 50);
+    auto rc = ::poll(fds.data(), fds.size(), timers ? 50 : 1000);
     if (rc <= 0)
       continue;
     if (fds[0].revents != 0) {

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// The direct links' readers: the poller accepts a connection, and a thread
-// of its own reads it: the acceptor's side of the handshake, then frames
-// (each delivered as link_delivery.cpp says).
+// The direct links' readers: the poller accepts a connection, a short-lived
+// thread does the acceptor's side of the handshake, then a thread of the
+// node's link_loop reads its frames (each delivered as link_delivery.cpp
+// says).
 #include "cluster/link.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,6 +19,7 @@
 #include "cluster/core.hpp"
 #include "cluster/link_detail.hpp"
 #include "cluster/link_handshake.hpp"
+#include "cluster/link_loop.hpp"
 #include "cluster/link_reader.hpp"
 #include "troupe/log.hpp"
 #include "troupe/wire/type_registry.hpp"
@@ -95,7 +96,7 @@ void link_layer::accept_one() {
 // -- link_reader ---------------------------------------------------------------
 
 void link_reader::run(link_layer& layer, std::shared_ptr<in_link> l) {
-  pthread_setname_np(pthread_self(), "troupe.link.in");
+  pthread_setname_np(pthread_self(), "troupe.link.hs");
   link_detail::tl_reader = true;
   auto cptr = layer.core_.lock();
   if (!cptr) {
@@ -106,20 +107,27 @@ void link_reader::run(link_layer& layer, std::shared_ptr<in_link> l) {
     l->done = true;
     return;
   }
-  {
-    link_reader reader{layer, l, std::move(cptr)};
-    if (reader.handshake())
-      reader.read_frames();
-    reader.retire_mirrors();
+  std::unique_ptr<link_reader> reader{new link_reader{layer, l,
+                                                      std::move(cptr)}};
+  if (reader->handshake() && !layer.stopping_ && !l->closed) {
+    reader->rb_.assign(256 * 1024, 0);
+    reader->have_ = 0;
+    if (layer.loop_ && layer.loop_->adopt(reader))
+      return; // the loop reads it from now on
   }
-  // Only this thread uses the session (close() from elsewhere shuts the
-  // socket down); it goes with the socket, here.
-  std::lock_guard<std::shared_mutex> guard{layer.mtx_};
-  l->closed = true;
-  l->ssl.reset();
-  ::close(l->fd);
-  l->fd = -1;
-  l->done = true;
+  reader->finish();
+}
+
+void link_reader::finish() {
+  retire_mirrors();
+  // Only the reading thread uses the session (close() from elsewhere shuts
+  // the socket down); it goes with the socket, here.
+  std::lock_guard<std::shared_mutex> guard{layer_.mtx_};
+  l_->closed = true;
+  l_->ssl.reset();
+  ::close(l_->fd);
+  l_->fd = -1;
+  l_->done = true;
 }
 
 link_reader::link_reader(link_layer& layer, std::shared_ptr<in_link> l,
@@ -235,40 +243,35 @@ bool link_reader::admit(const link_frame::hello& hi,
 
 // -- frames --------------------------------------------------------------------
 
-void link_reader::read_frames() {
+link_reader::outcome link_reader::read_some(size_t max_reads) {
+  outcome out;
   auto ssl = l_->ssl.get();
-  const auto spin = layer_.cfg_.spin;
-  rb_.assign(256 * 1024, 0);
-  have_ = 0;
-  auto last = steady::now();
-  while (!layer_.stopping_ && !l_->closed) {
+  for (size_t i = 0; i < max_reads; ++i) {
+    if (layer_.stopping_ || l_->closed) {
+      out.closed = true;
+      return out;
+    }
     auto n = transport::recv_some(ssl, l_->fd, rb_.data() + have_,
                                   rb_.size() - have_);
     if (n > 0) {
+      out.data = true;
       have_ += static_cast<size_t>(n);
       l_->bytes.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
-      if (!take_frames())
-        return;
-      last = steady::now();
+      if (!take_frames()) {
+        out.closed = true;
+        return out;
+      }
       continue;
     }
-    if (n == 0)
-      return;
-    if (errno == EINTR)
+    if (n < 0 && errno == EINTR)
       continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK)
-      return;
-    if (spin.count() > 0 && steady::now() - last < spin) {
-      // Yield rather than pause: when the peer shares this CPU, it runs.
-      sched_yield();
-      continue;
-    }
-    pollfd p{l_->fd, POLLIN, 0};
-    ::poll(&p, 1, 100);
-    last = steady::now();
-    // A wake-up after sleeping: spin again only once data flows.
-    last -= spin;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      return out; // drained: epoll says when there is more
+    out.closed = true; // the peer closed, or the socket failed
+    return out;
   }
+  out.more = true;
+  return out;
 }
 
 bool link_reader::take_frames() {

@@ -22,13 +22,37 @@
 
 namespace troupe::cluster {
 
-/// One incoming link, read by its own thread from accept to close.
+/// One incoming link: its handshake on a short-lived thread of its own
+/// (it may wait for the daemon), then its frames read by the thread of the
+/// node's `link_loop` that adopted it, until it closes.
 class link_reader {
 public:
   using in_link = link_layer::in_link;
 
-  /// The thread's body.
+  /// The handshake thread's body: on success it hands the link to the
+  /// layer's loop and ends.
   static void run(link_layer& layer, std::shared_ptr<in_link> l);
+
+  /// What one `read_some` found.
+  struct outcome {
+    bool data = false;   // it read bytes
+    bool more = false;   // it stopped at `max_reads`: read it again soon
+    bool closed = false; // the link is done: `finish` it
+  };
+
+  /// Reads what the socket has (at most `max_reads` reads) and delivers
+  /// the complete frames, in order. In the loop's thread only.
+  outcome read_some(size_t max_reads);
+
+  /// Retires the link's mirrors and closes its socket (the last call).
+  void finish();
+
+  int fd() const {
+    return l_->fd;
+  }
+
+  /// The loop's round that last read it (link_loop.cpp).
+  uint64_t round = 0;
 
 private:
   link_reader(link_layer& layer, std::shared_ptr<in_link> l,
@@ -47,7 +71,6 @@ private:
                     link_detail::steady::time_point deadline) const;
 
   // -- frames -------------------------------------------------------------
-  void read_frames();
   /// Delivers the complete frames buffered; false if one is malformed.
   bool take_frames();
   bool deliver(const char* data, size_t size);

@@ -131,6 +131,8 @@ void link_layer::flush_locked(out_link& l, std::unique_lock<std::mutex>& guard) 
   if (l.flushing || l.st != out_link::state::up)
     return;
   if (cut(l)) {
+    if (!l.held)
+      wake(); // the poller watches for the heal (on a timer)
     l.held = true; // as packets lost: the poller flushes after the heal
     return;
   }

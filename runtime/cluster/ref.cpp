@@ -111,7 +111,7 @@ public:
       refuse(what, ctx, down_error(aid));
       return;
     }
-    if (auto l = core_->links ? core_->links->find(nid) : nullptr)
+    if (auto l = core_->links ? core_->links->find_or_dial(nid) : nullptr)
       if (send_link(l, aid, nid, what, ctx))
         return;
     // No link, or a message a link cannot carry (a forwarding stack).

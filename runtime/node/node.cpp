@@ -271,6 +271,7 @@ caf::error node::start() {
   if (cfg_.direct_links) {
     cluster::link_settings ls;
     ls.spin = cfg_.link_spin;
+    ls.readers = cfg_.link_readers;
     ls.secret = cfg_.secret; // not used under TLS
     ls.tls = tls;
     ls.max_connections = cfg_.max_connections;

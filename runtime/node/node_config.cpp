@@ -153,6 +153,9 @@ caf::expected<parsed_config> parse_node_config(int argc,
   app.add_option("--link-spin-us", spin_us,
                  "microseconds a link reader polls before it sleeps (0: off)")
     ->check(CLI::Range(int64_t{0}, int64_t{100000}));
+  app.add_option("--link-readers", cfg.link_readers,
+                 "threads that read the direct links (0: min(cores, 2))")
+    ->check(CLI::Range(size_t{0}, size_t{64}));
   app.add_option("--journal", cfg.journal,
                  "persistent state: sqlite:PATH, postgresql://..., memory:");
   std::string membership = "seeds";
@@ -202,6 +205,7 @@ caf::expected<parsed_config> parse_node_config(int argc,
     {"TROUPE_HANDSHAKE_TIMEOUT_MS", "--handshake-timeout-ms"},
     {"TROUPE_DIRECT_LINKS", "--direct-links"},
     {"TROUPE_LINK_SPIN_US", "--link-spin-us"},
+    {"TROUPE_LINK_READERS", "--link-readers"},
     {"TROUPE_JOURNAL", "--journal"},
     {"TROUPE_MEMBERSHIP", "--membership"},
     {"TROUPE_ETCD_ENDPOINTS", "--etcd-endpoints"},

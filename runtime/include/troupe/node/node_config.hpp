@@ -104,10 +104,17 @@ struct node_config {
   /// answers) take troupe's direct links instead of CAF's BASP path (see
   /// docs/cluster.md, "Direct links"). Both ends must have them on.
   bool direct_links = true;
-  /// How long a link's reader polls its socket after the last frame before
-  /// it sleeps: a sleeping thread wakes tens of microseconds late on a VM.
-  /// 0 turns polling off (lowest CPU use, higher latency).
+  /// The most a link reader polls its sockets after a frame before it
+  /// sleeps: a sleeping thread wakes tens of microseconds late on a VM. The
+  /// reader spins only while frames keep coming (the budget halves when a
+  /// spin finds nothing, doubles when it finds a frame, up to this), so an
+  /// idle node does not spin. 0 turns polling off (lowest CPU use, higher
+  /// latency).
   std::chrono::microseconds link_spin{50};
+  /// Threads that read all of this node's direct links (an epoll loop
+  /// each; a link stays on one): their number does not grow with the
+  /// number of peers. 0: min(cores, 2).
+  size_t link_readers = 0;
   /// Where persistent actors keep their state: `sqlite:PATH` (or a plain
   /// path; the embedded default backend, one file that the nodes of one
   /// machine may share; `?synchronous=normal` trades power-loss safety for
