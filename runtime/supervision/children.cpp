@@ -31,6 +31,19 @@ child_entry* find(supervisor_actor* self, const std::string& id) {
   return nullptr;
 }
 
+child_entry* find(supervisor_actor* self, const caf::actor_addr& addr) {
+  auto& st = self->state;
+  if (st.stopping && st.stop_index > 0) {
+    auto& c = st.children[st.stop_index - 1];
+    if (c.hdl && c.hdl.compare(addr) == 0)
+      return &c;
+  }
+  for (auto& c : st.children)
+    if (c.hdl && c.hdl.compare(addr) == 0)
+      return &c;
+  return nullptr;
+}
+
 bool start_child(supervisor_actor* self, child_entry& child) {
   {
     std::optional<mailbox_bound> bound;

@@ -31,22 +31,6 @@ namespace {
 /// Sent to itself when a child's backoff delay is over: (atom, child id).
 using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
 
-/// The child whose current incarnation is `addr`. Compares pointers (no
-/// reference count touched), and looks first at the child an ordered stop
-/// waits for: a stop of n children stays O(n), not O(n^2).
-child_entry* find(supervisor_actor* self, const caf::actor_addr& addr) {
-  auto& st = self->state;
-  if (st.stopping && st.stop_index > 0) {
-    auto& c = st.children[st.stop_index - 1];
-    if (c.hdl && c.hdl.compare(addr) == 0)
-      return &c;
-  }
-  for (auto& c : st.children)
-    if (c.hdl && c.hdl.compare(addr) == 0)
-      return &c;
-  return nullptr;
-}
-
 void begin_stop(supervisor_actor* self, caf::error reason);
 
 void give_up(supervisor_actor* self, const std::string& text);
