@@ -2,6 +2,30 @@
 
 set(TROUPE_WARNINGS -Wall -Wextra -Wno-unused-parameter)
 
+# The allocator linked into troupe's programs (benchmarks, examples, the
+# tool): the C library's, or Debian's jemalloc (libjemalloc-dev) or tcmalloc
+# (libgoogle-perftools-dev, its minimal library). Measured with LD_PRELOAD on
+# the local benchmarks (docs/benchmarks.md, "Allocators"): neither won
+# across them on two cores, so the default stays the C library's.
+set(TROUPE_MALLOC "system" CACHE STRING
+    "Allocator of troupe's programs: system, jemalloc or tcmalloc")
+set_property(CACHE TROUPE_MALLOC PROPERTY STRINGS system jemalloc tcmalloc)
+if(TROUPE_MALLOC STREQUAL "jemalloc")
+  find_library(TROUPE_MALLOC_LIBRARY NAMES jemalloc REQUIRED)
+elseif(TROUPE_MALLOC STREQUAL "tcmalloc")
+  find_library(TROUPE_MALLOC_LIBRARY NAMES tcmalloc_minimal REQUIRED)
+elseif(NOT TROUPE_MALLOC STREQUAL "system")
+  message(FATAL_ERROR "TROUPE_MALLOC: system, jemalloc or tcmalloc, not "
+          "'${TROUPE_MALLOC}'")
+endif()
+
+# troupe_link_malloc(target): links TROUPE_MALLOC's allocator into a program.
+function(troupe_link_malloc target)
+  if(TROUPE_MALLOC_LIBRARY AND NOT TROUPE_MALLOC STREQUAL "system")
+    target_link_libraries(${target} PRIVATE ${TROUPE_MALLOC_LIBRARY})
+  endif()
+endfunction()
+
 # troupe_add_component(name SOURCES ... [PUBLIC_DEPENDS ...] [PRIVATE_DEPENDS ...])
 # Adds library troupe_<name>, aliased troupe::<name>, exported for install.
 function(troupe_add_component name)

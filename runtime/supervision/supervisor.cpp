@@ -31,13 +31,6 @@ namespace {
 /// Sent to itself when a child's backoff delay is over: (atom, child id).
 using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
 
-child_entry* find(supervisor_actor* self, const caf::actor_addr& addr) {
-  for (auto& c : self->state.children)
-    if (c.hdl && c.hdl.address() == addr)
-      return &c;
-  return nullptr;
-}
-
 void begin_stop(supervisor_actor* self, caf::error reason);
 
 void give_up(supervisor_actor* self, const std::string& text);
@@ -315,6 +308,7 @@ void on_child_down(supervisor_actor* self, caf::down_msg& dm) {
     return;
   child->hdl = nullptr;
   child->local = nullptr;
+  child->stop_deadline = time_point{};
   if (st.stopping) {
     if (st.stop_index > 0 && &st.children[st.stop_index - 1] == child) {
       --st.stop_index;
@@ -428,6 +422,7 @@ caf::behavior supervisor(supervisor_actor* self, supervisor_flags flags,
     self->quit(make_error(errc::bad_config, describe(err)));
     return {};
   }
+  st.children.reserve(specs.size());
   for (auto& spec : specs) {
     st.children.emplace_back();
     st.children.back().spec = std::move(spec);
@@ -470,12 +465,7 @@ caf::behavior supervisor(supervisor_actor* self, supervisor_flags flags,
         respawn(self, *c);
       grant_permits(self);
     },
-    [self](stop_timeout_atom, const caf::actor_addr& addr) {
-      // The child did not stop within its shutdown time.
-      if (auto c = find(self, addr))
-        if (c->terminating || self->state.stopping)
-          self->send_exit(c->hdl, caf::exit_reason::kill);
-    },
+    [self](stop_timeout_atom) { on_stop_timer(self); },
   };
   return core.or_else(api_handlers(self));
 }

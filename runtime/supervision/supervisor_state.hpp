@@ -43,6 +43,9 @@ struct child_entry {
   bool respawn_pending = false;
   uint32_t backoff_step = 0;
   time_point started{};
+  /// While it is asked to stop within its shutdown time: when that time is
+  /// up (it is killed then); zero otherwise.
+  time_point stop_deadline{};
   /// The current incarnation when it is a troupe actor in this process
   /// that this supervisor started and that can restart in place: the one
   /// a restart permit can go to. Valid while `hdl` holds it.
@@ -78,6 +81,9 @@ struct supervisor_state {
   bool stopping = false;
   caf::error stop_reason;
   size_t stop_index = 0; // children[stop_index - 1] is being stopped
+  /// When the earliest stop timer it sent itself fires; zero when none is
+  /// pending. One timer serves every stopping child (children.cpp).
+  time_point stop_timer{};
   /// Restart permits out (see permits.cpp).
   size_t permits = 0;
   std::minstd_rand rng;  // backoff jitter
@@ -104,10 +110,16 @@ bool count_permit_restart(supervisor_actor* self, child_entry& child,
 /// Sets `child.local` for its new incarnation (after a start).
 void adopt_local(supervisor_actor* self, child_entry& child);
 
-/// Sent to itself when a stopping child's shutdown time is up.
+/// Sent to itself when the earliest shutdown time of its stopping children
+/// is up.
 using stop_timeout_atom = caf::atom_constant<caf::atom("stoptmo")>;
 
 child_entry* find(supervisor_actor* self, const std::string& id);
+
+/// The child whose current incarnation is `addr`, or null. Compares
+/// pointers (no reference count touched) and looks first at the child an
+/// ordered stop waits for: a stop of n children is O(n), not O(n^2).
+child_entry* find(supervisor_actor* self, const caf::actor_addr& addr);
 
 size_t index_of(supervisor_actor* self, const child_entry& child);
 
@@ -123,6 +135,10 @@ const caf::actor& ensure_stable(supervisor_actor* self, child_entry& child);
 
 /// Asks a child to stop within its shutdown time (zero: kill at once).
 void stop_child(supervisor_actor* self, child_entry& child);
+
+/// The stop timer fired: kills the stopping children whose shutdown time
+/// is up (if they are still to stop) and arms it for the next.
+void on_stop_timer(supervisor_actor* self);
 
 /// Drops a child for good: its stable handle answers `reason` from now on.
 void forget_child(supervisor_actor* self, child_entry& child,

@@ -19,16 +19,27 @@
 //             spawn and monitor their children (and respawn them) and on an
 //             exit request stop them all at once, or one at a time in reverse
 //             as troupe supervisors do, then exit.
+// flat        one supervisor of 10,000 workers (--flat-workers N), no level
+//             between: start and ordered shutdown as for the tree. Raw CAF:
+//             one plain actor that spawns and monitors them and stops them
+//             one at a time in reverse.
 // throughput  one troupe actor handles 1,000,000 one-way messages
 //             (--messages N) from a detached sender, then a request; spawned
 //             under a supervisor (troupe column) vs plainly (CAF column).
-// Extra arguments `restart`, `tree`, `throughput` run only those parts.
-// TROUPE_BENCH_VERBOSE=1 prints each run on stderr.
+// Extra arguments `restart`, `tree`, `flat`, `throughput` run only those
+// parts. `--side troupe` (or `caf`) runs only that side, for a profiler: the
+// other column then reads 0. TROUPE_BENCH_VERBOSE=1 prints each run on
+// stderr.
 #include "supervisor_tree.hpp"
 
 namespace {
 
 using namespace bench::sup;
+
+/// Which variants run: all, or only troupe's (the first) or only CAF's.
+enum class side { both, troupe, caf };
+
+side only = side::both;
 
 // Runs each variant `reps` times on a fresh system, rotating which goes first.
 template <class S>
@@ -39,6 +50,8 @@ rounds(const std::vector<bench::setting>& settings, int reps,
   for (int rep = 0; rep < reps; ++rep)
     for (size_t j = 0; j < fs.size(); ++j) {
       auto v = (j + static_cast<size_t>(rep)) % fs.size();
+      if ((only == side::troupe && v != 0) || (only == side::caf && v == 0))
+        continue;
       bench::with_caf_system(settings, [&](caf::actor_system& sys) {
         out[v].push_back(fs[v](sys));
         return 0.0;
@@ -52,6 +65,8 @@ double median(const std::vector<S>& xs, double S::*field) {
   std::vector<double> v;
   for (auto& x : xs)
     v.push_back(x.*field);
+  if (v.empty())
+    return 0;
   std::sort(v.begin(), v.end());
   auto k = v.size();
   return k % 2 == 1 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
@@ -75,8 +90,15 @@ int main(int argc, char** argv) {
     return std::find(opts.args.begin(), opts.args.end(), x) != opts.args.end();
   };
   auto wants = [&](const char* part) {
-    return has(part) || !(has("restart") || has("tree") || has("throughput"));
+    return has(part)
+           || !(has("restart") || has("tree") || has("flat")
+                || has("throughput"));
   };
+  for (size_t i = 0; i + 1 < opts.args.size(); ++i)
+    if (opts.args[i] == "--side")
+      only = opts.args[i + 1] == "troupe" ? side::troupe
+             : opts.args[i + 1] == "caf"  ? side::caf
+                                          : side::both;
   auto settings = opts.settings;
   if (settings.empty())
     settings = {{"scheduler.max-threads",
@@ -123,6 +145,21 @@ int main(int argc, char** argv) {
                median(t[0], stop), median(t[1], stop), "%.1f");
     bench::row(label + ", shutdown (CAF: one at a time, reverse)" + ms,
                median(t[0], stop), median(t[2], stop), "%.1f");
+  }
+  if (wants("flat")) {
+    size_t workers = flag("--flat-workers", 10'000, 1'000);
+    auto t = rounds<tree_sample>(
+      settings, opts.reps,
+      {[=](caf::actor_system& sys) { return troupe_flat(sys, workers); },
+       [=](caf::actor_system& sys) { return caf_flat(sys, workers); }});
+    auto label = "supervisor of " + std::to_string(workers) + " workers, "
+                 + same;
+    auto ms = " [ms, lower is better]";
+    bench::row(label + ", start" + ms, median(t[0], &tree_sample::start_ms),
+               median(t[1], &tree_sample::start_ms), "%.1f");
+    bench::row(label + ", shutdown (CAF: one at a time, reverse)" + ms,
+               median(t[0], &tree_sample::stop_ms),
+               median(t[1], &tree_sample::stop_ms), "%.1f");
   }
   if (wants("throughput")) {
     auto m = flag("--messages", 1'000'000, 10'000);

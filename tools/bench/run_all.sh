@@ -158,6 +158,8 @@ erl_keys() { # C++ row name -> "key|suffix" per Erlang figure
     "supervisor restart "*" [p99 "*) echo "restart_p99|" ;;
     "supervision tree "*", start "*) echo "tree_start|" ;;
     "supervision tree "*"(CAF: one at a time, reverse)"*) echo "tree_stop|" ;;
+    "supervisor of "*" workers, "*", start "*) echo "flat_start|" ;;
+    "supervisor of "*"(CAF: one at a time, reverse)"*) echo "flat_stop|" ;;
   esac
 }
 

@@ -69,8 +69,13 @@ inline caf::behavior caf_tree(caf::stateful_actor<caf_node_state>* self,
   };
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
-    auto i = std::find_if(st.children.begin(), st.children.end(),
-                          [&](auto& c) { return c.address() == dm.source; });
+    // The child an ordered stop waits for first; pointers compared (no
+    // reference count touched), as the troupe supervisor does.
+    auto is = [&](const caf::actor& c) { return c.compare(dm.source) == 0; };
+    auto i = st.stopping && ordered && st.left > 0
+                 && is(st.children[st.left - 1])
+               ? st.children.begin() + static_cast<std::ptrdiff_t>(st.left - 1)
+               : std::find_if(st.children.begin(), st.children.end(), is);
     if (i == st.children.end())
       return;
     if (!st.stopping) {
@@ -144,6 +149,27 @@ inline tree_sample caf_tree_run(caf::actor_system& sys, size_t sups,
                                 size_t workers, bool ordered) {
   return time_tree(sys, sups * workers, [&](ready_ptr r) {
     return sys.spawn(caf_tree, std::vector<size_t>{sups, workers}, r, ordered);
+  });
+}
+
+/// One supervisor of `workers` workers, no level between.
+inline tree_sample troupe_flat(caf::actor_system& sys, size_t workers) {
+  return time_tree(sys, workers, [&](ready_ptr r) {
+    std::vector<troupe::child_spec> ws;
+    for (size_t j = 0; j < workers; ++j)
+      ws.push_back(spec("worker-" + std::to_string(j),
+                        [r](caf::actor_system& s) {
+                          return troupe::spawn(s, troupe_leaf, r);
+                        }));
+    return troupe::spawn_supervisor(sys, never_give_up(), std::move(ws));
+  });
+}
+
+/// The plain CAF actor of `caf_tree` with `workers` leaves, stopping them
+/// one at a time in reverse.
+inline tree_sample caf_flat(caf::actor_system& sys, size_t workers) {
+  return time_tree(sys, workers, [&](ready_ptr r) {
+    return sys.spawn(caf_tree, std::vector<size_t>{workers}, r, true);
   });
 }
 

@@ -38,6 +38,48 @@ TEST_F(OtpSuite, ChildUnlinkSupervisorKeepsServingWhileTerminateChildWaits) {
   stop(sup);
 }
 
+// One stop timer serves every stopping child (children.cpp): a child
+// stopped later with a shorter shutdown time is still killed at its own
+// time, and the earlier one at its.
+TEST_F(OtpSuite, StubbornChildrenAreKilledEachAtItsOwnShutdownTime) {
+  auto sup = one_for_one_sup();
+  auto slow = custom("slow", [](caf::actor_system& sys) {
+    return sys.spawn(stubborn);
+  });
+  slow.shutdown = 1000ms;
+  auto quick = custom("quick", [](caf::actor_system& sys) {
+    return sys.spawn(stubborn);
+  });
+  quick.shutdown = 100ms;
+  auto s1 = start_child(sup, slow);
+  auto s2 = start_child(sup, quick);
+  ASSERT_TRUE(ok(s1));
+  ASSERT_TRUE(ok(s2));
+  watch(s1->handle);
+  watch(s2->handle);
+  auto terminate = [&](std::string id) {
+    return issue<caf::error>(
+        [h = api(sup), id](caf::event_based_actor* c, auto done) {
+          h.terminate_child(c, id, std::move(done));
+        });
+  };
+  auto slow_done = terminate("slow");
+  ctx.run();
+  auto quick_done = terminate("quick");
+  ctx.run();
+  advance(100ms);
+  ASSERT_TRUE(*quick_done);
+  EXPECT_TRUE(ended_with(s2->handle, kill_reason));
+  EXPECT_FALSE(*slow_done) << "killed at the other child's shutdown time";
+  EXPECT_TRUE(still_up(s1->handle));
+  advance(899ms);
+  EXPECT_FALSE(*slow_done) << "killed before its shutdown time";
+  advance(1ms);
+  ASSERT_TRUE(*slow_done);
+  EXPECT_TRUE(ended_with(s1->handle, kill_reason));
+  stop(sup);
+}
+
 TEST_F(OtpSuite,
        TreeRestartsTheDeadWorkerThenTheWholeTreeWithoutDynamicChildren) {
   auto sup_spec = [&](const std::string& id, restart_type restart,

@@ -25,8 +25,12 @@
 %%          request (shutdown, from the root's parent) until the root is
 %%          down (key tree_stop, ms): OTP stops children one at a time in
 %%          reverse start order, as troupe does.
-%% Medians of --reps (default 3). Extra arguments `restart` or `tree` run
-%% only that part; --quick: 1,000 cycles and 10 x 100 workers.
+%% flat     one supervisor of 10,000 gen_server workers (--flat-workers N),
+%%          one_for_one, no level between: keys flat_start and flat_stop
+%%          (ms), timed as for the tree.
+%% Medians of --reps (default 3). Extra arguments `restart`, `tree` or `flat`
+%% run only that part; --quick: 1,000 cycles, 10 x 100 workers and a flat
+%% supervisor of 1,000.
 -module(bench_supervisor).
 -behaviour(supervisor).
 
@@ -47,7 +51,8 @@ main(Args) ->
         Wants = fun(Part) ->
                         lists:member(Part, Rest)
                             orelse not (lists:member("restart", Rest)
-                                        orelse lists:member("tree", Rest))
+                                        orelse lists:member("tree", Rest)
+                                        orelse lists:member("flat", Rest))
                 end,
         case Wants("restart") of
             true -> restart_part(N, Reps);
@@ -60,6 +65,14 @@ main(Args) ->
                                                        false -> 100 end),
                 Workers = bench_common:flag("--workers", Opts, 100),
                 tree_part(Sups, Workers, Reps);
+            false -> ok
+        end,
+        case Wants("flat") of
+            true ->
+                Flat = bench_common:flag("--flat-workers", Opts,
+                                         case Quick of true -> 1000;
+                                                       false -> 10000 end),
+                flat_part(Flat, Reps);
             false -> ok
         end
     end).
@@ -77,6 +90,8 @@ init({root, Sups, Workers, Ready}) ->
                        [?MODULE, {mid, Workers, Ready}]},
              type => supervisor}
            || I <- lists:seq(1, Sups)]}};
+init({flat, Workers, Ready}) ->
+    init({mid, Workers, Ready});
 init({mid, Workers, Ready}) ->
     {ok, {never_give_up(Workers),
           [#{id => {worker, J},
@@ -141,6 +156,22 @@ tree_run(Sups, Workers) ->
     bench_common:wait_ready(Ready),
     StartMs = bench_common:seconds_since(T0) * 1000,
     {StartMs, stop(Root) * 1000}.
+
+%% -- flat --------------------------------------------------------------------
+
+flat_part(Workers, Reps) ->
+    Samples = [flat_run(Workers) || _ <- lists:seq(1, Reps)],
+    {Starts, Stops} = lists:unzip(Samples),
+    bench_common:emit("flat_start", bench_common:median(Starts), 1),
+    bench_common:emit("flat_stop", bench_common:median(Stops), 1).
+
+flat_run(Workers) ->
+    Ready = bench_common:ready_counter(Workers),
+    T0 = bench_common:now_ns(),
+    {ok, Sup} = supervisor:start_link(?MODULE, {flat, Workers, Ready}),
+    bench_common:wait_ready(Ready),
+    StartMs = bench_common:seconds_since(T0) * 1000,
+    {StartMs, stop(Sup) * 1000}.
 
 %% Asks supervisor Sup (started by this process) to shut down, as its parent
 %% does, and returns the seconds until it is down.
