@@ -21,7 +21,8 @@ struct joiner_claims {
   std::string name;
   int64_t heartbeat_ms = 0;
   int64_t failure_timeout_ms = 0;
-  bool gossip = false;
+  /// Gossip detection (`failure_detector_settings::gossip`, the default).
+  bool gossip = true;
 };
 
 /// `errc::bad_config` when the joiner has this node's name, or when either

@@ -17,11 +17,22 @@ Every process is started here and stopped by PID. Usage:
 
   tools/bench/idle_cluster.py --node-bin build/tests/cluster/troupe_cluster_node \\
       [--sizes 8,16,32,64] [--detection mesh,gossip] [--idle-s 10]
+      [--etcd-outage-s S]
+
+With --etcd-outage-s the nodes have no seeds and meet through an etcd this
+script starts (/usr/bin/etcd, ports the OS chose, a temporary data dir,
+--membership etcd): after the kill -9 and SIGSTOP, etcd is killed for S
+seconds and restarted; "outage downs" counts members marked down meanwhile
+(should be 0) and "after" whether every remaining node still lists the
+same members once etcd is back.
 """
 import argparse
 import os
 import queue
+import shutil
 import signal
+import socket
+import tempfile
 import subprocess
 import sys
 import threading
@@ -109,10 +120,60 @@ def all_saw_down(nodes, name, deadline):
     return latest
 
 
-def run(bin_path, size, detection, idle_s, extra):
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Etcd:
+    """An etcd of this run: its own ports and data dir, stopped by PID."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="idle-etcd-")
+        self.client, self.peer = free_port(), free_port()
+        self.proc = None
+        self.start()
+
+    def endpoint(self):
+        return f"127.0.0.1:{self.client}"
+
+    def start(self):
+        c, p = f"http://127.0.0.1:{self.client}", f"http://127.0.0.1:{self.peer}"
+        self.proc = subprocess.Popen(
+            ["/usr/bin/etcd", "--data-dir", self.dir, "--listen-client-urls", c,
+             "--advertise-client-urls", c, "--listen-peer-urls", p,
+             "--initial-advertise-peer-urls", p, "--initial-cluster",
+             f"default={p}"], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.client), 0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)  # bounded: until the port opens
+        raise RuntimeError("etcd did not open its port")
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def close(self):
+        self.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def run(bin_path, size, detection, idle_s, extra, etcd_outage_s=None):
     flags = ["--log-level", "warn", "--detection", detection] + extra
     nodes = []
+    etcd = None
     try:
+        if etcd_outage_s is not None:
+            etcd = Etcd()
+            flags += ["--membership", "etcd", "--etcd-endpoints",
+                      etcd.endpoint(), "--etcd-lease-ttl", "2s"]
         t0 = time.monotonic()
         seed = Node([bin_path, "--name", "n00", "--port", "0"] + flags)
         nodes.append(seed)
@@ -123,9 +184,10 @@ def run(bin_path, size, detection, idle_s, extra):
                                + "\n".join(l for _, l in seed.log))
         port = [l for _, l in seed.log if l.startswith("READY port=")][0]
         port = port.split()[1].split("=")[1]
+        seeds = [] if etcd else ["--seeds", f"127.0.0.1:{port}"]
         for i in range(1, size):
             nodes.append(Node([bin_path, "--name", f"n{i:02d}", "--port",
-                               "0", "--seeds", f"127.0.0.1:{port}"] + flags))
+                               "0"] + seeds + flags))
         deadline = time.monotonic() + 60
         formed = 0.0
         for n in nodes:
@@ -170,7 +232,22 @@ def run(bin_path, size, detection, idle_s, extra):
         frozen.proc.send_signal(signal.SIGSTOP)
         seen = all_saw_down(others, f"n{size - 2:02d}", time.monotonic() + 20)
         stop_ms = None if seen is None else (seen - stopped_at) * 1000
+        outage = {}
+        if etcd:
+            time.sleep(3)  # settle: the downs above reach etcd's leases
+            for n in others:
+                drain(n)
+            since = time.monotonic()
+            etcd.kill()
+            time.sleep(etcd_outage_s)
+            etcd.start()
+            time.sleep(3)  # the providers resync
+            outage["downs"] = sum(
+                1 for n in others for at, l in n.log
+                if at >= since and " down " in f" {l} ")
+            outage["members"] = len(others)
         return {
+            "outage": outage,
             "formed": formed, "cpu_mean": sum(cpu) / len(cpu),
             "cpu_max": max(cpu), "threads": threads, "rss": rss,
             "false": false_downs, "kill_ms": kill_ms, "stop_ms": stop_ms,
@@ -178,6 +255,8 @@ def run(bin_path, size, detection, idle_s, extra):
     finally:
         for n in nodes:
             n.stop()
+        if etcd:
+            etcd.close()
 
 
 def fmt_ms(x):
@@ -191,6 +270,7 @@ def main():
     ap.add_argument("--sizes", default="8,16,32")
     ap.add_argument("--detection", default="mesh,gossip")
     ap.add_argument("--idle-s", type=float, default=10)
+    ap.add_argument("--etcd-outage-s", type=float, default=None)
     ap.add_argument("extra", nargs="*", help="more node flags")
     args = ap.parse_args()
     print("| detection | nodes | formed | idle CPU/node mean (max) | "
@@ -201,7 +281,7 @@ def main():
         for size in [int(s) for s in args.sizes.split(",")]:
             try:
                 r = run(args.node_bin, size, detection, args.idle_s,
-                        args.extra)
+                        args.extra, args.etcd_outage_s)
             except RuntimeError as e:
                 print(f"| {detection} | {size} | failed: {e} |")
                 continue
@@ -210,6 +290,10 @@ def main():
                   f"{r['threads']} | {r['rss']:.0f} MB | {r['false']} | "
                   f"{fmt_ms(r['kill_ms'])} | {fmt_ms(r['stop_ms'])} |",
                   flush=True)
+            if r["outage"]:
+                print(f"etcd gone for {args.etcd_outage_s:.0f} s: "
+                      f"{r['outage']['downs']} members marked down on "
+                      f"{r['outage']['members']} nodes", flush=True)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,21 @@ TEST(Joining, HeartbeatsMustComeWithinHalfOfTheOtherSidesTimeout) {
   EXPECT_TRUE(check_joiner("n1", mine(), {"n2", 100, 399}));
 }
 
+TEST(Joining, BothSidesMustDetectFailuresTheSameWay) {
+  // A mesh node heartbeats every member on every link and expects the
+  // same; a gossip node sends none on its links: mixed, they would drop
+  // each other's healthy links or never watch them.
+  auto mesh_joiner = check_joiner("n1", mine(), {"n2", 200, 1600, false});
+  ASSERT_TRUE(mesh_joiner);
+  EXPECT_TRUE(troupe::is(mesh_joiner, troupe::errc::bad_config));
+  EXPECT_THAT(troupe::describe(mesh_joiner),
+              HasSubstr("'n2' detects failures by mesh, this node by gossip"));
+  auto mesh_node = mine();
+  mesh_node.gossip = false;
+  EXPECT_FALSE(check_joiner("n1", mesh_node, {"n2", 200, 1600, false}));
+  EXPECT_TRUE(check_joiner("n1", mesh_node, {"n2", 200, 1600, true}));
+}
+
 // -- whom a join attempt contacts, and when the tick tries again ----------
 
 namespace {
