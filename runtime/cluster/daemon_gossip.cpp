@@ -224,12 +224,7 @@ void tell_status(daemon_actor* self, steady::time_point now) {
   st.told_load = me.load;
   st.told_types = me.actor_types;
   st.told_at = now;
-  wire::Heartbeat hb;
-  hb.set_name(me.name);
-  hb.set_incarnation(me.incarnation);
-  hb.set_load(me.load);
-  for (auto& t : me.actor_types)
-    hb.add_actor_types(t);
+  auto hb = heartbeat_of(me);
   auto msg = caf::make_message(std::move(hb));
   for (auto& kvp : st.peers)
     if (is_live(kvp.second))
@@ -342,12 +337,7 @@ void gossip_leave(daemon_actor* self) {
 void gossip_heartbeats(daemon_actor* self) {
   auto& st = self->state;
   auto me = self_member(self);
-  wire::Heartbeat hb;
-  hb.set_name(me.name);
-  hb.set_incarnation(me.incarnation);
-  hb.set_load(me.load);
-  for (auto& t : me.actor_types)
-    hb.add_actor_types(t);
+  auto hb = heartbeat_of(me);
   auto answer = hb;
   hb.set_ping(true);
   std::vector<caf::actor> to;

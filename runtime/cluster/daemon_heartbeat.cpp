@@ -61,6 +61,16 @@ void visit_seeds(daemon_actor* self) {
 
 } // namespace
 
+wire::Heartbeat heartbeat_of(const member& me) {
+  wire::Heartbeat hb;
+  hb.set_name(me.name);
+  hb.set_incarnation(me.incarnation);
+  hb.set_load(me.load);
+  for (auto& t : me.actor_types)
+    hb.add_actor_types(t);
+  return hb;
+}
+
 void prepare_heartbeats(daemon_actor* self) {
   auto& st = self->state;
   if (!st.live)
@@ -70,12 +80,7 @@ void prepare_heartbeats(daemon_actor* self) {
     return;
   }
   auto me = self_member(self);
-  wire::Heartbeat hb;
-  hb.set_name(me.name);
-  hb.set_incarnation(me.incarnation);
-  hb.set_load(me.load);
-  for (auto& t : me.actor_types)
-    hb.add_actor_types(t);
+  auto hb = heartbeat_of(me);
   std::vector<caf::actor> to;
   for (auto& kvp : st.peers)
     if (is_live(kvp.second)) {

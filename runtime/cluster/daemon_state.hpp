@@ -201,6 +201,9 @@ caf::result<wire::Welcome> on_join(daemon_actor* self, const wire::Join& j,
 
 // -- heartbeats (daemon_heartbeat.cpp) ------------------------------------------
 
+/// A heartbeat of `me`: name, incarnation, load and actor types (no
+/// member list, no probe).
+wire::Heartbeat heartbeat_of(const member& me);
 /// Hands the liveness thread this incarnation's heartbeat and its
 /// receivers.
 void prepare_heartbeats(daemon_actor* self);
