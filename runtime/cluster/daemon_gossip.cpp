@@ -341,8 +341,7 @@ void gossip_heartbeats(daemon_actor* self) {
   auto answer = hb;
   hb.set_ping(true);
   std::vector<caf::actor> to;
-  for (auto& key : st.gossip->ring().watched_by(me.name,
-                                                st.gossip->unreachable()))
+  for (auto& key : st.gossip->watched())
     if (auto p = live_peer(self, key))
       to.emplace_back(p->daemon);
   st.live->set_answer(caf::make_message(std::move(answer)));
@@ -354,15 +353,9 @@ void gossip_tick(daemon_actor* self, steady::time_point now) {
   auto& g = *st.gossip;
   // When the watched members' answers arrived, as the receiving thread
   // noted (the daemon may run late).
-  for (auto& key : g.ring().watched_by(st.shared->self_name, g.unreachable()))
+  for (auto& key : g.watched())
     if (auto at = st.live->last_heard(key.name, key.incarnation))
       g.heard(key, *at);
-    else
-      log(log_level::debug, fmt::format("gossip: no answer yet from '{}' "
-                                        "(incarnation {}){}",
-                                        key.name, key.incarnation,
-                                        live_peer(self, key) ? ""
-                                                             : ", not met"));
   auto verdict = g.tick(now);
   if (verdict.fenced) {
     fence(self, fenced_reason(self));

@@ -104,6 +104,12 @@ public:
     return ring_;
   }
 
+  /// The members this node watches (the ring's, skipping the unreachable,
+  /// as of the last tick): what it probes and listens to.
+  std::vector<member_key> watched() const {
+    return watch_.subjects();
+  }
+
   const std::set<std::string>& unreachable() const noexcept {
     return unreachable_;
   }

@@ -107,26 +107,7 @@ node::node(node_config cfg)
   // when this node is fenced (cluster/fencing.hpp numbers both).
   core_->incarnation = cluster::next_incarnation(
     0, std::chrono::system_clock::now());
-  add_message_type<wire::Lookup>();
-  add_message_type<wire::NodeInfoRequest>();
-  add_message_type<wire::NodeInfo>();
-  add_message_type<wire::Join>();
-  add_message_type<wire::Welcome>();
-  add_message_type<wire::Fenced>();
-  add_message_type<wire::Heartbeat>();
-  add_message_type<wire::Leave>();
-  add_message_type<wire::NameEntry>();
-  add_message_type<wire::SpawnRequest>();
-  add_message_type<wire::FlowHello>();
-  add_message_type<wire::FlowMarker>();
-  add_message_type<wire::FlowAck>();
-  add_message_type<wire::GossipDigest>();
-  add_message_type<wire::GossipDelta>();
-  add_message_type<wire::GossipRecords>();
-  add_message_type<wire::SnapshotRequest>();
-  add_message_type<wire::ClusterSnapshot>();
-  add_message_type<wire::KillRequest>();
-  add_message_type<wire::KillReply>();
+  caf_cfg_->add_troupe_types();
 }
 
 uint16_t node::metrics_port() const noexcept {
@@ -172,44 +153,7 @@ caf::error node::start() {
   if (cfg_.handle_signals)
     install_signal_handlers();
   auto& cc = *caf_cfg_;
-  auto threads = cfg_.threads != 0
-                   ? cfg_.threads
-                   : std::max(1u, std::thread::hardware_concurrency());
-  cc.set("scheduler.max-threads", threads);
-  // Measured in tools/bench (see docs/benchmarks.md): idle workers that
-  // yield instead of sleeping 50 us answer a wake-up far sooner (remote
-  // round trips 2.8x, local ping-pong 1.2x), and capping a resumed actor at
-  // 100 messages keeps fan-in on two threads level with CAF's four.
-  cc.set("work-stealing.moderate-sleep-duration", caf::timespan{0});
-  cc.set("scheduler.max-throughput", size_t{100});
-  cc.set("logger.console", caf::atom("none"));
-  // Failure detection on every link, the same on all nodes: CAF 0.17 ships
-  // with heartbeats off, and closes a link only on its own timeout, so both
-  // sides must send (the daemon refuses joiners whose settings clash).
-  // With gossip detection (`--detection gossip`) a node hears only from
-  // the few members it watches, and links carry no heartbeats: BASP's are
-  // off (its timeout check runs on its heartbeat tick, so it is off too),
-  // and an idle cluster costs each node the same whatever its size. A
-  // link then drops only when the kernel closes it (the peer died).
-  auto& fd = cfg_.failure_detector;
-  cc.set("middleman.heartbeat-interval",
-         caf::timespan{fd.gossip ? caf::timespan{0}
-                                 : std::chrono::duration_cast<caf::timespan>(
-                                     fd.heartbeat_interval)});
-  cc.set("middleman.connection-timeout",
-         caf::timespan{std::chrono::duration_cast<caf::timespan>(
-           fd.failure_timeout)});
-  // BASP decodes on the multiplexer's thread, inside troupe's guarded
-  // stream, which turns CAF's exceptions on malformed input into a closed
-  // connection (on CAF's worker threads they would end the process).
-  cc.set("middleman.workers", size_t{0});
-  // Only troupe nodes of this protocol version may connect.
-  cc.set("middleman.app-identifiers", std::vector<std::string>{"troupe/1"});
-  cc.add_error_category(error_category, [](uint8_t code, caf::atom_value cat,
-                                           const caf::message& ctx) {
-    return describe(caf::error{code, cat, ctx});
-  });
-  cc.types.max_message_size = cfg_.max_message_size;
+  cc.apply(cfg_);
   cc.install_types();
   cc.load<caf::io::middleman>();
   if (tls.enabled()) {
@@ -347,7 +291,7 @@ caf::error node::start() {
   // of a cluster start in any order): the daemon keeps trying.
   if (!cfg_.seeds.empty()) {
     caf::scoped_actor self{*sys_, true};
-    auto bound = 2 * fd.failure_timeout + std::chrono::seconds{2};
+    auto bound = 2 * cfg_.failure_detector.failure_timeout + std::chrono::seconds{2};
     self->request(daemon_, bound, cluster::join_atom::value)
       .receive(
         [&](bool joined) {

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: Apache-2.0
+// The CAF configuration a node hands to its actor system (caf_config.hpp).
+#include "node/caf_config.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <caf/atom.hpp>
+#include <caf/timespan.hpp>
+
+#include "troupe/error.hpp"
+#include "troupe/node/node_config.hpp"
+#include "troupe/wire/cluster.pb.h"
+#include "troupe/wire/introspect.pb.h"
+#include "troupe/wire/node.pb.h"
+#include "troupe/wire/proto.hpp"
+
+namespace troupe::detail {
+
+void node_caf_config::add_troupe_types() {
+  types.add<wire::Lookup>();
+  types.add<wire::NodeInfoRequest>();
+  types.add<wire::NodeInfo>();
+  types.add<wire::Join>();
+  types.add<wire::Welcome>();
+  types.add<wire::Fenced>();
+  types.add<wire::Heartbeat>();
+  types.add<wire::Leave>();
+  types.add<wire::NameEntry>();
+  types.add<wire::SpawnRequest>();
+  types.add<wire::FlowHello>();
+  types.add<wire::FlowMarker>();
+  types.add<wire::FlowAck>();
+  types.add<wire::GossipDigest>();
+  types.add<wire::GossipDelta>();
+  types.add<wire::GossipRecords>();
+  types.add<wire::SnapshotRequest>();
+  types.add<wire::ClusterSnapshot>();
+  types.add<wire::KillRequest>();
+  types.add<wire::KillReply>();
+}
+
+void node_caf_config::apply(const node_config& cfg) {
+  auto threads = cfg.threads != 0
+                   ? cfg.threads
+                   : std::max(1u, std::thread::hardware_concurrency());
+  set("scheduler.max-threads", threads);
+  // Measured in tools/bench (see docs/benchmarks.md): idle workers that
+  // yield instead of sleeping 50 us answer a wake-up far sooner (remote
+  // round trips 2.8x, local ping-pong 1.2x), and capping a resumed actor at
+  // 100 messages keeps fan-in on two threads level with CAF's four.
+  set("work-stealing.moderate-sleep-duration", caf::timespan{0});
+  set("scheduler.max-throughput", size_t{100});
+  set("logger.console", caf::atom("none"));
+  // Mesh detection (`--detection mesh`): failure detection on every link,
+  // the same on all nodes: CAF 0.17 ships with heartbeats off, and closes
+  // a link only on its own timeout, so both sides must send (the daemon
+  // refuses joiners whose settings clash). Gossip detection (the default):
+  // a node hears only from the few members it watches, and links carry no
+  // heartbeats: BASP's are off (its timeout check runs on its heartbeat
+  // tick, so it is off too), and an idle cluster costs each node the same
+  // whatever its size. A link then drops only when the kernel closes it
+  // (the peer died).
+  auto& fd = cfg.failure_detector;
+  set("middleman.heartbeat-interval",
+      caf::timespan{fd.gossip ? caf::timespan{0}
+                              : std::chrono::duration_cast<caf::timespan>(
+                                  fd.heartbeat_interval)});
+  set("middleman.connection-timeout",
+      caf::timespan{
+        std::chrono::duration_cast<caf::timespan>(fd.failure_timeout)});
+  // BASP decodes on the multiplexer's thread, inside troupe's guarded
+  // stream, which turns CAF's exceptions on malformed input into a closed
+  // connection (on CAF's worker threads they would end the process).
+  set("middleman.workers", size_t{0});
+  // Only troupe nodes of this protocol version may connect.
+  set("middleman.app-identifiers", std::vector<std::string>{"troupe/1"});
+  add_error_category(error_category, [](uint8_t code, caf::atom_value cat,
+                                        const caf::message& ctx) {
+    return describe(caf::error{code, cat, ctx});
+  });
+  types.max_message_size = cfg.max_message_size;
+}
+
+} // namespace troupe::detail
