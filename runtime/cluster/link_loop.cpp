@@ -216,8 +216,8 @@ void link_loop::run(shard& s) {
     bool slept = false;
     bool spun = false;
     bool read = false; // the spin read the hot link itself
-    auto before = steady::now();
-    auto woke = before;
+    steady::time_point before{}; // around a sleep only: no clock read
+    steady::time_point woke{};   // on a loop that found data at once
     if (!batch.empty() || !s.again.empty()) {
       n = ::epoll_wait(s.ep, evs.data(), max_events, 0);
     } else {
