@@ -141,7 +141,7 @@ void on_welcome(daemon_actor* self, const std::string& endpoint,
     if (endpoint_of(m) == endpoint) {
       // The peer listed this node as up before it welcomed it.
       if (add_peer(self, m, peer_daemon))
-        announce_own_names(self, peer_daemon);
+        announce_names(self, peer_daemon);
     }
     else if (m.status == member_status::up) {
       // A member we do not know yet, unless we buried that incarnation;
@@ -283,7 +283,7 @@ caf::result<wire::Welcome> on_join(daemon_actor* self, const wire::Join& j,
   // (`is_fenced`) -- for good, since nothing announces them again.
   auto rp = self->make_response_promise<wire::Welcome>();
   rp.deliver(std::move(w));
-  announce_own_names(self, joiner);
+  announce_names(self, joiner);
   return rp;
 }
 

@@ -73,7 +73,7 @@ void publish(daemon_actor* self, const member* changed) {
 }
 
 /// Returns whether `m` was met anew (not a renewal): then it is to hear
-/// this node's names (`announce_own_names`), once it lists this node as up.
+/// this node's names (`announce_names`), once it lists this node as up.
 bool add_peer(daemon_actor* self, const member& m, const caf::actor& daemon) {
   auto& st = self->state;
   auto& p = st.peers[m.name];

@@ -106,11 +106,13 @@ void name_changed(daemon_actor* self, const std::string& name) {
     self->send(sub, ev);
 }
 
-void announce_own_names(daemon_actor* self, const caf::actor& daemon) {
-  auto& c = *self->state.shared;
-  for (auto& kvp : c.names.all())
-    if (kvp.second.owner == c.self_name)
-      announce_name(self, kvp.first, kvp.second, daemon);
+void announce_names(daemon_actor* self, const caf::actor& daemon) {
+  // Every name this node holds, not only those of its own actors: a name
+  // it bound to an actor on another node (a supervisor's remote child)
+  // was announced only to the members it knew then, and the actor's node
+  // does not announce it either. Stamps settle duplicates (name_table).
+  for (auto& kvp : self->state.shared->names.all())
+    announce_name(self, kvp.first, kvp.second, daemon);
 }
 
 caf::result<void> register_name(daemon_actor* self, const std::string& name,
@@ -174,6 +176,14 @@ void on_name_entry(daemon_actor* self, const wire::NameEntry& x,
   e.owner_incarnation = x.owner_incarnation();
   e.stamp = x.stamp();
   if (is_fenced(self, x.owner(), x.owner_incarnation()))
+    return;
+  // Nor from an incarnation that left: its names were released when it
+  // left, and an entry that arrives later (relayed, or overtaken by the
+  // leave) would bind the name to an actor that is gone, for good.
+  if (auto i = self->state.peers.find(x.owner());
+      i != self->state.peers.end()
+      && i->second.info.incarnation == x.owner_incarnation()
+      && i->second.info.status == member_status::left)
     return;
   apply_name(self, x.name(), std::move(e));
 }

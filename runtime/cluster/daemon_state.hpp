@@ -266,8 +266,8 @@ void forget_gone(daemon_actor* self, steady::time_point now);
 
 /// Tells the name subscribers who holds `name` now.
 void name_changed(daemon_actor* self, const std::string& name);
-/// Tells `daemon` (a member met anew) the names this node owns.
-void announce_own_names(daemon_actor* self, const caf::actor& daemon);
+/// Tells `daemon` (a member met anew) every name this node holds.
+void announce_names(daemon_actor* self, const caf::actor& daemon);
 caf::result<void> register_name(daemon_actor* self, const std::string& name,
                                 const caf::actor& hdl, bool rebind);
 void unregister_name(daemon_actor* self, const std::string& name,
