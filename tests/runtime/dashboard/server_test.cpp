@@ -133,7 +133,7 @@ TEST_F(Dashboard, KillNeedsTheToken) {
 
   auto a = child_a();
   caf::scoped_actor self{n->system()};
-  self->monitor(a); // after the supervisor's: its restart comes first
+  self->monitor(a);
   auto ok = request(port, "POST", "/api/kill", auth, body);
   ASSERT_EQ(ok.status, 200) << ok.body;
   auto reply = json::parse(ok.body);
@@ -141,6 +141,11 @@ TEST_F(Dashboard, KillNeedsTheToken) {
   EXPECT_EQ(reply["mode"], "exit");
   self->receive([](const caf::down_msg&) {},
                 caf::after(5s) >> [] { ADD_FAILURE() << "a did not fail"; });
+  // CAF notifies the newest monitor first: this test's down message can
+  // arrive before the supervisor's, so wait (bounded) for its restart.
+  auto until = std::chrono::steady_clock::now() + 5s;
+  while (restarts_of_a() == 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(5ms);
   EXPECT_EQ(restarts_of_a(), 1u);
 }
 
