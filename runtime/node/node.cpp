@@ -1,7 +1,9 @@
 #include "troupe/node/node.hpp"
 
 #include <atomic>
+#include <cerrno>
 #include <csignal>
+#include <ctime>
 #include <unistd.h>
 
 #include <caf/actor_system.hpp>
@@ -22,6 +24,7 @@
 #include "introspection/introspector.hpp"
 #include "introspection/metrics.hpp"
 #include "node/caf_config.hpp"
+#include "node/run_waker.hpp"
 #include "supervision/name_binder.hpp"
 #include "troupe/persistence/journal_service.hpp"
 #include "transport/endpoint.hpp"
@@ -45,11 +48,20 @@ using namespace std::chrono_literals;
 std::atomic<int> signal_received{0};
 static_assert(std::atomic<int>::is_always_lock_free);
 
+// The semaphore of the node waiting in run(), if any: the handler posts it
+// (sem_post is async-signal-safe), so run() sleeps instead of polling.
+std::atomic<sem_t*> run_semaphore{nullptr};
+static_assert(std::atomic<sem_t*>::is_always_lock_free);
+
 // The first SIGINT/SIGTERM asks for an orderly shutdown; the handler then
 // steps aside, so a second one ends the process at once.
 extern "C" void troupe_on_signal(int sig) {
+  auto saved = errno;
   signal_received = 1;
+  if (auto sem = run_semaphore.load())
+    sem_post(sem);
   std::signal(sig, SIG_DFL);
+  errno = saved;
 }
 
 void install_signal_handlers() {
@@ -97,7 +109,8 @@ node::node(node_config cfg)
   : cfg_(std::move(cfg)),
     caf_cfg_(std::make_unique<detail::node_caf_config>()),
     introspection_(std::make_unique<detail::introspector>(*this)),
-    core_(std::make_shared<cluster::core>()) {
+    core_(std::make_shared<cluster::core>()),
+    waker_(std::make_unique<detail::run_waker>()) {
   if (cfg_.name.empty())
     cfg_.name = fmt::format("node-{}", ::getpid());
   core_->self_name = cfg_.name;
@@ -398,7 +411,7 @@ void node::request_shutdown() noexcept {
     std::lock_guard<std::mutex> guard{mtx_};
     shutdown_requested_ = true;
   }
-  cv_.notify_all();
+  waker_->wake();
 }
 
 bool node::stop_requested() const noexcept {
@@ -407,13 +420,24 @@ bool node::stop_requested() const noexcept {
 }
 
 int node::run() {
-  {
-    std::unique_lock<std::mutex> guard{mtx_};
-    // A signal handler may not touch the condition variable, so look at the
-    // flag it sets a few times a second.
-    while (!shutdown_requested_ && signal_received == 0 && running())
-      cv_.wait_for(guard, 50ms);
+  // Woken by request_shutdown() and by the signal handler; every half
+  // second it also looks whether the node still runs.
+  run_semaphore.store(&waker_->sem);
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (shutdown_requested_ || signal_received != 0 || !running())
+        break;
+    }
+    timespec at{};
+    clock_gettime(CLOCK_MONOTONIC, &at);
+    at.tv_nsec += 500'000'000;
+    at.tv_sec += at.tv_nsec / 1'000'000'000;
+    at.tv_nsec %= 1'000'000'000;
+    sem_clockwait(&waker_->sem, CLOCK_MONOTONIC, &at); // EINTR, ETIMEDOUT
   }
+  auto mine = &waker_->sem;
+  run_semaphore.compare_exchange_strong(mine, nullptr);
   if (signal_received != 0)
     log(log_level::info,
         fmt::format("node '{}' received a stop signal", cfg_.name));

@@ -54,6 +54,7 @@ namespace detail {
 class introspector;
 class metrics_endpoint;
 class node_caf_config;
+struct run_waker;
 struct node_access;
 
 /// Names served by a node. Shared with the functors that release a name when
@@ -396,7 +397,7 @@ private:
   std::shared_ptr<persistence::journal_service> journal_;
 
   mutable std::mutex mtx_;
-  std::condition_variable cv_;
+  std::unique_ptr<detail::run_waker> waker_; // wakes run() (node.cpp)
   bool shutdown_requested_ = false;
   bool root_failed_ = false;
   std::vector<caf::actor_addr> tracked_;
