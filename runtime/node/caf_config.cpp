@@ -2,6 +2,8 @@
 // The CAF configuration a node hands to its actor system (caf_config.hpp).
 #include "node/caf_config.hpp"
 
+#include "node/scheduler.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <string>
@@ -48,6 +50,8 @@ void node_caf_config::apply(const node_config& cfg) {
                    ? cfg.threads
                    : std::max(1u, std::thread::hardware_concurrency());
   set("scheduler.max-threads", threads);
+  if (cfg.troupe_scheduler)
+    module_factories.push_back(make_scheduler);
   // Measured in tools/bench (see docs/benchmarks.md): idle workers that
   // yield instead of sleeping 50 us answer a wake-up far sooner (remote
   // round trips 2.8x, local ping-pong 1.2x), and capping a resumed actor at

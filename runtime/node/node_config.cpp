@@ -93,6 +93,11 @@ caf::expected<parsed_config> parse_node_config(int argc,
     ->allow_extra_args(false);
   app.add_option("--threads", cfg.threads, "worker threads (0: one per core)")
     ->check(CLI::Range(0, 1024));
+  std::string scheduler = cfg.troupe_scheduler ? "troupe" : "caf";
+  app.add_option("--scheduler", scheduler,
+                 "actor scheduler: troupe (idle workers sleep until work "
+                 "comes) or caf (CAF's work stealing)")
+    ->check(CLI::IsMember({"troupe", "caf"}));
   app.add_option("--max-message-size", cfg.max_message_size,
                  "largest Protobuf message in bytes")
     // Protobuf parses at most INT_MAX bytes at once.
@@ -185,6 +190,7 @@ caf::expected<parsed_config> parse_node_config(int argc,
     {"TROUPE_PORT", "--port"},
     {"TROUPE_SEEDS", "--seeds"},
     {"TROUPE_THREADS", "--threads"},
+    {"TROUPE_SCHEDULER", "--scheduler"},
     {"TROUPE_MAX_MESSAGE_SIZE", "--max-message-size"},
     {"TROUPE_SHUTDOWN_TIMEOUT_MS", "--shutdown-timeout-ms"},
     {"TROUPE_LOG_LEVEL", "--log-level"},
@@ -243,6 +249,7 @@ caf::expected<parsed_config> parse_node_config(int argc,
     heartbeat_ms};
   cfg.failure_detector.failure_timeout = std::chrono::milliseconds{failure_ms};
   cfg.failure_detector.gossip = detection == "gossip";
+  cfg.troupe_scheduler = scheduler == "troupe";
   cfg.link_spin = std::chrono::microseconds{spin_us};
   cfg.handshake_timeout = std::chrono::milliseconds{handshake_ms};
   if (failure_ms < 3 * heartbeat_ms)

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+// troupe's scheduler: work stealing as CAF's, with three differences.
+//  - An idle worker sleeps until work comes: whoever makes a job runnable
+//    wakes a sleeping worker when no other worker is searching (as Go's
+//    scheduler does). CAF's idle workers wake every 10 ms to look for work
+//    to steal, which is most of an idle node's CPU.
+//  - The job an actor makes runnable goes to its worker's "next" slot and
+//    runs there as soon as the current job ends, as Go's runnext and
+//    Erlang's run queues keep a sender and receiver on one scheduler:
+//    a ping-pong stays in one core's cache. Another worker takes it only
+//    if it waited there 20 us (its worker is busy with a long job).
+//  - No logger bookkeeping per job (Debian's CAF is built with its logger,
+//    which costs a dynamic_cast and a map lookup per resumed actor).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/detail/thread_safe_actor_clock.hpp>
+#include <caf/scheduler/abstract_coordinator.hpp>
+
+namespace troupe::detail {
+
+struct scheduler_settings {
+  /// Polls a worker out of work makes without pause...
+  size_t spin_polls = 100;
+  /// ...then with a yield between two...
+  size_t yield_polls = 500;
+  /// ...stealing at every this many polls, before it sleeps.
+  size_t steal_every = 5;
+  /// A sleeping worker wakes after this long even if nobody woke it: a
+  /// safety net, since work wakes it.
+  std::chrono::milliseconds idle_timeout{1000};
+};
+
+/// What the workers did so far (tests, benchmarks).
+struct scheduler_stats {
+  /// Times a worker fell asleep.
+  size_t sleeps = 0;
+  /// Times a worker was woken for work (not its own timeout).
+  size_t wakeups = 0;
+  /// Jobs taken from another worker.
+  size_t steals = 0;
+};
+
+class scheduler final : public caf::scheduler::abstract_coordinator {
+public:
+  using super = caf::scheduler::abstract_coordinator;
+
+  explicit scheduler(caf::actor_system& sys);
+  ~scheduler() override;
+
+  void init(caf::actor_system_config& cfg) override;
+
+  /// A job made runnable outside the workers (another thread, an actor
+  /// spawned from outside): to the workers in turn.
+  void enqueue(caf::resumable* job) override;
+
+  caf::actor_clock& clock() noexcept override;
+
+  scheduler_stats stats() const noexcept;
+
+  /// Workers asleep now.
+  size_t sleeping() const noexcept {
+    return sleeping_.load(std::memory_order_relaxed);
+  }
+
+  class worker;
+
+protected:
+  void start() override;
+  void stop() override;
+
+private:
+  friend class worker;
+
+  /// After work was queued: wakes a sleeping worker (not `except`) if no
+  /// worker is searching.
+  void wake_thief(const worker* except);
+
+  /// A job from another worker than `thief`: from a queue's tail, or from
+  /// a next slot where it waits for a busy worker.
+  caf::resumable* steal(worker& thief);
+
+  /// Whether any worker other than `self` has work waiting.
+  bool work_elsewhere(const worker& self) const;
+
+  scheduler_settings settings_;
+  caf::detail::thread_safe_actor_clock clock_;
+  std::thread clock_thread_;
+  std::vector<std::unique_ptr<worker>> workers_;
+  std::atomic<size_t> next_worker_{0};
+  std::atomic<size_t> searching_{0};
+  std::atomic<size_t> sleeping_{0};
+  std::atomic<size_t> sleeps_{0};
+  std::atomic<size_t> wakeups_{0};
+  std::atomic<size_t> steals_{0};
+};
+
+/// The scheduler module of a node's actor system: troupe's, or CAF's test
+/// coordinator when the configuration says `scheduler.policy = testing`.
+caf::actor_system::module* make_scheduler(caf::actor_system& sys);
+
+} // namespace troupe::detail
