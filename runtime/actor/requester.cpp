@@ -21,7 +21,8 @@ namespace {
 
 class reply_slot final : public caf::monitorable_actor {
 public:
-  explicit reply_slot(caf::actor_config& cfg) : caf::monitorable_actor(cfg) {
+  explicit reply_slot(caf::actor_config& cfg)
+      : caf::monitorable_actor(cfg) {
     // Not an application actor: a node's shutdown sweep passes it by.
     setf(is_hidden_flag);
   }
@@ -32,12 +33,12 @@ public:
 
   /// Takes the answer awaited now; drops anything else. A request sent to
   /// the slot is answered with an error, so that its sender need not wait.
-  void enqueue(caf::mailbox_element_ptr what, caf::execution_unit* ctx)
-    override {
+  void enqueue(caf::mailbox_element_ptr what,
+               caf::execution_unit* ctx) override {
     if (what->mid.is_response()) {
       std::unique_lock<std::mutex> guard{mtx_};
-      if (closed_ || !awaiting_
-          || what->mid.request_id() != awaited_.request_id()) {
+      if (closed_ || !awaiting_ ||
+          what->mid.request_id() != awaited_.request_id()) {
         guard.unlock();
         dropped_.fetch_add(1, std::memory_order_relaxed);
         return;
@@ -49,10 +50,10 @@ public:
       return;
     }
     if (what->mid.is_request() && what->sender)
-      what->sender->enqueue(
-        caf::make_mailbox_element(ctrl(), what->mid.response_id(), {},
-                                  caf::make_error(caf::sec::unexpected_message)),
-        ctx);
+      what->sender->enqueue(caf::make_mailbox_element(
+                                ctrl(), what->mid.response_id(), {},
+                                caf::make_error(caf::sec::unexpected_message)),
+                            ctx);
   }
 
   /// A fresh request id, awaited from now on.
@@ -69,7 +70,9 @@ public:
   std::optional<caf::message>
   await(std::chrono::steady_clock::time_point deadline) {
     std::unique_lock<std::mutex> guard{mtx_};
-    cv_.wait_until(guard, deadline, [this] { return answer_.has_value(); });
+    cv_.wait_until(guard, deadline, [this] {
+      return answer_.has_value();
+    });
     awaiting_ = false;
     auto out = std::move(answer_);
     answer_.reset();
@@ -112,7 +115,7 @@ reply_slot& slot_of(const caf::strong_actor_ptr& ptr) {
 requester::requester(caf::actor_system& sys) {
   caf::actor_config cfg;
   slot_ = caf::make_actor<reply_slot, caf::strong_actor_ptr>(
-    sys.next_actor_id(), sys.node(), &sys, cfg);
+      sys.next_actor_id(), sys.node(), &sys, cfg);
 }
 
 requester::~requester() {
@@ -125,8 +128,8 @@ requester::request(const caf::strong_actor_ptr& dest,
   if (!dest)
     return caf::make_error(caf::sec::invalid_argument);
   // A year stands for "no timeout" (and keeps the sum from overflowing).
-  timeout = std::min<std::chrono::nanoseconds>(timeout,
-                                               std::chrono::hours{24 * 365});
+  timeout =
+      std::min<std::chrono::nanoseconds>(timeout, std::chrono::hours{24 * 365});
   auto deadline = std::chrono::steady_clock::now() + timeout;
   auto& slot = slot_of(slot_);
   auto mid = slot.arm();

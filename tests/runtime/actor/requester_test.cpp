@@ -38,21 +38,23 @@ using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 caf::behavior oracle(caf::event_based_actor* self) {
   auto held = std::make_shared<std::deque<caf::response_promise>>();
   return {
-    [](int x) { return x * 2; },
-    [self, held](const std::string& x) -> caf::result<std::string> {
-      if (x == "boom")
-        return caf::make_error(caf::sec::runtime_error, "boom");
-      if (x == "late") {
-        held->push_back(self->make_response_promise());
-        self->delayed_send(self, 150ms, deliver_atom::value);
-        return caf::delegated<std::string>{};
-      }
-      return x;
-    },
-    [held](deliver_atom) {
-      held->front().deliver(std::string{"late"});
-      held->pop_front();
-    },
+      [](int x) {
+        return x * 2;
+      },
+      [self, held](const std::string& x) -> caf::result<std::string> {
+        if (x == "boom")
+          return caf::make_error(caf::sec::runtime_error, "boom");
+        if (x == "late") {
+          held->push_back(self->make_response_promise());
+          self->delayed_send(self, 150ms, deliver_atom::value);
+          return caf::delegated<std::string>{};
+        }
+        return x;
+      },
+      [held](deliver_atom) {
+        held->front().deliver(std::string{"late"});
+        held->pop_front();
+      },
   };
 }
 
@@ -167,11 +169,11 @@ struct echo_state {
 
 caf::behavior echo(troupe::stateful_actor<echo_state>*) {
   return {
-    [](const troupe_test::Ping& x) {
-      troupe_test::Pong reply;
-      reply.set_seq(x.seq());
-      return reply;
-    },
+      [](const troupe_test::Ping& x) {
+        troupe_test::Pong reply;
+        reply.set_seq(x.seq());
+        return reply;
+      },
   };
 }
 
@@ -182,7 +184,7 @@ void asks_across_nodes(bool direct_links) {
   };
   opts.prepare = [](troupe::node& n) {
     n.add_message_type<troupe_test::Ping>()
-      .add_message_type<troupe_test::Pong>();
+        .add_message_type<troupe_test::Pong>();
   };
   troupe::testkit::cluster c{opts};
   auto err = c.start(2);

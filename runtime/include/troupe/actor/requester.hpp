@@ -92,11 +92,12 @@ public:
   caf::expected<typename detail::reply_of<Rs...>::type>
   ask(const Handle& dest, std::chrono::nanoseconds timeout, Ts&&... xs) {
     static_assert(sizeof...(Rs) > 0, "name the reply type(s): ask<Reply>(...)");
-    using token = caf::detail::type_list<typename caf::detail::implicit_conversions<
-      typename std::decay<Ts>::type>::type...>;
+    using token =
+        caf::detail::type_list<typename caf::detail::implicit_conversions<
+            typename std::decay<Ts>::type>::type...>;
     static_assert(
-      caf::response_type_unbox<caf::signatures_of_t<Handle>, token>::valid,
-      "receiver does not accept given message");
+        caf::response_type_unbox<caf::signatures_of_t<Handle>, token>::valid,
+        "receiver does not accept given message");
     using result = typename detail::reply_of<Rs...>::type;
     auto msg = request(caf::actor_cast<caf::strong_actor_ptr>(dest), timeout,
                        caf::make_message(std::forward<Ts>(xs)...));
