@@ -66,7 +66,9 @@ caf::expected<Result> take_reply(caf::message& msg) {
 /// Answers from other nodes come back as for any actor (over a direct link
 /// or BASP). One request at a time: `ask` and `request` must not be called
 /// from two threads at once; the answer may come from any thread. Keep one
-/// per client thread and reuse it.
+/// per client thread and reuse it, and let it go before its actor system
+/// (as any handle of it). A node's shutdown does not wait for it (it is
+/// hidden, like a troupe handle).
 class requester {
 public:
   explicit requester(caf::actor_system& sys);
