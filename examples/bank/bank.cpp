@@ -42,20 +42,15 @@ constexpr int64_t initial = 10000; // per account
 /// Opens the bank at `desk` (or finds it open), waits until every account
 /// holds its name, and makes the opening deposits once.
 std::unique_ptr<bank::account_book>
-open_bank(troupe::node& n, caf::scoped_actor& self,
+open_bank(troupe::node& n, troupe::requester& self,
           caf::scoped_actor& events, const caf::actor& desk,
           size_t accounts, bool& opened_now) {
   bank::Open open;
   open.set_accounts(static_cast<uint32_t>(accounts));
-  bank::BankInfo info;
-  self->request(desk, 10s, open)
-      .receive(
-          [&](bank::BankInfo& x) {
-            info = std::move(x);
-          },
-          [](caf::error& e) {
-            throw std::runtime_error(troupe::describe(e));
-          });
+  auto opened = self.ask<bank::BankInfo>(desk, 10s, open);
+  if (!opened)
+    throw std::runtime_error(troupe::describe(opened.error()));
+  auto info = std::move(*opened);
   // Each account is found by its cluster-wide name, wherever its supervisor
   // placed it. `n.ref`: a request to an account whose node goes down fails
   // at once instead of waiting for its timeout (the handles in name events
@@ -88,7 +83,8 @@ open_bank(troupe::node& n, caf::scoped_actor& self,
 int chaos(troupe::node& n, const caf::actor& desk, size_t accounts,
           size_t clients, size_t seconds, const std::string& path) {
   bank::history hist{path};
-  caf::scoped_actor self{n.system()}, events{n.system()};
+  troupe::requester self{n.system()};
+  caf::scoped_actor events{n.system()};
   n.subscribe_names(caf::actor_cast<caf::actor>(events));
   bool opened_now = false;
   auto book = open_bank(n, self, events, desk, accounts, opened_now);
@@ -102,7 +98,8 @@ int chaos(troupe::node& n, const caf::actor& desk, size_t accounts,
 
 int job(troupe::node& n, const caf::actor& desk, size_t accounts,
         size_t transfers, size_t clients, size_t kill_transfers) {
-  caf::scoped_actor self{n.system()}, events{n.system()};
+  troupe::requester self{n.system()};
+  caf::scoped_actor events{n.system()};
   n.subscribe_names(caf::actor_cast<caf::actor>(events));
   bool opened_now = false;
   auto book_ptr = open_bank(n, self, events, desk, accounts, opened_now);

@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include <caf/scoped_actor.hpp>
+#include <troupe/actor/requester.hpp>
 
 #include "clients.hpp"
 #include "desk.hpp"
@@ -39,7 +39,7 @@ struct run_context {
 /// second across threads: after its supervisor's node was lost, the
 /// accounts exist only once a desk starts them again (they recover their
 /// balances from the journal).
-inline void reopen(run_context& rc, caf::scoped_actor& self) {
+inline void reopen(run_context& rc, troupe::requester& self) {
   auto now = history::now_ms();
   auto last = rc.last_reopen_ms.load();
   if (now - last < 1000 || !rc.last_reopen_ms.compare_exchange_strong(last, now))
@@ -48,13 +48,9 @@ inline void reopen(run_context& rc, caf::scoped_actor& self) {
     auto desk = find_desk(rc.n, true);
     Open open;
     open.set_accounts(rc.accounts);
-    self->request(desk, std::chrono::seconds{5}, open)
-      .receive(
-        [&](BankInfo& info) {
-          if (info.opened_now())
-            rc.hist.write({{"p", "reopened"}});
-        },
-        [](caf::error&) {});
+    auto info = self.ask<BankInfo>(desk, std::chrono::seconds{5}, open);
+    if (info && info->opened_now())
+      rc.hist.write({{"p", "reopened"}});
   } catch (std::exception&) {
     // The seed is not back yet: the next retry tries again.
   }
@@ -63,7 +59,7 @@ inline void reopen(run_context& rc, caf::scoped_actor& self) {
 /// One operation on account `i` until it is answered; nothing when given
 /// up on at `rc.hard`. Each failed attempt is written as a `retry` line.
 template <class Msg>
-std::optional<Amount> attempt(run_context& rc, caf::scoped_actor& self,
+std::optional<Amount> attempt(run_context& rc, troupe::requester& self,
                               size_t i, const Msg& msg,
                               const std::string& client, uint64_t seq) {
   using namespace std::chrono_literals;
@@ -77,13 +73,10 @@ std::optional<Amount> attempt(run_context& rc, caf::scoped_actor& self,
     auto acc = rc.book.get(i);
     if (!acc)
       continue;
-    std::optional<Amount> out;
-    std::string err;
-    self->request(acc, 3s, msg).receive(
-      [&](Amount& x) { out = std::move(x); },
-      [&](caf::error& e) { err = troupe::describe(e); });
+    auto out = self.ask<Amount>(acc, 3s, msg);
     if (out)
-      return out;
+      return std::move(*out);
+    auto err = troupe::describe(out.error());
     rc.hist.write({{"p", "retry"}, {"c", client}, {"s", seq}, {"e", err},
                    {"to", std::to_string(acc.id()) + "@" + to_string(acc.node())}});
   }
@@ -93,7 +86,7 @@ std::optional<Amount> attempt(run_context& rc, caf::scoped_actor& self,
 /// Invokes operation `seq` of `client` on account `i` and writes how it
 /// ended; returns whether it was applied (nothing: unknown).
 template <class Msg>
-std::optional<bool> operate(run_context& rc, caf::scoped_actor& self,
+std::optional<bool> operate(run_context& rc, troupe::requester& self,
                             const char* kind, size_t i, int64_t x,
                             const std::string& client, uint64_t seq) {
   rc.hist.write({{"p", "invoke"}, {"c", client}, {"s", seq}, {"k", kind},
@@ -111,7 +104,7 @@ std::optional<bool> operate(run_context& rc, caf::scoped_actor& self,
 /// One client thread: random transfers until `rc.end`; a transfer whose
 /// withdrawal was applied has its deposit retried until `rc.hard`.
 inline void client(run_context& rc, const std::string& name, uint64_t seed) {
-  caf::scoped_actor self{rc.n.system()};
+  troupe::requester self{rc.n.system()};
   std::mt19937_64 rng{seed};
   std::uniform_int_distribution<size_t> pick{0, rc.book.size() - 1};
   std::uniform_int_distribution<int64_t> amount{1, 100};
@@ -131,7 +124,7 @@ inline void client(run_context& rc, const std::string& name, uint64_t seed) {
 
 /// Every account's balance as a `final` line (`error` if unreadable);
 /// returns whether all were read.
-inline bool finals(run_context& rc, caf::scoped_actor& self, const char* p) {
+inline bool finals(run_context& rc, troupe::requester& self, const char* p) {
   bool all = true;
   for (size_t i = 0; i < rc.book.size(); ++i) {
     auto res = attempt(rc, self, i, Balance{}, "", 0);
@@ -154,7 +147,7 @@ inline int run(troupe::node& n, account_book& book, history& hist,
                  hist,     accounts,
                  t0 + std::chrono::seconds{seconds},
                  t0 + std::chrono::seconds{seconds + grace}};
-  caf::scoped_actor self{n.system()};
+  troupe::requester self{n.system()};
   hist.write({{"p", "begin"}, {"accounts", accounts}, {"clients", clients}});
   finals(rc, self, "start");
   auto prefix = n.name() + "-" + std::to_string(history::now_ms());

@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include <caf/scoped_actor.hpp>
+#include <troupe/actor/requester.hpp>
 #include <troupe/error.hpp>
 #include <troupe/node/node.hpp>
 
@@ -76,8 +76,10 @@ private:
 /// withdrawals carry an operation id, so a retry of one that was applied
 /// is answered without applying it twice. Then an error throws: a
 /// conservation claim with a failed transfer in it would mean nothing.
+/// `self` is the calling thread's requester (a scoped actor would keep
+/// every request's timeout in its mailbox once due: see requester.hpp).
 template <class Msg>
-Amount ask(caf::scoped_actor& self, account_book& book, size_t i,
+Amount ask(troupe::requester& self, account_book& book, size_t i,
            const Msg& msg) {
   using namespace std::chrono_literals;
   auto deadline = std::chrono::steady_clock::now() + 30s;
@@ -95,18 +97,10 @@ Amount ask(caf::scoped_actor& self, account_book& book, size_t i,
     auto acc = book.get(i);
     if (!acc)
       continue;
-    Amount out;
-    bool ok = false;
-    self->request(acc, 10s, msg).receive(
-        [&](Amount& x) {
-          out = std::move(x);
-          ok = true;
-        },
-        [&](caf::error& e) {
-          last = troupe::describe(e);
-        });
-    if (ok)
-      return out;
+    auto out = self.ask<Amount>(acc, 10s, msg);
+    if (out)
+      return std::move(*out);
+    last = troupe::describe(out.error());
     if (last.find("injected crash") != std::string::npos)
       throw std::runtime_error(last); // the crash drill's own request
   }
@@ -123,7 +117,7 @@ Msg operation(int64_t x, const std::string& client, uint64_t seq) {
 }
 
 /// The sum of every account's balance.
-inline int64_t total(caf::scoped_actor& self, account_book& book) {
+inline int64_t total(troupe::requester& self, account_book& book) {
   int64_t sum = 0;
   for (size_t i = 0; i < book.size(); ++i)
     sum += ask(self, book, i, Balance{}).value();
@@ -145,7 +139,7 @@ inline size_t transfer(troupe::node& n, account_book& book, size_t clients,
   std::vector<std::thread> threads;
   for (size_t c = 0; c < clients; ++c)
     threads.emplace_back([&, c] {
-      caf::scoped_actor self{n.system()};
+      troupe::requester self{n.system()};
       std::mt19937_64 rng{1000 + c};
       std::uniform_int_distribution<size_t> pick{0, book.size() - 1};
       std::uniform_int_distribution<int64_t> amount{1, 100};

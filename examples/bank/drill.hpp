@@ -31,20 +31,18 @@ bool await_names(caf::scoped_actor& events, Pred done) {
 /// started it again, and returns whether it came back with the balance it
 /// held (the total conserved). `events` is subscribed to the node's name
 /// events; `desk` is the bank's.
-inline bool crash_drill(caf::scoped_actor& self, caf::scoped_actor& events,
+inline bool crash_drill(troupe::requester& self, caf::scoped_actor& events,
                         const caf::actor& desk, account_book& book, size_t i) {
   auto id = "account-" + std::to_string(i);
   auto name = "bank." + id;
   auto before = total(self, book);
   auto held = ask(self, book, i, Balance{}).value();
   auto old = book.get(i);
-  self->request(old, std::chrono::seconds{10}, Crash{})
-      .receive([](Amount&) {},
-               [&](caf::error& e) {
-                 std::cout << "crash: " << id << " held " << held
-                           << ", then failed: " << troupe::describe(e)
-                           << std::endl;
-               });
+  if (auto crashed = self.ask<Amount>(old, std::chrono::seconds{10}, Crash{});
+      !crashed)
+    std::cout << "crash: " << id << " held " << held
+              << ", then failed: " << troupe::describe(crashed.error())
+              << std::endl;
   // An account is a remote child: respawned from its spec (a new actor,
   // its name rebound), on any node that hosts accounts.
   if (!await_names(events, [&](const troupe::name_event& e) {
@@ -57,12 +55,8 @@ inline bool crash_drill(caf::scoped_actor& self, caf::scoped_actor& events,
   Info info;
   info.set_account(id);
   uint64_t restarts = 0;
-  self->request(desk, std::chrono::seconds{5}, std::move(info))
-      .receive(
-          [&](BankInfo& x) {
-            restarts = x.restarts();
-          },
-          [](caf::error&) {});
+  if (auto x = self.ask<BankInfo>(desk, std::chrono::seconds{5}, std::move(info)))
+    restarts = x->restarts();
   auto now = ask(self, book, i, Balance{}).value();
   auto after = total(self, book);
   bool kept = now == held && after == before;
@@ -79,7 +73,7 @@ inline bool crash_drill(caf::scoped_actor& self, caf::scoped_actor& events,
 /// that node are moved to live nodes by their supervisor and recover from
 /// the shared journal; clients retry what failed, by operation id. Returns
 /// whether the total was conserved.
-inline bool kill_drill(troupe::node& n, caf::scoped_actor& self,
+inline bool kill_drill(troupe::node& n, troupe::requester& self,
                        account_book& book, size_t i, size_t clients,
                        size_t transfers, const std::string& prefix) {
   auto before = total(self, book);

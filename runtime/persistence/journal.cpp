@@ -64,6 +64,10 @@ caf::error journal::reconnect() {
   return {};
 }
 
+bool journal::waits() const noexcept {
+  return true;
+}
+
 bool journal::connection_lost() const noexcept {
   return false;
 }

@@ -56,6 +56,9 @@ struct journal_service::impl {
   std::vector<journal_job> queue;
   bool stopping = false;
   bool stopped = false;
+  // In-caller mode: a thread is running batches (the others leave their
+  // jobs to it).
+  bool running = false;
   std::thread thread;
 
   // Reconnecting (touched only by the batch runner).
@@ -291,7 +294,9 @@ struct journal_service::impl {
       std::this_thread::sleep_for(std::chrono::milliseconds{5 * tries});
       err = attempt(jobs, out);
     }
-    if (away || lost(err))
+    // A thread of the caller's (a scheduler thread) does not sit out an
+    // outage: the batch fails, the next one reconnects first.
+    if ((away || lost(err)) && how != mode::in_caller)
       err = ride_out(jobs, out, std::move(err));
     if (err) {
       broken = !is(err, errc::transaction_conflict);
@@ -331,6 +336,25 @@ struct journal_service::impl {
     return n;
   }
 
+  /// In-caller mode: runs batches in this thread until nothing waits.
+  /// Whether the queue is empty and `running` is cleared are decided under
+  /// one lock, so a job submitted meanwhile is never left behind.
+  void run_in_caller() {
+    for (;;) {
+      std::vector<journal_job> jobs;
+      {
+        std::lock_guard<std::mutex> guard{mtx};
+        if (queue.empty()) {
+          running = false;
+          cv.notify_all(); // a stop() waiting for the last batch
+          return;
+        }
+        jobs.swap(queue);
+      }
+      run_batch(jobs);
+    }
+  }
+
   void loop() {
     for (;;) {
       std::vector<journal_job> jobs;
@@ -357,6 +381,8 @@ journal_service::start(opener open, mode m) {
     return first.error();
   auto p = std::make_unique<impl>();
   p->open = std::move(open);
+  if (m == mode::automatic)
+    m = (*first)->waits() ? mode::threaded : mode::in_caller;
   p->how = m;
   p->j = std::move(*first);
   p->kind_name = p->j->kind();
@@ -379,9 +405,17 @@ journal_service::~journal_service() {
 
 void journal_service::submit(journal_job job) {
   {
-    std::lock_guard<std::mutex> guard{impl_->mtx};
+    std::unique_lock<std::mutex> guard{impl_->mtx};
     if (!impl_->stopping) {
       impl_->queue.push_back(std::move(job));
+      if (impl_->how == mode::in_caller) {
+        if (impl_->running)
+          return; // the running thread takes it
+        impl_->running = true;
+        guard.unlock();
+        impl_->run_in_caller();
+        return;
+      }
       if (impl_->queue.size() == 1)
         impl_->cv.notify_one();
       return;
@@ -401,11 +435,14 @@ void journal_service::set_outage_window(std::chrono::milliseconds window) {
 
 void journal_service::stop() {
   {
-    std::lock_guard<std::mutex> guard{impl_->mtx};
+    std::unique_lock<std::mutex> guard{impl_->mtx};
     if (impl_->stopped)
       return;
     impl_->stopping = true;
     impl_->stopped = true;
+    // In-caller mode: the thread running a batch finishes it (and what is
+    // queued) first; later jobs fail (stopping).
+    impl_->cv.wait(guard, [this] { return !impl_->running; });
   }
   impl_->cv.notify_one();
   if (impl_->thread.joinable())
@@ -416,6 +453,10 @@ void journal_service::stop() {
 
 const journal_figures& journal_service::figures() const noexcept {
   return impl_->figures;
+}
+
+journal_service::mode journal_service::how() const noexcept {
+  return impl_->how;
 }
 
 const char* journal_service::kind() const noexcept {

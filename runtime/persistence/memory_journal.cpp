@@ -144,6 +144,10 @@ public:
     return s_.lost();
   }
 
+  bool waits() const noexcept override {
+    return false; // a mutex and a map: no device, no server
+  }
+
   caf::error begin() override {
     if (in_tx_)
       return make_error(errc::persistence_failed, "transaction already open");

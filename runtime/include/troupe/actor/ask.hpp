@@ -22,25 +22,14 @@
 #include <caf/expected.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "troupe/actor/requester.hpp"
+
 namespace troupe {
 
 namespace detail {
 
 template <class... Rs>
-struct ask_result {
-  using type = std::variant<Rs...>;
-};
-
-template <class R>
-struct ask_result<R> {
-  using type = R;
-};
-
-/// One handler per reply type, each storing into `out`.
-template <class Result, class R>
-auto store_reply(std::shared_ptr<caf::expected<Result>> out) {
-  return [out](R& x) { *out = Result{std::move(x)}; };
-}
+struct ask_result : reply_of<Rs...> {};
 
 } // namespace detail
 
@@ -53,22 +42,15 @@ using ask_result_t = typename detail::ask_result<Rs...>::type;
 /// `request(dest, timeout, xs...)`) and waits, at most `timeout`, for a
 /// reply of one of the types `Rs`. Blocks the calling thread: for code
 /// that is not an actor. Inside an actor, use the overload that takes it.
+/// A thread that asks often keeps a `troupe::requester` and asks through
+/// it (this makes one per call).
 template <class... Rs, class Handle, class... Ts>
 caf::expected<ask_result_t<Rs...>>
 ask(caf::actor_system& sys, const Handle& dest,
     std::chrono::milliseconds timeout, Ts&&... xs) {
   static_assert(sizeof...(Rs) > 0, "name the reply type(s): ask<Reply>(...)");
-  using result = ask_result_t<Rs...>;
-  auto out = std::make_shared<caf::expected<result>>(
-    caf::make_error(caf::sec::request_timeout));
-  caf::scoped_actor self{sys, true}; // hidden: not an application actor
-  // A typed handle checks `xs...` against its signatures at compile time.
-  // The handle's id is the id of the response already.
-  auto mid = self->request(dest, timeout, std::forward<Ts>(xs)...).id();
-  caf::blocking_actor::accept_one_cond rc;
-  self->varargs_receive(rc, mid, detail::store_reply<result, Rs>(out)...,
-                        [out](caf::error& err) { *out = std::move(err); });
-  return std::move(*out);
+  requester self{sys};
+  return self.ask<Rs...>(dest, timeout, std::forward<Ts>(xs)...);
 }
 
 /// A request sent from an event-based actor; `then(f)` calls

@@ -138,6 +138,13 @@ public:
   /// it to come back and runs the batch again.
   virtual bool connection_lost() const noexcept;
 
+  /// Whether a call may wait for a device or a server (a disk's fsync, a
+  /// round trip): true unless overridden. A journal that never waits (the
+  /// memory journal) gains nothing from a committer thread of its own, and
+  /// `journal_service::start` then runs its batches in the threads that
+  /// submit (`journal_service::mode::in_caller`).
+  virtual bool waits() const noexcept;
+
   /// Recovers `pid`: takes a new epoch, loads the newest snapshot and the
   /// events after it. Built from the calls above.
   caf::expected<recovery> recover(const std::string& pid);

@@ -94,19 +94,31 @@ using journal_reply_atom = caf::atom_constant<caf::atom("trp_jrnl")>;
 /// `manual` mode runs no thread: `run_pending()` runs one batch in the
 /// caller's thread (for tests on CAF's test_coordinator).
 ///
+/// `in_caller` mode runs no thread either: the thread that submits a job
+/// while no batch runs runs the batches (its job and whatever others
+/// submit meanwhile) until nothing waits, as a flat combiner; a job
+/// submitted while a batch runs is taken by that thread. For a journal
+/// that never waits (`journal::waits()` false: the memory journal), where
+/// a committer thread would cost each write two thread wake-ups and buy
+/// nothing: `automatic` picks it for such a journal, `threaded` otherwise.
+/// Batches, their order and the replies after the commit are the same; a
+/// lost connection fails its batch at once instead of being waited for in
+/// the submitter's thread (an actor's scheduler thread).
+///
 /// Thread safety: `submit`, `figures` and `kind` are safe from any thread.
 class journal_service {
 public:
   using opener = std::function<caf::expected<std::unique_ptr<journal>>()>;
-  enum class mode { threaded, manual };
+  enum class mode { threaded, manual, in_caller, automatic };
 
   /// Opens the journal once (a failure here is returned) and starts.
   static caf::expected<std::shared_ptr<journal_service>>
   start(opener open, mode m = mode::threaded);
 
-  /// Opens the journal at `where` (see `open_journal`).
+  /// Opens the journal at `where` (see `open_journal`); by default in
+  /// `in_caller` mode when the journal never waits, else `threaded`.
   static caf::expected<std::shared_ptr<journal_service>>
-  start(const std::string& where, mode m = mode::threaded);
+  start(const std::string& where, mode m = mode::automatic);
 
   ~journal_service();
 
@@ -132,6 +144,9 @@ public:
 
   /// The backend's name ("sqlite", ...).
   const char* kind() const noexcept;
+
+  /// The mode it runs in (`automatic` resolved).
+  mode how() const noexcept;
 
   /// @private
   struct impl;

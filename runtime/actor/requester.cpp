@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: Apache-2.0
+// The reply slot behind troupe::requester: an actor without a mailbox that
+// hands the one answer it waits for to the waiting thread.
+#include "troupe/actor/requester.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+
+#include <caf/actor_config.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/mailbox_element.hpp>
+#include <caf/make_actor.hpp>
+#include <caf/monitorable_actor.hpp>
+
+namespace troupe {
+
+namespace {
+
+class reply_slot final : public caf::monitorable_actor {
+public:
+  explicit reply_slot(caf::actor_config& cfg)
+      : caf::monitorable_actor(cfg) {
+    // Not an application actor: a node's shutdown sweep passes it by.
+    setf(is_hidden_flag);
+  }
+
+  const char* name() const override {
+    return "troupe.requester";
+  }
+
+  /// Takes the answer awaited now; drops anything else. A request sent to
+  /// the slot is answered with an error, so that its sender need not wait.
+  void enqueue(caf::mailbox_element_ptr what,
+               caf::execution_unit* ctx) override {
+    if (what->mid.is_response()) {
+      std::unique_lock<std::mutex> guard{mtx_};
+      if (closed_ || !awaiting_ ||
+          what->mid.request_id() != awaited_.request_id()) {
+        guard.unlock();
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      awaiting_ = false;
+      answer_ = what->move_content_to_message();
+      guard.unlock();
+      cv_.notify_one();
+      return;
+    }
+    if (what->mid.is_request() && what->sender)
+      what->sender->enqueue(caf::make_mailbox_element(
+                                ctrl(), what->mid.response_id(), {},
+                                caf::make_error(caf::sec::unexpected_message)),
+                            ctx);
+  }
+
+  /// A fresh request id, awaited from now on.
+  caf::message_id arm() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    awaited_ = caf::make_message_id(++last_id_);
+    awaiting_ = true;
+    answer_.reset();
+    return awaited_;
+  }
+
+  /// The answer, or none once `deadline` passed (a later answer is then
+  /// dropped).
+  std::optional<caf::message>
+  await(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    cv_.wait_until(guard, deadline, [this] {
+      return answer_.has_value();
+    });
+    awaiting_ = false;
+    auto out = std::move(answer_);
+    answer_.reset();
+    return out;
+  }
+
+  /// Ends the slot: monitors (and the registry entry BASP may have made
+  /// for it) see it gone; later answers are dropped.
+  void close() {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      closed_ = true;
+      awaiting_ = false;
+      answer_.reset();
+    }
+    cleanup(caf::exit_reason::normal, nullptr);
+  }
+
+  uint64_t dropped() const noexcept {
+    return dropped_.load(std::memory_order_relaxed);
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  bool closed_ = false;
+  bool awaiting_ = false;
+  uint64_t last_id_ = 0;
+  caf::message_id awaited_;
+  std::optional<caf::message> answer_;
+  std::atomic<uint64_t> dropped_{0};
+};
+
+reply_slot& slot_of(const caf::strong_actor_ptr& ptr) {
+  return *static_cast<reply_slot*>(caf::actor_cast<caf::abstract_actor*>(ptr));
+}
+
+} // namespace
+
+requester::requester(caf::actor_system& sys) {
+  caf::actor_config cfg;
+  slot_ = caf::make_actor<reply_slot, caf::strong_actor_ptr>(
+      sys.next_actor_id(), sys.node(), &sys, cfg);
+}
+
+requester::~requester() {
+  slot_of(slot_).close();
+}
+
+caf::expected<caf::message>
+requester::request(const caf::strong_actor_ptr& dest,
+                   std::chrono::nanoseconds timeout, caf::message msg) {
+  if (!dest)
+    return caf::make_error(caf::sec::invalid_argument);
+  // A year stands for "no timeout" (and keeps the sum from overflowing).
+  timeout =
+      std::min<std::chrono::nanoseconds>(timeout, std::chrono::hours{24 * 365});
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto& slot = slot_of(slot_);
+  auto mid = slot.arm();
+  dest->enqueue(caf::make_mailbox_element(slot_, mid, {}, std::move(msg)),
+                nullptr);
+  auto answer = slot.await(deadline);
+  if (!answer)
+    return caf::make_error(caf::sec::request_timeout);
+  if (answer->match_elements<caf::error>())
+    return std::move(answer->get_mutable_as<caf::error>(0));
+  return std::move(*answer);
+}
+
+uint64_t requester::dropped() const noexcept {
+  return slot_of(slot_).dropped();
+}
+
+} // namespace troupe
