@@ -223,7 +223,31 @@ std::string child_process::output() const {
   std::string result;
   for (auto& line : lines())
     result += line + "\n";
-  return result;
+  return result + ending();
+}
+
+std::string child_process::ending() const {
+  std::optional<int> code = exit_code_;
+  if (!code && pid_ > 0) {
+    // Looks without reaping (WNOWAIT): wait_exit still collects the exit.
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(pid_), &info,
+                 WEXITED | WNOHANG | WNOWAIT)
+          == 0
+        && info.si_pid == pid_)
+      code = info.si_code == CLD_EXITED ? info.si_status
+                                        : 128 + info.si_status;
+  }
+  std::string who = "[child " + std::to_string(pid_) + " ";
+  if (code && *code > 128)
+    return who + "killed by signal " + std::to_string(*code - 128) + " ("
+           + strsignal(*code - 128) + ")]\n";
+  if (code)
+    return who + "exited with code " + std::to_string(*code) + "]\n";
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (eof_)
+    return who + "closed its output and still runs]\n";
+  return "";
 }
 
 namespace {

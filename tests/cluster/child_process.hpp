@@ -64,8 +64,16 @@ public:
   /// Every line read so far.
   std::vector<std::string> lines() const;
 
-  /// Every line read so far, joined (for failure messages).
+  /// Every line read so far, joined (for failure messages), then how the
+  /// child ended if it did (`ending()`).
   std::string output() const;
+
+  /// "[child <pid> exited with code N]" or "... killed by signal N (...)"
+  /// once it has ended (looked at without reaping it), "... closed its
+  /// output and still runs" after EOF; empty while it runs. Tells a child
+  /// that died (a crash prints nothing in a plain build) from one that
+  /// stopped talking.
+  std::string ending() const;
 
   /// The first sanitizer report ("WARNING: ThreadSanitizer: ...", "ERROR:
   /// AddressSanitizer: ...", UBSan's "runtime error:") in the output read

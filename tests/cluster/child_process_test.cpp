@@ -6,6 +6,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include <poll.h>
 #include <sys/syscall.h>
@@ -97,6 +98,25 @@ TEST(ChildProcess, AChildDiesWithTheProcessThatStartedIt) {
   if (rc != 1)
     ::syscall(SYS_pidfd_send_signal, fd, SIGKILL, nullptr, 0);
   ::close(fd);
+}
+
+TEST(ChildProcess, ItsOutputSaysHowItEnded) {
+  // Without wait_exit (a test that failed on a line that never came): the
+  // exit is looked at, not reaped.
+  child_process probe{{program("troupe_sanitizer_probe"), "none"}};
+  EXPECT_FALSE(probe.wait_for_line("no such line"));
+  for (int i = 0; i < 100 && probe.ending().find("exited") == std::string::npos;
+       ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  EXPECT_NE(probe.output().find("exited with code 2]"), std::string::npos)
+    << probe.output();
+  EXPECT_EQ(probe.wait_exit(), 2); // still there to be reaped
+  child_process sleeper{{"/bin/sleep", "30"}};
+  EXPECT_EQ(sleeper.ending(), "");
+  sleeper.signal(SIGKILL);
+  EXPECT_EQ(sleeper.wait_exit(), 128 + SIGKILL);
+  EXPECT_NE(sleeper.output().find("killed by signal 9"), std::string::npos)
+    << sleeper.output();
 }
 
 TEST(ChildProcess, AProgramThatCannotStartThrowsWithTheReason) {
