@@ -33,10 +33,10 @@ constexpr auto relaxed = std::memory_order_relaxed;
 // A job in a busy worker's next slot this long goes to a thief.
 constexpr auto next_grace = std::chrono::microseconds{20};
 
-} // namespace
-
 // The worker this thread is (null on other threads).
 thread_local const void* current_worker = nullptr;
+
+} // namespace
 
 class scheduler::worker final : public caf::execution_unit {
 public:

@@ -37,7 +37,12 @@ std::pair<int, std::string> run_tool(std::vector<std::string> args) {
   args.insert(args.begin(), TROUPE_TOOL_BIN);
   child_process tool{args};
   auto code = tool.wait_exit(std::chrono::seconds{30});
-  return {code.value_or(-1), tool.output()};
+  // What it printed, without output()'s closing note on how it ended: the
+  // tests parse it (JSON).
+  std::string out;
+  for (auto& line : tool.lines())
+    out += line + "\n";
+  return {code.value_or(-1), out};
 }
 
 // The `cluster` example on three nodes, n1 supervising a tree that spans
