@@ -164,9 +164,9 @@ template <class F>
 double with_troupe_node(F f) {
   troupe::node_config nc;
   nc.log = troupe::log_level::warn;
-  // TROUPE_SCHEDULER=caf: the node on CAF's own scheduler (before/after).
-  if (auto s = std::getenv("TROUPE_SCHEDULER"); s && std::string{s} == "caf")
-    nc.troupe_scheduler = false;
+  // TROUPE_SCHEDULER=troupe|caf: the node's scheduler (before/after).
+  if (auto s = std::getenv("TROUPE_SCHEDULER"))
+    nc.troupe_scheduler = std::string{s} == "troupe";
   troupe::node n{nc};
   if (auto err = n.start()) {
     std::fprintf(stderr, "node start failed: %s\n",

@@ -1,9 +1,11 @@
 // A node's snapshot of its supervision trees: paths, kinds, figures, and a
 // drill failure that the supervisor counts.
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/event_based_actor.hpp>
@@ -107,9 +109,8 @@ TEST(Snapshot, ListsTheTreeWithFiguresAndCountsADrillFailure) {
   EXPECT_EQ(find(snap, "/root/sub")->kind(),
             troupe::wire::ActorInfo::SUPERVISOR);
 
-  // The supervisor monitored `a` before this test did, so its down message
-  // is queued ahead of ours, and a snapshot taken after ours sees the
-  // restart.
+  // CAF notifies the newest monitor first: this test's down message can
+  // come before the supervisor's, so wait (bounded) for the restart.
   self->monitor(a);
   auto killed = n.fail_actor("/root/a");
   ASSERT_TRUE(killed) << troupe::describe(killed.error());
@@ -118,6 +119,14 @@ TEST(Snapshot, ListsTheTreeWithFiguresAndCountsADrillFailure) {
   self->receive([](const caf::down_msg&) {},
                 caf::after(5s) >> [] { ADD_FAILURE() << "a did not fail"; });
   auto snap2 = n.snapshot_local();
+  auto until = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < until) {
+    auto x = find(snap2, "/root/a");
+    if (x != nullptr && x->restarts() > 0)
+      break;
+    std::this_thread::sleep_for(5ms);
+    snap2 = n.snapshot_local();
+  }
   auto after = find(snap2, "/root/a");
   ASSERT_NE(after, nullptr);
   EXPECT_EQ(after->restarts(), 1u);

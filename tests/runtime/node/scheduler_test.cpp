@@ -169,10 +169,11 @@ TEST(Scheduler, StopsWithJobsStillComing) {
   SUCCEED();
 }
 
-TEST(Scheduler, NodesUseItUnlessToldOtherwise) {
+TEST(Scheduler, NodesUseItWhenConfigured) {
   troupe::node_config cfg;
   cfg.name = "sched";
   cfg.log = troupe::log_level::warn;
+  cfg.troupe_scheduler = true;
   {
     troupe::node n{cfg};
     ASSERT_FALSE(n.start());
