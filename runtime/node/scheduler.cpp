@@ -63,9 +63,14 @@ public:
     parent_.wake_thief(this);
   }
 
-  /// A job from anywhere: behind this worker's queue.
+  /// A job from anywhere: behind this worker's queue. With no worker
+  /// asleep nobody needs waking, and the worker's lock is left alone (the
+  /// fence pairs with the one in `sleep`, as in `wake_thief`).
   void push(caf::resumable* job) {
     queue_.append(job);
+    std::atomic_thread_fence(seq_cst);
+    if (parent_.sleeping_.load(relaxed) == 0)
+      return;
     if (!wake())
       parent_.wake_thief(this);
   }
@@ -304,17 +309,6 @@ scheduler::scheduler(caf::actor_system& sys) : super(sys) {
 
 scheduler::~scheduler() {
   // nop
-}
-
-void scheduler::init(caf::actor_system_config& cfg) {
-  super::init(cfg);
-  auto ms = [&](const char* key, std::chrono::milliseconds fallback) {
-    auto x = caf::get_or(cfg, key, caf::timespan{fallback});
-    return std::chrono::duration_cast<std::chrono::milliseconds>(x);
-  };
-  settings_.idle_timeout =
-    std::max(ms("troupe.scheduler.idle-timeout", settings_.idle_timeout),
-             std::chrono::milliseconds{1});
 }
 
 void scheduler::start() {

@@ -55,8 +55,6 @@ public:
   explicit scheduler(caf::actor_system& sys);
   ~scheduler() override;
 
-  void init(caf::actor_system_config& cfg) override;
-
   /// A job made runnable outside the workers (another thread, an actor
   /// spawned from outside): to the workers in turn.
   void enqueue(caf::resumable* job) override;
