@@ -17,10 +17,8 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/behavior.hpp>
-#include <caf/blocking_actor.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/expected.hpp>
-#include <caf/scoped_actor.hpp>
 
 #include "troupe/actor/requester.hpp"
 
