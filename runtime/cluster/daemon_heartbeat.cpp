@@ -146,6 +146,7 @@ void on_tick(daemon_actor* self) {
       break;
   }
   forget_gone(self, now);
+  forget_unmet_names(self, now);
   st.shared->pending.expire(std::chrono::minutes{10});
   drop_ended_hosted(st);
   publish(self, nullptr);

@@ -4,6 +4,7 @@
 // here. Who may join and whom to contact are pure (joining.hpp).
 #include "cluster/daemon_state.hpp"
 #include "cluster/joining.hpp"
+#include "cluster/link.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -119,7 +120,20 @@ wire::Join make_join(daemon_actor* self) {
   j.set_heartbeat_ms(static_cast<uint32_t>(fd.heartbeat_interval.count()));
   j.set_failure_timeout_ms(static_cast<uint32_t>(fd.failure_timeout.count()));
   j.set_gossip(fd.gossip);
+  if (auto& links = self->state.shared->links; links && links->port() != 0) {
+    j.set_link_host(self->state.shared->host);
+    j.set_link_port(links->port());
+  }
   return j;
+}
+
+/// Notes where `nid`'s direct links listen, before it is published as a
+/// member (see Join in cluster.proto).
+void learn_link(daemon_actor* self, const caf::node_id& nid,
+                const std::string& host, uint32_t port) {
+  if (auto& links = self->state.shared->links; links && port != 0)
+    links->learn(nid, host, static_cast<uint16_t>(std::min<uint32_t>(port,
+                                                                      65535)));
 }
 
 void drop_connecting(daemon_state& st, const std::string& endpoint) {
@@ -140,6 +154,7 @@ void on_welcome(daemon_actor* self, const std::string& endpoint,
       continue;
     if (endpoint_of(m) == endpoint) {
       // The peer listed this node as up before it welcomed it.
+      learn_link(self, peer_daemon.node(), w.link_host(), w.link_port());
       if (add_peer(self, m, peer_daemon))
         announce_names(self, peer_daemon);
     }
@@ -270,9 +285,14 @@ caf::result<wire::Welcome> on_join(daemon_actor* self, const wire::Join& j,
   if (i != st.peers.end() && i->second.info.incarnation != m.incarnation)
     mark_down(self, i->second, member_status::down,
               fmt::format("replaced by incarnation {}", m.incarnation));
+  learn_link(self, joiner.node(), j.link_host(), j.link_port());
   bool met = add_peer(self, m, joiner);
   wire::Welcome w;
   *w.add_members() = to_wire(self_member(self));
+  if (auto& links = st.shared->links; links && links->port() != 0) {
+    w.set_link_host(st.shared->host);
+    w.set_link_port(links->port());
+  }
   for (auto& kvp : st.peers)
     *w.add_members() = to_wire(kvp.second.info);
   if (!met)

@@ -116,6 +116,7 @@ bool add_peer(daemon_actor* self, const member& m, const caf::actor& daemon) {
                                      m.name, m.incarnation, endpoint_of(m)));
     publish(self, &p.info);
   }
+  on_node_met(self, p.nid);
   return !renewed;
 }
 

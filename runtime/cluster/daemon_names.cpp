@@ -163,6 +163,37 @@ void subscribe_names(daemon_actor* self, const caf::actor& listener) {
     self->send(listener, name_event{kvp.first, kvp.second.hdl});
 }
 
+namespace {
+
+/// Applies an entry a member announced, unless it speaks for an
+/// incarnation that is fenced or left.
+void take_name_entry(daemon_actor* self, const std::string& name,
+                     name_entry e) {
+  if (is_fenced(self, e.owner, e.owner_incarnation))
+    return;
+  // Nor from an incarnation that left: its names were released when it
+  // left, and an entry that arrives later (relayed, or overtaken by the
+  // leave) would bind the name to an actor that is gone, for good.
+  if (auto i = self->state.peers.find(e.owner);
+      i != self->state.peers.end()
+      && i->second.info.incarnation == e.owner_incarnation
+      && i->second.info.status == member_status::left)
+    return;
+  apply_name(self, name, std::move(e));
+}
+
+/// Whether `nid` is this node or a live member this node has met.
+bool met(daemon_actor* self, const caf::node_id& nid) {
+  if (nid == self->home_system().node())
+    return true;
+  return std::any_of(self->state.peers.begin(), self->state.peers.end(),
+                     [&](auto& kvp) {
+                       return kvp.second.nid == nid && is_live(kvp.second);
+                     });
+}
+
+} // namespace
+
 void on_name_entry(daemon_actor* self, const wire::NameEntry& x,
                    const caf::actor& hdl) {
   // An entry about an actor of this node that ended while the entry was on
@@ -175,22 +206,52 @@ void on_name_entry(daemon_actor* self, const wire::NameEntry& x,
   e.owner = x.owner();
   e.owner_incarnation = x.owner_incarnation();
   e.stamp = x.stamp();
-  if (is_fenced(self, x.owner(), x.owner_incarnation()))
+  if (!met(self, hdl.node())) {
+    // Relayed by a member before this node met the actor's own node: it
+    // waits until then (see `daemon_state::unmet_names`).
+    self->state.unmet_names[hdl.node()].push_back(
+      unmet_name{x.name(), std::move(e), steady::now()});
     return;
-  // Nor from an incarnation that left: its names were released when it
-  // left, and an entry that arrives later (relayed, or overtaken by the
-  // leave) would bind the name to an actor that is gone, for good.
-  if (auto i = self->state.peers.find(x.owner());
-      i != self->state.peers.end()
-      && i->second.info.incarnation == x.owner_incarnation()
-      && i->second.info.status == member_status::left)
+  }
+  take_name_entry(self, x.name(), std::move(e));
+}
+
+void on_node_met(daemon_actor* self, const caf::node_id& nid) {
+  auto i = self->state.unmet_names.find(nid);
+  if (i == self->state.unmet_names.end())
     return;
-  apply_name(self, x.name(), std::move(e));
+  auto waiting = std::move(i->second);
+  self->state.unmet_names.erase(i);
+  for (auto& x : waiting)
+    take_name_entry(self, x.name, std::move(x.entry));
+}
+
+void forget_unmet_names(daemon_actor* self, steady::time_point now) {
+  auto limit = self->state.shared->fd.forget_after;
+  auto& all = self->state.unmet_names;
+  for (auto i = all.begin(); i != all.end();) {
+    auto& xs = i->second;
+    xs.erase(std::remove_if(xs.begin(), xs.end(),
+                            [&](const unmet_name& x) {
+                              return now - x.since > limit;
+                            }),
+             xs.end());
+    i = xs.empty() ? all.erase(i) : std::next(i);
+  }
 }
 
 void on_name_drop(daemon_actor* self, const wire::NameEntry& x) {
   if (!x.drop())
     return;
+  for (auto& kvp : self->state.unmet_names) {
+    auto& xs = kvp.second;
+    xs.erase(std::remove_if(xs.begin(), xs.end(),
+                            [&](const unmet_name& u) {
+                              return u.name == x.name()
+                                     && u.entry.owner == x.owner();
+                            }),
+             xs.end());
+  }
   auto e = self->state.shared->names.entry(x.name());
   if (e && e->owner == x.owner())
     if (self->state.shared->names.drop(x.name(), caf::actor_addr{}))

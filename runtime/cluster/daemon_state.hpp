@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -90,6 +91,14 @@ struct peer {
   steady::time_point gone_at;
 };
 
+/// A name entry about an actor on a node this node has not met yet, and
+/// when it came (daemon_names.cpp).
+struct unmet_name {
+  std::string name;
+  name_entry entry;
+  steady::time_point since;
+};
+
 /// An actor spawned here for another node, and the node that asked.
 struct hosted_actor {
   caf::node_id asked_by;
@@ -108,6 +117,12 @@ struct daemon_state {
   std::vector<std::string> remembered;
   std::vector<caf::actor> subscribers;
   std::vector<caf::actor> name_subscribers;
+  /// Name entries about actors on nodes not met yet, by node: installed
+  /// when the node is met, dropped after `forget_after` (a node met anew
+  /// announces every name it holds anyway). Sent to before its node is
+  /// met, such an actor's messages would take CAF's route through a third
+  /// node, and the later ones the direct connection: out of order.
+  std::unordered_map<caf::node_id, std::vector<unmet_name>> unmet_names;
   /// Actors spawned here for other nodes: stopped if this node is fenced,
   /// and when the node that asked for one is lost, as children go with
   /// their supervisor (OTP's links, Akka's remote deployment), so that a
@@ -278,6 +293,11 @@ void on_name_entry(daemon_actor* self, const wire::NameEntry& x,
                    const caf::actor& hdl);
 /// ... or drops one.
 void on_name_drop(daemon_actor* self, const wire::NameEntry& x);
+/// The node `nid` was met: the entries about its actors that waited for
+/// that are applied now.
+void on_node_met(daemon_actor* self, const caf::node_id& nid);
+/// Drops the entries that waited longer than `forget_after` for their node.
+void forget_unmet_names(daemon_actor* self, steady::time_point now);
 
 // -- placement (daemon_placement.cpp) -------------------------------------------
 
