@@ -95,8 +95,8 @@ caf::expected<parsed_config> parse_node_config(int argc,
     ->check(CLI::Range(0, 1024));
   std::string scheduler = cfg.troupe_scheduler ? "troupe" : "caf";
   app.add_option("--scheduler", scheduler,
-                 "actor scheduler: caf (CAF's work stealing, the default) "
-                 "or troupe (idle workers sleep until work comes)")
+                 "actor scheduler: troupe (the default: idle workers "
+                 "sleep until work comes) or caf (CAF's work stealing)")
     ->check(CLI::IsMember({"troupe", "caf"}));
   app.add_option("--max-message-size", cfg.max_message_size,
                  "largest Protobuf message in bytes")

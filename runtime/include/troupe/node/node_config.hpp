@@ -48,13 +48,12 @@ struct node_config {
   /// Scheduler worker threads; 0 means one per core. CAF's own default,
   /// max(cores, 4), oversubscribes a small machine (see tools/bench).
   size_t threads = 0;
-  /// The scheduler of the node's actors: CAF's own work stealing (the
-  /// default for now), or troupe's (`true`, `--scheduler troupe`: idle
-  /// workers sleep until work comes, a receiver runs next on its sender's
-  /// worker; see runtime/node/scheduler.hpp). Its new timings exposed
-  /// latent races in the tests and a bug in name propagation; it becomes
-  /// the default once a full suite runs clean on it (docs/benchmarks.md).
-  bool troupe_scheduler = false;
+  /// The scheduler of the node's actors: troupe's (the default; see
+  /// runtime/node/scheduler.hpp: idle workers sleep until work comes, a
+  /// receiver runs next on its sender's worker), or CAF's own work
+  /// stealing (`false`, `--scheduler caf`), which wakes idle workers every
+  /// 10 ms.
+  bool troupe_scheduler = true;
   /// Largest encoded Protobuf message this node sends or accepts, in bytes.
   size_t max_message_size = 4 * 1024 * 1024;
   /// Bound on each phase of an orderly shutdown.
