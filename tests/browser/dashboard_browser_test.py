@@ -223,8 +223,11 @@ def run(args):
                     "n3:/root/shop"):
             wait.until(lambda d: row(d, key) is not None,
                        f"the tree has no row for {key}")
-        sections = [e.get_attribute("data-node") for e in
-                    driver.find_elements(By.CSS_SELECTOR, "section.node")]
+        # Read in one script: the page re-renders as updates come, and an
+        # element found in one call can be gone by the next (stale).
+        sections = driver.execute_script(
+            "return [...document.querySelectorAll('section.node')]"
+            ".map((e) => e.getAttribute('data-node'));")
         assert sections == ["n1", "n2", "n3"], sections
         driver.save_screenshot(os.path.join(args.out, "tree.png"))
 

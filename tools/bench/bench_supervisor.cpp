@@ -1,8 +1,8 @@
 // Supervision: restarts, starting and stopping a tree, and the cost of being
-// supervised. Both sides run on identically configured plain CAF actor
-// systems with the troupe node's scheduler defaults (max-threads = cores,
-// work-stealing.moderate-sleep-duration=0, scheduler.max-throughput=100),
-// or only the --set settings. Flags: see bench::parse_options (common.hpp).
+// supervised. The troupe side runs on a troupe node's actor system with its
+// defaults (troupe's scheduler), raw CAF on a plain CAF system with as many
+// threads; with --set settings both run on plain CAF systems with only
+// those. Flags: see bench::parse_options (common.hpp).
 //
 // restart     COUNT cycles (default 100,000) of "a request makes the child
 //             throw, then a request to it is answered", timed per cycle from
@@ -39,6 +39,9 @@ using namespace bench::sup;
 /// Which variants run: all, or only troupe's (the first) or only CAF's.
 enum class side { both, troupe, caf };
 
+/// Whether the troupe column runs on a troupe node (no --set settings).
+bool troupe_on_node = false;
+
 side only = side::both;
 
 // Runs each variant `reps` times on a fresh system, rotating which goes first.
@@ -52,10 +55,16 @@ rounds(const std::vector<bench::setting>& settings, int reps,
       auto v = (j + static_cast<size_t>(rep)) % fs.size();
       if ((only == side::troupe && v != 0) || (only == side::caf && v == 0))
         continue;
-      bench::with_caf_system(settings, [&](caf::actor_system& sys) {
+      auto run = [&](caf::actor_system& sys) {
         out[v].push_back(fs[v](sys));
         return 0.0;
-      });
+      };
+      // With node defaults the troupe column runs on a node's own system
+      // (its scheduler included), as troupe users' actors do.
+      if (v == 0 && troupe_on_node)
+        bench::with_troupe_node(run);
+      else
+        bench::with_caf_system(settings, run);
     }
   return out;
 }
@@ -99,14 +108,18 @@ int main(int argc, char** argv) {
       only = opts.args[i + 1] == "troupe" ? side::troupe
              : opts.args[i + 1] == "caf"  ? side::caf
                                           : side::both;
+  // Without --set: the troupe column on a node with its defaults, raw
+  // CAF's with the settings a node used to give CAF's scheduler.
   auto settings = opts.settings;
+  troupe_on_node = settings.empty();
   if (settings.empty())
     settings = {{"scheduler.max-threads",
                  std::to_string(bench::node_default_threads())},
                 {"work-stealing.moderate-sleep-duration", "0"},
                 {"scheduler.max-throughput", "100"}};
-  auto same = opts.settings.empty() ? std::string{"node scheduler defaults"}
-                                    : bench::describe(settings);
+  auto same = opts.settings.empty()
+                ? std::string{"troupe: node defaults, CAF: as many threads"}
+                : bench::describe(settings);
   if (wants("restart")) {
     auto n = opts.count;
     auto r = rounds<restart_sample>(
