@@ -9,6 +9,7 @@
 // flag and its condition variable are under its mutex, so a wake-up cannot
 // fall between its last look and its wait.
 #include "node/scheduler.hpp"
+#include "node/job_queue.hpp"
 
 #include <condition_variable>
 #include <mutex>
@@ -16,7 +17,6 @@
 
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
-#include <caf/detail/double_ended_queue.hpp>
 #include <caf/detail/set_thread_name.hpp>
 #include <caf/execution_unit.hpp>
 #include <caf/logger.hpp>
@@ -128,11 +128,17 @@ public:
     std::chrono::steady_clock::time_point since;
   };
 
-  /// A job for a thief: the tail of the queue, or the job in the next slot
-  /// if it sat there for `next_grace` (this worker is busy with another).
-  caf::resumable* give(seen_slot& seen) {
-    if (auto job = queue_.take_tail())
-      return job;
+  /// A job for `thief`: from the tail of the queue (up to half of it,
+  /// the rest into the thief's queue, as Go's runqsteal), or the job in the
+  /// next slot if it sat there for `next_grace` (this worker is busy with
+  /// another).
+  caf::resumable* give(worker& thief, seen_slot& seen) {
+    caf::resumable* taken[max_steal];
+    if (auto n = queue_.take_tail(taken, max_steal); n > 0) {
+      for (size_t i = 1; i < n; ++i)
+        thief.queue_.append(taken[i]);
+      return taken[0];
+    }
     auto fills = fills_.load(std::memory_order_acquire);
     auto job = next_.load(std::memory_order_acquire);
     if (job == nullptr) {
@@ -291,10 +297,12 @@ private:
   // A sleep shorter than this: yielding polls would have caught the work.
   static constexpr std::chrono::microseconds short_sleep{500};
   static constexpr uint32_t max_streak = 64;
+  // Jobs one steal takes at most.
+  static constexpr size_t max_steal = 32;
   uint32_t streak_ = 0;
   std::atomic<caf::resumable*> next_{nullptr};
   std::atomic<uint64_t> fills_{0}; // written by this worker only
-  caf::detail::double_ended_queue<caf::resumable> queue_;
+  job_queue queue_;
   std::atomic<bool> stop_{false};
   std::mutex mtx_;
   std::condition_variable cv_;
@@ -384,7 +392,7 @@ caf::resumable* scheduler::steal(worker& thief) {
     auto v = (first + i) % n;
     if (v == thief.id())
       continue;
-    if (auto job = workers_[v]->give(thief.seen[v])) {
+    if (auto job = workers_[v]->give(thief, thief.seen[v])) {
       steals_.fetch_add(1, relaxed);
       return job;
     }

@@ -21,8 +21,9 @@
 #include <vector>
 
 #include <caf/actor_system.hpp>
-#include <caf/detail/thread_safe_actor_clock.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
+
+#include "node/timer_clock.hpp"
 
 namespace troupe::detail {
 
@@ -89,7 +90,7 @@ private:
   bool work_elsewhere(const worker& self) const;
 
   scheduler_settings settings_;
-  caf::detail::thread_safe_actor_clock clock_;
+  timer_clock clock_;
   std::thread clock_thread_;
   std::vector<std::unique_ptr<worker>> workers_;
   std::atomic<size_t> next_worker_{0};

@@ -3,6 +3,7 @@
 // runs, idle workers sleep until work comes, a job made runnable behind a
 // busy worker runs on another, and nodes use it unless told otherwise.
 #include "node/scheduler.hpp"
+#include "node/timer_clock.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -198,4 +199,44 @@ TEST(Scheduler, TheTestingPolicyGetsCafsTestCoordinator) {
   caf::actor_system sys{cfg};
   EXPECT_NE(dynamic_cast<caf::scheduler::test_coordinator*>(&sys.scheduler()),
             nullptr);
+}
+
+TEST(Scheduler, OnlyActorsThatSetATimeoutCostTheClockWhenTheyEnd) {
+  two_workers cfg;
+  caf::actor_system sys{cfg};
+  auto& clock = dynamic_cast<troupe::detail::timer_clock&>(sys.clock());
+  caf::scoped_actor self{sys};
+  // One actor with a behavior timeout, one without.
+  auto timed = sys.spawn([](caf::event_based_actor* a) -> caf::behavior {
+    return {[](get_atom) { return int64_t{1}; },
+            caf::after(std::chrono::seconds{3600}) >> [a] { a->quit(); }};
+  });
+  auto plain = sys.spawn(counter, std::make_shared<int64_t>(0));
+  for (auto& a : {timed, plain})
+    self->request(a, 5s, get_atom::value)
+      .receive([](int64_t) {}, [](caf::error&) {});
+  // The scoped actor's requests set request timeouts too.
+  EXPECT_EQ(clock.timed_actors(), 2u);
+  self->monitor(timed);
+  caf::anon_send_exit(timed, caf::exit_reason::user_shutdown);
+  bool down = false;
+  self->receive([&](caf::down_msg&) { down = true; },
+                caf::after(std::chrono::seconds{5}) >> [] {});
+  ASSERT_TRUE(down);
+  // CAF cancels an actor's timeouts after it sent its down messages.
+  EXPECT_TRUE(eventually([&] { return clock.timed_actors() == 1; }))
+    << clock.timed_actors() << " actors noted; 1 (the scoped actor) wanted";
+  // Timeouts still fire: a request nobody answers times out.
+  auto mute = sys.spawn([](caf::event_based_actor*) -> caf::behavior {
+    return {[](go_atom) -> caf::result<int> { return caf::delegated<int>{}; }};
+  });
+  bool timed_out = false;
+  self->request(mute, 50ms, go_atom::value)
+    .receive([](int) {},
+             [&](caf::error& err) {
+               timed_out = err == caf::sec::request_timeout;
+             });
+  EXPECT_TRUE(timed_out);
+  caf::anon_send_exit(plain, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(mute, caf::exit_reason::user_shutdown);
 }
