@@ -17,18 +17,9 @@ struct ready_counter {
   std::atomic<uint64_t> count{0};
   uint64_t target;
   std::promise<void> all;
-  std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
-  std::atomic<int64_t> marks[5] = {};
   void tick() {
-    auto c = count.fetch_add(1, std::memory_order_relaxed) + 1;
-    for (int k = 0; k < 5; ++k)
-      if (c == target * (k + 1) / 5)
-        marks[k] = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
-    if (c == target) {
-      if (std::getenv("XWARM"))
-        std::fprintf(stderr, "marks %ld %ld %ld %ld %ld\n", (long)marks[0], (long)marks[1], (long)marks[2], (long)marks[3], (long)marks[4]);
+    if (count.fetch_add(1, std::memory_order_relaxed) + 1 == target)
       all.set_value();
-    }
   }
 };
 
@@ -121,8 +112,6 @@ tree_sample time_tree(caf::actor_system& sys, uint64_t leaves,
                       SpawnRoot spawn_root) {
   auto r = std::make_shared<ready_counter>(leaves);
   auto ready = r->all.get_future();
-  if (auto w = std::getenv("XWARM"))
-    std::this_thread::sleep_for(std::chrono::milliseconds{std::atoi(w)});
   auto t0 = clock::now();
   auto root = spawn_root(r);
   ready.wait();
