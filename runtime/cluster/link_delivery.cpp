@@ -20,6 +20,7 @@
 namespace troupe::cluster {
 
 bool link_reader::deliver(const char* data, size_t size) {
+  link_inline_unit::delivering scope{unit_};
   link_frame::message f;
   if (auto why = link_frame::parse_message(&unit_, layer_.types_, data, size,
                                            f);

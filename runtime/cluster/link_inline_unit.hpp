@@ -17,8 +17,29 @@ namespace troupe::cluster {
 
 /// Runs actors woken by a reader thread in that thread, as a CAF worker
 /// would (the first one only: actors it wakes in turn go to the scheduler).
+///
+/// Only while that thread delivers (`delivering`): CAF also hands an
+/// actor's last execution unit to other threads that act for it (a
+/// response promise delivered from a journal's thread, for one); their
+/// jobs go to the scheduler, and `running_` stays the reader's alone.
 class link_inline_unit final : public caf::execution_unit {
 public:
+  /// Marks the calling thread as delivering for `unit` until destroyed.
+  class delivering {
+  public:
+    explicit delivering(link_inline_unit& unit) : prev_(current()) {
+      current() = &unit;
+    }
+    ~delivering() {
+      current() = prev_;
+    }
+    delivering(const delivering&) = delete;
+    delivering& operator=(const delivering&) = delete;
+
+  private:
+    link_inline_unit* prev_;
+  };
+
   /// Messages an actor runs inline before the scheduler takes it.
   static constexpr size_t throughput = 64;
 
@@ -28,7 +49,7 @@ public:
   }
 
   void exec_later(caf::resumable* job) override {
-    if (running_) {
+    if (running_ || current() != this) {
       system().scheduler().enqueue(job);
       return;
     }
@@ -49,7 +70,12 @@ public:
   }
 
 private:
-  bool running_ = false;
+  static link_inline_unit*& current() noexcept {
+    thread_local link_inline_unit* unit = nullptr;
+    return unit;
+  }
+
+  bool running_ = false; // the delivering thread's only
 };
 
 } // namespace troupe::cluster

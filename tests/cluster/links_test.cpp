@@ -13,6 +13,7 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/scoped_actor.hpp>
@@ -124,6 +125,29 @@ caf::behavior pinger(troupe::stateful_actor<pinger_state>* self,
   };
 }
 
+using get_atom = caf::atom_constant<caf::atom("get")>;
+
+struct holder_state {
+  static inline const char* name = "holder";
+};
+
+/// On "b": keeps the promise of the `get` it is asked (`stored` says so);
+/// on `go` hands it over (`handed`) for another thread to deliver.
+caf::behavior holder(troupe::stateful_actor<holder_state>* self,
+                     std::shared_ptr<std::promise<void>> stored,
+                     std::shared_ptr<std::promise<caf::response_promise>>
+                       handed) {
+  auto pending = std::make_shared<caf::response_promise>();
+  return {
+    [self, stored, pending](get_atom) {
+      *pending = self->make_response_promise();
+      stored->set_value();
+      return *pending;
+    },
+    [handed, pending](go_atom) { handed->set_value(*pending); },
+  };
+}
+
 std::string be32(uint32_t x) {
   return {static_cast<char>(x >> 24), static_cast<char>(x >> 16),
           static_cast<char>(x >> 8), static_cast<char>(x)};
@@ -223,6 +247,49 @@ TEST(DirectLinks, DataPortDropsHostileInputAndKeepsServing) {
   EXPECT_TRUE(slow.closed_by_peer(5s));
   r = ping(a, hdl);
   EXPECT_TRUE(r) << troupe::describe(r.error());
+}
+
+TEST(DirectLinks, AnotherThreadActingForAnActorRunOnAReaderDoesNotRunActors) {
+  // CAF hands an actor's last execution unit to whoever delivers its
+  // response promise. When a link's reader thread ran that actor last, the
+  // deliverer (here the test thread, elsewhere a journal's) must leave the
+  // actor it wakes to the scheduler, not run it itself in the reader's
+  // stead (a race on the reader's state, and someone else's thread used).
+  pair_of_nodes p;
+  auto& a = p.a;
+  auto& b = *p.b;
+  auto stored = std::make_shared<std::promise<void>>();
+  auto handed = std::make_shared<std::promise<caf::response_promise>>();
+  auto h_local = b.spawn(holder, stored, handed);
+  auto h = a.ref(remote(a, b, "holder", h_local));
+  // A plain actor of "b" asks the holder; its answer comes from the
+  // promise, and it reports which thread ran it.
+  auto ran_on = std::make_shared<std::promise<std::thread::id>>();
+  auto asker = b.system().spawn(
+    [h_local, ran_on](caf::event_based_actor* self) -> caf::behavior {
+      self->request(h_local, 10s, get_atom::value)
+        .then([ran_on](const std::string&) {
+          ran_on->set_value(std::this_thread::get_id());
+        });
+      return {[](go_atom) {}};
+    });
+  ASSERT_EQ(stored->get_future().wait_for(5s), std::future_status::ready);
+  // Over the link: the holder runs on "b"'s reader thread, then hands over.
+  caf::anon_send(h, go_atom::value);
+  auto rp_future = handed->get_future();
+  ASSERT_EQ(rp_future.wait_for(5s), std::future_status::ready);
+  auto rp = rp_future.get();
+  // A round trip over the same link: the reader is done with the holder.
+  auto echo = remote(a, b, "echo", b.spawn(troupe::test::echo, "b"));
+  ASSERT_TRUE(ping(a, a.ref(echo)));
+  EXPECT_GE(b.cluster_statistics().link_frames_in, 2u);
+  rp.deliver(std::string{"done"});
+  auto on = ran_on->get_future();
+  ASSERT_EQ(on.wait_for(5s), std::future_status::ready);
+  EXPECT_NE(on.get(), std::this_thread::get_id())
+    << "the asker ran on the thread that delivered the promise";
+  caf::anon_send_exit(asker, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(h_local, caf::exit_reason::user_shutdown);
 }
 
 TEST(DirectLinks, OffMeansCafsPathOnly) {
