@@ -169,7 +169,12 @@ caf::behavior daemon_impl::make_behavior() {
 } // namespace
 
 caf::actor spawn_daemon(caf::actor_system& sys, daemon_config cfg) {
-  return sys.spawn<daemon_impl>(std::move(cfg));
+  // On a thread of its own (as Akka gives its cluster a dispatcher of its
+  // own): membership must not wait behind busy actors, and code running
+  // in an actor may wait for the daemon's answer (a supervisor placing a
+  // remote child does) without holding up the only worker that could
+  // give it: with `--threads 1` that wait took its full timeout.
+  return sys.spawn<daemon_impl, caf::detached>(std::move(cfg));
 }
 
 } // namespace troupe::cluster

@@ -120,6 +120,11 @@ struct walker {
   std::chrono::milliseconds children_timeout = 1s;
 
   std::string node_name(const caf::actor& hdl) {
+    // This node's own name, whether or not its daemon published the view
+    // yet (it runs on a thread of its own and may not have, just after
+    // the start).
+    if (hdl.node() == here)
+      return core.self_name;
     auto name = core.view.member_of(hdl.node());
     return name.empty() ? caf::to_string(hdl.node()) : name;
   }

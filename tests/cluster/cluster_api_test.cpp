@@ -97,6 +97,37 @@ TEST(Cluster, SameBodyOnOneNode) {
   location_transparent_body(solo, {"solo", "solo", "solo"});
 }
 
+TEST(Cluster, ANodeWithOneThreadPlacesASupervisedChild) {
+  // The supervisor's start function waits for the daemon's answer inside
+  // the only worker: the daemon runs on a thread of its own, so the child
+  // is placed at once (it took the wait's full 5 s timeout, three times,
+  // and then failed, while the daemon ran on the workers).
+  auto cfg = config("one");
+  cfg.threads = 1;
+  troupe::node n{cfg};
+  troupe::test::add_echo_types(n);
+  n.add_actor_type("echo", [](caf::actor_system& sys, const caf::message&) {
+    return troupe::spawn(sys, troupe::test::echo, std::string{"one"});
+  });
+  ASSERT_FALSE(n.start());
+  auto sup = troupe::spawn_supervisor(
+    n.system(), troupe::supervisor_flags{},
+    {n.remote_child("w", "echo", "w", troupe::placement::local)});
+  caf::scoped_actor self{n.system()};
+  caf::scoped_actor names{n.system()};
+  n.subscribe_names(names);
+  auto held = [](const caf::actor& hdl) { return static_cast<bool>(hdl); };
+  ASSERT_TRUE(troupe::test::await_holder(names, n, "w", held, 3s));
+  troupe_test::Ping ping;
+  ping.set_seq(1);
+  bool answered = false;
+  self->request(n.global_ref("w"), 3s, ping)
+    .receive([&](const troupe_test::Pong& pong) { answered = pong.seq() == 1; },
+             [](caf::error&) {});
+  EXPECT_TRUE(answered);
+  caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+}
+
 TEST(Cluster, SameBodyAcrossThreeNodes) {
   child_process n1{{program("troupe_cluster_node"), "--name", "n1", "--port",
                     "0"}};
