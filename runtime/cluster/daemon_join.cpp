@@ -120,10 +120,7 @@ wire::Join make_join(daemon_actor* self) {
   j.set_heartbeat_ms(static_cast<uint32_t>(fd.heartbeat_interval.count()));
   j.set_failure_timeout_ms(static_cast<uint32_t>(fd.failure_timeout.count()));
   j.set_gossip(fd.gossip);
-  if (auto& links = self->state.shared->links; links && links->port() != 0) {
-    j.set_link_host(self->state.shared->host);
-    j.set_link_port(links->port());
-  }
+  tell_own_link(self, j);
   return j;
 }
 
@@ -132,8 +129,7 @@ wire::Join make_join(daemon_actor* self) {
 void learn_link(daemon_actor* self, const caf::node_id& nid,
                 const std::string& host, uint32_t port) {
   if (auto& links = self->state.shared->links; links && port != 0)
-    links->learn(nid, host, static_cast<uint16_t>(std::min<uint32_t>(port,
-                                                                      65535)));
+    links->learn(nid, host, link_port_of(port));
 }
 
 void drop_connecting(daemon_state& st, const std::string& endpoint) {
@@ -289,10 +285,7 @@ caf::result<wire::Welcome> on_join(daemon_actor* self, const wire::Join& j,
   bool met = add_peer(self, m, joiner);
   wire::Welcome w;
   *w.add_members() = to_wire(self_member(self));
-  if (auto& links = st.shared->links; links && links->port() != 0) {
-    w.set_link_host(st.shared->host);
-    w.set_link_port(links->port());
-  }
+  tell_own_link(self, w);
   for (auto& kvp : st.peers)
     *w.add_members() = to_wire(kvp.second.info);
   if (!met)

@@ -105,10 +105,7 @@ bool add_peer(daemon_actor* self, const member& m, const caf::actor& daemon) {
     // Flow control towards the peer starts once its flow actor is known.
     if (st.shared->flow.actor) {
       wire::FlowHello hello;
-      if (auto& links = st.shared->links; links && links->port() != 0) {
-        hello.set_link_host(st.shared->host);
-        hello.set_link_port(links->port());
-      }
+      tell_own_link(self, hello);
       self->send(daemon, std::move(hello), st.shared->flow.actor);
     }
     log(log_level::info, fmt::format("member '{}' (incarnation {}) at {} is "
@@ -133,12 +130,16 @@ caf::actor peer_at(daemon_actor* self, const std::string& endpoint) {
   return caf::actor{};
 }
 
+uint16_t own_link_port(daemon_actor* self) {
+  auto& links = self->state.shared->links;
+  return links ? links->port() : 0;
+}
+
 void on_flow_hello(daemon_actor* self, const wire::FlowHello& hello,
                    const caf::actor& echo) {
   if (echo)
-    self->state.shared->flow_open(
-      echo.node(), echo, hello.link_host(),
-      static_cast<uint16_t>(std::min<uint32_t>(hello.link_port(), 65535)));
+    self->state.shared->flow_open(echo.node(), echo, hello.link_host(),
+                                  link_port_of(hello.link_port()));
 }
 
 void leave(daemon_actor* self) {

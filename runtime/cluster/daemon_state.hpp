@@ -16,7 +16,9 @@
 // fencing.hpp, joining.hpp, placing.hpp, tombstones.hpp).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -183,6 +185,21 @@ bool add_peer(daemon_actor* self, const member& m, const caf::actor& daemon);
 void subscribe_members(daemon_actor* self, const caf::actor& listener);
 /// `peer_at_atom`: the daemon of the live member listening at `endpoint`.
 caf::actor peer_at(daemon_actor* self, const std::string& endpoint);
+/// The port this node's direct links listen on (0: none).
+uint16_t own_link_port(daemon_actor* self);
+/// Says in `msg` (a Join, Welcome or FlowHello) where this node's direct
+/// links listen, if it has any.
+template <class Msg>
+void tell_own_link(daemon_actor* self, Msg& msg) {
+  if (auto port = own_link_port(self); port != 0) {
+    msg.set_link_host(self->state.shared->host);
+    msg.set_link_port(port);
+  }
+}
+/// A link port as the wire carries it (32 bits), as a port.
+inline uint16_t link_port_of(uint32_t x) {
+  return static_cast<uint16_t>(std::min<uint32_t>(x, 65535));
+}
 /// A member met anew tells this node its flow actor (and direct link).
 void on_flow_hello(daemon_actor* self, const wire::FlowHello& hello,
                    const caf::actor& echo);

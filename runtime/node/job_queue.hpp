@@ -28,6 +28,15 @@ public:
     size_.store(jobs_.size(), std::memory_order_release);
   }
 
+  /// Appends `n` jobs in order, under one lock (a thief's extra jobs).
+  void append(caf::resumable* const* jobs, size_t n) {
+    if (n == 0)
+      return;
+    std::lock_guard<std::mutex> guard{mtx_};
+    jobs_.insert(jobs_.end(), jobs, jobs + n);
+    size_.store(jobs_.size(), std::memory_order_release);
+  }
+
   void prepend(caf::resumable* job) {
     std::lock_guard<std::mutex> guard{mtx_};
     jobs_.push_front(job);

@@ -135,8 +135,7 @@ public:
   caf::resumable* give(worker& thief, seen_slot& seen) {
     caf::resumable* taken[max_steal];
     if (auto n = queue_.take_tail(taken, max_steal); n > 0) {
-      for (size_t i = 1; i < n; ++i)
-        thief.queue_.append(taken[i]);
+      thief.queue_.append(taken + 1, n - 1);
       return taken[0];
     }
     auto fills = fills_.load(std::memory_order_acquire);

@@ -34,6 +34,12 @@ TEST(JobQueue, TheOwnerTakesInOrderAndAPrependedJobFirst) {
   EXPECT_EQ(q.take_head(), js[1]);
   EXPECT_EQ(q.take_head(), js[2]);
   EXPECT_TRUE(q.empty());
+  q.append(js.data(), 0); // nothing
+  EXPECT_TRUE(q.empty());
+  q.append(js.data() + 1, 2); // a batch, in order
+  EXPECT_EQ(q.take_head(), js[1]);
+  EXPECT_EQ(q.take_head(), js[2]);
+  EXPECT_TRUE(q.empty());
 }
 
 TEST(JobQueue, AThiefTakesHalfFromTheTailOldestFirstAtMostMax) {
