@@ -10,10 +10,15 @@
 #include <optional>
 
 #include <caf/actor_config.hpp>
+#include <caf/atom.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/settings.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/mailbox_element.hpp>
 #include <caf/make_actor.hpp>
 #include <caf/monitorable_actor.hpp>
+
+#include "actor/inline_run.hpp"
 
 namespace troupe {
 
@@ -116,6 +121,9 @@ requester::requester(caf::actor_system& sys) {
   caf::actor_config cfg;
   slot_ = caf::make_actor<reply_slot, caf::strong_actor_ptr>(
       sys.next_actor_id(), sys.node(), &sys, cfg);
+  if (caf::get_or(sys.config(), "scheduler.policy", caf::atom("stealing"))
+      != caf::atom("testing"))
+    unit_ = &detail::caller_unit::of(sys);
 }
 
 requester::~requester() {
@@ -133,8 +141,15 @@ requester::request(const caf::strong_actor_ptr& dest,
   auto deadline = std::chrono::steady_clock::now() + timeout;
   auto& slot = slot_of(slot_);
   auto mid = slot.arm();
-  dest->enqueue(caf::make_mailbox_element(slot_, mid, {}, std::move(msg)),
-                nullptr);
+  auto what = caf::make_mailbox_element(slot_, mid, {}, std::move(msg));
+  if (unit_ != nullptr && dest->node() == unit_->system().node()
+      && detail::caller_unit::may_run_here()) {
+    auto& unit = *static_cast<detail::caller_unit*>(unit_);
+    detail::caller_unit::sending scope{unit};
+    dest->enqueue(std::move(what), &unit);
+  } else {
+    dest->enqueue(std::move(what), nullptr);
+  }
   auto answer = slot.await(deadline);
   if (!answer)
     return caf::make_error(caf::sec::request_timeout);

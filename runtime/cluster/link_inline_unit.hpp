@@ -13,6 +13,8 @@
 #include <caf/resumable.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
 
+#include "actor/inline_run.hpp"
+
 namespace troupe::cluster {
 
 /// Runs actors woken by a reader thread in that thread, as a CAF worker
@@ -54,18 +56,7 @@ public:
       return;
     }
     running_ = true;
-    switch (job->resume(this, throughput)) {
-      case caf::resumable::resume_later:
-        system().scheduler().enqueue(job);
-        break;
-      case caf::resumable::done:
-      case caf::resumable::awaiting_message:
-        caf::intrusive_ptr_release(job);
-        break;
-      case caf::resumable::shutdown_execution_unit:
-        caf::intrusive_ptr_release(job);
-        break;
-    }
+    troupe::detail::run_inline(job, this, throughput);
     running_ = false;
   }
 

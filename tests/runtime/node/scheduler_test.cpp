@@ -20,6 +20,8 @@
 #include <caf/send.hpp>
 #include <gtest/gtest.h>
 
+#include "troupe/testkit/eventually.hpp"
+
 #include "troupe/node/node.hpp"
 
 using namespace std::chrono_literals;
@@ -41,17 +43,7 @@ troupe::detail::scheduler& sched_of(caf::actor_system& sys) {
   return dynamic_cast<troupe::detail::scheduler&>(sys.scheduler());
 }
 
-// Bounded: true once `pred` holds, false after `limit`.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 5s) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(1ms);
-  }
-  return pred();
-}
+using troupe::testkit::eventually;
 
 caf::behavior counter(caf::event_based_actor* self,
                       std::shared_ptr<int64_t> sum) {

@@ -63,6 +63,13 @@ caf::expected<Result> take_reply(caf::message& msg) {
 ///   answer that comes after its request timed out (or anything else sent
 ///   to the requester) is dropped at once.
 ///
+/// A local actor the request wakes runs at once in the calling thread, as
+/// a scheduler worker would run it (for up to 64 messages; what it wakes in
+/// turn goes to the scheduler): its answer is then usually there when the
+/// request returns, and no thread sleeps or is woken for it. A busy actor
+/// (running elsewhere) just queues the request. Scheduler workers never
+/// run actors this way, and under CAF's test coordinator nothing does.
+///
 /// Answers from other nodes come back as for any actor (over a direct link
 /// or BASP). One request at a time: `ask` and `request` must not be called
 /// from two threads at once; the answer may come from any thread. Keep one
@@ -119,6 +126,9 @@ public:
 
 private:
   caf::strong_actor_ptr slot_;
+  /// Runs the local actor a request wakes in the calling thread (null under
+  /// CAF's test coordinator, whose tests decide when actors run).
+  caf::execution_unit* unit_ = nullptr;
 };
 
 } // namespace troupe

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+// Running an actor in a thread that is not a scheduler worker, as a worker
+// would: a direct link's reader (cluster/link_inline_unit.hpp) and a
+// requester's calling thread (caller_unit below) run the actor their
+// message wakes at once, instead of waking a worker to run it and then
+// being woken by the answer.
+#pragma once
+
+#include <cstddef>
+#include <mutex>
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+#include <caf/execution_unit.hpp>
+#include <caf/intrusive_ptr.hpp>
+#include <caf/resumable.hpp>
+#include <caf/scheduler/abstract_coordinator.hpp>
+
+namespace troupe::detail {
+
+/// Resumes `job` in this thread for at most `throughput` messages; a job
+/// with more to do goes to the scheduler of `unit`'s system.
+inline void run_inline(caf::resumable* job, caf::execution_unit* unit,
+                       size_t throughput) {
+  switch (job->resume(unit, throughput)) {
+    case caf::resumable::resume_later:
+      unit->system().scheduler().enqueue(job);
+      break;
+    case caf::resumable::done:
+    case caf::resumable::awaiting_message:
+    case caf::resumable::shutdown_execution_unit:
+      caf::intrusive_ptr_release(job);
+      break;
+  }
+}
+
+/// The execution unit a requester (troupe/actor/requester.hpp) sends
+/// with: the actor its request wakes runs in the requesting thread, so
+/// that the answer is usually there when the request returns, with no
+/// thread woken either way (the bank's clients: issue 20).
+///
+/// Only the first actor, and only while that thread sends (`sending`); what
+/// that actor wakes in turn goes to the scheduler. CAF keeps an actor's
+/// last execution unit and hands it to any thread that later acts for the
+/// actor (a response promise delivered from another thread), so there is
+/// one unit per actor system for the life of the process, never freed
+/// (`of`), and whether to run inline is the calling thread's own state.
+/// Scheduler workers never run inline (`mark_worker_thread`): a blocking
+/// request from inside an actor would nest a second actor in its handler.
+class caller_unit final : public caf::execution_unit {
+public:
+  /// Messages an actor runs in the caller before the scheduler takes it.
+  static constexpr size_t throughput = 64;
+
+  /// Marks the calling thread as sending through `unit` until destroyed.
+  class sending {
+  public:
+    explicit sending(caller_unit& unit) : prev_(state().unit) {
+      state().unit = &unit;
+    }
+    ~sending() {
+      state().unit = prev_;
+    }
+    sending(const sending&) = delete;
+    sending& operator=(const sending&) = delete;
+
+  private:
+    caller_unit* prev_;
+  };
+
+  /// The unit of `sys`.
+  static caller_unit& of(caf::actor_system& sys) {
+    static std::mutex mtx;
+    static std::unordered_map<caf::actor_system*, caller_unit*> units;
+    std::lock_guard<std::mutex> guard{mtx};
+    auto& unit = units[&sys];
+    if (unit == nullptr)
+      unit = new caller_unit(&sys); // never freed: see the class comment
+    return *unit;
+  }
+
+  /// Whether this thread may run an actor inline now.
+  static bool may_run_here() noexcept {
+    auto& st = state();
+    return !st.worker && st.unit == nullptr;
+  }
+
+  /// Called by each scheduler worker thread once.
+  static void mark_worker_thread() noexcept {
+    state().worker = true;
+  }
+
+  void exec_later(caf::resumable* job) override {
+    auto& st = state();
+    if (st.unit != this || st.running) {
+      system().scheduler().enqueue(job);
+      return;
+    }
+    st.running = true;
+    run_inline(job, this, throughput);
+    st.running = false;
+  }
+
+private:
+  explicit caller_unit(caf::actor_system* sys) : caf::execution_unit(sys) {
+    // nop
+  }
+
+  struct thread_state {
+    caller_unit* unit = nullptr; // sending through it now
+    bool running = false;        // an actor runs inline now
+    bool worker = false;         // a scheduler worker thread
+  };
+
+  static thread_state& state() noexcept {
+    thread_local thread_state st;
+    return st;
+  }
+};
+
+} // namespace troupe::detail
