@@ -15,6 +15,7 @@
 #include <caf/intrusive_ptr.hpp>
 #include <caf/resumable.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
+#include <caf/thread_hook.hpp>
 
 namespace troupe::detail {
 
@@ -45,8 +46,11 @@ inline void run_inline(caf::resumable* job, caf::execution_unit* unit,
 /// actor (a response promise delivered from another thread), so there is
 /// one unit per actor system for the life of the process, never freed
 /// (`of`), and whether to run inline is the calling thread's own state.
-/// Scheduler workers never run inline (`mark_worker_thread`): a blocking
-/// request from inside an actor would nest a second actor in its handler.
+/// Threads of the runtime never run inline (`mark_runtime_thread`: through
+/// `runtime_thread_hook` every thread the actor system starts, troupe's or
+/// CAF's scheduler workers and the multiplexer; the direct links' readers
+/// mark themselves): a blocking request from inside an actor would nest a
+/// second actor in its handler.
 class caller_unit final : public caf::execution_unit {
 public:
   /// Messages an actor runs in the caller before the scheduler takes it.
@@ -85,8 +89,8 @@ public:
     return !st.worker && st.unit == nullptr;
   }
 
-  /// Called by each scheduler worker thread once.
-  static void mark_worker_thread() noexcept {
+  /// Called by each thread of the runtime once.
+  static void mark_runtime_thread() noexcept {
     state().worker = true;
   }
 
@@ -109,12 +113,29 @@ private:
   struct thread_state {
     caller_unit* unit = nullptr; // sending through it now
     bool running = false;        // an actor runs inline now
-    bool worker = false;         // a scheduler worker thread
+    bool worker = false;         // a thread of the runtime
   };
 
   static thread_state& state() noexcept {
     thread_local thread_state st;
     return st;
+  }
+};
+
+/// Marks each thread the actor system starts as a runtime thread (a node
+/// adds it to its CAF configuration).
+class runtime_thread_hook final : public caf::thread_hook {
+public:
+  void init(caf::actor_system&) override {
+    // nop
+  }
+
+  void thread_started() override {
+    caller_unit::mark_runtime_thread();
+  }
+
+  void thread_terminates() override {
+    // nop
   }
 };
 

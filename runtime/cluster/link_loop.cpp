@@ -24,6 +24,7 @@
 #include "cluster/link_reader.hpp"
 #include "cluster/link_spin.hpp"
 #include "troupe/log.hpp"
+#include "actor/inline_run.hpp"
 
 namespace troupe::cluster {
 
@@ -184,6 +185,7 @@ link_loop::spun link_loop::spin(shard& s, void* events, int max) {
 void link_loop::run(shard& s) {
   pthread_setname_np(pthread_self(), "troupe.link.in");
   link_detail::tl_reader = true;
+  troupe::detail::caller_unit::mark_runtime_thread();
   std::array<epoll_event, max_events> evs;
   std::vector<link_reader*> batch;
   std::vector<std::unique_ptr<link_reader>> fresh;

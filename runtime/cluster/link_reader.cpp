@@ -23,6 +23,7 @@
 #include "cluster/link_reader.hpp"
 #include "troupe/log.hpp"
 #include "troupe/wire/type_registry.hpp"
+#include "actor/inline_run.hpp"
 
 namespace troupe::cluster {
 
@@ -98,6 +99,7 @@ void link_layer::accept_one() {
 void link_reader::run(link_layer& layer, std::shared_ptr<in_link> l) {
   pthread_setname_np(pthread_self(), "troupe.link.hs");
   link_detail::tl_reader = true;
+  troupe::detail::caller_unit::mark_runtime_thread();
   auto cptr = layer.core_.lock();
   if (!cptr) {
     std::lock_guard<std::shared_mutex> guard{layer.mtx_};

@@ -3,6 +3,7 @@
 #include "node/caf_config.hpp"
 
 #include "node/scheduler.hpp"
+#include "actor/inline_run.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -52,6 +53,9 @@ void node_caf_config::apply(const node_config& cfg) {
   set("scheduler.max-threads", threads);
   if (cfg.troupe_scheduler)
     module_factories.push_back(make_scheduler);
+  // The runtime's threads never run an actor for a requester (see
+  // actor/inline_run.hpp): whichever scheduler runs, and the multiplexer.
+  add_thread_hook<runtime_thread_hook>();
   // Measured in tools/bench (see docs/benchmarks.md): idle workers that
   // yield instead of sleeping 50 us answer a wake-up far sooner (remote
   // round trips 2.8x, local ping-pong 1.2x), and capping a resumed actor at

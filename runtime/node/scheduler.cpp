@@ -10,7 +10,6 @@
 // fall between its last look and its wait.
 #include "node/scheduler.hpp"
 #include "node/job_queue.hpp"
-#include "actor/inline_run.hpp"
 
 #include <condition_variable>
 #include <mutex>
@@ -94,7 +93,6 @@ public:
   void start() {
     thread_ = std::thread{[this] {
       current_worker = this;
-      caller_unit::mark_worker_thread();
       // No CAF logger on this thread: CAF_PUSH_AID, which every
       // scheduled_actor::resume runs, then costs nothing. With one, it
       // takes the logger's shared spinlock and hashes the thread id into a

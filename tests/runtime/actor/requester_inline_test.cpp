@@ -26,8 +26,9 @@ uint64_t this_thread_key() {
   return std::hash<std::thread::id>{}(std::this_thread::get_id());
 }
 
-troupe::node_config two_threads() {
+troupe::node_config two_threads(bool troupe_scheduler = true) {
   troupe::node_config cfg;
+  cfg.troupe_scheduler = troupe_scheduler;
   cfg.name = "requester-inline-test";
   cfg.threads = 2; // the nested request below needs a second worker
   cfg.shutdown_timeout = 300ms;
@@ -81,8 +82,10 @@ TEST(RequesterInline, AnIdleLocalActorRunsInTheRequestingThread) {
   EXPECT_TRUE(n.shutdown());
 }
 
-TEST(RequesterInline, AWorkerThatAsksDoesNotRunTheOtherActorItself) {
-  troupe::node n{two_threads()};
+namespace {
+
+void a_worker_that_asks_leaves_the_other_actor(bool troupe_scheduler) {
+  troupe::node n{two_threads(troupe_scheduler)};
   ASSERT_FALSE(n.start());
   auto other = n.system().spawn(where);
   auto outer = n.system().spawn(nested, other);
@@ -105,4 +108,15 @@ TEST(RequesterInline, AWorkerThatAsksDoesNotRunTheOtherActorItself) {
   caf::anon_send_exit(outer, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(other, caf::exit_reason::user_shutdown);
   EXPECT_TRUE(n.shutdown());
+}
+
+} // namespace
+
+TEST(RequesterInline, AWorkerThatAsksDoesNotRunTheOtherActorItself) {
+  a_worker_that_asks_leaves_the_other_actor(true);
+}
+
+// CAF's workers are marked through the node's thread hook.
+TEST(RequesterInline, ACafWorkerThatAsksDoesNotRunTheOtherActorItself) {
+  a_worker_that_asks_leaves_the_other_actor(false);
 }

@@ -67,8 +67,10 @@ caf::expected<Result> take_reply(caf::message& msg) {
 /// a scheduler worker would run it (for up to 64 messages; what it wakes in
 /// turn goes to the scheduler): its answer is then usually there when the
 /// request returns, and no thread sleeps or is woken for it. A busy actor
-/// (running elsewhere) just queues the request. Scheduler workers never
-/// run actors this way, and under CAF's test coordinator nothing does.
+/// (running elsewhere) just queues the request. The runtime's own threads
+/// (scheduler workers, CAF's multiplexer) never run actors this way, and
+/// under CAF's test coordinator nothing does. Do not ask while holding a
+/// lock that the asked actor takes: it may run in this very thread.
 ///
 /// Answers from other nodes come back as for any actor (over a direct link
 /// or BASP). One request at a time: `ask` and `request` must not be called
