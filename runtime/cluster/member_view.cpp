@@ -65,6 +65,13 @@ bool member_view::await_up_member(
   return true;
 }
 
+bool member_view::await_first(
+  std::chrono::steady_clock::time_point deadline) const {
+  std::shared_lock<std::shared_mutex> guard{mtx_};
+  return published_.wait_until(guard, deadline,
+                               [this] { return !members_.empty(); });
+}
+
 std::vector<caf::actor_addr> member_view::hosted() const {
   std::shared_lock<std::shared_mutex> guard{mtx_};
   return hosted_;

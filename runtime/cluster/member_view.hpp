@@ -48,6 +48,10 @@ public:
                        std::chrono::steady_clock::time_point deadline,
                        const std::function<bool()>& give_up) const;
 
+  /// Waits until the daemon published its first view (it does as it
+  /// starts), or `deadline`; returns whether it did.
+  bool await_first(std::chrono::steady_clock::time_point deadline) const;
+
   /// Actors spawned here for other nodes (written by the daemon).
   std::vector<caf::actor_addr> hosted() const;
   void set_hosted(std::vector<caf::actor_addr> xs);

@@ -245,6 +245,11 @@ caf::error node::start() {
     dc.etcd = cluster::etcd_membership{cfg_.etcd.endpoints,
                                        cfg_.etcd.lease_ttl};
   daemon_ = cluster::spawn_daemon(*sys_, std::move(dc));
+  // The daemon publishes its first view, this node in it, as it starts on
+  // its own thread: wait (bounded) so that `members()` and snapshots name
+  // this node as soon as `start` returns.
+  core_->view.await_first(std::chrono::steady_clock::now()
+                          + std::chrono::seconds{5});
   register_name("troupe.cluster", daemon_);
   // Supervisors bind their children's cluster-wide names through the
   // daemon, without waiting (they run on scheduler threads).
