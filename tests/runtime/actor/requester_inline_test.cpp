@@ -63,11 +63,13 @@ TEST(RequesterInline, AnIdleLocalActorRunsInTheRequestingThread) {
   ASSERT_FALSE(n.start());
   auto actor = n.system().spawn(where);
   troupe::requester self{n.system()};
-  // The first answer may come from a worker (the actor may still be
-  // starting there). Once one came from this thread, the actor was idle
-  // when that request returned, and so is it for each later one.
+  // Early answers may come from a worker: the actor may still be starting
+  // there, and a worker that answered may not have left the actor yet when
+  // the next request comes (under load, for several requests in a row).
+  // Once one answer came from this thread, the actor was idle when that
+  // request returned, and so is it for every later one.
   std::vector<bool> here;
-  for (int i = 0; i < 20; ++i) {
+  for (int i = 0; i < 200; ++i) {
     auto x = self.ask<uint64_t>(actor, 5s, i);
     ASSERT_TRUE(x) << troupe::describe(x.error());
     here.push_back(*x == this_thread_key());
@@ -75,7 +77,7 @@ TEST(RequesterInline, AnIdleLocalActorRunsInTheRequestingThread) {
   size_t first = 0;
   while (first < here.size() && !here[first])
     ++first;
-  EXPECT_LE(first, 2u) << "answers came from other threads";
+  ASSERT_LT(first, here.size()) << "no answer came from this thread";
   for (size_t i = first; i < here.size(); ++i)
     EXPECT_TRUE(here[i]) << "request " << i << " ran on another thread";
   caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
