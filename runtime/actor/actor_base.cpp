@@ -10,6 +10,7 @@
 #include <caf/detail/pretty_type_name.hpp>
 #include <caf/make_type_erased_tuple_view.hpp>
 #include <caf/type_erased_tuple.hpp>
+#include <caf/type_nr.hpp>
 #include <caf/uniform_type_info_map.hpp>
 #include <fmt/format.h>
 
@@ -34,9 +35,15 @@ caf::match_case::result
 guarded_behavior::invoke(caf::detail::invoke_result_visitor& f,
                          caf::type_erased_tuple& xs) {
   // troupe's own control messages first: a user handler for any atom would
-  // otherwise take them (one size read for every other message).
-  auto n = xs.size();
-  if (n <= 2 && n > 0 && xs.match_element<caf::atom_value>(0)) {
+  // otherwise take them. Every other message costs one type-token read
+  // (a constant of its tuple type), which CAF's matching reads anyway.
+  constexpr auto atom_only = caf::make_type_token<caf::atom_value>();
+  constexpr auto atom_text
+    = caf::make_type_token<caf::atom_value, std::string>();
+  auto token = xs.type_token();
+  if ((token == atom_only || token == atom_text)
+      && xs.match_element<caf::atom_value>(0)) {
+    auto n = xs.size();
     auto a = xs.get_as<caf::atom_value>(0);
     if (n == 1 && a == mailbox_depth_atom::value) {
       auto rp = owner_->make_response_promise();

@@ -167,6 +167,9 @@ double with_troupe_node(F f) {
   // TROUPE_SCHEDULER=troupe|caf: the node's scheduler (before/after).
   if (auto s = std::getenv("TROUPE_SCHEDULER"))
     nc.troupe_scheduler = std::string{s} == "troupe";
+  // TROUPE_BENCH_THREADS=N: the node's worker threads (default: cores).
+  if (auto s = std::getenv("TROUPE_BENCH_THREADS"))
+    nc.threads = static_cast<size_t>(std::atoi(s));
   troupe::node n{nc};
   if (auto err = n.start()) {
     std::fprintf(stderr, "node start failed: %s\n",
@@ -184,8 +187,17 @@ template <class F, class G>
 std::pair<double, double> median_pair(int reps, F troupe_run, G caf_run) {
   std::vector<double> t, c;
   static const bool verbose = std::getenv("TROUPE_BENCH_VERBOSE") != nullptr;
+  // TROUPE_BENCH_ONLY=troupe|caf runs one side only (for profiling); the
+  // other side reports 0.
+  static const std::string only = [] {
+    auto env = std::getenv("TROUPE_BENCH_ONLY");
+    return std::string{env ? env : ""};
+  }();
   for (int i = 0; i < reps; ++i) {
-    if (i % 2 == 0) {
+    if (!only.empty()) {
+      t.push_back(only == "caf" ? 0.0 : troupe_run());
+      c.push_back(only == "troupe" ? 0.0 : caf_run());
+    } else if (i % 2 == 0) {
       t.push_back(troupe_run());
       c.push_back(caf_run());
     } else {

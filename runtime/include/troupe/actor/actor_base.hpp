@@ -176,6 +176,11 @@ public:
   /// bound.
   caf::invoke_message_result consume(caf::mailbox_element& x) override;
 
+  /// CAF's resume loop without its per-round clock read while no stream
+  /// has started (actor/resume.cpp).
+  caf::resumable::resume_result resume(caf::execution_unit* ctx,
+                                       size_t max_throughput) override;
+
   /// The mailbox bound (unbounded by default). Constant after spawn.
   const mailbox_bound& bound() const noexcept {
     return bound_;
