@@ -57,9 +57,10 @@ public:
       return;
     }
     fills_.store(fills_.load(relaxed) + 1, std::memory_order_release);
-    if (auto old = next_.exchange(job, std::memory_order_acq_rel))
+    // seq_cst: pairs with the sleeper's fence (see `wake_thief_after_rmw`).
+    if (auto old = next_.exchange(job, seq_cst))
       queue_.prepend(old);
-    parent_.wake_thief(this);
+    parent_.wake_thief_after_rmw(this);
   }
 
   /// A job from anywhere: behind this worker's queue. With no worker
@@ -374,7 +375,17 @@ scheduler_stats scheduler::stats() const noexcept {
 
 void scheduler::wake_thief(const worker* except) {
   std::atomic_thread_fence(seq_cst);
-  if (searching_.load(relaxed) != 0 || sleeping_.load(relaxed) == 0)
+  wake_thief_after_rmw(except);
+}
+
+// Why no fence here: the caller's seq_cst exchange on a next slot and these
+// seq_cst loads are in the single total order with the sleeper's seq_cst
+// count updates and its seq_cst read of that slot (`has_work`). Either the
+// exchange comes first and the sleeper sees the job, or the sleeper's read
+// does, and then its count updates precede these loads. On x86 the
+// exchange is a locked instruction and the loads are plain moves.
+void scheduler::wake_thief_after_rmw(const worker* except) {
+  if (searching_.load(seq_cst) != 0 || sleeping_.load(seq_cst) == 0)
     return;
   auto n = workers_.size();
   auto first = except != nullptr ? except->id() + 1 : 0;

@@ -88,6 +88,11 @@ private:
   /// worker is searching.
   void wake_thief(const worker* except);
 
+  /// As `wake_thief`, for a caller that queued the work with a seq_cst
+  /// read-modify-write: that, not a fence, orders the queuing before the
+  /// reads of the counts (no `mfence` on the hot path of `exec_later`).
+  void wake_thief_after_rmw(const worker* except);
+
   /// A job from another worker than `thief`: from a queue's tail, or from
   /// a next slot where it waits for a busy worker.
   caf::resumable* steal(worker& thief);
