@@ -40,7 +40,7 @@ struct link_settings {
   /// The most a reader thread keeps polling its links after a frame before
   /// it blocks (a blocked reader wakes up tens of microseconds later on a
   /// VM; see docs/cluster.md, "Direct links"); adaptive below that, and 0
-  /// on an idle node (link_spin.hpp).
+  /// on an idle node (actor/spin_budget.hpp).
   std::chrono::microseconds spin{50};
   /// Threads that read all incoming links (link_loop.hpp); 0: min(cores,
   /// 2).

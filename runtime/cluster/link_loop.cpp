@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The direct links' reader threads: a fixed pool of epoll loops, each
 // reading the links it adopted (link_reader.cpp reads one link's bytes and
-// frames), polling a little while data flows (link_spin.hpp).
+// frames), polling a little while data flows (actor/spin_budget.hpp).
 #include "cluster/link_loop.hpp"
 
 #include <pthread.h>
@@ -22,7 +22,7 @@
 
 #include "cluster/link_detail.hpp"
 #include "cluster/link_reader.hpp"
-#include "cluster/link_spin.hpp"
+#include "actor/spin_budget.hpp"
 #include "troupe/log.hpp"
 #include "actor/inline_run.hpp"
 
@@ -61,7 +61,7 @@ struct link_loop::shard {
   bool stopping = false;                               // under mtx
 
   // The thread's own.
-  spin_budget budget;
+  troupe::detail::spin_budget budget;
   std::unordered_map<link_reader*, std::unique_ptr<link_reader>> owned;
   std::vector<link_reader*> again; // read reads_in_a_row times: not drained
   link_reader* hot = nullptr;       // the last to have data (spun on)
@@ -176,7 +176,7 @@ link_loop::spun link_loop::spin(shard& s, void* events, int max) {
       break;
     // Yield rather than pause: when the peer shares this CPU, it runs.
     sched_yield();
-    crowded = steady::now() - now > spin_budget::crowded_yield;
+    crowded = steady::now() - now > troupe::detail::spin_budget::crowded_yield;
   }
   s.budget.miss(crowded);
   return out;

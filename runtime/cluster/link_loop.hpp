@@ -23,7 +23,7 @@ class link_reader;
 /// delivered by that one thread, in order, as before by a thread of its
 /// own. A thread reads a link at most a few times in a row, then serves
 /// the others. After a round that found data it polls for more for the
-/// adaptive budget of `spin_budget` (link_spin.hpp), then sleeps.
+/// adaptive budget of `spin_budget` (actor/spin_budget.hpp), then sleeps.
 ///
 /// Thread safety: `adopt` may be called from any thread; `start` and
 /// `stop` by the link layer's owner only.

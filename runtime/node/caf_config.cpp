@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <caf/atom.hpp>
+#include <caf/config_option_adder.hpp>
 #include <caf/timespan.hpp>
 
 #include "troupe/error.hpp"
@@ -63,6 +64,13 @@ void node_caf_config::apply(const node_config& cfg) {
   set("work-stealing.moderate-sleep-duration", caf::timespan{0});
   set("scheduler.max-throughput", size_t{100});
   set("logger.console", caf::atom("none"));
+  // How long a requesting thread polls for its answer (actor/requester.cpp).
+  // CAF refuses to set an option it was not told of.
+  if (custom_options_.qualified_name_lookup("troupe.request-spin-us")
+      == nullptr)
+    caf::config_option_adder{custom_options_, "troupe"}.add<int64_t>(
+      "request-spin-us", "most microseconds a requester polls for its answer");
+  set("troupe.request-spin-us", static_cast<int64_t>(cfg.request_spin.count()));
   // Mesh detection (`--detection mesh`): failure detection on every link,
   // the same on all nodes: CAF 0.17 ships with heartbeats off, and closes
   // a link only on its own timeout, so both sides must send (the daemon

@@ -158,6 +158,11 @@ caf::expected<parsed_config> parse_node_config(int argc,
   app.add_option("--link-spin-us", spin_us,
                  "microseconds a link reader polls before it sleeps (0: off)")
     ->check(CLI::Range(int64_t{0}, int64_t{100000}));
+  int64_t request_spin_us = cfg.request_spin.count();
+  app.add_option("--request-spin-us", request_spin_us,
+                 "microseconds a requesting thread polls for its answer "
+                 "before it sleeps (0: off)")
+    ->check(CLI::Range(int64_t{0}, int64_t{100000}));
   app.add_option("--link-readers", cfg.link_readers,
                  "threads that read the direct links (0: min(cores, 2))")
     ->check(CLI::Range(size_t{0}, size_t{64}));
@@ -211,6 +216,7 @@ caf::expected<parsed_config> parse_node_config(int argc,
     {"TROUPE_HANDSHAKE_TIMEOUT_MS", "--handshake-timeout-ms"},
     {"TROUPE_DIRECT_LINKS", "--direct-links"},
     {"TROUPE_LINK_SPIN_US", "--link-spin-us"},
+    {"TROUPE_REQUEST_SPIN_US", "--request-spin-us"},
     {"TROUPE_LINK_READERS", "--link-readers"},
     {"TROUPE_JOURNAL", "--journal"},
     {"TROUPE_MEMBERSHIP", "--membership"},
@@ -251,6 +257,7 @@ caf::expected<parsed_config> parse_node_config(int argc,
   cfg.failure_detector.gossip = detection == "gossip";
   cfg.troupe_scheduler = scheduler == "troupe";
   cfg.link_spin = std::chrono::microseconds{spin_us};
+  cfg.request_spin = std::chrono::microseconds{request_spin_us};
   cfg.handshake_timeout = std::chrono::milliseconds{handshake_ms};
   if (failure_ms < 3 * heartbeat_ms)
     return make_error(errc::bad_config,

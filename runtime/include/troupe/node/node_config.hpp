@@ -117,6 +117,11 @@ struct node_config {
   /// idle node does not spin. 0 turns polling off (lowest CPU use, higher
   /// latency).
   std::chrono::microseconds link_spin{50};
+  /// The most a thread that asks (`troupe::requester`, `troupe::ask`)
+  /// polls for its answer, yielding, before it sleeps. Adaptive as the
+  /// link readers' spin: only while answers come soon; a requester whose
+  /// answers take long sleeps at once. 0: always sleep.
+  std::chrono::microseconds request_spin{200};
   /// Threads that read all of this node's direct links (an epoll loop
   /// each; a link stays on one): their number does not grow with the
   /// number of peers. 0: min(cores, 2).

@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-// How long a direct links' reader thread polls its sockets before it sleeps
-// (see link_loop.hpp): a pure rule, unit-tested on made-up timings.
+// How long a thread polls for what it waits for before it sleeps: a direct
+// links' reader thread for frames (cluster/link_loop.hpp), a requester for
+// its answer (actor/requester.cpp). A pure rule, unit-tested on made-up
+// timings (tests/runtime/actor/spin_budget_test.cpp).
 
 #include <algorithm>
 #include <chrono>
 
-namespace troupe::cluster {
+namespace troupe::detail {
 
-/// The adaptive spin budget of one reader thread.
+/// The adaptive spin budget of one waiting thread (a link reader, a
+/// requester).
 ///
 /// Why: a thread that sleeps in epoll wakes up tens of microseconds late on
 /// a VM, so while frames come back to back (a request and its answer) the
@@ -76,4 +79,4 @@ private:
   duration budget_{0};
 };
 
-} // namespace troupe::cluster
+} // namespace troupe::detail

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-// The direct links' adaptive spin (cluster/link_spin.hpp): it grows while
+// The adaptive spin of link readers and requesters (actor/spin_budget.hpp),
+// on a reader's timings: it grows while
 // spins find data, shrinks to nothing when they do not, stops at once on a
 // crowded machine, and grows again after a sleep that ended soon.
-#include "cluster/link_spin.hpp"
+#include "actor/spin_budget.hpp"
 
 #include <gtest/gtest.h>
 
 using namespace std::chrono_literals;
-using troupe::cluster::spin_budget;
+using troupe::detail::spin_budget;
 
 TEST(LinkSpin, AnIdleReaderNeverSpins) {
   spin_budget b{50us};
