@@ -33,6 +33,8 @@ class reply_slot final : public caf::monitorable_actor {
 public:
   reply_slot(caf::actor_config& cfg, std::chrono::microseconds spin)
       : caf::monitorable_actor(cfg), spin_(spin) {
+    // A one-shot `troupe::ask` has no history: it polls a little at once.
+    spin_.prime();
     // Not an application actor: a node's shutdown sweep passes it by.
     setf(is_hidden_flag);
   }

@@ -45,6 +45,13 @@ public:
     return cap_;
   }
 
+  /// Starts with a modest budget (a quarter of the cap) instead of none:
+  /// for a waiter that has no history yet but waits only when something
+  /// is due soon (a requester's first request).
+  void prime() {
+    budget_ = cap_.count() > 0 ? seed() : duration{0};
+  }
+
   /// A spin found data.
   void hit() {
     budget_ = std::min(cap_, std::max(budget_ * 2, seed()));

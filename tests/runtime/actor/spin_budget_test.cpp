@@ -109,3 +109,16 @@ TEST(LinkSpin, DataAFewCapsAwayKeepsItModest) {
   b.woke(1s);
   EXPECT_EQ(b.get(), 0us);
 }
+
+TEST(SpinBudget, APrimedBudgetStartsAtAQuarterOfTheCapAndStillAdapts) {
+  // A requester: its first request polls a little, before any history.
+  spin_budget b{200us};
+  b.prime();
+  EXPECT_EQ(b.get(), 50us);
+  b.miss(false); // the answer took long...
+  b.woke(2ms);   // ...milliseconds: polling stays low
+  EXPECT_EQ(b.get(), 25us);
+  spin_budget off{0us};
+  off.prime();
+  EXPECT_EQ(off.get(), 0us) << "a cap of 0 never polls";
+}
