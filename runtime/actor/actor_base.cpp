@@ -36,26 +36,28 @@ guarded_behavior::invoke(caf::detail::invoke_result_visitor& f,
                          caf::type_erased_tuple& xs) {
   // troupe's own control messages first: a user handler for any atom would
   // otherwise take them. Every other message costs one type-token read
-  // (a constant of its tuple type), which CAF's matching reads anyway.
+  // (a constant of its tuple type), which CAF's matching reads anyway. The
+  // token says size and types at once: it packs the builtin type numbers
+  // (6 bits each) under leading ones, which no longer tuple can produce
+  // (it would need type number 63, which no type has).
+  static_assert(caf::type_nrs < 63, "a type number of 63 would make tokens "
+                                     "of different sizes collide");
   constexpr auto atom_only = caf::make_type_token<caf::atom_value>();
   constexpr auto atom_text
     = caf::make_type_token<caf::atom_value, std::string>();
   auto token = xs.type_token();
-  if ((token == atom_only || token == atom_text)
-      && xs.match_element<caf::atom_value>(0)) {
-    auto n = xs.size();
-    auto a = xs.get_as<caf::atom_value>(0);
-    if (n == 1 && a == mailbox_depth_atom::value) {
-      auto rp = owner_->make_response_promise();
-      rp.deliver(owner_->mailbox_depth());
-      owner_->uncounted_ = true; // introspection does not count itself
-      return caf::match_case::match;
-    }
-    // A drill ('troupe kill --mode throw'): fail as a handler throw would.
-    if (n == 2 && a == fail_atom::value && xs.match_element<std::string>(1)) {
-      owner_->handle_failure(xs.get_as<std::string>(1), "troupe.kill");
-      return caf::match_case::match;
-    }
+  if (token == atom_only
+      && xs.get_as<caf::atom_value>(0) == mailbox_depth_atom::value) {
+    auto rp = owner_->make_response_promise();
+    rp.deliver(owner_->mailbox_depth());
+    owner_->uncounted_ = true; // introspection does not count itself
+    return caf::match_case::match;
+  }
+  // A drill ('troupe kill --mode throw'): fail as a handler throw would.
+  if (token == atom_text
+      && xs.get_as<caf::atom_value>(0) == fail_atom::value) {
+    owner_->handle_failure(xs.get_as<std::string>(1), "troupe.kill");
+    return caf::match_case::match;
   }
   // What the handler sends to other nodes over direct links leaves in one
   // write when it returns.
