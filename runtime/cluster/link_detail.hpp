@@ -31,6 +31,11 @@ constexpr auto redial_delay = std::chrono::milliseconds{100};
 /// busy nodes would deadlock). Defined in link_reader.cpp.
 extern thread_local bool tl_reader;
 
+/// Marks the calling thread as a link reader: `tl_reader`, and a thread of
+/// the runtime, which never runs an actor for a requester
+/// (actor/inline_run.hpp). Defined in link_reader.cpp.
+void mark_reader_thread() noexcept;
+
 } // namespace link_detail
 
 /// An incoming connection: its handshake on a thread of its own, then read

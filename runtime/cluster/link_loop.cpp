@@ -20,11 +20,10 @@
 
 #include <fmt/format.h>
 
+#include "actor/spin_budget.hpp"
 #include "cluster/link_detail.hpp"
 #include "cluster/link_reader.hpp"
-#include "actor/spin_budget.hpp"
 #include "troupe/log.hpp"
-#include "actor/inline_run.hpp"
 
 namespace troupe::cluster {
 
@@ -184,8 +183,7 @@ link_loop::spun link_loop::spin(shard& s, void* events, int max) {
 
 void link_loop::run(shard& s) {
   pthread_setname_np(pthread_self(), "troupe.link.in");
-  link_detail::tl_reader = true;
-  troupe::detail::caller_unit::mark_runtime_thread();
+  link_detail::mark_reader_thread();
   std::array<epoll_event, max_events> evs;
   std::vector<link_reader*> batch;
   std::vector<std::unique_ptr<link_reader>> fresh;

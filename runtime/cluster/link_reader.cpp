@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "actor/inline_run.hpp"
 #include "cluster/core.hpp"
 #include "cluster/link_detail.hpp"
 #include "cluster/link_handshake.hpp"
@@ -23,11 +24,15 @@
 #include "cluster/link_reader.hpp"
 #include "troupe/log.hpp"
 #include "troupe/wire/type_registry.hpp"
-#include "actor/inline_run.hpp"
 
 namespace troupe::cluster {
 
 thread_local bool link_detail::tl_reader = false;
+
+void link_detail::mark_reader_thread() noexcept {
+  tl_reader = true;
+  troupe::detail::caller_unit::mark_runtime_thread();
+}
 
 using link_detail::handshake_timeout;
 using link_detail::steady;
@@ -98,8 +103,7 @@ void link_layer::accept_one() {
 
 void link_reader::run(link_layer& layer, std::shared_ptr<in_link> l) {
   pthread_setname_np(pthread_self(), "troupe.link.hs");
-  link_detail::tl_reader = true;
-  troupe::detail::caller_unit::mark_runtime_thread();
+  link_detail::mark_reader_thread();
   auto cptr = layer.core_.lock();
   if (!cptr) {
     std::lock_guard<std::shared_mutex> guard{layer.mtx_};

@@ -2,8 +2,8 @@
 // The CAF configuration a node hands to its actor system (caf_config.hpp).
 #include "node/caf_config.hpp"
 
-#include "node/scheduler.hpp"
 #include "actor/inline_run.hpp"
+#include "node/scheduler.hpp"
 
 #include <algorithm>
 #include <chrono>
