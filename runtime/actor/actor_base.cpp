@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "actor/cork.hpp"
+#include "actor/direct_reply.hpp"
 #include "actor/guarded_behavior.hpp"
 #include "actor/parent.hpp"
 #include "troupe/error.hpp"
@@ -33,7 +34,10 @@ guarded_behavior::guarded_behavior(actor_base* owner, pointer inner)
 
 caf::match_case::result
 guarded_behavior::invoke(caf::detail::invoke_result_visitor& f,
-                         caf::type_erased_tuple& xs) {
+                         caf::type_erased_tuple& msg) {
+  // The message's own data rather than a caf::message around it, and
+  // returned values sent straight back (actor/direct_reply.hpp).
+  auto& xs = match_target(msg);
   // troupe's own control messages first: a user handler for any atom would
   // otherwise take them. Every other message costs one type-token read
   // (a constant of its tuple type), which CAF's matching reads anyway. The
@@ -63,7 +67,13 @@ guarded_behavior::invoke(caf::detail::invoke_result_visitor& f,
   // write when it returns.
   detail::cork_scope cork;
   try {
-    auto result = inner_->invoke(f, xs);
+    caf::match_case::result result;
+    if (direct_reply::replaces(f)) {
+      direct_reply reply{f, owner_};
+      result = inner_->invoke(reply, xs);
+    } else {
+      result = inner_->invoke(f, xs);
+    }
     if (result != caf::match_case::no_match)
       return result;
     // What the user's handlers left: messages the wire layer could not
