@@ -69,31 +69,31 @@ caf::behavior client(caf::stateful_actor<client_state>* self, caf::actor to,
   };
 }
 
-TEST(DirectReply, AValueReturnedForASendGoesBackAsAnOrdinaryMessage) {
+// Lets a client send `first` to an echo and returns what came back to it.
+client_state exchange(caf::message first) {
   troupe::test::deterministic d;
   auto e = troupe::spawn(*d.sys, echo);
-  auto c = d.sys->spawn(client, e, caf::make_message(ping_atom::value, 41));
+  auto c = d.sys->spawn(client, e, std::move(first));
   d.run();
-  auto& st = caf::actor_cast<caf::stateful_actor<client_state>*>(c)->state;
+  auto st = caf::actor_cast<caf::stateful_actor<client_state>*>(c)->state;
+  caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(e, caf::exit_reason::user_shutdown);
+  d.run();
+  return st;
+}
+
+TEST(DirectReply, AValueReturnedForASendGoesBackAsAnOrdinaryMessage) {
+  auto st = exchange(caf::make_message(ping_atom::value, 41));
   EXPECT_EQ(st.pong, 42);
   EXPECT_TRUE(st.from_echo) << "the reply's sender is the echo";
   EXPECT_TRUE(st.async) << "a reply to a send is not a response";
   EXPECT_EQ(st.others, 0);
-  caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(e, caf::exit_reason::user_shutdown);
-  d.run();
 }
 
 TEST(DirectReply, AnEmptyResultOfASendIsNotSentBack) {
-  troupe::test::deterministic d;
-  auto e = troupe::spawn(*d.sys, echo);
-  auto c = d.sys->spawn(client, e, caf::make_message(empty_atom::value));
-  d.run();
-  auto& st = caf::actor_cast<caf::stateful_actor<client_state>*>(c)->state;
+  auto st = exchange(caf::make_message(empty_atom::value));
+  EXPECT_EQ(st.pong, 0);
   EXPECT_EQ(st.others, 0) << "CAF drops an empty answer to a send";
-  caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(e, caf::exit_reason::user_shutdown);
-  d.run();
 }
 
 TEST(DirectReply, RequestsGetTheirValuesAndErrors) {
