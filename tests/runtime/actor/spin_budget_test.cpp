@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The adaptive spin of link readers and requesters (actor/spin_budget.hpp),
-// on a reader's timings: it grows while
-// spins find data, shrinks to nothing when they do not, stops at once on a
-// crowded machine, and grows again after a sleep that ended soon.
+// on a reader's timings: it grows while spins find data, shrinks to nothing
+// when they do not, stops at once on a crowded machine, and grows again
+// after a sleep that ended soon.
 #include "actor/spin_budget.hpp"
 
 #include <gtest/gtest.h>
@@ -10,7 +10,7 @@
 using namespace std::chrono_literals;
 using troupe::detail::spin_budget;
 
-TEST(LinkSpin, AnIdleReaderNeverSpins) {
+TEST(SpinBudget, AnIdleReaderNeverSpins) {
   spin_budget b{50us};
   EXPECT_EQ(b.get(), 0us);
   // Woken up by a frame after a long sleep (a heartbeat on an idle node).
@@ -20,7 +20,7 @@ TEST(LinkSpin, AnIdleReaderNeverSpins) {
   EXPECT_EQ(b.get(), 0us);
 }
 
-TEST(LinkSpin, AShortSleepStartsItAndHitsDoubleItUpToTheCap) {
+TEST(SpinBudget, AShortSleepStartsItAndHitsDoubleItUpToTheCap) {
   spin_budget b{50us};
   b.woke(30us);
   EXPECT_EQ(b.get(), 12us); // a quarter of the cap
@@ -36,7 +36,7 @@ TEST(LinkSpin, AShortSleepStartsItAndHitsDoubleItUpToTheCap) {
   EXPECT_EQ(b.get(), 50us);
 }
 
-TEST(LinkSpin, MissesHalveItToNothing) {
+TEST(SpinBudget, MissesHalveItToNothing) {
   spin_budget b{50us};
   b.woke(1us);
   for (int i = 0; i < 4; ++i)
@@ -53,7 +53,7 @@ TEST(LinkSpin, MissesHalveItToNothing) {
   EXPECT_EQ(misses, 6); // 50, 25, 12, 6, 3, 1, 0
 }
 
-TEST(LinkSpin, ACrowdedMachineStopsItAtOnce) {
+TEST(SpinBudget, ACrowdedMachineStopsItAtOnce) {
   spin_budget b{50us};
   b.woke(1us);
   b.hit();
@@ -63,14 +63,14 @@ TEST(LinkSpin, ACrowdedMachineStopsItAtOnce) {
   EXPECT_EQ(b.get(), 0us);
 }
 
-TEST(LinkSpin, ZeroCapNeverSpins) {
+TEST(SpinBudget, ZeroCapNeverSpins) {
   spin_budget b{0us};
   b.woke(0us);
   b.hit();
   EXPECT_EQ(b.get(), 0us);
 }
 
-TEST(LinkSpin, ATinyCapStillSpins) {
+TEST(SpinBudget, ATinyCapStillSpins) {
   spin_budget b{2us};
   b.woke(1us);
   EXPECT_EQ(b.get(), 1us);
@@ -78,7 +78,7 @@ TEST(LinkSpin, ATinyCapStillSpins) {
   EXPECT_EQ(b.get(), 2us);
 }
 
-TEST(LinkSpin, ASpinThatMissedByLittleGrowsUntilItHits) {
+TEST(SpinBudget, ASpinThatMissedByLittleGrowsUntilItHits) {
   // A ping-pong whose answers come 25 us after the request left.
   spin_budget b{50us};
   b.woke(60us); // a few caps: a modest start
@@ -94,7 +94,7 @@ TEST(LinkSpin, ASpinThatMissedByLittleGrowsUntilItHits) {
   EXPECT_EQ(b.get(), 50us);
 }
 
-TEST(LinkSpin, DataAFewCapsAwayKeepsItModest) {
+TEST(SpinBudget, DataAFewCapsAwayKeepsItModest) {
   spin_budget b{50us};
   b.woke(120us);
   EXPECT_EQ(b.get(), 12us);
