@@ -201,14 +201,33 @@ child_spec node::remote_child(std::string id, std::string type,
   // daemon has processed its loss; the spawn then fails with node_down and
   // the next attempt places the child elsewhere.
   spec.global_name = std::move(global_name); // the supervisor binds it
-  spec.start = [this, type = std::move(type), how,
-                args = std::move(args)](caf::actor_system&) {
+  // The node of the last incarnation. A restart goes back to it while it
+  // is an up member (OTP restarts a child in place; a node-local journal,
+  // such as `memory:`, has the child's events only there): `how` places
+  // the first start, and a child whose node went down or no longer hosts
+  // the type. Shared by the copies of this spec.
+  auto last = std::make_shared<caf::node_id>();
+  spec.start = [this, type = std::move(type), how, args = std::move(args),
+                last](caf::actor_system&) {
+    if (*last && core_->view.up_member(*last)) {
+      auto name = core_->view.member_of(*last);
+      if (auto hdl = ask_spawn(type, name, placement::local, args,
+                               std::chrono::seconds{5}))
+        return *hdl;
+      else
+        log(log_level::info,
+            fmt::format("restarting '{}' on '{}' failed ({}): placing it "
+                        "anew",
+                        type, name, describe(hdl.error())));
+    }
     for (int attempt = 0; attempt < 3; ++attempt) {
       // CAF's own handle: the supervisor watches its child's node itself.
       auto hdl = ask_spawn(type, {}, how, args,
                            std::chrono::seconds{5});
-      if (hdl)
+      if (hdl) {
+        *last = hdl->node();
         return *hdl;
+      }
       log(log_level::warn, fmt::format("placing '{}' failed: {}", type,
                                        describe(hdl.error())));
     }

@@ -128,6 +128,68 @@ TEST(Cluster, ANodeWithOneThreadPlacesASupervisedChild) {
   caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
 }
 
+/// Which node's echo answers `name` (empty when none does within 3 s).
+static std::string answering_node(troupe::node& n, const std::string& name) {
+  caf::scoped_actor self{n.system()};
+  std::string from;
+  self->request(n.global_ref(name), 3s, troupe_test::Ping{})
+    .receive([&](const troupe_test::Pong& pong) { from = pong.from(); },
+             [](caf::error&) {});
+  return from;
+}
+
+TEST(Cluster, ARestartedRemoteChildStaysOnItsNode) {
+  // Round robin takes the members by name: the first start goes to "aa",
+  // the supervisor's own node "zz" would be next. A crash is the child's
+  // own fault, not its node's: the restart goes back to "aa" (OTP restarts
+  // in place), where a node-local journal has its events.
+  auto add_echo = [](troupe::node& n, std::string name) {
+    troupe::test::add_echo_types(n);
+    n.add_actor_type("echo", [name](caf::actor_system& sys,
+                                    const caf::message&) {
+      return troupe::spawn(sys, troupe::test::echo, name);
+    });
+  };
+  troupe::node zz{config("zz")};
+  add_echo(zz, "zz");
+  ASSERT_FALSE(zz.start());
+  caf::scoped_actor events{zz.system()};
+  zz.subscribe_members(events);
+  auto cfg = config("aa");
+  cfg.seeds = {"127.0.0.1:" + std::to_string(zz.port())};
+  troupe::node aa{cfg};
+  add_echo(aa, "aa");
+  ASSERT_FALSE(aa.start());
+  bool up = false;
+  for (int i = 0; i < 50 && !up; ++i)
+    events->receive(
+      [&](const troupe::member_event& ev) {
+        up = ev.member.name == "aa"
+             && ev.member.status == troupe::member_status::up;
+      },
+      caf::after(100ms) >> [] {});
+  ASSERT_TRUE(up);
+  auto sup = troupe::spawn_supervisor(
+    zz.system(), troupe::supervisor_flags{},
+    {zz.remote_child("w", "echo", "w", troupe::placement::round_robin)});
+  caf::scoped_actor names{zz.system()};
+  zz.subscribe_names(names);
+  auto held = [](const caf::actor& hdl) { return static_cast<bool>(hdl); };
+  ASSERT_TRUE(troupe::test::await_holder(names, zz, "w", held, 3s));
+  ASSERT_EQ(answering_node(zz, "w"), "aa");
+  for (int crash = 1; crash <= 2; ++crash) {
+    SCOPED_TRACE(crash);
+    auto before = zz.whereis_global("w");
+    troupe_test::Boom boom;
+    boom.set_why("injected");
+    caf::anon_send(zz.global_ref("w"), boom);
+    auto renewed = [&](const caf::actor& hdl) { return hdl && hdl != before; };
+    ASSERT_TRUE(troupe::test::await_holder(names, zz, "w", renewed, 5s));
+    EXPECT_EQ(answering_node(zz, "w"), "aa");
+  }
+  caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+}
+
 TEST(Cluster, SameBodyAcrossThreeNodes) {
   child_process n1{{program("troupe_cluster_node"), "--name", "n1", "--port",
                     "0"}};

@@ -258,9 +258,10 @@ public:
   /// `global_ref`; for another node's actor it keeps that actor's address.
   caf::actor ref(const caf::actor& hdl);
 
-  /// A supervisor child that runs on the cluster: each (re)start spawns
+  /// A supervisor child that runs on the cluster: its first start spawns
   /// `type` on a live member chosen by `how` and binds `global_name` to it.
-  /// When its node goes down, the supervisor restarts it on a live node and
+  /// A restart after a crash goes back to the same member while it is up;
+  /// when its node goes down, the supervisor restarts it on a live node and
   /// the name moves with it, so `global_ref(global_name)` keeps working.
   child_spec remote_child(std::string id, std::string type,
                           std::string global_name,
