@@ -54,6 +54,7 @@ caf::behavior daemon(daemon_actor* self, daemon_config cfg) {
       leave(self);
       return caf::unit;
     },
+    [](sync_atom) { return caf::unit; },
     [self](spawn_atom, const std::string& type, const std::string& where,
            int how, const caf::message& args,
            const std::vector<std::string>& excluded)

@@ -35,6 +35,10 @@ using leave_atom = caf::atom_constant<caf::atom("trp_leave")>;
 /// `(spawn_atom, type, node_or_empty, placement, args, excluded)` → actor.
 using spawn_atom = caf::atom_constant<caf::atom("trp_spawn")>;
 
+/// `sync_atom` → unit, once everything sent to the daemon before it has
+/// been handled (a node waits so for the names its supervisors bound).
+using sync_atom = caf::atom_constant<caf::atom("trp_sync")>;
+
 /// `(peer_at_atom, "host:port")` → the daemon of the live member listening
 /// there, or an invalid handle. Lets a node reach a member it is connected
 /// to without dialing it again (CAF 0.17's BASP breaks a TLS link when a

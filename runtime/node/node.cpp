@@ -343,37 +343,6 @@ void node::track(const caf::actor& hdl) {
   tracked_.emplace_back(hdl.address());
 }
 
-caf::actor node::start_root(supervisor_flags flags,
-                             std::vector<child_spec> children) {
-  if (flags.path.empty()) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    flags.path = roots_.empty() ? std::string{"/root"}
-                                : fmt::format("/root{}", roots_.size() + 1);
-  }
-  auto root = spawn_supervisor(system(), flags, std::move(children));
-  track(root);
-  {
-    // The node holds the root: a tree nobody else refers to would otherwise
-    // end as unreachable as soon as it is idle.
-    std::lock_guard<std::mutex> guard{mtx_};
-    roots_.emplace_back(root);
-  }
-  root->attach_functor([this, name = cfg_.name](const caf::error& reason) {
-    if (!reason || reason == caf::exit_reason::user_shutdown)
-      return;
-    log(log_level::error,
-        fmt::format("node '{}': the root supervisor failed ({}); stopping "
-                    "the node",
-                    name, describe(reason)));
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      root_failed_ = true;
-    }
-    request_shutdown();
-  });
-  return root;
-}
-
 caf::error node::register_name(const std::string& name,
                                const caf::actor& hdl) {
   if (!hdl)

@@ -61,7 +61,8 @@ TEST_F(Dashboard, LiveEventsShowAFailureAndResumeFromLastEventId) {
   auto full = next_event(c, [](auto&) { return true; }, 5s);
   ASSERT_TRUE(full) << c.received();
   ASSERT_EQ(full->event, "full");
-  // The root starts its children after start_root returns: follow the
+  // The first full state is the sampler's last snapshot, which may predate
+  // the tree (without viewers it samples only now and then): follow the
   // deltas, as the page does, until the tree has /root/a.
   auto view = full->data;
   auto latest = *full;

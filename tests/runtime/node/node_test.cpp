@@ -369,6 +369,36 @@ TEST(Node, AChildsClusterWideNameFollowsItsRespawns) {
   EXPECT_TRUE(n.shutdown());
 }
 
+TEST(Node, StartRootReturnsOnceTheWholeTreeIsUpAndNamed) {
+  // OTP's start_link: when start_root returns, every supervisor of the tree
+  // has started its children, and their cluster-wide names are bound here.
+  troupe::node n{quick_config()};
+  ASSERT_FALSE(n.start());
+  auto named = [](std::string id, std::string name) {
+    troupe::child_spec spec;
+    spec.id = std::move(id);
+    spec.global_name = std::move(name);
+    spec.start = [](caf::actor_system& sys) { return sys.spawn(idle); };
+    return spec;
+  };
+  troupe::child_spec sub;
+  sub.id = "sub";
+  sub.kind = troupe::child_kind::supervisor;
+  sub.start = [named](caf::actor_system& sys) {
+    troupe::child_spec subsub;
+    subsub.id = "subsub";
+    subsub.kind = troupe::child_kind::supervisor;
+    subsub.start = [named](caf::actor_system& s) {
+      return troupe::spawn_supervisor(s, {}, {named("deep", "test.deep")});
+    };
+    return troupe::spawn_supervisor(sys, {}, {subsub, named("mid", "")});
+  };
+  n.start_root({}, {named("top", "test.top"), sub});
+  EXPECT_TRUE(n.whereis_global("test.top"));
+  EXPECT_TRUE(n.whereis_global("test.deep"));
+  EXPECT_TRUE(n.shutdown());
+}
+
 // A node whose journal has another schema version does not start, and says
 // why in one line.
 TEST(Node, RefusesToStartOnAJournalOfAnotherSchemaVersion) {

@@ -154,7 +154,10 @@ public:
   /// `troupe::spawn_supervisor`). When the root fails (its restart intensity
   /// was exceeded all the way up), the node logs why and shuts down, and
   /// `run()` returns 1: the application ends with a clear error, as an OTP
-  /// node does when its top supervisor gives up.
+  /// node does when its top supervisor gives up. Returns once the tree has
+  /// started (OTP's `supervisor:start_link`): every supervisor in it has
+  /// started its children, and their cluster-wide names are bound on this
+  /// node (at most 30 s; called from inside an actor it does not wait).
   caf::actor start_root(supervisor_flags flags,
                         std::vector<child_spec> children);
 
@@ -376,6 +379,8 @@ private:
   // The handle users get for `hdl` (see `cluster::make_honest`).
   caf::actor honest(const caf::actor& hdl) const;
 
+  // Waits until the tree under `root` has started (node_tree.cpp).
+  void await_tree(const caf::actor& root);
   caf::expected<caf::actor> ask_spawn(const std::string& type,
                                       const std::string& where, placement how,
                                       caf::message args,
