@@ -148,9 +148,12 @@ int main(int argc, char** argv) {
                                              local_greeter("b", name)});
           };
           children.push_back(std::move(local));
-          children.push_back({"caller", [targets](caf::actor_system& sys) {
-                                return troupe::spawn(sys, caller, targets);
-                              }});
+          troupe::child_spec calls;
+          calls.id = "caller";
+          calls.start = [targets](caf::actor_system& sys) {
+            return troupe::spawn(sys, caller, targets);
+          };
+          children.push_back(std::move(calls));
           n.start_root({}, std::move(children));
           say("SUPERVISING");
         },

@@ -177,8 +177,9 @@ void failures_are_detected(bool gossip) {
     << n3_gone->why();
   // With gossip detection only n3's monitors hear from it: the client
   // knows the silence only if it was one of them (-1: it was not).
-  if (!gossip || n3_gone->silent_ms() != -1)
+  if (!gossip || n3_gone->silent_ms() != -1) {
     EXPECT_GE(n3_gone->silent_ms(), 1000) << "the failure timeout is 1600 ms";
+  }
 
   // -- SIGCONT: n3 fences itself, drops its copy, rejoins anew -----------------
   n3.signal(SIGCONT);
