@@ -3,6 +3,7 @@
 // hands the one answer it waits for to the waiting thread, which polls for
 // it a little before it sleeps (see `await`).
 #include "troupe/actor/requester.hpp"
+#include "troupe/actor/request_spin.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -157,10 +158,10 @@ private:
 };
 
 /// The most a requester polls: the node's `request_spin` (actor system
-/// setting "troupe.request-spin-us"), 200 us elsewhere.
+/// setting "troupe.request-spin-us"), `default_request_spin` elsewhere.
 std::chrono::microseconds request_spin_cap(caf::actor_system& sys) {
   auto us = caf::get_or(sys.config(), "troupe.request-spin-us",
-                        int64_t{200});
+                        static_cast<int64_t>(default_request_spin.count()));
   return std::chrono::microseconds{std::max(int64_t{0}, us)};
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 #include <chrono>
@@ -8,6 +9,7 @@
 
 #include <caf/expected.hpp>
 
+#include "troupe/actor/request_spin.hpp"
 #include "troupe/cluster/cluster.hpp"
 #include "troupe/endpoint.hpp" // parse_endpoint
 #include "troupe/log.hpp"
@@ -121,7 +123,7 @@ struct node_config {
   /// polls for its answer, yielding, before it sleeps. Adaptive as the
   /// link readers' spin: only while answers come soon; a requester whose
   /// answers take long sleeps at once. 0: always sleep.
-  std::chrono::microseconds request_spin{200};
+  std::chrono::microseconds request_spin = default_request_spin;
   /// Threads that read all of this node's direct links (an epoll loop
   /// each; a link stays on one): their number does not grow with the
   /// number of peers. 0: min(cores, 2).
