@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # FindCAF: wraps Debian's CAF 0.17 packages, which ship no CMake config.
 #
 # Components: core, io, openssl. Imported targets: CAF::core, CAF::io,

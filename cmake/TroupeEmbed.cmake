@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # troupe_embed_files(target NAMESPACE ns BASE_DIR dir FILES f...)
 # Builds the files into `target` as byte arrays (a .cpp generated at build
 # time, regenerated when a file changes), so that a program serves them

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Small helpers shared by every folder of the tree.
 
 set(TROUPE_WARNINGS -Wall -Wextra -Wno-unused-parameter)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Install rules and the CMake package for `find_package(troupe)`.
 #
 # Included once, at the end of the top-level CMakeLists.txt, after every

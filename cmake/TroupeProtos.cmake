@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # troupe_add_protos: C++ from .proto files, for troupe's own tree and for an
 # application that did find_package(troupe) (installed next to
 # troupeConfig.cmake, which includes it).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # TROUPE_SANITIZE: build troupe's own targets (libraries, tests, examples,
 # tools) with GCC's sanitizers. `tools/dev asan` and `tools/dev tsan` set it
 # and run the suite with the matching *SAN_OPTIONS.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Script mode (cmake -P) of troupe_embed_files (TroupeEmbed.cmake): writes
 # OUT, a C++ source with each of FILES (comma-separated, relative to
 # BASE_DIR) as a byte array, in NAMESPACE.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // An account is a persistent actor: only its own handlers touch its balance,
 // one message at a time, so a transfer needs no lock; every change is an
 // event stored before it is acknowledged, so a crash, a respawn or the loss

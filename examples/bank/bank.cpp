@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Accounts are persistent actors: client threads make random transfers at
 // the same time and the total is conserved, where the same transfers on
 // shared memory lose money; a crashed account, or every account of a node

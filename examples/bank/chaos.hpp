@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The bank's chaos workload (`bank chaos`, driven by tools/chaos): client
 // threads make transfers for a given time while nodes are killed, frozen,
 // starved or cut off, and every operation goes into a history that the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The bank's clients: requests to accounts that survive the loss of an
 // account's node (retried, safely, by operation id), and client threads that
 // make random transfers at the same time (a withdrawal, then a deposit).

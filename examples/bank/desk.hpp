@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The bank's desk: every node that hosts accounts runs one, as the first
 // child of its root supervisor. The first client's desk opens the bank: it
 // adds the accounts to its supervisor as children placed on the other nodes

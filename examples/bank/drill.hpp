@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The drills: an account's handler throws, or the node that hosts accounts
 // is killed with SIGKILL in the middle of transfers. Accounts are persistent,
 // so their supervisor brings them back with their balances: the total is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The history of a chaos run (tools/chaos): one JSON object per line for
 // every operation a client invokes and for how it ended, with wall-clock
 // milliseconds so that the harness's faults line up with it. Jepsen's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The same random transfers on shared memory: threads read a balance, then
 // write it back changed, with nothing in between to stop another thread.
 #pragma once

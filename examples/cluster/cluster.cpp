@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A small cluster: every node can host "greeter" actors; the node started
 // with `supervise N` waits until N members are up, then runs a supervision
 // tree whose greeters are spread over the other nodes (each bound to a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Launches a local cluster for an example: N nodes in `serve` mode on
 // 127.0.0.1, waits until they have formed a cluster, runs the example's `run`
 // mode against them, prints the whole cluster's actor tree (the `troupe`

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The launcher's steps (see launch.cpp): serve nodes, a formed cluster, the
 // example's run, the tree, and every process stopped.
 #include <cerrno>

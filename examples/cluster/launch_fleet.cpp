@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How the launcher starts, watches and stops its processes (see the header).
 #include "launch_fleet.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The launcher's processes: each started by fork/exec in its own process
 // group (a Ctrl-C reaches only the launcher, which stops them in order) and
 // ended by SIGTERM from the kernel should the launcher die first. Their

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The launcher's one poll loop: output lines, exits and signals (see
 // launch_fleet.hpp).
 #include <iostream>

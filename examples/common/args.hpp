@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The command line of an example in serve/run style: its own counts
 // (`--key N` or `--key=N`) next to the node flags and the mode words.
 #pragma once

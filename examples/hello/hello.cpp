@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Two nodes exchange Protobuf request/response messages: `serve` runs a
 // greeter under a name, `call` finds it by host:port and name and talks to it.
 #include <iostream>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Monte Carlo pi on a worker pool spread over the cluster; a node that
 // dies mid-run costs retries, not the result.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The start of wordcount's `run` mode: waiting for a node that hosts its
 // actors.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The text wordcount counts: files, or a generated corpus of a given size,
 // and its cutting into chunks for the mappers.
 #pragma once

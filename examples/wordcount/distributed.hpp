@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The distributed count: mappers and reducers spread over the nodes that
 // host them, every chunk sent at once, and the reducers' counts collected.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The actors of wordcount: a mapper counts the words of a chunk and sends
 // each reducer the words whose hash falls to it (the shuffle); a reducer
 // adds up what it is sent. Any node that registers the types can host them.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Map, shuffle by word hash, reduce across nodes: mappers count the words of
 // their chunks and send each word to the reducer its hash picks; the result
 // is checked against a single-threaded count of the same text.

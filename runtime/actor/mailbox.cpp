@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A troupe actor's side of its mailbox: the optional bound (see
 // troupe/actor/mailbox_bound.hpp) and the dead letters of an ended actor.
 #include "troupe/actor/actor_base.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "troupe/error.hpp"
 
 #include <caf/message.hpp>

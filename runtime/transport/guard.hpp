@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // The guard in front of CAF's BASP: every connection a node accepts or dials

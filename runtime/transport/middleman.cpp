@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Puts the guard under CAF's BASP: a middleman actor whose connections (dialed
 // and accepted) are streams with troupe's policy, in the way CAF's own openssl
 // module puts TLS under BASP. Everything above the byte stream stays CAF's.

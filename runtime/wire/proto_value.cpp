@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "wire/proto_value.hpp"
 
 #include <caf/deep_to_string.hpp>

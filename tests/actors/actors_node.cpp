@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A cluster member for the multi-process tests of troupe::actors.
 //
 //   troupe_actors_node [node flags] [crash=M/R] [topic=NAME]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Three troupe_actors_node processes on 127.0.0.1 (OS-chosen ports) and

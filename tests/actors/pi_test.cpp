@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Smoke tests of examples/pi: three `pi serve` nodes and a `pi run` that
 // joins them; the estimate is within 0.01 of pi, also when one serve node
 // is killed (by PID) once the run has printed 20% progress.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The worker pool across a real cluster: workers placed on three member
 // processes by a pool in this (fourth) member; a task that crashes on some
 // nodes is retried on another node, and a node killed in the middle of a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The worker pool on CAF's test_coordinator: nothing runs until the test
 // says so, so every interleaving below is the same on every run.
 #include "troupe/actors/pool.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Routers on CAF's test_coordinator: which routee gets which message.
 #include "troupe/actors/router.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The cluster-wide topic: two nodes in this process (subscribe,
 // unsubscribe, order), then three member processes where a subscriber
 // node is killed and dropped while publishing goes on in order.

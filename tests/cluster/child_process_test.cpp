@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A sanitizer report in a child process fails the test that started it,
 // whatever the test expected of the child (sanitizer builds only); a child
 // does not outlive the process that started it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The cluster API: the same test body on one node and across three member
 // processes (location transparency), cluster-wide name conflicts, graceful
 // leave, and refusing a joiner whose failure detector would drop links.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A cluster member for the multi-process tests.
 //
 //   troupe_cluster_node [node flags] [supervise=N] [children=K]

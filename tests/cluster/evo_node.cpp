@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One side of the schema-evolution test, built once against v1 and once
 // against v2 of evo/greeting.proto (v2 adds `priority`).
 #include <iostream>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Two versions of one .proto on two nodes: v2 adds a field.
 #include <gtest/gtest.h>
 

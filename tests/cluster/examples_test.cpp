@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Smoke tests of the examples, with asserted output.
 #include <cstdlib>
 #include <filesystem>

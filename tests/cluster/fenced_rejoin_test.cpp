@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A node frozen (SIGSTOP) until the cluster marks it down fences itself
 // when it resumes and rejoins as a new incarnation of the same process: its
 // own actors live on, under the same ids, and must be reachable again by

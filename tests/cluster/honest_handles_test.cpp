@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every handle a node hands out for another node's actor fails fast: three
 // members on 127.0.0.1 (n1 the seed, n2 holding the cluster name "w") and
 // this process as the client. Requests through the handles of

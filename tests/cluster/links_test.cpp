@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Direct links (runtime/cluster/link.hpp): messages through troupe handles
 // take them, the sender of a linked message is a mirror with the remote
 // actor's own address (answers go back over the link; a monitor on it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Waiting for a member event in the multi-process tests.
 #pragma once
 

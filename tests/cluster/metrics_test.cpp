@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Prometheus endpoint: scraped with curl, parsed line by line as the
 // text exposition format, with the node's figures in it.
 #include <chrono>

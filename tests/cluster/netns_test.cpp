@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The network-namespace harness itself: nodes in separate namespaces reach
 // each other through the bridge, a cut isolates one of them, a restore heals
 // it, and nothing is left behind. (The suite is named after the class, in

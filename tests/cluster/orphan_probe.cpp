@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A program that starts a child through child_process, prints the child's
 // PID, and waits to be killed. Killed by a signal, it runs no destructor:
 // ChildProcess.AChildDiesWithTheProcessThatStartedIt checks that its child

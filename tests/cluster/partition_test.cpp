@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A network partition: three members in their own network namespaces,
 // joined by a bridge. The link of the node that hosts the supervised worker
 // is cut, then restored. Documented behaviour (docs/cluster.md):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // A raw TCP connection to a node's port on 127.0.0.1, for tests that write

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A node that was frozen, fenced itself and rejoined must end up connected
 // to every member, even when its first attempt to reach one of them fails.
 // Found by the chaos harness (run cn10b): n2 rejoined as a new incarnation,

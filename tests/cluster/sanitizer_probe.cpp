@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A program that does one thing a sanitizer reports, named by argv[1]:
 // "race" (TSan), "use-after-free" (ASan), "overflow" (UBSan). It proves in
 // sanitizer builds that a report in a child process fails the test that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Who may join: the cluster secret and TLS refuse peers that cannot prove
 // they belong, fast and without disturbing the cluster; and what a peer can
 // do to a node's port before it proved anything.

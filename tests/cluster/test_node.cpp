@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A node for the multi-process tests: serves `echo`, prints "READY port=N".
 #include <iostream>
 

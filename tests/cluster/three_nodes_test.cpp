@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A real cluster: three member processes on 127.0.0.1 (OS-chosen ports)
 // formed from one seed, plus this test process as a fourth member that acts
 // as the client. One node is killed with SIGKILL, another frozen with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Two nodes, one named actor: the same test body in one process and across
 // two processes, and bad input thrown at a live node.
 #include <csignal>

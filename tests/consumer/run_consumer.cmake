@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # cmake -P script behind Consumer.BuildsAgainstInstalledTree.
 #
 # 1. cmake --install TROUPE_BUILD_DIR into CONSUMER_WORK_DIR/prefix (fresh);

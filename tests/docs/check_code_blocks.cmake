@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # cmake -P script behind Docs.EveryCppBlockIsExtracted: counts the C++
 # fences of the markdown files afresh, and fails when a block would escape
 # the compiler: a fence that names C++ in another spelling (```c++, an

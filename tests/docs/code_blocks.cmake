@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # C++ code blocks of the markdown files, for tests/docs/CMakeLists.txt (at
 # configure time) and check_code_blocks.cmake (the ctest, in script mode).
 #

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The bank example: the actors conserve the total, the shared-memory version
 // does not, and a crashed account comes back with its balance.
 #include <string>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The launcher: a local cluster for an example, its tree, and not one
 // process left behind, whether the example succeeds, fails or is stopped.
 #include <csignal>

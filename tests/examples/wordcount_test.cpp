@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The wordcount example: the distributed count equals a single-threaded one.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes what the transport guard (runtime/transport/guard.cpp) reads from a
 // peer before CAF sees a byte: BASP's framing, followed across arbitrary
 // chunk boundaries, and troupe's secret challenge (a hello, then a proof).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes what the `troupe.introspect` service does with a request from
 // another process (runtime/introspection/request.cpp, snapshot.cpp): the
 // message is decoded as CAF's BASP path decodes it, then matched as the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes what a node reads from another process on its direct-link data
 // port (runtime/cluster/link_frame.cpp): the handshake body ("TRP1", the
 // dialer's node id, its back address) and message frame bodies (header,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Writes the binary seeds of tests/fuzz/corpus/ (wire_decode, link_frame,
 // introspect): valid messages of the node's own types and of the tests,
 // plus a few near misses, encoded as a node encodes them. The node_config

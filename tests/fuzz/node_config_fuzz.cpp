@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes a node's configuration parser (runtime/node/node_config.cpp):
 // the INI file given with --config, command-line flags and TROUPE_*
 // variables. Input: the INI text, then optionally a NUL byte and one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes how a node decodes a message from another node on CAF's path
 // (BASP): CAF reads the element type names, and each `troupe.proto`
 // element is decoded by wire/proto_value.cpp against the node's registry

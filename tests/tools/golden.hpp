@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Golden files: expected outputs in tests/tools/golden/, read at run time.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "troupe/tool/render.hpp"
 
 #include "fixture.hpp"

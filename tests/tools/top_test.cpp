@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `troupe top`'s view of a snapshot: rows, order, header, keys. The screen
 // itself is driven in a real terminal by top_tmux_test.cpp.
 #include "troupe/tool/top.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `troupe top` in a real terminal: tmux runs it against the example cluster
 // on a private server (its own socket, per test process), the test reads the
 // screen with `capture-pane` and types with `send-keys`. Skipped without

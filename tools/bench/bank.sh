@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The bank's transfers per second (examples/bank: accounts are persistent
 # actors, each transfer a withdrawal then a deposit, each acknowledged
 # after its event is stored), by client threads, in one process and on 3
@@ -32,7 +33,7 @@ while [[ $# -gt 0 ]]; do
     --nodes-journal) nodes_journal="$2"; shift ;;
     --no-nodes) nodes=0 ;;
     --no-local) local=0 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '3,22p' "$0"; exit 0 ;;
     -*) echo "bank.sh: unknown option $1" >&2; exit 2 ;;
     *) build="$1" ;;
   esac

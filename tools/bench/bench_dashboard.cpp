@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The cost of the web dashboard (issue 21), on one in-process node:
 //  - local ping-pong (COUNT round trips, default 1,000,000) with three
 //    live views open (/api/events, read as fast as they come) against

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Failure detection: how long a cluster takes to mark a node down after its
 // process is killed (kill -9) or frozen (SIGSTOP), in milliseconds from the
 // signal to the event, as median (min-max) over TRIALS trials of each

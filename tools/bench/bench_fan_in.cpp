@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fan-in: 100 senders each send COUNT messages (default 100,000) to one
 // receiver; prints messages per second received, for troupe actors and for
 // plain CAF actors. The clock runs from the start signal to the receiver's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Persistent actors on the SQLite journal, each figure next to raw SQLite
 // doing the same inserts or reads by hand in the same run (same schema, same
 // pragmas, no writer-epoch check, no actors), as a ratio troupe / raw.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Local ping-pong: two actors exchange COUNT round trips (default 1,000,000);
 // prints round trips per second for troupe actors and plain CAF actors.
 // Rows and flags: see bench::run_rows and bench::parse_options (common.hpp).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Worker pool: maps a tiny task (square a number) over COUNT items
 // (default 1,000,000) with chunksize 1 and 1,000; prints tasks per second
 // for troupe::actors::pool and for a plain CAF actor pool doing the same

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Remote ping-pong: a client process and a server process on 127.0.0.1
 // exchange COUNT round trips (default 20,000) of a 64-byte payload; prints
 // round trips per second and the RTT median and 99th percentile.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Remote one-way throughput: a sender process sends COUNT (default
 // 1,000,000, at most 20,000,000) one-way 64-byte messages to an actor in a
 // receiver process on 127.0.0.1 as fast as it can; the receiver counts them

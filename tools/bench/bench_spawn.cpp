@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Spawn: spawns COUNT idle actors (default 1,000,000) and keeps them alive;
 // prints spawns per second and memory per actor for troupe actors and for
 // plain CAF actors, under the same scheduler settings (the node's thread

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Supervision: restarts, starting and stopping a tree, and the cost of being
 // supervised. The troupe side runs on a troupe node's actor system with its
 // defaults (troupe's scheduler), raw CAF on a plain CAF system with as many

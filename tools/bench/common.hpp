@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared helpers of the troupe benchmarks: command line, timing, CAF
 // scheduler settings and the result rows that run_all.sh collects.
 //

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Compares two bench builds (e.g. a worktree of an older commit and this
 # one) figure by figure, in one run: each benchmark of run_all.sh runs in
 # both builds back to back, alternating which goes first. Raw CAF (or raw
@@ -16,7 +17,7 @@
 set -euo pipefail
 
 if [[ $# -lt 2 ]]; then
-  sed -n '2,15p' "$0" >&2
+  sed -n '3,16p' "$0" >&2
   exit 2
 fi
 old=$1 new=$2

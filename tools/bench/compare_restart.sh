@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Compares the troupe supervisor restart rate of two bench_supervisor builds
 # (e.g. a worktree of an older commit and this one), runs interleaved.
 #
@@ -16,7 +17,7 @@
 set -euo pipefail
 
 if [[ $# -lt 2 || $# -gt 3 ]]; then
-  sed -n '2,15p' "$0" >&2
+  sed -n '3,16p' "$0" >&2
   exit 2
 fi
 OLD=$1 NEW=$2 COUNT=${3:-}

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Tries scheduler settings on local ping-pong and fan-in (troupe and raw CAF
 # actors on identically configured systems) and on remote ping-pong (raw CAF
 # client and server, both with the setting). The settings are interleaved:
@@ -21,7 +22,7 @@ while [[ $# -gt 0 ]]; do
     --quick) quick=(--quick) ;;
     --rounds) rounds="$2"; shift ;;
     --grid) grid="$2"; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '3,13p' "$0"; exit 0 ;;
     *) build="$1" ;;
   esac
   shift

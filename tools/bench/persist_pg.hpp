@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The PostgreSQL floor of bench_persistence: the same rows inserted with
 // raw libpq, one multi-row INSERT (one round trip, one transaction) per
 // batch, into a table of the journal's schema.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The floors of bench_persistence: the same rows written by hand with the
 // SQLite C API (same schema and pragmas as troupe's SQLite journal, no
 // writer-epoch check), the disk's fdatasync rate, a temporary directory and

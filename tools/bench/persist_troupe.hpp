@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The troupe side of bench_persistence: an event-sourced counter, the
 // journal service around a run, prefilling a journal, and the timed runs.
 #pragma once

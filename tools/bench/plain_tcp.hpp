@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Plain blocking TCP ping-pong on 127.0.0.1 (bench_remote.cpp): the floor the
 // actor runtimes are measured against. No actors, no serialization, no event
 // loop: the client writes a 64-byte frame and blocks reading the echo, the

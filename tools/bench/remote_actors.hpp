@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Actors and payloads of the remote benchmarks: ping and pong of the
 // ping-pong (bench_remote.cpp), blaster and sink of the one-way throughput
 // run (bench_remote_oneway.cpp). Each exists for troupe (Protobuf

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared by the remote benchmarks (bench_remote.cpp, bench_remote_oneway.cpp):
 // the processes on either side of the loopback connection, the CAF and troupe
 // configuration of both ends, peak RSS and RTT summaries.

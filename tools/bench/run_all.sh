@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs every troupe benchmark and prints one table:
 #   benchmark | troupe | raw | ratio (troupe / raw)
 # where raw is raw CAF doing the same work, or for bench_persistence raw
@@ -37,7 +38,7 @@ while [[ $# -gt 0 ]]; do
     --reps) flags+=(--reps "$2"); shift ;;
     --erlang) erlang=yes ;;
     --no-erlang) erlang=no ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '3,29p' "$0"; exit 0 ;;
     -*) echo "run_all.sh: unknown option $1" >&2; exit 2 ;;
     *) build="$1" ;;
   esac

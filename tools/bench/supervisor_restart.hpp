@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared helpers of bench_supervisor.cpp and its restart benchmark: a child
 // whose handler throws on request, restarted by a troupe supervisor in place
 // or respawned by a plain CAF supervisor, and one driver for both.

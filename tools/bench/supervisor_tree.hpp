@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The tree and throughput parts of bench_supervisor.cpp: a supervision tree
 // of troupe supervisors vs plain CAF actors that spawn and monitor their
 // children, and one troupe actor spawned under a supervisor vs plainly.

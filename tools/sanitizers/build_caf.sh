@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds CAF (core, io and openssl) with -fsanitize=SANITIZER from Debian's
 # own source package of the installed libcaf-dev, into PREFIX (a folder of a
 # build dir; never committed). Usage: build_caf.sh thread|address PREFIX

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The curses loop of `troupe top`: a thread fetches a snapshot every second,
 // the main thread draws the lines that `render_top` makes of it and reads
 // keys. Nothing here decides what is shown: see troupe/tool/top.hpp.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // `troupe top`: the curses screen around the pure view of troupe_tool

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The `troupe` command: looks into a running cluster through any one of its
 // nodes (`tree`, `nodes`, the live `top`) and drills supervision (`kill`).
 // The work is done by troupe_tool (include/troupe/tool/), which the tests

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Smallest troupe program: start a node, spawn one stateful actor, ask it
 // one question, ask an actor in the app's own Protobuf message, ask a typed
 // actor under a supervisor, look at the node's tree and fail a child as

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // troupe::ask from plain code, as a future and from an actor; a typed
 // troupe actor under a supervisor, asked through its typed handle.
 #include "troupe/actor/ask.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bounded mailboxes (troupe/actor/mailbox_bound.hpp) and dead letters, on
 // CAF's test_coordinator: nothing runs until the test says so, so a mailbox
 // stays full exactly as long as the test wants.

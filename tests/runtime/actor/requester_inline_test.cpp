@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // troupe::requester runs the idle local actor its request wakes in the
 // requesting thread (runtime/actor/inline_run.hpp), and never does so in a
 // scheduler worker.

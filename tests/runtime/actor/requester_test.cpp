@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // troupe::requester: blocking requests from a plain thread, answered, failed,
 // timed out (the late answer dropped), and over links and BASP.
 #include "troupe/actor/requester.hpp"

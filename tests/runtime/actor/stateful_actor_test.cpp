@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "troupe/actor/stateful_actor.hpp"
 
 #include <memory>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A node's snapshot of its supervision trees: paths, kinds, figures, and a
 // drill failure that the supervisor counts.
 #include <atomic>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "troupe/node/node_config.hpp"
 
 #include <cstdlib>

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs one Erlang/OTP baseline of tools/bench: compiles the modules of this
 # folder with erlc into a temporary folder (removed on exit) and runs
 #   erl -noshell -pa TMP -run bench_BENCH main -extra ARGS...
@@ -14,7 +15,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 if [[ $# -lt 1 || $1 == -h || $1 == --help ]]; then
-  sed -n '2,12p' "$0"
+  sed -n '3,13p' "$0"
   exit 2
 fi
 bench=$1

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "troupe/tool/client.hpp"
 
 #include "troupe/error.hpp"

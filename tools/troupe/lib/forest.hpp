@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // The supervision forest of a snapshot, shared by the tree and DOT renderers

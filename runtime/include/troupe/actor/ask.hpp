@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Asking an actor from anywhere: `troupe::ask<Reply...>` (Akka's `ask`,
 // Erlang's `gen_server:call`) for code that is not an actor (a plain
 // thread, `main`, a test), `troupe::ask_async` for a `std::future`, and the

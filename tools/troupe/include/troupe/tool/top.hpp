@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // `troupe top`: what one refresh of the live view shows, as plain text. The
