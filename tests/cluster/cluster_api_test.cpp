@@ -12,6 +12,7 @@
 #include "node_configs.hpp"
 #include "child_process.hpp"
 #include "echo_actor.hpp"
+#include "member_events.hpp"
 #include "name_events.hpp"
 #include "troupe/error.hpp"
 #include "troupe/node/node.hpp"
@@ -161,15 +162,8 @@ TEST(Cluster, ARestartedRemoteChildStaysOnItsNode) {
   troupe::node aa{cfg};
   add_echo(aa, "aa");
   ASSERT_FALSE(aa.start());
-  bool up = false;
-  for (int i = 0; i < 50 && !up; ++i)
-    events->receive(
-      [&](const troupe::member_event& ev) {
-        up = ev.member.name == "aa"
-             && ev.member.status == troupe::member_status::up;
-      },
-      caf::after(100ms) >> [] {});
-  ASSERT_TRUE(up);
+  ASSERT_TRUE(troupe::test::await_status(events, "aa",
+                                         troupe::member_status::up, 5s));
   auto sup = troupe::spawn_supervisor(
     zz.system(), troupe::supervisor_flags{},
     {zz.remote_child("w", "echo", "w", troupe::placement::round_robin)});
