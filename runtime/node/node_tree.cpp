@@ -14,6 +14,7 @@
 #include "troupe/error.hpp"
 #include "troupe/log.hpp"
 #include "troupe/supervision/supervisor.hpp"
+#include "troupe/supervision/supervisor_handle.hpp"
 
 namespace troupe {
 
@@ -72,30 +73,30 @@ void node::await_tree(const caf::actor& root) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
   };
-  caf::scoped_actor self{system(), true};
   std::vector<caf::actor> sups{root};
   bool named = false;
   bool late = false;
   // Bounded: each supervisor is asked once, and the deadline ends it.
-  for (size_t i = 0; i < sups.size() && !late; ++i) {
-    if (left().count() <= 0) {
+  for (size_t i = 0; i < sups.size(); ++i) {
+    auto wait = left();
+    if (wait.count() <= 0) {
       late = true;
       break;
     }
-    self->request(sups[i], left(), children_atom::value)
-      .receive(
-        [&](const std::vector<child_status>& xs) {
-          for (auto& x : xs) {
-            named |= !x.global_name.empty();
-            if (x.kind == child_kind::supervisor && x.handle)
-              sups.push_back(x.handle);
-          }
-        },
-        [&](const caf::error& err) {
-          // A supervisor that failed to start is the root's failure to
-          // report (see start_root), not a wait to extend.
-          late = err == caf::sec::request_timeout;
-        });
+    auto kids = supervisor_handle{sups[i], wait}.which_children();
+    if (!kids) {
+      // A supervisor that failed to start is the root's failure to report
+      // (see start_root), not a wait to extend.
+      late = kids.error() == caf::sec::request_timeout;
+      if (late)
+        break;
+      continue;
+    }
+    for (auto& x : *kids) {
+      named |= !x.global_name.empty();
+      if (x.kind == child_kind::supervisor && x.handle)
+        sups.push_back(x.handle);
+    }
   }
   if (late) {
     log(log_level::warn,
@@ -104,9 +105,11 @@ void node::await_tree(const caf::actor& root) {
                     cfg_.name, tree_start_limit.count()));
     return;
   }
-  if (named && daemon_)
+  if (named && daemon_) {
+    caf::scoped_actor self{system(), true};
     self->request(daemon_, left(), cluster::sync_atom::value)
       .receive([] {}, [](const caf::error&) {});
+  }
 }
 
 } // namespace troupe
