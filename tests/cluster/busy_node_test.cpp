@@ -26,14 +26,6 @@ troupe::node_config config(std::string name) {
   return troupe::test::named_config(std::move(name));
 }
 
-void add_echo(troupe::node& n) {
-  troupe::test::add_echo_types(n);
-  n.add_actor_type("echo", [name = n.name()](caf::actor_system& sys,
-                                             const caf::message&) {
-    return troupe::spawn(sys, troupe::test::echo, name);
-  });
-}
-
 /// Computes without yielding its thread for `ms` milliseconds.
 caf::behavior burner(caf::event_based_actor*) {
   return {
@@ -67,12 +59,12 @@ TEST(BusyNode, HandlersHoldingEverySchedulerThreadFenceNobody) {
   auto ca = config("a");
   ca.threads = 2;
   troupe::node a{ca};
-  add_echo(a);
+  troupe::test::add_echo_host(a);
   ASSERT_FALSE(a.start());
   auto cb = config("b");
   cb.seeds = {"127.0.0.1:" + std::to_string(a.port())};
   troupe::node b{cb};
-  add_echo(b);
+  troupe::test::add_echo_host(b);
   ASSERT_FALSE(b.start());
   ASSERT_EQ(b.members().size(), 2u);
   auto a_incarnation = a.incarnation();

@@ -91,10 +91,7 @@ caf::actor spawn_echo(troupe::node& n) {
 
 TEST(Cluster, SameBodyOnOneNode) {
   troupe::node solo{config("solo")};
-  troupe::test::add_echo_types(solo);
-  solo.add_actor_type("echo", [](caf::actor_system& sys, const caf::message&) {
-    return troupe::spawn(sys, troupe::test::echo, std::string{"solo"});
-  });
+  troupe::test::add_echo_host(solo);
   ASSERT_FALSE(solo.start());
   location_transparent_body(solo, {"solo", "solo", "solo"});
 }
@@ -107,10 +104,7 @@ TEST(Cluster, ANodeWithOneThreadPlacesASupervisedChild) {
   auto cfg = config("one");
   cfg.threads = 1;
   troupe::node n{cfg};
-  troupe::test::add_echo_types(n);
-  n.add_actor_type("echo", [](caf::actor_system& sys, const caf::message&) {
-    return troupe::spawn(sys, troupe::test::echo, std::string{"one"});
-  });
+  troupe::test::add_echo_host(n);
   ASSERT_FALSE(n.start());
   auto sup = troupe::spawn_supervisor(
     n.system(), troupe::supervisor_flags{},
@@ -145,22 +139,15 @@ TEST(Cluster, ARestartedRemoteChildStaysOnItsNode) {
   // the supervisor's own node "zz" would be next. A crash is the child's
   // own fault, not its node's: the restart goes back to "aa" (OTP restarts
   // in place), where a node-local journal has its events.
-  auto add_echo = [](troupe::node& n, std::string name) {
-    troupe::test::add_echo_types(n);
-    n.add_actor_type("echo", [name](caf::actor_system& sys,
-                                    const caf::message&) {
-      return troupe::spawn(sys, troupe::test::echo, name);
-    });
-  };
   troupe::node zz{config("zz")};
-  add_echo(zz, "zz");
+  troupe::test::add_echo_host(zz);
   ASSERT_FALSE(zz.start());
   caf::scoped_actor events{zz.system()};
   zz.subscribe_members(events);
   auto cfg = config("aa");
   cfg.seeds = {"127.0.0.1:" + std::to_string(zz.port())};
   troupe::node aa{cfg};
-  add_echo(aa, "aa");
+  troupe::test::add_echo_host(aa);
   ASSERT_FALSE(aa.start());
   ASSERT_TRUE(troupe::test::await_status(events, "aa",
                                          troupe::member_status::up, 5s));

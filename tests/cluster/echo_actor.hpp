@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include <troupe/actor/spawn.hpp>
 #include <troupe/actor/stateful_actor.hpp>
 #include <troupe/node/node.hpp>
 #include <troupe/wire/proto.hpp>
@@ -49,6 +50,16 @@ inline void add_echo_types(troupe::node& n) {
 
 inline caf::behavior echo(stateful_actor<echo_state>* self, std::string node) {
   return echo_behavior(self, std::move(node));
+}
+
+/// Makes `n` a host of the actor type "echo" (placed or spawned there by
+/// other nodes), whose Pongs name `n`; registers the messages it takes.
+inline void add_echo_host(troupe::node& n) {
+  add_echo_types(n);
+  n.add_actor_type("echo", [name = n.name()](caf::actor_system& sys,
+                                             const caf::message&) {
+    return troupe::spawn(sys, echo, name);
+  });
 }
 
 } // namespace troupe::test
