@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Running an actor in a thread that is not a scheduler worker, as a worker
-// would: a direct link's reader (cluster/link_inline_unit.hpp) and a
-// requester's calling thread (caller_unit below) run the actor their
+// would (`inline_unit`): a direct link's reader (cluster/link_inline_unit.hpp)
+// and a requester's calling thread (`caller_unit` below) run the actor their
 // message wakes at once, instead of waking a worker to run it and then
 // being woken by the answer.
 #pragma once
@@ -35,42 +35,80 @@ inline void run_inline(caf::resumable* job, caf::execution_unit* unit,
   }
 }
 
+/// An execution unit that runs the actor a thread wakes in that thread, as
+/// a worker would, while the thread is in the unit's `scope`: the first
+/// actor only (what that actor wakes in turn goes to the scheduler), for at
+/// most `throughput` messages.
+///
+/// CAF keeps an actor's last execution unit and hands it to any thread that
+/// later acts for the actor (a response promise delivered from another
+/// thread), so whether to run inline is the calling thread's own state, not
+/// the unit's: a thread outside the unit's scope sends to the scheduler.
+class inline_unit : public caf::execution_unit {
+public:
+  /// Messages an actor runs inline before the scheduler takes it.
+  static constexpr size_t throughput = 64;
+
+  /// Marks the calling thread as acting through `unit` until destroyed.
+  class scope {
+  public:
+    explicit scope(inline_unit& unit) : prev_(state().unit) {
+      state().unit = &unit;
+    }
+    ~scope() {
+      state().unit = prev_;
+    }
+    scope(const scope&) = delete;
+    scope& operator=(const scope&) = delete;
+
+  private:
+    inline_unit* prev_;
+  };
+
+  void exec_later(caf::resumable* job) override {
+    auto& st = state();
+    if (st.unit != this || st.running) {
+      system().scheduler().enqueue(job);
+      return;
+    }
+    st.running = true;
+    run_inline(job, this, throughput);
+    st.running = false;
+  }
+
+protected:
+  explicit inline_unit(caf::actor_system* sys) : caf::execution_unit(sys) {
+    // nop
+  }
+
+  struct thread_state {
+    inline_unit* unit = nullptr; // in its scope now
+    bool running = false;        // an actor runs inline now
+    bool worker = false;         // a thread of the runtime
+  };
+
+  static thread_state& state() noexcept {
+    thread_local thread_state st;
+    return st;
+  }
+};
+
 /// The execution unit a requester (troupe/actor/requester.hpp) sends
 /// with: the actor its request wakes runs in the requesting thread, so
 /// that the answer is usually there when the request returns, with no
 /// thread woken either way (the bank's clients: issue 20).
 ///
-/// Only the first actor, and only while that thread sends (`sending`); what
-/// that actor wakes in turn goes to the scheduler. CAF keeps an actor's
-/// last execution unit and hands it to any thread that later acts for the
-/// actor (a response promise delivered from another thread), so there is
-/// one unit per actor system for the life of the process, never freed
-/// (`of`), and whether to run inline is the calling thread's own state.
+/// One unit per actor system for the life of the process, never freed
+/// (`of`): CAF hands an actor's last unit to whoever acts for it later.
 /// Threads of the runtime never run inline (`mark_runtime_thread`: through
 /// `runtime_thread_hook` every thread the actor system starts, troupe's or
 /// CAF's scheduler workers and the multiplexer; the direct links' readers
 /// mark themselves): a blocking request from inside an actor would nest a
 /// second actor in its handler.
-class caller_unit final : public caf::execution_unit {
+class caller_unit final : public inline_unit {
 public:
-  /// Messages an actor runs in the caller before the scheduler takes it.
-  static constexpr size_t throughput = 64;
-
-  /// Marks the calling thread as sending through `unit` until destroyed.
-  class sending {
-  public:
-    explicit sending(caller_unit& unit) : prev_(state().unit) {
-      state().unit = &unit;
-    }
-    ~sending() {
-      state().unit = prev_;
-    }
-    sending(const sending&) = delete;
-    sending& operator=(const sending&) = delete;
-
-  private:
-    caller_unit* prev_;
-  };
+  /// Marks the calling thread as sending through the unit.
+  using sending = scope;
 
   /// The unit of `sys`.
   static caller_unit& of(caf::actor_system& sys) {
@@ -97,31 +135,9 @@ public:
     state().worker = true;
   }
 
-  void exec_later(caf::resumable* job) override {
-    auto& st = state();
-    if (st.unit != this || st.running) {
-      system().scheduler().enqueue(job);
-      return;
-    }
-    st.running = true;
-    run_inline(job, this, throughput);
-    st.running = false;
-  }
-
 private:
-  explicit caller_unit(caf::actor_system* sys) : caf::execution_unit(sys) {
+  explicit caller_unit(caf::actor_system* sys) : inline_unit(sys) {
     // nop
-  }
-
-  struct thread_state {
-    caller_unit* unit = nullptr; // sending through it now
-    bool running = false;        // an actor runs inline now
-    bool worker = false;         // a thread of the runtime
-  };
-
-  static thread_state& state() noexcept {
-    thread_local thread_state st;
-    return st;
   }
 };
 
