@@ -5,6 +5,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
+#include <caf/expected.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 
@@ -37,6 +38,19 @@ struct deterministic {
   /// Runs every job until no actor has work left.
   size_t run() {
     return sched->run();
+  }
+
+  /// Sends a request from `self`, runs every job, and returns the answer
+  /// or the error (request_timeout: nobody answered).
+  template <class T, class... Ts>
+  caf::expected<T> ask(caf::scoped_actor& self, const caf::actor& dst,
+                       Ts&&... xs) {
+    caf::expected<T> result = caf::make_error(caf::sec::request_timeout);
+    auto rh = self->request(dst, caf::infinite, std::forward<Ts>(xs)...);
+    run();
+    rh.receive([&](T& x) { result = std::move(x); },
+               [&](caf::error& err) { result = std::move(err); });
+    return result;
   }
 };
 

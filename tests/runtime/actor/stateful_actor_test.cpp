@@ -75,12 +75,7 @@ struct StatefulActor : ::testing::Test {
   // Sends a request, runs the system and returns the reply or the error.
   template <class T>
   caf::expected<T> ask(const caf::actor& dst, caf::message msg) {
-    caf::expected<T> result = caf::make_error(caf::sec::request_timeout);
-    auto rh = self->request(dst, caf::infinite, std::move(msg));
-    ctx.run();
-    rh.receive([&](const T& x) { result = x; },
-               [&](caf::error& err) { result = std::move(err); });
-    return result;
+    return ctx.ask<T>(self, dst, std::move(msg));
   }
 };
 

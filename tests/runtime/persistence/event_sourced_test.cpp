@@ -233,9 +233,9 @@ TEST_F(EventSourced, AnActorStoppedWithWritesInFlightIsFreed) {
   settle(); // recovered
   auto weak = caf::actor_cast<caf::weak_actor_ptr>(c);
   self->monitor(c);
-  // A request, as the bank's: its promise names the requester too.
-  auto never_answered = self->request(c, caf::infinite, add_atom::value,
-                                      int64_t{1});
+  // A request, as the bank's: its promise names the requester too. It is
+  // never answered, so its handle is not kept.
+  self->request(c, caf::infinite, add_atom::value, int64_t{1});
   ctx.run(); // the first write is submitted, the second waits behind it
   self->send_exit(c, caf::exit_reason::kill);
   c = nullptr;

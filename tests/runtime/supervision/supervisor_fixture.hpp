@@ -66,12 +66,7 @@ struct Supervisor : ::testing::Test {
 
   template <class T, class... Ts>
   caf::expected<T> ask(const caf::actor& dst, Ts&&... xs) {
-    caf::expected<T> result = caf::make_error(caf::sec::request_timeout);
-    auto rh = self->request(dst, caf::infinite, std::forward<Ts>(xs)...);
-    ctx.run();
-    rh.receive([&](T& x) { result = std::move(x); },
-               [&](caf::error& err) { result = std::move(err); });
-    return result;
+    return ctx.ask<T>(self, dst, std::forward<Ts>(xs)...);
   }
 
   std::vector<troupe::child_status> children(const caf::actor& sup) {
