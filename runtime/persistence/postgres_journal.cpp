@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-// The PostgreSQL journal: one libpq connection, prepared statements with
-// binary parameters, writes checked against the locked troupe_ids row.
+// The PostgreSQL journal: one connection (pg_connection.hpp), prepared
+// statements with binary parameters, writes checked against the locked
+// troupe_ids row.
 #include <libpq-fe.h>
 
 #include <algorithm>
 #include <cstdint>
-#include <unordered_set>
 
 #include "persistence/journal_checks.hpp"
+#include "persistence/pg_connection.hpp"
 #include "persistence/pg_statement.hpp"
 #include "persistence/postgres_pipeline.hpp"
 #include "persistence/postgres_sql.hpp"
@@ -25,6 +26,7 @@ using detail::insert_events_sql;
 using detail::max_fast_events;
 using detail::pg_bytea;
 using detail::pg_int8;
+using detail::pg_connection;
 using detail::pg_params;
 using detail::pg_result;
 using detail::pg_text;
@@ -32,31 +34,13 @@ using detail::schema_lock_sql;
 
 class postgres_journal final : public journal {
 public:
-  explicit postgres_journal(std::string conninfo)
-    : conninfo_(std::move(conninfo)) {
-  }
-
-  ~postgres_journal() override {
-    close();
+  explicit postgres_journal(std::string conninfo) : db_(std::move(conninfo)) {
   }
 
   caf::error open() {
-    close();
-    const char* keys[] = {"connect_timeout", "application_name", "dbname",
-                          nullptr};
-    const char* vals[] = {"10", "troupe", conninfo_.c_str(), nullptr};
-    conn_ = PQconnectdbParams(keys, vals, 1);
-    if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
-      auto msg = detail::pg_one_line(conn_ ? PQerrorMessage(conn_)
-                                           : "out of memory");
-      close();
-      return make_error(errc::persistence_failed,
-                        "postgresql journal: cannot connect: " + msg);
-    }
-    // NOTICEs (e.g. "relation already exists, skipping") are no news.
-    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
-    where_ = std::string{PQuser(conn_)} + "@" + PQhost(conn_) + ":"
-             + PQport(conn_) + "/" + PQdb(conn_);
+    in_tx_ = false;
+    if (auto err = db_.connect())
+      return err;
     // A node frozen in the middle of a batch holds its rows' locks, which
     // would block every other node's recovery of those ids until it wakes:
     // the server ends such a session (and its locks) after 3 s idle.
@@ -92,25 +76,25 @@ public:
   caf::error commit() override {
     if (!in_tx_)
       return {};
-    if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
+    if (db_.lost()) {
       auto err = fail(nullptr, "");
       rollback();
       return err;
     }
-    if (PQtransactionStatus(conn_) != PQTRANS_INTRANS) {
+    if (PQtransactionStatus(db_.get()) != PQTRANS_INTRANS) {
       rollback();
       return make_error(errc::persistence_failed,
-                        "postgresql journal " + where_
+                        "postgresql journal " + db_.where()
                           + ": the transaction failed and was rolled back");
     }
-    pg_result res{PQexec(conn_, "COMMIT")};
+    pg_result res{PQexec(db_.get(), "COMMIT")};
     in_tx_ = false;
     if (!ok(res.get()))
       return fail(res.get(), "COMMIT");
     // A COMMIT of a failed transaction answers ROLLBACK instead.
     if (std::string{PQcmdStatus(res.get())} != "COMMIT")
       return make_error(errc::persistence_failed,
-                        "postgresql journal " + where_
+                        "postgresql journal " + db_.where()
                           + ": the transaction was rolled back");
     return {};
   }
@@ -119,9 +103,8 @@ public:
     if (!in_tx_)
       return;
     in_tx_ = false;
-    if (conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK
-        && PQtransactionStatus(conn_) != PQTRANS_IDLE)
-      pg_result{PQexec(conn_, "ROLLBACK")};
+    if (!db_.lost() && PQtransactionStatus(db_.get()) != PQTRANS_IDLE)
+      pg_result{PQexec(db_.get(), "ROLLBACK")};
   }
 
   caf::expected<uint64_t> take_epoch(const std::string& pid) override {
@@ -200,14 +183,14 @@ public:
     for (size_t i = 0; i < xs.size(); ++i)
       if (detail::fast_eligible(*xs[i].pid, *xs[i].events))
         fast.push_back(i);
-    if (conn_ != nullptr && fast.size() > 1) {
+    if (db_.get() != nullptr && fast.size() > 1) {
       using detail::pipeline_chunk;
       for (size_t at = 0; at < fast.size(); at += pipeline_chunk) {
         std::vector<size_t> chunk(
           fast.begin() + at,
           fast.begin() + std::min(fast.size(), at + pipeline_chunk));
-        if (auto err = detail::pipeline_appends({conn_, prepared_, where_},
-                                                xs, chunk, done)) {
+        if (auto err = detail::pipeline_appends(db_.pipeline(), xs, chunk,
+                                                done)) {
           for (auto& e : out)
             e = err;
           return out;
@@ -349,7 +332,7 @@ public:
   }
 
   bool connection_lost() const noexcept override {
-    return conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK;
+    return db_.lost();
   }
 
 private:
@@ -378,7 +361,7 @@ private:
     }
     auto name = "append_" + std::to_string(n);
     // The SQL text is only needed to prepare, once per connection.
-    auto sql = prepared_.count(name) != 0 ? std::string{} : fast_append_sql(n);
+    auto sql = db_.prepared(name) ? std::string{} : fast_append_sql(n);
     auto res = run(name.c_str(), sql, p, types);
     if (!ok(res.get()))
       return fail(res.get(), pid);
@@ -400,8 +383,9 @@ private:
         types.insert(types.end(), {pg_int8, pg_text, pg_bytea});
       }
       auto sql = insert_events_sql(end - at);
-      pg_result res{PQexecParams(conn_, sql.c_str(), p.size(), types.data(),
-                                 p.values(), p.lengths(), p.formats(), 1)};
+      pg_result res{PQexecParams(db_.get(), sql.c_str(), p.size(),
+                                 types.data(), p.values(), p.lengths(),
+                                 p.formats(), 1)};
       if (!ok(res.get()))
         return fail(res.get(), pid);
     }
@@ -466,32 +450,20 @@ private:
     return detail::in_transaction(*this, in_tx_, std::move(fn));
   }
 
-  /// Runs the prepared statement `name` (preparing it on first use on this
-  /// connection) with binary parameters and binary results.
   pg_result run(const char* name, const std::string& sql, const pg_params& p,
                 const std::vector<Oid>& types) {
-    if (conn_ == nullptr)
-      return nullptr;
-    if (prepared_.count(name) == 0) {
-      pg_result prep{PQprepare(conn_, name, sql.c_str(),
-                               static_cast<int>(types.size()), types.data())};
-      if (!ok(prep.get()))
-        return prep;
-      prepared_.insert(name);
-    }
-    return pg_result{PQexecPrepared(conn_, name, p.size(), p.values(),
-                                    p.lengths(), p.formats(), 1)};
+    return db_.run(name, sql, p, types);
   }
 
   caf::error check_schema() {
-    pg_result res{PQexec(conn_, "SELECT version FROM troupe_schema")};
+    pg_result res{PQexec(db_.get(), "SELECT version FROM troupe_schema")};
     if (!ok(res.get()))
       return fail(res.get(), "");
     if (PQntuples(res.get()) > 0) {
       std::string version = PQgetvalue(res.get(), 0, 0);
       if (version != std::to_string(schema_version))
         return make_error(errc::persistence_failed,
-                          "postgresql journal " + where_
+                          "postgresql journal " + db_.where()
                             + " has schema version " + version
                             + ", this troupe needs "
                             + std::to_string(schema_version));
@@ -502,48 +474,19 @@ private:
   }
 
   static bool ok(const PGresult* res) noexcept {
-    if (res == nullptr)
-      return false;
-    auto st = PQresultStatus(res);
-    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    return pg_connection::ok(res);
   }
 
   caf::error exec(const std::string& sql) {
-    if (conn_ == nullptr)
-      return fail(nullptr, "");
-    pg_result res{PQexec(conn_, sql.c_str())};
-    return ok(res.get()) ? caf::error{} : fail(res.get(), "");
+    return db_.exec(sql);
   }
 
-  /// `persistence_failed` (or `transaction_conflict`) with PostgreSQL's
-  /// message, naming `pid`.
   caf::error fail(const PGresult* res, const std::string& pid) {
-    std::string msg;
-    if (conn_ == nullptr)
-      msg = "not connected (reconnect first)";
-    else if (res != nullptr && PQresultErrorMessage(res)[0] != '\0')
-      msg = detail::pg_one_line(PQresultErrorMessage(res));
-    else
-      msg = detail::pg_one_line(PQerrorMessage(conn_));
-    std::string text = "postgresql journal " + where_;
-    if (!pid.empty())
-      text += ", persistence id '" + pid + "'";
-    return make_error(detail::pg_failure_code(res), text + ": " + msg);
+    return db_.fail(res, pid);
   }
 
-  void close() {
-    if (conn_ != nullptr)
-      PQfinish(conn_);
-    conn_ = nullptr;
-    prepared_.clear();
-    in_tx_ = false;
-  }
-
-  std::string conninfo_;
-  std::string where_ = "(not connected)";
-  PGconn* conn_ = nullptr;
+  pg_connection db_;
   bool in_tx_ = false;
-  std::unordered_set<std::string> prepared_;
 };
 
 } // namespace
