@@ -17,34 +17,12 @@
 
 #include "troupe/error.hpp"
 #include "troupe/node/node_config.hpp"
-#include "troupe/wire/cluster.pb.h"
-#include "troupe/wire/introspect.pb.h"
-#include "troupe/wire/node.pb.h"
-#include "troupe/wire/proto.hpp"
+#include "wire/troupe_types.hpp"
 
 namespace troupe::detail {
 
 void node_caf_config::add_troupe_types() {
-  types.add<wire::Lookup>();
-  types.add<wire::NodeInfoRequest>();
-  types.add<wire::NodeInfo>();
-  types.add<wire::Join>();
-  types.add<wire::Welcome>();
-  types.add<wire::Fenced>();
-  types.add<wire::Heartbeat>();
-  types.add<wire::Leave>();
-  types.add<wire::NameEntry>();
-  types.add<wire::SpawnRequest>();
-  types.add<wire::FlowHello>();
-  types.add<wire::FlowMarker>();
-  types.add<wire::FlowAck>();
-  types.add<wire::GossipDigest>();
-  types.add<wire::GossipDelta>();
-  types.add<wire::GossipRecords>();
-  types.add<wire::SnapshotRequest>();
-  types.add<wire::ClusterSnapshot>();
-  types.add<wire::KillRequest>();
-  types.add<wire::KillReply>();
+  wire::detail::add_troupe_types(types);
 }
 
 void node_caf_config::apply(const node_config& cfg) {

@@ -16,12 +16,10 @@
 #include <caf/scheduler/test_coordinator.hpp>
 
 #include "troupe/log.hpp"
-#include "troupe/wire/cluster.pb.h"
-#include "troupe/wire/introspect.pb.h"
-#include "troupe/wire/node.pb.h"
 #include "troupe/wire/proto.hpp"
 #include "troupe_test/test.pb.h"
 #include "wire/config_base.hpp"
+#include "wire/troupe_types.hpp"
 
 namespace troupe::fuzz {
 
@@ -29,27 +27,11 @@ namespace troupe::fuzz {
 /// reach the over-the-limit path too.
 constexpr size_t max_message_size = 512;
 
-/// Registers what a node registers (node.cpp), plus the test types a node
-/// of the tests adds (troupe_test.Unregistered stays out: the unknown
-/// type).
+/// Registers what a node registers (wire/troupe_types.hpp), plus the test
+/// types a node of the tests adds (troupe_test.Unregistered stays out: the
+/// unknown type).
 inline void add_node_types(wire::type_registry& types) {
-  types.add<wire::Lookup>();
-  types.add<wire::NodeInfoRequest>();
-  types.add<wire::NodeInfo>();
-  types.add<wire::Join>();
-  types.add<wire::Welcome>();
-  types.add<wire::Fenced>();
-  types.add<wire::Heartbeat>();
-  types.add<wire::Leave>();
-  types.add<wire::NameEntry>();
-  types.add<wire::SpawnRequest>();
-  types.add<wire::FlowHello>();
-  types.add<wire::FlowMarker>();
-  types.add<wire::FlowAck>();
-  types.add<wire::SnapshotRequest>();
-  types.add<wire::ClusterSnapshot>();
-  types.add<wire::KillRequest>();
-  types.add<wire::KillReply>();
+  wire::detail::add_troupe_types(types);
   types.add<troupe_test::Ping>();
   types.add<troupe_test::Pong>();
   types.add<troupe_test::Boom>();

@@ -10,6 +10,7 @@
 #include "fuzz_system.hpp"
 #include "introspection/request.hpp"
 #include "troupe/error.hpp"
+#include "troupe/wire/introspect.pb.h"
 
 using namespace troupe;
 

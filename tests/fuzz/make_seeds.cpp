@@ -17,6 +17,9 @@
 
 #include "cluster/link_frame.hpp"
 #include "fuzz_system.hpp"
+#include "troupe/wire/cluster.pb.h"
+#include "troupe/wire/introspect.pb.h"
+#include "troupe/wire/node.pb.h"
 #include "wire/proto_value.hpp"
 
 using namespace troupe;
@@ -160,6 +163,28 @@ std::vector<std::pair<std::string, caf::message>> basp_messages() {
   actor.set_kind(wire::ActorInfo::SUPERVISOR);
   actor.mutable_figures()->set_msgs_per_sec(1.5);
   out.emplace_back("cluster_snapshot", caf::make_message(snap));
+  wire::GossipDigest digest;
+  digest.set_view_digest(0x1234);
+  digest.add_names("n1");
+  digest.add_digests(0x99);
+  out.emplace_back("gossip_digest", caf::make_message(digest));
+  wire::MemberRecord rec;
+  rec.set_name("n2");
+  rec.set_incarnation(3);
+  rec.set_status(wire::G_DOWN);
+  rec.set_endpoint("127.0.0.1:4002");
+  auto& seen = *rec.add_observations();
+  seen.set_observer("n1");
+  seen.set_unreachable(true);
+  seen.set_observer_incarnation(1);
+  seen.set_seq(5);
+  wire::GossipDelta delta;
+  *delta.add_records() = rec;
+  delta.add_wanted("n3");
+  out.emplace_back("gossip_delta", caf::make_message(delta));
+  wire::GossipRecords records;
+  *records.add_records() = rec;
+  out.emplace_back("gossip_records", caf::make_message(records));
   return out;
 }
 
