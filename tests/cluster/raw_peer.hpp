@@ -15,19 +15,15 @@
 #include <optional>
 #include <string>
 
+#include "loopback.hpp"
+
 namespace troupe::test {
 
 struct raw_peer {
   int fd = -1;
 
   explicit raw_peer(uint16_t port) {
-    fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
-      close();
+    fd = connect_loopback(port);
   }
 
   ~raw_peer() {

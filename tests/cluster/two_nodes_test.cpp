@@ -19,6 +19,7 @@
 #include "node_configs.hpp"
 #include "child_process.hpp"
 #include "echo_actor.hpp"
+#include "loopback.hpp"
 #include "troupe/error.hpp"
 #include "troupe/node/node.hpp"
 #include "troupe/supervision/supervisor.hpp"
@@ -180,13 +181,8 @@ TEST_F(Remote, UnknownNameIsAClearError) {
 }
 
 TEST_F(Remote, GarbageBytesOnThePortLeaveTheNodeServing) {
-  auto fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  auto fd = troupe::test::connect_loopback(b_port);
   ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(b_port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   std::mt19937 rng{42};
   std::string junk = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
   for (int i = 0; i < 4096; ++i)

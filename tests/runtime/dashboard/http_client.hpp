@@ -15,20 +15,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "loopback.hpp"
+
 namespace troupe::test {
 
 class http_client {
 public:
   explicit http_client(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
+    fd_ = connect_loopback(port);
   }
   ~http_client() {
     if (fd_ >= 0)

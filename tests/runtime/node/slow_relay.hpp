@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "loopback.hpp"
+
 namespace troupe::test {
 
 /// A TCP relay on 127.0.0.1 (a port the OS picks) to `target` on
@@ -27,18 +29,7 @@ class slow_relay {
 public:
   slow_relay(uint16_t target, std::chrono::milliseconds delay)
     : target_(target), delay_(delay) {
-    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    if (listener_ < 0
-        || ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), len) != 0
-        || ::listen(listener_, 16) != 0
-        || ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len)
-             != 0)
-      throw std::runtime_error("slow_relay: cannot listen on 127.0.0.1");
-    port_ = ntohs(addr.sin_port);
+    listener_ = listen_loopback(port_, "slow_relay", 16);
     stop_ = ::eventfd(0, EFD_CLOEXEC);
     thread_ = std::thread{[this] { run(); }};
   }
@@ -71,21 +62,6 @@ private:
     clock::time_point open_at; // when the server's bytes may pass
     bool done = false;
   };
-
-  static int dial(uint16_t port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port);
-    if (fd >= 0
-        && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr))
-             == 0)
-      return fd;
-    if (fd >= 0)
-      ::close(fd);
-    return -1;
-  }
 
   // Moves what `from` has to `to`; false when `from` closed or failed.
   static bool pass(int from, int to) {
@@ -133,7 +109,7 @@ private:
       if (fds[1].revents & POLLIN) {
         int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
         if (client >= 0) {
-          int server = dial(target_);
+          int server = connect_loopback(target_);
           if (server < 0)
             ::close(client);
           else

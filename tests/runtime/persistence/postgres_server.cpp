@@ -23,31 +23,14 @@
 #include <stdexcept>
 #include <thread>
 
+#include "loopback.hpp"
+
 namespace troupe::test {
 
 namespace fs = std::filesystem;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
-
-/// A port that was free a moment ago: bind port 0, read it, close.
-int pick_free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0)
-    throw std::runtime_error("postgres_server: socket() failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
-      || ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("postgres_server: cannot bind a free port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 /// Waits up to `ms` for `pid` to exit; its status, or -1 if still running.
 int wait_exit(pid_t pid, int ms) {
@@ -205,7 +188,7 @@ void postgres_server::start() {
     return;
   for (int attempt = 0; attempt < 5; ++attempt) {
     if (port_ == 0 || attempt > 0)
-      port_ = pick_free_port();
+      port_ = free_loopback_port("postgres_server");
     if (try_start())
       return;
   }

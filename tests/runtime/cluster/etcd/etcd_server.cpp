@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <thread>
 #include <vector>
+#include "loopback.hpp"
 
 namespace troupe::test {
 
@@ -55,20 +56,7 @@ std::string http_get(int port, const std::string& path) {
 } // namespace
 
 int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    throw std::runtime_error("etcd_server: socket() failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("etcd_server: cannot bind a free port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  return free_loopback_port("etcd_server");
 }
 
 bool etcd_server::available() {

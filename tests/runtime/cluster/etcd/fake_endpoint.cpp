@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "loopback.hpp"
+
 namespace troupe::test {
 
 namespace {
@@ -53,17 +55,9 @@ std::string http_ok(const std::string& body) {
 fake_endpoint::fake_endpoint(std::string answer, bool silent)
     : answer_(std::move(answer))
     , silent_(silent) {
-  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (fd_ < 0 ||
-      ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::listen(fd_, 64) != 0 ||
-      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-    throw std::runtime_error("fake_endpoint: cannot listen");
-  port_ = ntohs(addr.sin_port);
+  uint16_t port = 0;
+  fd_ = listen_loopback(port, "fake_endpoint");
+  port_ = port;
   thread_ = std::thread{[this] {
     serve();
   }};

@@ -13,39 +13,15 @@
 #include <utility>
 #include <vector>
 
+#include "loopback.hpp"
+
 namespace troupe::test {
-
-namespace {
-
-int connect_to(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (fd >= 0 &&
-      ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0)
-    return fd;
-  if (fd >= 0)
-    ::close(fd);
-  return -1;
-}
-
-} // namespace
 
 tcp_proxy::tcp_proxy(int upstream_port)
     : upstream_port_(upstream_port) {
-  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (fd_ < 0 ||
-      ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::listen(fd_, 64) != 0 ||
-      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-    throw std::runtime_error("tcp_proxy: cannot listen");
-  port_ = ntohs(addr.sin_port);
+  uint16_t port = 0;
+  fd_ = listen_loopback(port, "tcp_proxy");
+  port_ = port;
   thread_ = std::thread{[this] {
     run();
   }};
@@ -89,7 +65,7 @@ void tcp_proxy::run() {
     if (fds[0].revents & POLLIN) {
       int conn = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (conn >= 0) {
-        int up = cut_ ? -1 : connect_to(upstream_port_);
+        int up = cut_ ? -1 : connect_loopback(static_cast<uint16_t>(upstream_port_));
         if (up < 0)
           ::close(conn);
         else
