@@ -88,7 +88,7 @@ void fill_local(const caf::actor& hdl, wire::ActorInfo& info,
     steady_ms_since(f.started_ns.load(std::memory_order_relaxed)));
   if (auto p = dynamic_cast<persistence::persistent_base*>(base)) {
     auto* pi = info.mutable_persistence();
-    pi->set_id(p->pid());
+    pi->set_id(p->pid_copy());
     pi->set_last_seq(p->last_sequence_nr());
     pi->set_recovery_ns(p->recovery_ns());
     pi->set_epoch(p->writer_epoch());

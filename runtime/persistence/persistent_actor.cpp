@@ -4,6 +4,8 @@
 #include "troupe/persistence/persistent_actor.hpp"
 
 #include <chrono>
+#include <mutex>
+#include <unordered_set>
 
 #include <caf/actor_system.hpp>
 #include <caf/make_message.hpp>
@@ -36,9 +38,28 @@ persistent_base::persistent_base(caf::actor_config& cfg,
 
 persistent_base::~persistent_base() = default;
 
+namespace {
+
+/// `type` as a C string that lives as long as the process: what `name()`
+/// returns must outlive a restart in place that sets the id again.
+const char* intern_type_name(const std::string& type) {
+  static std::mutex mtx;
+  static std::unordered_set<std::string> names; // nodes never move
+  std::lock_guard<std::mutex> guard{mtx};
+  return names.insert(type).first->c_str();
+}
+
+} // namespace
+
 void persistent_base::set_id(struct persistence_id id) {
+  auto type = id.type.empty() ? nullptr : intern_type_name(id.type);
+  auto pid = id.str();
   id_ = std::move(id);
-  pid_ = id_.str();
+  {
+    std::lock_guard<std::mutex> guard{id_mtx_};
+    pid_ = std::move(pid);
+  }
+  type_name_.store(type, std::memory_order_release);
 }
 
 caf::invoke_message_result persistent_base::consume(caf::mailbox_element& x) {

@@ -32,7 +32,6 @@ public:
 
   /// Names the stored state; call it from the init function.
   void setup(struct persistence_id id) {
-    type_name_ = id.type;
     set_id(std::move(id));
   }
 
@@ -46,7 +45,8 @@ public:
   }
 
   const char* name() const override {
-    return type_name_.empty() ? "troupe.durable_state" : type_name_.c_str();
+    auto type = type_name();
+    return type != nullptr ? type : "troupe.durable_state";
   }
 
   /// Stores `next` as the next revision, then calls `then(state)` (or
@@ -105,7 +105,6 @@ private:
 
   init_fn init_;
   State state_;
-  std::string type_name_;
 };
 
 } // namespace troupe::persistence

@@ -81,7 +81,6 @@ public:
 
   /// Names the stored state and the fold; call it from the init function.
   void setup(struct persistence_id id, apply_fn apply, snapshot_policy policy = {}) {
-    type_name_ = id.type;
     set_id(std::move(id));
     apply_ = std::move(apply);
     policy_ = policy;
@@ -98,7 +97,8 @@ public:
   }
 
   const char* name() const override {
-    return type_name_.empty() ? "troupe.event_sourced" : type_name_.c_str();
+    auto type = type_name();
+    return type != nullptr ? type : "troupe.event_sourced";
   }
 
   /// Stores `ev`, applies it, then calls `then(state)` (or `then()`).
@@ -217,7 +217,6 @@ private:
   snapshot_policy policy_;
   std::function<void(event_sourced*)> on_recovered_;
   State state_;
-  std::string type_name_;
   /// Sequence numbers of the snapshots this incarnation knows are kept.
   std::deque<uint64_t> snapshots_;
 };

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -43,16 +44,32 @@ struct persistence_id {
 /// tries) before it fails the actor likewise.
 ///
 /// Thread safety: as any actor, from inside its own handlers only; the
-/// figures (`last_sequence_nr`, ...) are readable from any thread.
+/// figures (`last_sequence_nr`, ...), `pid_copy`, `type_name` and `name`
+/// are readable from any thread (introspection reads them while the init
+/// function of a restart in place sets the id again).
 class persistent_base : public actor_base {
 public:
   persistent_base(caf::actor_config& cfg, std::optional<mailbox_bound> bound);
 
   ~persistent_base() override;
 
-  /// `type|key`, empty until set.
+  /// `type|key`, empty until set. The actor's own thread only (see
+  /// `pid_copy`).
   const std::string& pid() const noexcept {
     return pid_;
+  }
+
+  /// A copy of `pid()`, safe from any thread (introspection): the init
+  /// function sets the id again at every restart in place.
+  std::string pid_copy() const {
+    std::lock_guard<std::mutex> guard{id_mtx_};
+    return pid_;
+  }
+
+  /// The persistence id's type, interned (valid for the whole process),
+  /// readable from any thread; nullptr until `set_id`.
+  const char* type_name() const noexcept {
+    return type_name_.load(std::memory_order_acquire);
   }
 
   /// Sequence number of the last stored event (revision of a durable state).
@@ -160,6 +177,9 @@ private:
   std::shared_ptr<journal_service> svc_;
   struct persistence_id id_;
   std::string pid_;
+  /// Guards `pid_`'s writes (the actor's own thread) against `pid_copy`.
+  mutable std::mutex id_mtx_;
+  std::atomic<const char*> type_name_{nullptr};
   std::atomic<uint64_t> last_seq_{0};
   std::atomic<uint64_t> epoch_{0};
   std::atomic<int64_t> recovery_ns_{-1};
