@@ -4,10 +4,6 @@
 // throw, connection floods (security_common.hpp).
 #include "security_common.hpp"
 
-using namespace std::chrono_literals;
-using troupe::test::child_process;
-using troupe::test::program;
-using troupe::test::raw_peer;
 using namespace troupe::test::security;
 
 namespace {

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include <arpa/inet.h>
@@ -36,6 +37,9 @@ namespace troupe::test::security {
 
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
+using troupe::test::child_process;
+using troupe::test::program;
+using troupe::test::raw_peer;
 
 struct security_settings {
   std::string secret;
@@ -129,5 +133,30 @@ inline void expect_ref_echo(troupe::node& from, troupe::node& to) {
     .receive([&](const troupe_test::Pong& pong) { EXPECT_EQ(pong.seq(), 3u); },
              [&](caf::error& err) { FAIL() << troupe::describe(err); });
 }
+
+/// Nodes "a" and "b" (which joins a) with settings `sa` and `sb`, each
+/// serving "echo": the cluster whose guard a test then probes.
+struct guarded_pair : ::testing::Test {
+  guarded_pair(const security_settings& sa, security_settings sb)
+    : a{config("a", sa)}, sb_(std::move(sb)) {
+  }
+
+  void SetUp() override {
+    serve(a);
+    b = std::make_unique<troupe::node>(joining(config("b", sb_), a.port()));
+    serve(*b);
+  }
+
+  void TearDown() override {
+    b->shutdown();
+    a.shutdown();
+  }
+
+  troupe::node a;
+  std::unique_ptr<troupe::node> b;
+
+private:
+  security_settings sb_;
+};
 
 } // namespace troupe::test::security

@@ -3,30 +3,16 @@
 // belong, fast and without disturbing the cluster (security_common.hpp).
 #include "security_common.hpp"
 
-using namespace std::chrono_literals;
-using troupe::test::child_process;
-using troupe::test::program;
-using troupe::test::raw_peer;
 using namespace troupe::test::security;
 
 namespace {
 
 // -- the cluster secret -----------------------------------------------------
 
-struct Secret : ::testing::Test {
-  security_settings right{"open sesame", {}, {}, {}};
-  troupe::node a{config("a", right)};
-  std::unique_ptr<troupe::node> b;
+const security_settings right{"open sesame", {}, {}, {}};
 
-  void SetUp() override {
-    serve(a);
-    b = std::make_unique<troupe::node>(joining(config("b", right), a.port()));
-    serve(*b);
-  }
-
-  void TearDown() override {
-    b->shutdown();
-    a.shutdown();
+struct Secret : guarded_pair {
+  Secret() : guarded_pair(right, right) {
   }
 };
 

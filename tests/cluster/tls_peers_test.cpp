@@ -4,10 +4,6 @@
 // (security_common.hpp).
 #include "security_common.hpp"
 
-using namespace std::chrono_literals;
-using troupe::test::child_process;
-using troupe::test::program;
-using troupe::test::raw_peer;
 using namespace troupe::test::security;
 
 namespace {
@@ -46,20 +42,9 @@ const dev_cas& cas() {
   return instance;
 }
 
-struct Tls : ::testing::Test {
-  troupe::node a{config("a", cas().of("cluster", "a"))};
-  std::unique_ptr<troupe::node> b;
-
-  void SetUp() override {
-    serve(a);
-    b = std::make_unique<troupe::node>(
-      joining(config("b", cas().of("cluster", "b")), a.port()));
-    serve(*b);
-  }
-
-  void TearDown() override {
-    b->shutdown();
-    a.shutdown();
+struct Tls : guarded_pair {
+  Tls()
+    : guarded_pair(cas().of("cluster", "a"), cas().of("cluster", "b")) {
   }
 };
 
