@@ -41,12 +41,17 @@ persistent_base::~persistent_base() = default;
 namespace {
 
 /// `type` as a C string that lives as long as the process: what `name()`
-/// returns must outlive a restart in place that sets the id again.
+/// returns must outlive a restart in place that sets the id again. The set
+/// is never destroyed (one string per type of persistent actor), so that a
+/// node that ends during static destruction can still name its actors.
 const char* intern_type_name(const std::string& type) {
-  static std::mutex mtx;
-  static std::unordered_set<std::string> names; // nodes never move
-  std::lock_guard<std::mutex> guard{mtx};
-  return names.insert(type).first->c_str();
+  struct interned {
+    std::mutex mtx;
+    std::unordered_set<std::string> names; // its nodes never move
+  };
+  static auto* table = new interned; // never freed: see above
+  std::lock_guard<std::mutex> guard{table->mtx};
+  return table->names.insert(type).first->c_str();
 }
 
 } // namespace
