@@ -118,14 +118,18 @@ TEST_F(Requester, ATimedOutRequestsLateAnswerIsDroppedNotTakenByTheNext) {
 TEST_F(Requester, RequestsLongerThanTheirTimeoutLeaveNothingBehind) {
   // CAF's scoped actor would get each answered request's timeout delivered
   // once due; here nothing arrives after an answer.
+  // Timeouts of 200 ms: the early ones come due while the loop still asks,
+  // the rest during the wait after it. (20 ms timeouts were missed now and
+  // then under ASan with the suite running beside: an answer is not timed
+  // here.)
   troupe::requester self{n_.system()};
-  auto until = std::chrono::steady_clock::now() + 200ms;
+  auto until = std::chrono::steady_clock::now() + 300ms;
   int asked = 0;
   while (std::chrono::steady_clock::now() < until || asked < 100) {
-    ASSERT_TRUE(self.ask<int>(oracle_, 20ms, asked));
+    ASSERT_TRUE(self.ask<int>(oracle_, 200ms, asked));
     ++asked;
   }
-  std::this_thread::sleep_for(60ms);
+  std::this_thread::sleep_for(250ms); // every timeout is due by then
   EXPECT_EQ(self.dropped(), 0u);
 }
 
