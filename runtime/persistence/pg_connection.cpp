@@ -31,18 +31,26 @@ void pg_connection::close() {
   prepared_.clear();
 }
 
+pg_result pg_connection::prepare(const std::string& name,
+                                 const std::string& sql,
+                                 const std::vector<Oid>& types) {
+  if (prepared_.count(name) != 0)
+    return nullptr;
+  pg_result prep{PQprepare(conn_, name.c_str(), sql.c_str(),
+                           static_cast<int>(types.size()), types.data())};
+  if (!ok(prep.get()))
+    return prep;
+  prepared_.insert(name);
+  return nullptr;
+}
+
 pg_result pg_connection::run(const char* name, const std::string& sql,
                              const pg_params& p,
                              const std::vector<Oid>& types) {
   if (conn_ == nullptr)
     return nullptr;
-  if (prepared_.count(name) == 0) {
-    pg_result prep{PQprepare(conn_, name, sql.c_str(),
-                             static_cast<int>(types.size()), types.data())};
-    if (!ok(prep.get()))
-      return prep;
-    prepared_.insert(name);
-  }
+  if (auto failed = prepare(name, sql, types))
+    return failed;
   return pg_result{PQexecPrepared(conn_, name, p.size(), p.values(),
                                   p.lengths(), p.formats(), 1)};
 }
@@ -54,8 +62,8 @@ caf::error pg_connection::exec(const std::string& sql) {
   return ok(res.get()) ? caf::error{} : fail(res.get(), "");
 }
 
-caf::error pg_connection::fail(const PGresult* res,
-                               const std::string& pid) const {
+caf::error pg_connection::fail(const PGresult* res, const std::string& pid,
+                               const char* what) const {
   std::string msg;
   if (conn_ == nullptr)
     msg = "not connected (reconnect first)";
@@ -66,6 +74,8 @@ caf::error pg_connection::fail(const PGresult* res,
   std::string text = "postgresql journal " + where_;
   if (!pid.empty())
     text += ", persistence id '" + pid + "'";
+  if (what != nullptr)
+    text += std::string{": "} + what;
   return make_error(pg_failure_code(res), text + ": " + msg);
 }
 

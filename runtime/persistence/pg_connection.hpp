@@ -12,7 +12,6 @@
 #include <caf/error.hpp>
 
 #include "persistence/pg_statement.hpp"
-#include "persistence/postgres_pipeline.hpp"
 
 namespace troupe::persistence::detail {
 
@@ -53,10 +52,10 @@ public:
     return prepared_.count(name) != 0;
   }
 
-  /// What a pipeline (postgres_pipeline.hpp) runs on.
-  pipeline_conn pipeline() {
-    return {conn_, prepared_, where_};
-  }
+  /// Prepares `sql` as the statement `name` on this connection unless it
+  /// is already: null on success, else the failed result.
+  pg_result prepare(const std::string& name, const std::string& sql,
+                    const std::vector<Oid>& types);
 
   /// Runs the prepared statement `name` (preparing it from `sql` on first
   /// use on this connection) with binary parameters and binary results.
@@ -75,8 +74,9 @@ public:
   }
 
   /// `persistence_failed` (or `transaction_conflict`) with PostgreSQL's
-  /// message, naming `pid` unless empty.
-  caf::error fail(const PGresult* res, const std::string& pid) const;
+  /// message, naming `pid` unless empty and the step `what` unless null.
+  caf::error fail(const PGresult* res, const std::string& pid,
+                  const char* what = nullptr) const;
 
 private:
   std::string dbname_;

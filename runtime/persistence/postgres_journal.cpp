@@ -23,7 +23,6 @@ using detail::create_sql;
 using detail::fast_append_sql;
 using detail::insert_chunk;
 using detail::insert_events_sql;
-using detail::max_fast_events;
 using detail::pg_bytea;
 using detail::pg_int8;
 using detail::pg_connection;
@@ -136,9 +135,7 @@ public:
 
   caf::error append(const std::string& pid, uint64_t epoch,
                     const std::vector<record>& events) override {
-    if (!events.empty() && events.size() <= max_fast_events
-        && events.front().seq > 0
-        && !detail::check_append(pid, events.front().seq - 1, events)) {
+    if (detail::fast_eligible(pid, events)) {
       auto res = fast_append(pid, epoch, events);
       if (!res)
         return res.error();
@@ -189,8 +186,7 @@ public:
         std::vector<size_t> chunk(
           fast.begin() + at,
           fast.begin() + std::min(fast.size(), at + pipeline_chunk));
-        if (auto err = detail::pipeline_appends(db_.pipeline(), xs, chunk,
-                                                done)) {
+        if (auto err = detail::pipeline_appends(db_, xs, chunk, done)) {
           for (auto& e : out)
             e = err;
           return out;
@@ -348,21 +344,11 @@ private:
                                   const std::vector<record>& events) {
     auto n = events.size();
     pg_params p;
-    p.add(pid);
-    p.add(epoch);
-    p.add(events.front().seq - 1);
-    p.add(events.back().seq);
-    std::vector<Oid> types{pg_text, pg_int8, pg_int8, pg_int8};
-    for (auto& ev : events) {
-      p.add(ev.seq);
-      p.add(ev.type);
-      p.add(ev.bytes);
-      types.insert(types.end(), {pg_int8, pg_text, pg_bytea});
-    }
+    detail::fast_params(p, pid, epoch, events);
     auto name = "append_" + std::to_string(n);
     // The SQL text is only needed to prepare, once per connection.
     auto sql = db_.prepared(name) ? std::string{} : fast_append_sql(n);
-    auto res = run(name.c_str(), sql, p, types);
+    auto res = run(name.c_str(), sql, p, detail::fast_types(n));
     if (!ok(res.get()))
       return fail(res.get(), pid);
     return std::string{PQcmdTuples(res.get())} == std::to_string(n);

@@ -8,28 +8,6 @@
 
 namespace troupe::persistence::detail {
 
-namespace {
-
-bool ok(const PGresult* res) noexcept {
-  if (res == nullptr)
-    return false;
-  auto st = PQresultStatus(res);
-  return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-}
-
-caf::error failed(const pipeline_conn& c, const char* what,
-                  const PGresult* res, const std::string& pid = {}) {
-  auto msg = res != nullptr && PQresultErrorMessage(res)[0] != '\0'
-               ? pg_one_line(PQresultErrorMessage(res))
-               : pg_one_line(PQerrorMessage(c.conn));
-  std::string text = "postgresql journal " + c.where;
-  if (!pid.empty())
-    text += ", persistence id '" + pid + "'";
-  return make_error(pg_failure_code(res), text + ": " + what + ": " + msg);
-}
-
-} // namespace
-
 bool fast_eligible(const std::string& pid, const std::vector<record>& events) {
   return !events.empty() && events.size() <= max_fast_events
          && events.front().seq > 0
@@ -56,7 +34,7 @@ void fast_params(pg_params& p, const std::string& pid, uint64_t epoch,
   }
 }
 
-caf::error pipeline_appends(pipeline_conn c,
+caf::error pipeline_appends(pg_connection& c,
                             const std::vector<journal::append_request>& xs,
                             const std::vector<size_t>& idx,
                             std::vector<bool>& done) {
@@ -64,17 +42,13 @@ caf::error pipeline_appends(pipeline_conn c,
   for (auto i : idx) {
     auto n = xs[i].events->size();
     auto name = "append_" + std::to_string(n);
-    if (c.prepared.count(name) != 0)
+    if (c.prepared(name))
       continue;
-    auto types = fast_types(n);
-    pg_result prep{PQprepare(c.conn, name.c_str(), fast_append_sql(n).c_str(),
-                             static_cast<int>(types.size()), types.data())};
-    if (!ok(prep.get()))
-      return failed(c, "prepare", prep.get(), *xs[i].pid);
-    c.prepared.insert(name);
+    if (auto failed = c.prepare(name, fast_append_sql(n), fast_types(n)))
+      return c.fail(failed.get(), *xs[i].pid, "prepare");
   }
-  if (PQenterPipelineMode(c.conn) != 1)
-    return failed(c, "cannot enter pipeline mode", nullptr);
+  if (PQenterPipelineMode(c.get()) != 1)
+    return c.fail(nullptr, "", "cannot enter pipeline mode");
   caf::error err;
   size_t sent = 0;
   for (auto i : idx) {
@@ -82,38 +56,38 @@ caf::error pipeline_appends(pipeline_conn c,
     pg_params p;
     fast_params(p, *x.pid, x.epoch, *x.events);
     auto name = "append_" + std::to_string(x.events->size());
-    if (PQsendQueryPrepared(c.conn, name.c_str(), p.size(), p.values(),
+    if (PQsendQueryPrepared(c.get(), name.c_str(), p.size(), p.values(),
                             p.lengths(), p.formats(), 1)
         != 1) {
-      err = failed(c, "send", nullptr, *x.pid);
+      err = c.fail(nullptr, *x.pid, "send");
       break;
     }
     ++sent;
   }
-  if (PQpipelineSync(c.conn) != 1 && !err)
-    err = failed(c, "sync", nullptr);
+  if (PQpipelineSync(c.get()) != 1 && !err)
+    err = c.fail(nullptr, "", "sync");
   for (size_t k = 0; k < sent; ++k) {
     auto i = idx[k];
-    pg_result res{PQgetResult(c.conn)};
-    if (!ok(res.get())) {
+    pg_result res{PQgetResult(c.get())};
+    if (!pg_connection::ok(res.get())) {
       if (!err)
-        err = failed(c, "append", res.get(), *xs[i].pid);
+        err = c.fail(res.get(), *xs[i].pid, "append");
     } else if (std::string{PQcmdTuples(res.get())}
                == std::to_string(xs[i].events->size())) {
       done[i] = true;
     }
     // Each statement's results end with a null result.
-    while (pg_result rest{PQgetResult(c.conn)})
+    while (pg_result rest{PQgetResult(c.get())})
       ;
   }
   // The sync's own result, then out of pipeline mode.
   for (int guard = 0; guard < 4; ++guard) {
-    pg_result res{PQgetResult(c.conn)};
+    pg_result res{PQgetResult(c.get())};
     if (res != nullptr && PQresultStatus(res.get()) == PGRES_PIPELINE_SYNC)
       break;
   }
-  if (PQexitPipelineMode(c.conn) != 1 && !err)
-    err = failed(c, "pipeline", nullptr);
+  if (PQexitPipelineMode(c.get()) != 1 && !err)
+    err = c.fail(nullptr, "", "pipeline");
   return err;
 }
 

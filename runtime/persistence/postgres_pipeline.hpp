@@ -6,11 +6,11 @@
 #include <libpq-fe.h>
 
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include <caf/error.hpp>
 
+#include "persistence/pg_connection.hpp"
 #include "persistence/pg_statement.hpp"
 #include "troupe/persistence/journal.hpp"
 
@@ -32,19 +32,10 @@ std::vector<Oid> fast_types(size_t n);
 void fast_params(pg_params& p, const std::string& pid, uint64_t epoch,
                  const std::vector<record>& events);
 
-/// The connection a pipeline runs on and what it needs from the journal.
-struct pipeline_conn {
-  PGconn* conn;
-  /// Names of the statements prepared on `conn` (added to as needed).
-  std::unordered_set<std::string>& prepared;
-  /// "user@host:port/db", for error texts.
-  const std::string& where;
-};
-
 /// Sends the one-statement appends `idx` of `xs` in one pipeline and marks
 /// those that wrote in `done` (the others were refused or raced: the caller
 /// explains them one by one). An error means the transaction is lost.
-caf::error pipeline_appends(pipeline_conn c,
+caf::error pipeline_appends(pg_connection& c,
                             const std::vector<journal::append_request>& xs,
                             const std::vector<size_t>& idx,
                             std::vector<bool>& done);
