@@ -23,16 +23,15 @@ inline sockaddr_in loopback_address(uint16_t port) {
   return addr;
 }
 
-namespace detail {
-
-/// A socket bound to 127.0.0.1 at a port the OS chose (written to `port`),
-/// listening with `backlog` unless it is negative; throws naming `who`.
-inline int bind_loopback(uint16_t& port, const char* who, int backlog) {
+/// A socket listening on 127.0.0.1 at a port the OS chose (written to
+/// `port`); throws naming `who` if there is none.
+inline int listen_loopback(uint16_t& port, const char* who,
+                           int backlog = 64) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   auto addr = loopback_address(0);
   socklen_t len = sizeof(addr);
   if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0
-      || (backlog >= 0 && ::listen(fd, backlog) != 0)
+      || ::listen(fd, backlog) != 0
       || ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     if (fd >= 0)
       ::close(fd);
@@ -43,20 +42,11 @@ inline int bind_loopback(uint16_t& port, const char* who, int backlog) {
   return fd;
 }
 
-} // namespace detail
-
-/// A socket listening on 127.0.0.1 at a port the OS chose (written to
-/// `port`); throws naming `who` if there is none.
-inline int listen_loopback(uint16_t& port, const char* who,
-                           int backlog = 64) {
-  return detail::bind_loopback(port, who, backlog);
-}
-
-/// A port on 127.0.0.1 that was free a moment ago (bound, read, closed),
+/// A port on 127.0.0.1 that was free a moment ago (taken, read, closed),
 /// for a server the test starts that cannot be told to choose its own.
 inline uint16_t free_loopback_port(const char* who) {
   uint16_t port = 0;
-  ::close(detail::bind_loopback(port, who, -1));
+  ::close(listen_loopback(port, who));
   return port;
 }
 
